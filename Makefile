@@ -1,0 +1,129 @@
+# almanac: one GNU Makefile for deps, build, run, test and bench.
+#   make              build build/almanacd and build/almanac
+#   make run          deps, build, seed the catalog, serve on 127.0.0.1:8700
+#   make test         unit + API tests, then the same under ASan+UBSan
+#   make SANITIZE=address,undefined test-once   one pass with sanitizers
+#   make bench        benchmarks side by side with nginx
+#   make fuzz         libFuzzer targets (clang)
+# Quiet by default; V=1 shows the commands.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+
+CC      ?= cc
+PKGS    := libmicrohttpd sqlite3 libcjson libcurl libsodium libzstd
+DATA    ?= $(CURDIR)/.data
+LISTEN  ?= 127.0.0.1:8700
+
+ifeq ($(SANITIZE),)
+  B ?= build
+  SANFLAGS :=
+else
+  B ?= build/san
+  SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+ifeq ($(V),1)
+  Q :=
+else
+  Q := @
+endif
+
+WARN := -std=c17 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion \
+        -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wformat=2 -Wcast-qual
+ifneq ($(CI),)
+  WARN += -Werror
+endif
+ifneq ($(WERROR),)
+  WARN += -Werror
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+LDLIBS  = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRCS := $(wildcard app/*.c catalog/*.c flags/*.c artifacts/*.c)
+SRV_SRCS := $(wildcard server/*.c)
+CLI_SRCS := $(wildcard cli/*.c executor/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
+SRV_OBJS := $(SRV_SRCS:%.c=$(B)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+LIB := $(B)/libalmanac.a
+
+.PHONY: all deps run seed serve test test-once unit api bench fuzz clean format format-check
+all: $(B)/almanacd $(B)/almanac
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/migrations.o: $(B)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/almanacd: $(SRV_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $(SRV_OBJS) $(LIB) $(LDLIBS)
+
+$(B)/almanac: $(CLI_OBJS) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+
+deps:
+	$(Q)sh scripts/deps.sh
+
+run: deps all
+	$(Q)mkdir -p $(DATA)
+	$(Q)$(B)/almanacd seed --data $(DATA)
+	$(Q)$(B)/almanacd serve --data $(DATA) --listen $(LISTEN)
+
+# The whole suite: a normal pass, then the same tests built with sanitizers.
+test: deps
+	$(Q)sh tests/run-all.sh
+
+# One pass (unit + API) with the current SANITIZE setting.
+test-once: all $(UNIT_BINS)
+	$(Q)sh tests/run.sh $(B)
+
+unit: $(UNIT_BINS)
+
+bench: deps all
+	$(Q)sh tests/bench/run.sh $(B)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(B)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -I$(B)/gen \
+	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
+
+format:
+	$(Q)clang-format -i $(LIB_SRCS) $(SRV_SRCS) $(CLI_SRCS) $(wildcard */*.h)
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $(LIB_SRCS) $(SRV_SRCS) $(CLI_SRCS) $(wildcard */*.h)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

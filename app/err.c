@@ -1,0 +1,92 @@
+/* app/err.c: error filling and the one code -> HTTP status mapping. */
+#include "app/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "app/mem.h"
+
+int
+app_fail(struct app_err *err, enum app_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return -1;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+cJSON *
+app_err_add(struct app_err *err, const char *code, const char *fmt, ...)
+{
+    char msg[APP_ERR_MSG_MAX];
+    cJSON *o;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!err->errors)
+        err->errors = xjson(cJSON_CreateArray());
+    o = xjson(cJSON_CreateObject());
+    xjson(cJSON_AddStringToObject(o, "code", code));
+    xjson(cJSON_AddStringToObject(o, "message", msg));
+    cJSON_AddItemToArray(err->errors, o);
+    return o;
+}
+
+void
+app_err_release(struct app_err *err)
+{
+    if (!err)
+        return;
+    cJSON_Delete(err->errors);
+    err->errors = NULL;
+    err->code = APP_OK;
+    err->msg[0] = '\0';
+}
+
+/* No default: the compiler warns when a code is added without a status. */
+int
+app_err_status(enum app_code code)
+{
+    switch (code) {
+    case APP_OK: return 200;
+    case APP_EINVAL: return 400;
+    case APP_EAUTH: return 401;
+    case APP_ENOTFOUND: return 404;
+    case APP_EMETHOD: return 405;
+    case APP_ECONFLICT: return 409;
+    case APP_ETOOLARGE: return 413;
+    case APP_EMEDIA: return 415;
+    case APP_ERANGE: return 416;
+    case APP_EUNPROCESSABLE: return 422;
+    case APP_EINTERNAL: return 500;
+    case APP_EUNAVAILABLE: return 503;
+    }
+    return 500;
+}
+
+const char *
+app_err_title(enum app_code code)
+{
+    switch (code) {
+    case APP_OK: return "OK";
+    case APP_EINVAL: return "Bad Request";
+    case APP_EAUTH: return "Unauthorized";
+    case APP_ENOTFOUND: return "Not Found";
+    case APP_EMETHOD: return "Method Not Allowed";
+    case APP_ECONFLICT: return "Conflict";
+    case APP_ETOOLARGE: return "Content Too Large";
+    case APP_EMEDIA: return "Unsupported Media Type";
+    case APP_ERANGE: return "Range Not Satisfiable";
+    case APP_EUNPROCESSABLE: return "Unprocessable Content";
+    case APP_EINTERNAL: return "Internal Server Error";
+    case APP_EUNAVAILABLE: return "Service Unavailable";
+    }
+    return "Internal Server Error";
+}

@@ -1,0 +1,38 @@
+/* artifacts/pyodide.h: read an unpacked Pyodide distribution (the `package/` folder
+ * of the npm `pyodide` package) into the catalog's shapes.
+ *
+ * DESIGN §15: the lock's info.version is not the Pyodide version (0.28.3 says
+ * 0.28.0.dev0), so the version comes from the folder's package.json; info.abi_version
+ * and info.platform (emscripten_X_Y_Z) are reliable.
+ */
+#ifndef ARTIFACTS_PYODIDE_H
+#define ARTIFACTS_PYODIDE_H
+
+#include <cjson/cJSON.h>
+
+#include "app/err.h"
+
+#define PYO_LOCK_MAX (16 * 1024 * 1024)
+
+struct pyo_core_file {
+    const char *role;
+    char *path;      /* absolute path of the file in the distribution */
+    char *file_name;
+};
+
+struct pyo_dist {
+    char *id;        /* "pyodide-<version>" */
+    char *version;   /* from package.json */
+    cJSON *runtime;  /* body for PUT /v1/runtimes/{id} */
+    cJSON *lock;     /* pyodide-lock.json as shipped */
+    struct pyo_core_file core[5];
+    size_t n_core;
+};
+
+/* Read dir (a Pyodide package folder). release_date may be NULL: then the seed
+ * table's date for that version is used, and an unknown version is an error. */
+int pyo_read(const char *dir, const char *release_date, struct pyo_dist *out,
+             struct app_err *err);
+void pyo_release(struct pyo_dist *d);
+
+#endif

@@ -1,0 +1,196 @@
+/* catalog/lines.c: Python lines in the catalog database. */
+#include "catalog/lines.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/date.h"
+#include "app/json.h"
+#include "app/mem.h"
+
+int
+cat_line_valid(const char *s)
+{
+    const char *p = s;
+    int dots = 0, digits = 0;
+
+    if (!s || !*s || strlen(s) > 8)
+        return 0;
+    for (; *p; p++) {
+        if (*p == '.') {
+            if (!digits || dots)
+                return 0;
+            dots++;
+            digits = 0;
+        } else if (*p >= '0' && *p <= '9') {
+            digits++;
+        } else {
+            return 0;
+        }
+    }
+    return dots == 1 && digits > 0;
+}
+
+char *
+cat_line_of(const char *v)
+{
+    const char *first = v ? strchr(v, '.') : NULL;
+    const char *second;
+    char *line;
+
+    if (!first)
+        return NULL;
+    second = strchr(first + 1, '.');
+    line = second ? xstrndup(v, (size_t)(second - v)) : xstrdup(v);
+    if (!cat_line_valid(line)) {
+        free(line);
+        return NULL;
+    }
+    return line;
+}
+
+const char *
+cat_support_status(int eos, int as_of)
+{
+    if (as_of >= eos)
+        return "ended";
+    if (as_of >= eos - CAT_WARNING_DAYS)
+        return "ending";
+    return "supported";
+}
+
+static cJSON *
+line_row(sqlite3_stmt *st, int today)
+{
+    cJSON *o = xjson(cJSON_CreateObject());
+    const char *eos = cat_col_text(st, 2);
+    int eos_days = 0;
+
+    xjson(cJSON_AddStringToObject(o, "line", cat_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "first_release", cat_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(o, "end_of_support", eos));
+    json_add_str_or_null(o, "notes", cat_col_text(st, 3));
+    if (date_parse(eos, &eos_days) == 0)
+        xjson(cJSON_AddStringToObject(o, "status", cat_support_status(eos_days, today)));
+    return o;
+}
+
+#define LINE_COLS "line, first_release, end_of_support, notes"
+/* Sort "3.9" before "3.10": by major then minor as integers. */
+#define LINE_ORDER                                                                       \
+    " ORDER BY CAST(substr(line, 1, instr(line, '.') - 1) AS INTEGER),"                  \
+    " CAST(substr(line, instr(line, '.') + 1) AS INTEGER)"
+
+cJSON *
+cat_line_list(struct cat *c, int today, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *arr = NULL;
+    int rc;
+
+    if (cat_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines" LINE_ORDER, err) < 0)
+        return NULL;
+    arr = xjson(cJSON_CreateArray());
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cJSON_AddItemToArray(arr, line_row(st, today));
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(arr);
+        arr = NULL;
+        cat_sql_fail(c, err, "cannot list python lines");
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+cJSON *
+cat_line_get(struct cat *c, const char *line, int today, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *o = NULL;
+
+    if (cat_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines WHERE line = ?", err) < 0)
+        return NULL;
+    sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = line_row(st, today);
+    else
+        app_fail(err, APP_ENOTFOUND, "python line '%s' is not in the catalog", line);
+    sqlite3_finalize(st);
+    return o;
+}
+
+cJSON *
+cat_line_put(struct cat *c, const char *line, const cJSON *body, int today, int *created,
+             struct app_err *err)
+{
+    const char *first = NULL, *eos = NULL, *notes = NULL;
+    char eos_buf[APP_DATE_LEN];
+    sqlite3_stmt *st = NULL;
+    int first_days, eos_days;
+    cJSON *out = NULL;
+
+    if (!cat_line_valid(line)) {
+        app_fail(err, APP_EINVAL, "'%s' is not a python line like '3.12'", line);
+        return NULL;
+    }
+    if (!cJSON_IsObject(body)) {
+        app_fail(err, APP_EINVAL, "request body must be a JSON object");
+        return NULL;
+    }
+    if (json_string(body, "first_release", 1, &first, err) < 0 ||
+        json_string(body, "end_of_support", 0, &eos, err) < 0 ||
+        json_string(body, "notes", 0, &notes, err) < 0)
+        return NULL;
+    if (date_parse(first, &first_days) < 0) {
+        app_fail(err, APP_EINVAL, "first_release '%s' is not a valid date (YYYY-MM-DD)", first);
+        return NULL;
+    }
+    if (eos && date_parse(eos, &eos_days) < 0) {
+        app_fail(err, APP_EINVAL, "end_of_support '%s' is not a valid date (YYYY-MM-DD)", eos);
+        return NULL;
+    }
+    if (!eos) {
+        eos_days = date_add_years(first_days, CAT_SUPPORT_YEARS);
+        date_format(eos_days, eos_buf);
+        eos = eos_buf;
+    }
+    if (eos_days <= first_days) {
+        app_fail(err, APP_EINVAL, "end_of_support %s is not after first_release %s", eos, first);
+        return NULL;
+    }
+    if (cat_begin(c, err) < 0)
+        return NULL;
+    if (cat_prepare(c, &st, "SELECT 1 FROM python_lines WHERE line = ?", err) < 0)
+        goto fail;
+    sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
+    *created = sqlite3_step(st) != SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (cat_prepare(c, &st,
+                    "INSERT INTO python_lines(line, first_release, end_of_support, notes)"
+                    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(line) DO UPDATE SET"
+                    " first_release = ?2, end_of_support = ?3, notes = ?4",
+                    err) < 0)
+        goto fail;
+    sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, eos, -1, SQLITE_STATIC);
+    if (notes)
+        sqlite3_bind_text(st, 4, notes, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        cat_sql_fail(c, err, "cannot store python line");
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    out = cat_line_get(c, line, today, err);
+    if (!out || cat_event(c, *created ? "python_line.created" : "python_line.updated", line,
+                          out, err) < 0 ||
+        cat_commit(c, err) < 0)
+        goto fail;
+    return out;
+fail:
+    sqlite3_finalize(st);
+    cat_rollback(c);
+    cJSON_Delete(out);
+    return NULL;
+}

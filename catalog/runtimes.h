@@ -1,0 +1,40 @@
+/* catalog/runtimes.h: Pyodide runtimes and their core artifacts (DESIGN §2).
+ *
+ * A runtime is created as a draft and published once; a published runtime is
+ * immutable (409) except for `notes` and `deprecated`. Its core files are recorded by
+ * role with sha256 and size, and each digest is known in the artifacts table
+ * (stored or external).
+ */
+#ifndef CATALOG_RUNTIMES_H
+#define CATALOG_RUNTIMES_H
+
+#include <cjson/cJSON.h>
+
+#include "app/err.h"
+#include "catalog/db.h"
+
+/* The roles a runtime's core files play; publishing needs all of them. */
+extern const char *const cat_runtime_roles[];
+extern const size_t cat_n_runtime_roles;
+
+/* 1 when s is a usable object id: [a-z0-9][a-z0-9._-]*, at most 100 bytes. */
+int cat_id_valid(const char *s);
+
+cJSON *cat_runtime_list(struct cat *c, struct app_err *err);
+cJSON *cat_runtime_get(struct cat *c, const char *id, struct app_err *err);
+
+/* Create or replace a draft runtime from {pyodide, python, emscripten, abi,
+ * release_date, artifacts: [{role, file_name, sha256, size}], notes?, deprecated?}.
+ * On a published runtime only notes/deprecated may differ (else 409). */
+cJSON *cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created,
+                       struct app_err *err);
+
+/* Publish a draft (all core roles present, python line known). Publishing twice is a
+ * no-op that returns the object. */
+cJSON *cat_runtime_publish(struct cat *c, const char *id, struct app_err *err);
+
+/* Record a digest as known (external unless already stored). */
+int cat_artifact_known(struct cat *c, const char *sha256, long long size,
+                       const char *file_name, struct app_err *err);
+
+#endif

@@ -1,0 +1,343 @@
+/* catalog/seed.c: the real seed catalog of DESIGN §13 and its idempotent loading. */
+#include "catalog/seed.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "app/date.h"
+#include "app/json.h"
+#include "app/mem.h"
+#include "artifacts/pyodide.h"
+#include "catalog/flagdb.h"
+#include "catalog/lines.h"
+#include "catalog/pkgsets.h"
+#include "catalog/runtimes.h"
+
+struct seed_line {
+    const char *line, *first_release;
+};
+
+static const struct seed_line seed_lines[] = {
+    {"3.8", "2019-10-14"},  {"3.9", "2020-10-05"},  {"3.10", "2021-10-04"},
+    {"3.11", "2022-10-24"}, {"3.12", "2023-10-02"}, {"3.13", "2024-10-07"},
+    {"3.14", "2025-10-07"}, {"3.15", "2026-10-01"},
+};
+
+const struct seed_runtime seed_runtimes[] = {
+    {"0.26.4", "2024-11-15"}, {"0.27.7", "2025-06-04"}, {"0.28.3", "2025-09-22"},
+    {"0.29.3", "2026-03-17"}, {"314.0.7", "2026-09-14"},
+};
+const size_t seed_n_runtimes = sizeof(seed_runtimes) / sizeof(seed_runtimes[0]);
+
+struct seed_flag {
+    const char *name, *disable, *enable_date;
+    const char *implied_by, *after;
+    int experimental;
+    const char *bundle_version; /* Pyodide version of the bundle, or NULL */
+    int order;
+    const char *description;
+};
+
+static const struct seed_flag seed_flags[] = {
+    {"python_workers", NULL, NULL, NULL, NULL, 0, "0.26.4", 1,
+     "run Python workers (Pyodide 0.26.4, CPython 3.12)"},
+    {"python_workers_20250116", "no_python_workers_20250116", NULL, "python_workers",
+     "2025-09-29", 0, "0.28.3", 2, "Python workers on Pyodide 0.28.3 (CPython 3.13)"},
+    {"python_workers_20260610", "no_python_workers_20260610", NULL, NULL, NULL, 0, "314.0.7", 3,
+     "Python workers on Pyodide 314.0.7 (CPython 3.14)"},
+    {"python_workers_20260817", "no_python_workers_20260817", NULL, NULL, NULL, 1, "314.0.7", 4,
+     "experimental: next Python workers runtime (Pyodide 314.0.7)"},
+    {"python_no_global_handlers", "disable_python_no_global_handlers", "2025-08-14", NULL, NULL,
+     0, NULL, 0, "handlers must be exported by the worker module, not registered globally"},
+    {"python_workflows", "disable_python_workflows", NULL, "python_workers", "2025-09-20", 0,
+     NULL, 0, "Python workflows support"},
+    {"python_dedicated_snapshot", "disable_python_dedicated_snapshot", NULL,
+     "python_workers_20250116", "2025-10-16", 0, NULL, 0,
+     "a memory snapshot dedicated to each worker"},
+    {"python_check_rng_state", "disable_python_check_rng_state", NULL, "python_workers",
+     "2025-12-16", 0, NULL, 0, "check that the RNG state was not captured in a snapshot"},
+    {"python_request_headers_preserve_commas", "disable_python_request_headers_preserve_commas",
+     "2026-02-17", NULL, NULL, 0, NULL, 0, "request headers keep commas in values"},
+    {"formdata_parser_supports_files", "formdata_parser_converts_files_to_strings",
+     "2021-11-03", NULL, NULL, 0, NULL, 0, "FormData parsing yields File objects"},
+    {"fetch_refuses_unknown_protocols", "fetch_treats_unknown_protocols_as_http", "2021-11-10",
+     NULL, NULL, 0, NULL, 0, "fetch() refuses URLs with unknown schemes"},
+    {"nodejs_compat", "no_nodejs_compat", NULL, NULL, NULL, 0, NULL, 0,
+     "Node.js compatibility APIs"},
+};
+
+const char *
+seed_release_date(const char *version)
+{
+    for (size_t i = 0; i < seed_n_runtimes; i++)
+        if (strcmp(seed_runtimes[i].version, version) == 0)
+            return seed_runtimes[i].release_date;
+    return NULL;
+}
+
+static int
+run_cmd(char *const argv[], const char *cwd, struct app_err *err)
+{
+    pid_t pid = fork();
+    int status;
+
+    if (pid < 0)
+        return app_fail(err, APP_EINTERNAL, "cannot fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (cwd && chdir(cwd) < 0)
+            _exit(127);
+        /* npm's chatter belongs on stderr: stdout is for the command's result. */
+        dup2(2, 1);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return app_fail(err, APP_EUNAVAILABLE, "'%s %s' failed", argv[0], argv[1]);
+    return 0;
+}
+
+static int
+mkdir_p(const char *path)
+{
+    char *p = xstrdup(path);
+    int ret = 0;
+
+    for (char *s = p + 1; *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                ret = -1;
+            *s = '/';
+        }
+    }
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+        ret = -1;
+    free(p);
+    return ret;
+}
+
+char *
+seed_fetch_pyodide(const char *cache_dir, const char *version, struct app_err *err)
+{
+    char *npm_dir = xasprintf("%s/npm", cache_dir);
+    char *tgz = xasprintf("%s/pyodide-%s.tgz", npm_dir, version);
+    char *dist = xasprintf("%s/pyodide/%s", cache_dir, version);
+    char *pkg = xasprintf("%s/package", dist);
+    char *marker = xasprintf("%s/package/pyodide-lock.json", dist);
+    char *ret = NULL;
+
+    if (access(marker, R_OK) == 0) {
+        ret = pkg;
+        pkg = NULL;
+        goto out;
+    }
+    if (mkdir_p(npm_dir) < 0 || mkdir_p(dist) < 0) {
+        app_fail(err, APP_EINTERNAL, "cannot create cache directory '%s'", cache_dir);
+        goto out;
+    }
+    if (access(tgz, R_OK) != 0) {
+        char *spec = xasprintf("pyodide@%s", version);
+        char *argv[] = {"npm", "pack", spec, "--silent", NULL};
+        int rc;
+
+        fprintf(stderr, "almanac: fetching %s with npm pack into %s\n", spec, npm_dir);
+        rc = run_cmd(argv, npm_dir, err);
+        free(spec);
+        if (rc < 0) {
+            app_fail(err, APP_EUNAVAILABLE,
+                     "cannot fetch pyodide %s from the npm registry (npm pack failed); is npm "
+                     "installed and the registry reachable?",
+                     version);
+            goto out;
+        }
+    }
+    {
+        char *argv[] = {"tar", "-xzf", tgz, "-C", dist, NULL};
+
+        if (run_cmd(argv, NULL, err) < 0) {
+            app_fail(err, APP_EINTERNAL, "cannot unpack '%s'", tgz);
+            goto out;
+        }
+    }
+    ret = pkg;
+    pkg = NULL;
+out:
+    free(npm_dir);
+    free(tgz);
+    free(dist);
+    free(pkg);
+    free(marker);
+    return ret;
+}
+
+static int
+seed_lines_load(struct cat *c, int today, struct app_err *err)
+{
+    for (size_t i = 0; i < sizeof(seed_lines) / sizeof(seed_lines[0]); i++) {
+        struct app_err ignore = {0};
+        cJSON *cur = cat_line_get(c, seed_lines[i].line, today, &ignore), *body, *out;
+        int created;
+
+        app_err_release(&ignore);
+        if (cur) {
+            cJSON_Delete(cur); /* an admin may have changed it: keep theirs */
+            continue;
+        }
+        body = xjson(cJSON_CreateObject());
+        xjson(cJSON_AddStringToObject(body, "first_release", seed_lines[i].first_release));
+        out = cat_line_put(c, seed_lines[i].line, body, today, &created, err);
+        cJSON_Delete(body);
+        if (!out)
+            return -1;
+        cJSON_Delete(out);
+    }
+    return 0;
+}
+
+static int
+is_published(const cJSON *o)
+{
+    const cJSON *s = cJSON_GetObjectItem(o, "state");
+
+    return cJSON_IsString(s) && strcmp(s->valuestring, "published") == 0;
+}
+
+static int
+seed_runtime_load(struct cat *c, const char *cache_dir, const struct seed_runtime *sr,
+                  seed_store_fn store, void *ctx, struct app_err *err)
+{
+    struct pyo_dist d;
+    struct app_err ignore = {0};
+    char *dir = NULL, *set_id = NULL;
+    cJSON *cur = NULL, *out = NULL;
+    int created, ret = -1;
+
+    memset(&d, 0, sizeof(d));
+    dir = seed_fetch_pyodide(cache_dir, sr->version, err);
+    if (!dir)
+        goto out;
+    if (pyo_read(dir, sr->release_date, &d, err) < 0)
+        goto out;
+    if (store) {
+        for (size_t i = 0; i < d.n_core; i++)
+            if (store(ctx, d.core[i].path, d.core[i].file_name, err) < 0)
+                goto out;
+    }
+    cur = cat_runtime_get(c, d.id, &ignore);
+    app_err_release(&ignore);
+    if (!cur) {
+        out = cat_runtime_put(c, d.id, d.runtime, &created, err);
+        if (!out)
+            goto out;
+        cJSON_Delete(out);
+        out = NULL;
+    }
+    if (!cur || !is_published(cur)) {
+        out = cat_runtime_publish(c, d.id, err);
+        if (!out)
+            goto out;
+        cJSON_Delete(out);
+        out = NULL;
+    }
+    cJSON_Delete(cur);
+    set_id = xasprintf("%s/%s", d.id, sr->release_date);
+    cur = cat_pkgset_get(c, set_id, 1, &ignore);
+    app_err_release(&ignore);
+    if (!cur || !is_published(cur)) {
+        out = cat_pkgset_put(c, set_id, d.lock, "imported from the npm pyodide package",
+                             &created, err);
+        if (!out)
+            goto out;
+        cJSON_Delete(out);
+        out = cat_pkgset_publish(c, set_id, err);
+        if (!out)
+            goto out;
+    }
+    fprintf(stderr, "almanac: seeded %s (python %s) and package set %s\n", d.id,
+            cJSON_GetObjectItem(d.runtime, "python")->valuestring, set_id);
+    ret = 0;
+out:
+    cJSON_Delete(cur);
+    cJSON_Delete(out);
+    free(dir);
+    free(set_id);
+    pyo_release(&d);
+    return ret;
+}
+
+static int
+seed_flags_load(struct cat *c, int today, struct app_err *err)
+{
+    for (size_t i = 0; i < sizeof(seed_flags) / sizeof(seed_flags[0]); i++) {
+        const struct seed_flag *sf = &seed_flags[i];
+        struct app_err ignore = {0};
+        cJSON *cur = cat_flag_get(c, sf->name, &ignore), *body, *out;
+        int created;
+
+        app_err_release(&ignore);
+        if (cur && is_published(cur)) {
+            cJSON_Delete(cur);
+            continue;
+        }
+        cJSON_Delete(cur);
+        body = xjson(cJSON_CreateObject());
+        json_add_str_or_null(body, "disable_flag", sf->disable);
+        json_add_str_or_null(body, "enable_date", sf->enable_date);
+        xjson(cJSON_AddBoolToObject(body, "experimental", sf->experimental));
+        xjson(cJSON_AddStringToObject(body, "description", sf->description));
+        {
+            cJSON *imp = xjson(cJSON_AddArrayToObject(body, "implied_by"));
+
+            if (sf->implied_by) {
+                cJSON *o = xjson(cJSON_CreateObject());
+
+                xjson(cJSON_AddStringToObject(o, "flag", sf->implied_by));
+                xjson(cJSON_AddStringToObject(o, "after", sf->after));
+                cJSON_AddItemToArray(imp, o);
+            }
+        }
+        if (sf->bundle_version) {
+            cJSON *b = xjson(cJSON_AddObjectToObject(body, "bundle"));
+            char *rt = xasprintf("pyodide-%s", sf->bundle_version);
+            char *set = xasprintf("%s/%s", rt, seed_release_date(sf->bundle_version));
+
+            xjson(cJSON_AddStringToObject(b, "runtime", rt));
+            xjson(cJSON_AddStringToObject(b, "package_set", set));
+            xjson(cJSON_AddNumberToObject(b, "order", sf->order));
+            free(rt);
+            free(set);
+        } else {
+            xjson(cJSON_AddNullToObject(body, "bundle"));
+        }
+        out = cat_flag_put(c, sf->name, body, &created, err);
+        cJSON_Delete(body);
+        if (!out)
+            return -1;
+        cJSON_Delete(out);
+        /* The seed is history: its dates are in the past by design. */
+        out = cat_flag_publish(c, sf->name, today, 1, err);
+        if (!out)
+            return -1;
+        cJSON_Delete(out);
+    }
+    return 0;
+}
+
+int
+seed_run(struct cat *c, const char *cache_dir, seed_store_fn store, void *store_ctx,
+         struct app_err *err)
+{
+    int today = date_today();
+
+    if (seed_lines_load(c, today, err) < 0)
+        return -1;
+    for (size_t i = 0; i < seed_n_runtimes; i++)
+        if (seed_runtime_load(c, cache_dir, &seed_runtimes[i], store, store_ctx, err) < 0)
+            return -1;
+    return seed_flags_load(c, today, err);
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install what the build, the tests and the benchmarks need, only when missing.
+set -eu
+PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libcjson-dev
+libcurl4-openssl-dev libsodium-dev libzstd-dev check nodejs npm minisign wabt
+nginx wrk clang libclang-rt-14-dev zstd curl"
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        missing="$missing $p"
+    fi
+done
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
+fi
+# Test tools (OpenAPI validation) and the executor's npm needs, pinned by lockfile.
+if [ ! -d tests/api/node_modules ] || [ tests/api/package-lock.json -nt tests/api/node_modules ]; then
+    echo "deps: npm install in tests/api" >&2
+    (cd tests/api && npm ci --no-audit --no-fund --loglevel=error >&2 || npm install --no-audit --no-fund --loglevel=error >&2)
+fi

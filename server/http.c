@@ -1,0 +1,535 @@
+/* server/http.c: libmicrohttpd glue: routing, bodies, auth, problem replies. */
+#include "server/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sodium.h>
+
+#include "app/hash.h"
+#include "app/json.h"
+#include "app/mem.h"
+#include "server/auth.h"
+
+#define SRV_MAX_SEGMENTS 16
+#define SRV_CONN_TIMEOUT_S 60
+
+static void
+cat_key_free(void *p)
+{
+    cat_free(p);
+}
+
+struct cat *
+srv_cat(struct srv_req *r)
+{
+    struct cat *c = pthread_getspecific(r->srv->cat_key);
+    struct app_err err = {0};
+
+    if (c)
+        return c;
+    c = cat_open(r->srv->cfg.data_dir, &err);
+    if (!c) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        return NULL;
+    }
+    pthread_setspecific(r->srv->cat_key, c);
+    return c;
+}
+
+const char *
+srv_query(struct srv_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *
+srv_header(struct srv_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, key);
+}
+
+static void
+set_response(struct srv_req *r, unsigned status, struct MHD_Response *resp)
+{
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    r->resp = resp;
+    r->status = status;
+}
+
+void
+srv_reply_response(struct srv_req *r, unsigned status, struct MHD_Response *resp)
+{
+    set_response(r, status, resp);
+}
+
+void
+srv_reply_bytes(struct srv_req *r, unsigned status, const char *content_type, char *bytes,
+                size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_FREE);
+
+    if (!resp)
+        abort();
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    set_response(r, status, resp);
+}
+
+void
+srv_reply_json(struct srv_req *r, unsigned status, cJSON *body)
+{
+    char *s = json_canonical(body, NULL);
+    size_t n;
+
+    cJSON_Delete(body);
+    n = strlen(s);
+    srv_reply_bytes(r, status, "application/json", s, n);
+}
+
+void
+srv_reply_empty(struct srv_req *r, unsigned status)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (void *)(uintptr_t) "", MHD_RESPMEM_PERSISTENT);
+
+    if (!resp)
+        abort();
+    set_response(r, status, resp);
+}
+
+static const char *
+problem_slug(enum app_code code)
+{
+    switch (code) {
+    case APP_OK: return "ok";
+    case APP_EINVAL: return "bad-request";
+    case APP_EAUTH: return "unauthorized";
+    case APP_ENOTFOUND: return "not-found";
+    case APP_EMETHOD: return "method-not-allowed";
+    case APP_ECONFLICT: return "conflict";
+    case APP_ETOOLARGE: return "too-large";
+    case APP_EMEDIA: return "unsupported-media-type";
+    case APP_ERANGE: return "range-not-satisfiable";
+    case APP_EUNPROCESSABLE: return "unprocessable";
+    case APP_EINTERNAL: return "internal";
+    case APP_EUNAVAILABLE: return "unavailable";
+    }
+    return "internal";
+}
+
+void
+srv_reply_problem(struct srv_req *r, struct app_err *err)
+{
+    enum app_code code = err->code == APP_OK ? APP_EINTERNAL : err->code;
+    unsigned status = (unsigned)app_err_status(code);
+    cJSON *p = xjson(cJSON_CreateObject());
+    char *type = xasprintf("urn:almanac:problem:%s", problem_slug(code));
+    char *s;
+
+    xjson(cJSON_AddStringToObject(p, "type", type));
+    xjson(cJSON_AddStringToObject(p, "title", app_err_title(code)));
+    xjson(cJSON_AddNumberToObject(p, "status", status));
+    xjson(cJSON_AddStringToObject(p, "detail", err->msg[0] ? err->msg : app_err_title(code)));
+    if (err->errors) {
+        cJSON_AddItemToObject(p, "errors", err->errors);
+        err->errors = NULL;
+    } else {
+        xjson(cJSON_AddArrayToObject(p, "errors"));
+    }
+    free(type);
+    s = json_canonical(p, NULL);
+    cJSON_Delete(p);
+    if (status >= 500)
+        fprintf(stderr, "almanacd: %s %s: %s\n", r->method,
+                r->route ? r->route->pattern : "?", err->msg);
+    srv_reply_bytes(r, status, "application/problem+json", s, strlen(s));
+}
+
+void
+srv_add_header(struct srv_req *r, const char *name, const char *value)
+{
+    if (r->resp)
+        MHD_add_response_header(r->resp, name, value);
+}
+
+cJSON *
+srv_body_json(struct srv_req *r)
+{
+    return json_parse(r->body.data ? r->body.data : "", r->body.len, &r->err);
+}
+
+/* Percent-decode one path segment; NULL when it holds a NUL or a bad escape. */
+static char *
+decode_segment(const char *s, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    size_t j = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            uint8_t v;
+
+            if (i + 2 >= n) {
+                free(out);
+                return NULL;
+            }
+            {
+                char hex[3] = {s[i + 1], s[i + 2], '\0'};
+
+                if (hex_decode(hex, &v, 1) < 0 || v == 0) {
+                    free(out);
+                    return NULL;
+                }
+            }
+            out[j++] = (char)v;
+            i += 2;
+        } else {
+            out[j++] = s[i];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+struct segs {
+    char *s[SRV_MAX_SEGMENTS];
+    size_t n;
+};
+
+static void
+segs_release(struct segs *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->s[i]);
+    g->n = 0;
+}
+
+/* Split a raw path into decoded segments; -1 when malformed or too deep. */
+static int
+segs_split(const char *path, struct segs *g)
+{
+    const char *p = path;
+
+    g->n = 0;
+    if (*p != '/')
+        return -1;
+    while (*p == '/') {
+        const char *start = ++p;
+        size_t len;
+
+        while (*p && *p != '/')
+            p++;
+        len = (size_t)(p - start);
+        if (len == 0 && !*p && g->n > 0)
+            break; /* trailing slash */
+        if (g->n == SRV_MAX_SEGMENTS)
+            return -1;
+        g->s[g->n] = decode_segment(start, len);
+        if (!g->s[g->n])
+            return -1;
+        g->n++;
+    }
+    return 0;
+}
+
+/* Match pattern against decoded segments; fills params (allocated). */
+static int
+route_match(const char *pattern, const struct segs *g, char **params, size_t *n_params)
+{
+    struct segs pat;
+    size_t i = 0, j = 0;
+    int ok = 0;
+
+    *n_params = 0;
+    if (segs_split(pattern, &pat) < 0)
+        return 0;
+    for (; i < pat.n; i++) {
+        const char *ps = pat.s[i];
+        size_t pl = strlen(ps);
+
+        if (j >= g->n)
+            goto out;
+        if (ps[0] == '{' && pl >= 2 && ps[pl - 1] == '}') {
+            int two = pl >= 3 && ps[pl - 2] == '/';
+
+            if (*n_params == SRV_MAX_PARAMS)
+                goto out;
+            if (two && strchr(g->s[j], '/')) {
+                params[(*n_params)++] = xstrdup(g->s[j]);
+                j++;
+            } else if (two) {
+                if (j + 1 >= g->n || strchr(g->s[j + 1], '/'))
+                    goto out;
+                params[(*n_params)++] = xasprintf("%s/%s", g->s[j], g->s[j + 1]);
+                j += 2;
+            } else {
+                if (strchr(g->s[j], '/') || !g->s[j][0])
+                    goto out;
+                params[(*n_params)++] = xstrdup(g->s[j]);
+                j++;
+            }
+        } else {
+            if (strcmp(ps, g->s[j]) != 0)
+                goto out;
+            j++;
+        }
+    }
+    ok = j == g->n;
+out:
+    if (!ok) {
+        for (size_t k = 0; k < *n_params; k++)
+            free(params[k]);
+        *n_params = 0;
+    }
+    segs_release(&pat);
+    return ok;
+}
+
+static int
+method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+/* Add a method to the Allow list once. */
+static void
+allow_add(struct buf *allow, const char *method)
+{
+    if (allow->data && strstr(allow->data, method))
+        return;
+    if ((allow->len && buf_puts(allow, ", ") < 0) || buf_puts(allow, method) < 0)
+        abort();
+}
+
+/* Find the route; on 404/405 fill err (and allow for 405). */
+static const struct srv_route *
+route_find(struct srv_req *r, const char *url, struct buf *allow)
+{
+    struct segs g;
+    const struct srv_route *found = NULL;
+    int path_known = 0;
+
+    if (segs_split(url, &g) < 0) {
+        app_fail(&r->err, APP_EINVAL, "malformed request path");
+        return NULL;
+    }
+    for (size_t t = 0; t < srv_n_route_tables && !found; t++) {
+        for (size_t i = 0; i < *srv_all_routes[t].n; i++) {
+            const struct srv_route *rt = &srv_all_routes[t].routes[i];
+            char *params[SRV_MAX_PARAMS];
+            size_t n = 0;
+
+            if (!route_match(rt->pattern, &g, params, &n))
+                continue;
+            path_known = 1;
+            if (method_matches(rt->method, r->method)) {
+                memcpy(r->params, params, sizeof(params[0]) * n);
+                r->n_params = n;
+                found = rt;
+                break;
+            }
+            for (size_t k = 0; k < n; k++)
+                free(params[k]);
+            allow_add(allow, rt->method);
+            if (strcmp(rt->method, "GET") == 0)
+                allow_add(allow, "HEAD");
+        }
+    }
+    segs_release(&g);
+    if (found)
+        return found;
+    if (path_known)
+        app_fail(&r->err, APP_EMETHOD, "method %s is not allowed on this resource", r->method);
+    else
+        app_fail(&r->err, APP_ENOTFOUND, "no such resource '%s'", url);
+    return NULL;
+}
+
+static enum MHD_Result
+queue(struct srv_req *r)
+{
+    enum MHD_Result ret;
+
+    if (!r->resp)
+        srv_reply_problem(r, &r->err);
+    MHD_add_response_header(r->resp, "Server", "almanacd");
+    ret = MHD_queue_response(r->conn, r->status, r->resp);
+    return ret;
+}
+
+static void
+req_free(struct srv_req *r)
+{
+    if (!r)
+        return;
+    if (r->state_free)
+        r->state_free(r->state);
+    for (size_t i = 0; i < r->n_params; i++)
+        free(r->params[i]);
+    buf_release(&r->body);
+    app_err_release(&r->err);
+    if (r->resp)
+        MHD_destroy_response(r->resp);
+    free(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    req_free(*con_cls);
+    *con_cls = NULL;
+}
+
+/* First callback: route, authorize, check the declared length. Returns 0 when the
+ * request may go on, -1 when r->err holds the reply. */
+static int
+req_begin(struct srv_req *r, const char *url)
+{
+    struct buf allow;
+    const char *cl;
+    uint64_t limit;
+
+    buf_init(&allow, 0);
+    r->route = route_find(r, url, &allow);
+    if (!r->route) {
+        if (r->err.code == APP_EMETHOD) {
+            srv_reply_problem(r, &r->err);
+            srv_add_header(r, MHD_HTTP_HEADER_ALLOW, allow.data ? allow.data : "");
+        }
+        buf_release(&allow);
+        return -1;
+    }
+    buf_release(&allow);
+    if ((r->route->flags & SRV_ADMIN) && auth_check(r) < 0)
+        return -1;
+    limit = (r->route->flags & SRV_STREAM) ? r->srv->cfg.upload_limit : r->srv->cfg.json_limit;
+    cl = srv_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end = NULL;
+        unsigned long long v = strtoull(cl, &end, 10);
+
+        if (end && *end == '\0' && v > limit) {
+            app_fail(&r->err, APP_ETOOLARGE, "request body of %llu bytes is over the limit of %llu bytes",
+                     v, (unsigned long long)limit);
+            return -1;
+        }
+    }
+    buf_init(&r->body, (size_t)limit);
+    return 0;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size,
+           void **con_cls)
+{
+    struct srv *s = cls;
+    struct srv_req *r = *con_cls;
+
+    (void)version;
+    if (!r) {
+        r = xcalloc(1, sizeof(*r));
+        r->srv = s;
+        r->conn = conn;
+        r->method = method;
+        r->is_head = strcmp(method, "HEAD") == 0;
+        buf_init(&r->body, 0);
+        *con_cls = r;
+        if (req_begin(r, url) < 0)
+            r->upload_failed = 1; /* reply after the body is drained */
+        /* Replying before the body is read closes the connection; only do so
+         * for refusals, where that is what we want. */
+        if (r->upload_failed && (r->err.code == APP_ETOOLARGE || r->err.code == APP_EAUTH ||
+                                 *upload_data_size == 0))
+            return queue(r);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+
+        *upload_data_size = 0;
+        if (r->upload_failed)
+            return MHD_YES;
+        if (r->route->flags & SRV_STREAM) {
+            if (r->body.limit && r->body.len + n > r->body.limit) {
+                app_fail(&r->err, APP_ETOOLARGE, "upload is over the limit of %zu bytes",
+                         r->body.limit);
+                r->upload_failed = 1;
+                return queue(r);
+            }
+            r->body.len += n; /* count only; the module keeps the bytes */
+            if (r->route->upload(r, upload_data, n) < 0) {
+                r->upload_failed = 1;
+                return queue(r);
+            }
+        } else if (buf_append(&r->body, upload_data, n) < 0) {
+            app_fail(&r->err, APP_ETOOLARGE, "request body is over the limit of %zu bytes",
+                     r->body.limit);
+            r->upload_failed = 1;
+            return queue(r);
+        }
+        return MHD_YES;
+    }
+    if (!r->upload_failed && r->route->handle(r) < 0 && r->resp == NULL)
+        srv_reply_problem(r, &r->err);
+    else if (!r->upload_failed && !r->resp)
+        srv_reply_problem(r, &r->err);
+    return queue(r);
+}
+
+static int
+parse_host(const char *host, struct sockaddr_in *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+int
+srv_start(struct srv *s, struct app_err *err)
+{
+    struct sockaddr_in sa;
+
+    if (parse_host(s->cfg.host, &sa) < 0)
+        return app_fail(err, APP_EINVAL, "cannot listen on '%s': not an IPv4 address",
+                        s->cfg.host);
+    sa.sin_port = htons(s->cfg.port);
+    if (pthread_key_create(&s->cat_key, cat_key_free) != 0)
+        return app_fail(err, APP_EINTERNAL, "cannot create thread key");
+    s->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+            MHD_USE_TURBO,
+        0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONN_TIMEOUT_S,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (!s->mhd) {
+        pthread_key_delete(s->cat_key);
+        return app_fail(err, APP_EINTERNAL, "cannot listen on %s:%u (address in use?)",
+                        s->cfg.host, (unsigned)s->cfg.port);
+    }
+    return 0;
+}
+
+void
+srv_stop(struct srv *s)
+{
+    if (!s->mhd)
+        return;
+    MHD_stop_daemon(s->mhd);
+    s->mhd = NULL;
+    pthread_key_delete(s->cat_key);
+}

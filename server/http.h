@@ -1,0 +1,132 @@
+/* server/http.h: almanacd's HTTP layer over libmicrohttpd.
+ *
+ * Routes are tables of {method, pattern, flags, handler}; each API module
+ * (catalog_api.c, resolve_api.c, artifacts_api.c, ...) exports one table and
+ * routes.c lists them. Patterns are paths with `{name}` segments; `{name/}` matches a
+ * two-segment id such as a package set "pyodide-0.26.4/2024-11-15" (or one segment
+ * holding an encoded %2F). A path that matches no pattern is 404; one that matches
+ * with another method is 405 with Allow. GET routes also answer HEAD.
+ *
+ * Request state (struct srv_req) is allocated on the first libmicrohttpd callback
+ * and freed only in the completion callback. JSON bodies are buffered up to the
+ * configured limit (413 beyond); SRV_STREAM routes get each chunk through `upload`
+ * instead. SRV_ADMIN routes need `Authorization: Bearer <token>`, checked before the
+ * body is read.
+ */
+#ifndef SERVER_HTTP_H
+#define SERVER_HTTP_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <microhttpd.h>
+
+#include <cjson/cJSON.h>
+
+#include "app/buf.h"
+#include "app/err.h"
+#include "catalog/db.h"
+
+#define SRV_MAX_PARAMS 4
+#define SRV_JSON_LIMIT_DEFAULT (1024 * 1024)
+#define SRV_UPLOAD_LIMIT_DEFAULT (512ull * 1024 * 1024)
+
+struct srv_config {
+    const char *data_dir;
+    char host[64];
+    uint16_t port;
+    size_t json_limit;
+    uint64_t upload_limit;
+    unsigned threads;
+    int zstd_level;
+    int sweep_enabled;       /* daily end-of-support sweep (workers module) */
+    unsigned sweep_interval; /* seconds between sweeps */
+};
+
+struct srv {
+    struct srv_config cfg;
+    struct MHD_Daemon *mhd;
+    pthread_key_t cat_key;
+    /* Module state, owned by the module's init/fini. */
+    struct snapcache *snaps;
+    struct art_store *store;
+    struct art_keys *keys;
+    struct wk_state *workers;
+};
+
+enum srv_route_flags {
+    SRV_ADMIN = 1 << 0,  /* needs a bearer token */
+    SRV_STREAM = 1 << 1, /* body handed to route->upload chunk by chunk */
+    SRV_RAW = 1 << 2,    /* body buffered but not required to be JSON */
+};
+
+struct srv_req;
+
+struct srv_route {
+    const char *method; /* GET (also HEAD), PUT, POST, DELETE */
+    const char *pattern;
+    int flags;
+    /* Called once the body is complete. Must reply (srv_reply_*) and return 0, or
+     * return -1 with r->err filled, which becomes a problem document. */
+    int (*handle)(struct srv_req *r);
+    /* SRV_STREAM only: one chunk of the body; -1 with r->err stops the upload. */
+    int (*upload)(struct srv_req *r, const char *data, size_t n);
+};
+
+struct srv_routes {
+    const struct srv_route *routes;
+    const size_t *n;
+};
+
+struct srv_req {
+    struct srv *srv;
+    struct MHD_Connection *conn;
+    const struct srv_route *route;
+    const char *method; /* as received (HEAD stays HEAD) */
+    int is_head;
+    char *params[SRV_MAX_PARAMS]; /* decoded path parameters, in pattern order */
+    size_t n_params;
+    struct buf body;
+    int too_large;
+    int upload_failed;
+    struct app_err err;
+    /* Module state for streaming handlers; freed with state_free at completion. */
+    void *state;
+    void (*state_free)(void *state);
+    /* The response to queue. */
+    struct MHD_Response *resp;
+    unsigned status;
+};
+
+/* Start serving; returns -1 with err filled when the port cannot be bound. */
+int srv_start(struct srv *s, struct app_err *err);
+void srv_stop(struct srv *s);
+
+/* The calling thread's catalog connection (opened on first use). */
+struct cat *srv_cat(struct srv_req *r);
+
+/* Query argument or header value, or NULL. Borrowed from the connection. */
+const char *srv_query(struct srv_req *r, const char *key);
+const char *srv_header(struct srv_req *r, const char *key);
+
+/* Replies. Each replaces any earlier reply. Bodies are taken over (freed later). */
+void srv_reply_json(struct srv_req *r, unsigned status, cJSON *body);
+void srv_reply_bytes(struct srv_req *r, unsigned status, const char *content_type,
+                     char *bytes, size_t len);
+void srv_reply_problem(struct srv_req *r, struct app_err *err);
+/* Take an already built response (artifacts: fd or callback responses). */
+void srv_reply_response(struct srv_req *r, unsigned status, struct MHD_Response *resp);
+void srv_reply_empty(struct srv_req *r, unsigned status);
+
+/* Parse r->body as JSON (400 on error). */
+cJSON *srv_body_json(struct srv_req *r);
+
+/* Add a header to the pending reply (after srv_reply_*). */
+void srv_add_header(struct srv_req *r, const char *name, const char *value);
+
+/* The route tables of every module (routes.c). */
+extern const struct srv_routes srv_all_routes[];
+extern const size_t srv_n_route_tables;
+
+#endif

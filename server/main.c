@@ -1,0 +1,273 @@
+/* server/main.c: almanacd's commands: serve, seed, token create, fsck, key rotate.
+ *
+ * Messages go to stderr; stdout carries only a command's result (the token), so
+ * scripts can capture it.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app/date.h"
+#include "app/mem.h"
+#include "catalog/seed.h"
+#include "catalog/snapshot.h"
+#include "server/api.h"
+#include "server/auth.h"
+#include "server/resolve_api.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:8700"
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: almanacd serve --data DIR [--listen HOST:PORT] [--threads N]\n"
+            "                      [--json-limit BYTES] [--upload-limit BYTES]\n"
+            "       almanacd seed --data DIR          load the seed catalog (idempotent)\n"
+            "       almanacd token create --data DIR  print a new admin token on stdout\n"
+            "       almanacd fsck --data DIR          re-verify every stored artifact\n"
+            "       almanacd key rotate --data DIR    make a new signing key\n"
+            "environment: ALMANAC_TODAY=YYYY-MM-DD replaces today's date;\n"
+            "             ALMANAC_CACHE (default ~/.cache/almanac) holds Pyodide downloads\n");
+}
+
+struct opts {
+    const char *data;
+    const char *listen;
+    long long threads, json_limit, upload_limit;
+};
+
+static int
+parse_opts(int argc, char **argv, int first, struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->data = getenv("ALMANAC_DATA");
+    o->listen = DEFAULT_LISTEN;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!v) {
+            fprintf(stderr, "almanacd: option '%s' needs a value or is unknown\n", a);
+            return -1;
+        }
+        if (!strcmp(a, "--data")) {
+            o->data = v;
+        } else if (!strcmp(a, "--listen")) {
+            o->listen = v;
+        } else if (!strcmp(a, "--threads")) {
+            if (api_parse_int(v, 1, 256, &o->threads) < 0)
+                goto bad;
+        } else if (!strcmp(a, "--json-limit")) {
+            if (api_parse_int(v, 1024, 1LL << 30, &o->json_limit) < 0)
+                goto bad;
+        } else if (!strcmp(a, "--upload-limit")) {
+            if (api_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
+                goto bad;
+        } else {
+            fprintf(stderr, "almanacd: unknown option '%s'\n", a);
+            return -1;
+        }
+        i++;
+        continue;
+    bad:
+        fprintf(stderr, "almanacd: invalid value '%s' for %s\n", v, a);
+        return -1;
+    }
+    if (!o->data) {
+        fprintf(stderr, "almanacd: --data DIR is required (or set ALMANAC_DATA)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static char *
+cache_dir(void)
+{
+    const char *c = getenv("ALMANAC_CACHE");
+    const char *home = getenv("HOME");
+
+    if (c && *c)
+        return xstrdup(c);
+    return xasprintf("%s/.cache/almanac", home && *home ? home : "/tmp");
+}
+
+static int
+parse_listen(const char *s, struct srv_config *cfg)
+{
+    const char *colon = strrchr(s, ':');
+    long long port;
+
+    if (!colon || (size_t)(colon - s) >= sizeof(cfg->host) || colon == s)
+        return -1;
+    if (api_parse_int(colon + 1, 0, 65535, &port) < 0)
+        return -1;
+    memcpy(cfg->host, s, (size_t)(colon - s));
+    cfg->host[colon - s] = '\0';
+    cfg->port = (uint16_t)port;
+    return 0;
+}
+
+static void
+log_today(void)
+{
+    char today[APP_DATE_LEN];
+
+    if (date_today_overridden()) {
+        date_format(date_today(), today);
+        fprintf(stderr, "almanacd: ALMANAC_TODAY is set: today is %s\n", today);
+    }
+}
+
+static int
+cmd_serve(const struct opts *o)
+{
+    struct srv s;
+    struct app_err err = {0};
+    struct cat *c;
+    int ret = 1;
+
+    memset(&s, 0, sizeof(s));
+    s.cfg.data_dir = o->data;
+    s.cfg.json_limit = o->json_limit ? (size_t)o->json_limit : SRV_JSON_LIMIT_DEFAULT;
+    s.cfg.upload_limit = o->upload_limit ? (uint64_t)o->upload_limit : SRV_UPLOAD_LIMIT_DEFAULT;
+    s.cfg.threads = o->threads ? (unsigned)o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    if (s.cfg.threads < 1)
+        s.cfg.threads = 1;
+    if (parse_listen(o->listen, &s.cfg) < 0) {
+        fprintf(stderr, "almanacd: --listen '%s' is not HOST:PORT\n", o->listen);
+        return 2;
+    }
+    log_today();
+    /* Open once up front so a bad data dir or a newer schema fails at start. */
+    c = cat_open(o->data, &err);
+    if (!c) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        return 1;
+    }
+    cat_free(c);
+    s.snaps = snapcache_new();
+    if (srv_start(&s, &err) < 0) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
+    fprintf(stderr, "almanacd: serving on http://%s:%u (data %s)\n", s.cfg.host,
+            (unsigned)s.cfg.port, o->data);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    while (!stop_requested)
+        pause();
+    fprintf(stderr, "almanacd: stopping\n");
+    srv_stop(&s);
+    ret = 0;
+out:
+    resolve_api_fini();
+    snapcache_free(s.snaps);
+    app_err_release(&err);
+    return ret;
+}
+
+static int
+cmd_seed(const struct opts *o)
+{
+    struct app_err err = {0};
+    struct cat *c = cat_open(o->data, &err);
+    char *cache = cache_dir();
+    int ret = 1;
+
+    log_today();
+    if (!c) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
+    if (seed_run(c, cache, NULL, NULL, &err) < 0) {
+        fprintf(stderr, "almanacd: seed failed: %s\n", err.msg);
+        goto out;
+    }
+    fprintf(stderr, "almanacd: seed catalog loaded into %s\n", o->data);
+    ret = 0;
+out:
+    free(cache);
+    cat_free(c);
+    app_err_release(&err);
+    return ret;
+}
+
+static int
+cmd_token(const struct opts *o)
+{
+    struct app_err err = {0};
+    struct cat *c = cat_open(o->data, &err);
+    char *token = NULL;
+    int ret = 1;
+
+    if (!c) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
+    if (auth_token_create(c, &token, &err) < 0) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
+    printf("%s\n", token);
+    fprintf(stderr, "almanacd: created an admin token; it is shown once, store it safely\n");
+    sodium_memzero(token, strlen(token));
+    ret = 0;
+out:
+    free(token);
+    cat_free(c);
+    app_err_release(&err);
+    return ret;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct opts o;
+
+    if (sodium_init() < 0) {
+        fprintf(stderr, "almanacd: cannot initialise libsodium\n");
+        return 1;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "serve"))
+        return parse_opts(argc, argv, 2, &o) < 0 ? 2 : cmd_serve(&o);
+    if (!strcmp(argv[1], "seed"))
+        return parse_opts(argc, argv, 2, &o) < 0 ? 2 : cmd_seed(&o);
+    if (!strcmp(argv[1], "token")) {
+        if (argc < 3 || strcmp(argv[2], "create") != 0) {
+            fprintf(stderr, "almanacd: usage: almanacd token create --data DIR\n");
+            return 2;
+        }
+        return parse_opts(argc, argv, 3, &o) < 0 ? 2 : cmd_token(&o);
+    }
+    fprintf(stderr, "almanacd: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,496 @@
+/* server/resolve_api.c: POST|GET /v1/resolve, GET /v1/diff, GET /v1/locks/{id}.
+ *
+ * Resolution runs on the shared catalog snapshot. Responses are cached by their
+ * normalized inputs and "today", and the cache empties when the catalog changes, so a
+ * repeated request costs a hash lookup. Every issued lock is stored (by id) so
+ * GET /v1/locks/{id} returns its exact bytes.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/date.h"
+#include "app/hash.h"
+#include "app/json.h"
+#include "app/mem.h"
+#include "catalog/req.h"
+#include "catalog/resolve.h"
+#include "catalog/snapshot.h"
+#include "server/api.h"
+#include "server/resolve_api.h"
+
+#define RCACHE_SLOTS 4096
+
+struct rcache_slot {
+    char *key;
+    char *body;
+    size_t len;
+    unsigned long generation;
+};
+
+static struct rcache_slot rcache[RCACHE_SLOTS];
+static pthread_mutex_t rcache_mu = PTHREAD_MUTEX_INITIALIZER;
+static resolve_sign_fn sign_hook;
+static void *sign_ctx;
+
+void
+resolve_api_set_signer(resolve_sign_fn fn, void *ctx)
+{
+    sign_hook = fn;
+    sign_ctx = ctx;
+}
+
+static size_t
+rcache_index(const char *key)
+{
+    /* FNV-1a: the key is already a canonical string. */
+    uint64_t h = 1469598103934665603ull;
+
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)(h % RCACHE_SLOTS);
+}
+
+static char *
+rcache_get(const char *key, size_t *len)
+{
+    struct rcache_slot *s = &rcache[rcache_index(key)];
+    char *out = NULL;
+
+    pthread_mutex_lock(&rcache_mu);
+    if (s->key && s->generation == cat_generation() && strcmp(s->key, key) == 0) {
+        out = xmalloc(s->len + 1);
+        memcpy(out, s->body, s->len + 1);
+        *len = s->len;
+    }
+    pthread_mutex_unlock(&rcache_mu);
+    return out;
+}
+
+static void
+rcache_put(const char *key, const char *body, size_t len, unsigned long generation)
+{
+    struct rcache_slot *s = &rcache[rcache_index(key)];
+
+    pthread_mutex_lock(&rcache_mu);
+    free(s->key);
+    free(s->body);
+    s->key = xstrdup(key);
+    s->body = xstrndup(body, len);
+    s->len = len;
+    s->generation = generation;
+    pthread_mutex_unlock(&rcache_mu);
+}
+
+void
+resolve_api_fini(void)
+{
+    pthread_mutex_lock(&rcache_mu);
+    for (size_t i = 0; i < RCACHE_SLOTS; i++) {
+        free(rcache[i].key);
+        free(rcache[i].body);
+        memset(&rcache[i], 0, sizeof(rcache[i]));
+    }
+    pthread_mutex_unlock(&rcache_mu);
+}
+
+/* Request inputs, borrowed from the JSON body or owned split query lists. */
+struct inputs {
+    struct res_input in;
+    char **flags_own, **reqs_own;
+    size_t n_flags_own, n_reqs_own;
+    const char **flags_tmp, **reqs_tmp;
+};
+
+static void
+inputs_release(struct inputs *x)
+{
+    api_list_free(x->flags_own, x->n_flags_own);
+    api_list_free(x->reqs_own, x->n_reqs_own);
+    free(x->flags_tmp);
+    free(x->reqs_tmp);
+}
+
+static int
+is_op_char(char ch)
+{
+    return ch == '<' || ch == '>' || ch == '=' || ch == '!' || ch == '~';
+}
+
+/* requirements=a,b>=1,<2 : a piece that starts with an operator continues the one
+ * before it ("b>=1,<2"). */
+static char **
+split_requirements(const char *s, size_t *n)
+{
+    size_t m = 0, k = 0;
+    char **v = api_split_list(s, &m);
+
+    for (size_t i = 0; i < m; i++) {
+        if (k > 0 && is_op_char(v[i][0])) {
+            char *joined = xasprintf("%s,%s", v[k - 1], v[i]);
+
+            free(v[k - 1]);
+            free(v[i]);
+            v[k - 1] = joined;
+        } else {
+            v[k++] = v[i];
+        }
+    }
+    *n = k;
+    return v;
+}
+
+static int
+strings_from_json(const cJSON *arr, const char ***out, size_t *n)
+{
+    const cJSON *x;
+    size_t i = 0;
+
+    *n = (size_t)cJSON_GetArraySize(arr);
+    *out = xcalloc(*n + 1, sizeof(**out));
+    cJSON_ArrayForEach(x, arr) (*out)[i++] = x->valuestring;
+    return 0;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+    if (!s)
+        return 0;
+    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
+        *out = 1;
+    else if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no") || !*s)
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static int
+inputs_from_json(const cJSON *body, struct inputs *x, struct app_err *err)
+{
+    const cJSON *flags = NULL, *reqs = NULL, *reqv;
+    const char *main_file = NULL;
+
+    if (!cJSON_IsObject(body))
+        return app_fail(err, APP_EINVAL, "request body must be a JSON object");
+    if (json_string(body, "compatibility_date", 1, &x->in.date, err) < 0 ||
+        json_string_array(body, "compatibility_flags", 0, &flags, err) < 0 ||
+        json_string(body, "as_of", 0, &x->in.as_of, err) < 0 ||
+        json_bool(body, "allow_experimental", 0, &x->in.allow_experimental, err) < 0 ||
+        json_string(body, "main", 0, &main_file, err) < 0)
+        return -1;
+    reqv = cJSON_GetObjectItemCaseSensitive(body, "requirements");
+    if (cJSON_IsString(reqv)) {
+        /* A whole requirements.txt text is accepted as well as a list of lines. */
+        char **lines = NULL;
+        size_t n = 0;
+
+        if (req_split_text(reqv->valuestring, strlen(reqv->valuestring), &lines, &n, err) < 0)
+            return -1;
+        x->reqs_own = lines;
+        x->n_reqs_own = n;
+        x->reqs_tmp = xcalloc(n + 1, sizeof(*x->reqs_tmp));
+        for (size_t i = 0; i < n; i++)
+            x->reqs_tmp[i] = lines[i];
+        x->in.requirements = x->reqs_tmp;
+        x->in.n_requirements = n;
+    } else {
+        if (json_string_array(body, "requirements", 0, &reqs, err) < 0)
+            return app_fail(err, APP_EINVAL,
+                            "field 'requirements' must be an array of strings or a "
+                            "requirements.txt text");
+        if (reqs) {
+            strings_from_json(reqs, &x->reqs_tmp, &x->in.n_requirements);
+            x->in.requirements = x->reqs_tmp;
+        }
+    }
+    if (flags) {
+        strings_from_json(flags, &x->flags_tmp, &x->in.n_flags);
+        x->in.flags = x->flags_tmp;
+    }
+    if (main_file) {
+        size_t n = strlen(main_file);
+
+        x->in.python_entry = n > 3 && strcmp(main_file + n - 3, ".py") == 0;
+    }
+    return 0;
+}
+
+static int
+inputs_from_query(struct srv_req *r, const char *date_key, struct inputs *x)
+{
+    const char *flags = srv_query(r, "flags"), *reqs = srv_query(r, "requirements");
+
+    x->in.date = srv_query(r, date_key);
+    if (!x->in.date)
+        return app_fail(&r->err, APP_EINVAL, "query parameter '%s' is required (YYYY-MM-DD)",
+                        date_key);
+    x->in.as_of = srv_query(r, "as_of");
+    if (x->in.as_of && !*x->in.as_of)
+        x->in.as_of = NULL;
+    if (parse_bool(srv_query(r, "allow_experimental"), &x->in.allow_experimental) < 0)
+        return app_fail(&r->err, APP_EINVAL, "query 'allow_experimental' must be true or false");
+    if (flags) {
+        x->flags_own = api_split_list(flags, &x->n_flags_own);
+        x->in.flags = (const char *const *)x->flags_own;
+        x->in.n_flags = x->n_flags_own;
+    }
+    if (reqs) {
+        x->reqs_own = split_requirements(reqs, &x->n_reqs_own);
+        x->in.requirements = (const char *const *)x->reqs_own;
+        x->in.n_requirements = x->n_reqs_own;
+    }
+    return 0;
+}
+
+/* The cache key: every input that changes the answer, canonically. */
+static char *
+cache_key(const struct res_input *in)
+{
+    cJSON *k = xjson(cJSON_CreateObject());
+    cJSON *f = xjson(cJSON_AddArrayToObject(k, "f"));
+    cJSON *q = xjson(cJSON_AddArrayToObject(k, "r"));
+    char *s;
+
+    xjson(cJSON_AddStringToObject(k, "d", in->date ? in->date : ""));
+    json_add_str_or_null(k, "a", in->as_of);
+    xjson(cJSON_AddNumberToObject(k, "t", in->today));
+    xjson(cJSON_AddBoolToObject(k, "x", in->allow_experimental));
+    xjson(cJSON_AddBoolToObject(k, "p", in->python_entry));
+    for (size_t i = 0; i < in->n_flags; i++)
+        cJSON_AddItemToArray(f, xjson(cJSON_CreateString(in->flags[i] ? in->flags[i] : "")));
+    for (size_t i = 0; i < in->n_requirements; i++)
+        cJSON_AddItemToArray(q, xjson(cJSON_CreateString(in->requirements[i] ? in->requirements[i] : "")));
+    s = json_canonical(k, NULL);
+    cJSON_Delete(k);
+    return s;
+}
+
+int
+resolve_store_lock(struct cat *c, const char *id, const char *bytes, size_t len,
+                   struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[21];
+    int ret = -1;
+
+    cat_now(now);
+    if (cat_prepare(c, &st, "INSERT OR IGNORE INTO locks(id, bytes, created_at) VALUES(?,?,?)",
+                    err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        ret = 0;
+    else
+        cat_sql_fail(c, err, "cannot store lock");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int
+resolve_run(struct srv *s, struct cat *c, const struct res_input *in, struct res_output *out,
+            struct app_err *err)
+{
+    struct snap *snap = snapcache_get(s->snaps, c, err);
+    int ret;
+
+    if (!snap)
+        return -1;
+    ret = res_resolve(snap, in, out, err);
+    snapcache_put(s->snaps, snap);
+    if (ret == 0 && resolve_store_lock(c, out->lock_id, out->lock_bytes, out->lock_len, err) < 0) {
+        res_output_release(out);
+        return -1;
+    }
+    return ret;
+}
+
+static int
+do_resolve(struct srv_req *r, struct inputs *x)
+{
+    struct res_output out;
+    unsigned long gen = cat_generation();
+    struct cat *c;
+    char *key, *body;
+    size_t len;
+    cJSON *resp;
+
+    x->in.today = date_today();
+    key = cache_key(&x->in);
+    body = rcache_get(key, &len);
+    if (body) {
+        free(key);
+        srv_reply_bytes(r, 200, "application/json", body, len);
+        return 0;
+    }
+    c = srv_cat(r);
+    if (!c) {
+        free(key);
+        return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
+    }
+    if (resolve_run(r->srv, c, &x->in, &out, &r->err) < 0) {
+        free(key);
+        return -1;
+    }
+    resp = res_response(&out);
+    if (sign_hook) {
+        char *sig = NULL;
+
+        if (sign_hook(sign_ctx, out.lock_id, out.lock_bytes, out.lock_len, &sig, &r->err) < 0) {
+            cJSON_Delete(resp);
+            res_output_release(&out);
+            free(key);
+            return -1;
+        }
+        xjson(cJSON_AddStringToObject(resp, "signature", sig));
+        free(sig);
+    }
+    body = json_canonical(resp, &len);
+    cJSON_Delete(resp);
+    res_output_release(&out);
+    rcache_put(key, body, len, gen);
+    free(key);
+    srv_reply_bytes(r, 200, "application/json", body, len);
+    return 0;
+}
+
+static int
+h_resolve_post(struct srv_req *r)
+{
+    struct inputs x = {0};
+    cJSON *body = srv_body_json(r);
+    int ret = -1;
+
+    if (!body)
+        return -1;
+    if (inputs_from_json(body, &x, &r->err) == 0)
+        ret = do_resolve(r, &x);
+    inputs_release(&x);
+    cJSON_Delete(body);
+    return ret;
+}
+
+static int
+h_resolve_get(struct srv_req *r)
+{
+    struct inputs x = {0};
+    int ret = -1;
+
+    if (inputs_from_query(r, "date", &x) == 0)
+        ret = do_resolve(r, &x);
+    inputs_release(&x);
+    return ret;
+}
+
+static int
+h_diff(struct srv_req *r)
+{
+    struct inputs a = {0}, b = {0};
+    struct snap *snap = NULL;
+    struct cat *c = srv_cat(r);
+    cJSON *out = NULL;
+    int ret = -1;
+
+    if (!c)
+        return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
+    if (inputs_from_query(r, "from", &a) < 0 || inputs_from_query(r, "to", &b) < 0)
+        goto out;
+    a.in.today = b.in.today = date_today();
+    snap = snapcache_get(r->srv->snaps, c, &r->err);
+    if (!snap)
+        goto out;
+    out = res_diff(snap, &a.in, &b.in, &r->err);
+    if (out) {
+        srv_reply_json(r, 200, out);
+        ret = 0;
+    }
+out:
+    snapcache_put(r->srv->snaps, snap);
+    inputs_release(&a);
+    inputs_release(&b);
+    return ret;
+}
+
+/* "sha256:<64 hex>" */
+static int
+lock_id_valid(const char *id)
+{
+    return strncmp(id, "sha256:", 7) == 0 && sha256_hex_valid(id + 7);
+}
+
+int
+resolve_load_lock(struct cat *c, const char *id, char **bytes, size_t *len,
+                  struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+
+    if (!lock_id_valid(id))
+        return app_fail(err, APP_EINVAL, "lock id '%s' is not 'sha256:' and 64 hex digits", id);
+    if (cat_prepare(c, &st, "SELECT bytes FROM locks WHERE id = ?", err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *bytes = xstrndup(sqlite3_column_blob(st, 0), *len);
+        ret = 0;
+    } else {
+        app_fail(err, APP_ENOTFOUND, "lock '%s' was never issued by this server", id);
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int
+h_lock_get(struct srv_req *r)
+{
+    struct cat *c = srv_cat(r);
+    char *bytes = NULL;
+    size_t len = 0;
+    char etag[80];
+
+    if (!c)
+        return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
+    if (resolve_load_lock(c, r->params[0], &bytes, &len, &r->err) < 0)
+        return -1;
+    snprintf(etag, sizeof(etag), "\"%s\"", r->params[0] + 7);
+    srv_reply_bytes(r, 200, "application/json", bytes, len);
+    srv_add_header(r, "ETag", etag);
+    srv_add_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+    return 0;
+}
+
+static int
+h_lock_signature(struct srv_req *r)
+{
+    struct cat *c = srv_cat(r);
+    char *bytes = NULL, *sig = NULL;
+    size_t len = 0;
+    int ret;
+
+    if (!c)
+        return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
+    if (!sign_hook)
+        return app_fail(&r->err, APP_ENOTFOUND, "this server does not sign locks");
+    if (resolve_load_lock(c, r->params[0], &bytes, &len, &r->err) < 0)
+        return -1;
+    ret = sign_hook(sign_ctx, r->params[0], bytes, len, &sig, &r->err);
+    free(bytes);
+    if (ret < 0)
+        return -1;
+    srv_reply_bytes(r, 200, "text/plain; charset=utf-8", sig, strlen(sig));
+    return 0;
+}
+
+const struct srv_route resolve_routes[] = {
+    {"POST", "/v1/resolve", 0, h_resolve_post, NULL},
+    {"GET", "/v1/resolve", 0, h_resolve_get, NULL},
+    {"GET", "/v1/diff", 0, h_diff, NULL},
+    {"GET", "/v1/locks/{id}", 0, h_lock_get, NULL},
+    {"GET", "/v1/locks/{id}/signature", 0, h_lock_signature, NULL},
+};
+const size_t resolve_n_routes = sizeof(resolve_routes) / sizeof(resolve_routes[0]);
