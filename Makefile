@@ -85,9 +85,9 @@ $(B)/almanac: $(CLI_OBJS) $(LIB)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIB)
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@) $(B)/obj/tests
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/$*.d -o $@ $< $(LIB) $(shell pkg-config --cflags --libs check) $(LDLIBS)
 
 deps:
 	$(Q)sh scripts/deps.sh
@@ -107,7 +107,13 @@ test-once: all $(UNIT_BINS)
 
 unit: $(UNIT_BINS)
 
-bench: deps all
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/bench/%)
+$(B)/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(dir $@) $(B)/obj/bench
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/bench/$*.d -o $@ $< $(LIB) $(LDLIBS)
+
+bench: deps all $(BENCH_BINS)
 	$(Q)sh tests/bench/run.sh $(B)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

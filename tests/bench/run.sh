@@ -1,0 +1,105 @@
+#!/bin/sh
+# make bench: almanac's figures side by side with nginx on the same machine, same run.
+#   1. cached resolve (GET /v1/resolve) vs nginx serving a small static file (wrk)
+#   2. uncached resolution of a 21-package closure (in process)
+#   3. a 10 MB stored artifact, zstd and identity, vs nginx serving the same file (wrk)
+#   4. end-of-support plan/apply for 100 000 workers (tests/bench/eol_bench.sh, if present)
+#   5. executor warm-cache overhead and cold starts (tests/bench/exec_bench.sh, if present)
+# A benchmark, not a test: it prints numbers and fails only when a tool fails.
+set -eu
+B=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DUR=${BENCH_DURATION:-5}
+CONN=${BENCH_CONNECTIONS:-32}
+TMP=$(mktemp -d)
+SRV_PID=""
+NGX_PID=""
+cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null || true
+    [ -n "$NGX_PID" ] && kill "$NGX_PID" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+rps() { awk '/Requests\/sec/ {print $2}'; }
+tput() { awk '/Transfer\/sec/ {print $2}'; }
+
+PORT=$(free_port)
+NPORT=$(free_port)
+export ALMANAC_TODAY=${ALMANAC_TODAY:-2026-11-25}
+
+echo "== almanac bench ($(nproc) cores, wrk ${DUR}s x ${CONN} connections)"
+"$ROOT/$B/almanacd" seed --data "$TMP/data" 2>/dev/null
+"$ROOT/$B/almanacd" serve --data "$TMP/data" --listen 127.0.0.1:$PORT 2>"$TMP/almanacd.log" &
+SRV_PID=$!
+
+mkdir -p "$TMP/www" "$TMP/nginx"
+printf '{"status":"ok"}\n' > "$TMP/www/small.json"
+head -c 10485760 /dev/urandom > "$TMP/www/random10m.bin"
+# A compressible 10 MB artifact: the real pyodide.asm.wasm (cut to 10 MiB), as almanac stores it.
+WASM=$(ls "${ALMANAC_CACHE:-$HOME/.cache/almanac}"/pyodide/*/package/pyodide.asm.wasm 2>/dev/null | head -1)
+head -c 10485760 "$WASM" > "$TMP/www/artifact10m.bin"
+cat > "$TMP/nginx/nginx.conf" <<NGX
+worker_processes $(nproc);
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path $TMP/nginx;
+    proxy_temp_path $TMP/nginx;
+    fastcgi_temp_path $TMP/nginx;
+    uwsgi_temp_path $TMP/nginx;
+    scgi_temp_path $TMP/nginx;
+    server { listen 127.0.0.1:$NPORT; root $TMP/www; }
+}
+NGX
+nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
+NGX_PID=$!
+for i in $(seq 50); do
+    curl -sf "http://127.0.0.1:$PORT/v1/health" >/dev/null 2>&1 && curl -sf "http://127.0.0.1:$NPORT/small.json" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+RES="/v1/resolve?date=2024-04-01&flags=python_workers&requirements=aiohttp,pydantic,pandas,requests"
+curl -sf "http://127.0.0.1:$PORT$RES" >/dev/null
+echo "-- 1. cached resolve vs nginx small static file"
+N_RPS=$(wrk -t2 -c"$CONN" -d"${DUR}s" "http://127.0.0.1:$NPORT/small.json" | rps)
+A_RPS=$(wrk -t2 -c"$CONN" -d"${DUR}s" "http://127.0.0.1:$PORT$RES" | rps)
+echo "nginx small file:        $N_RPS req/s"
+echo "almanac cached resolve:  $A_RPS req/s  ($(echo "$A_RPS $N_RPS" | awk '{printf "%.0f", 100*$1/$2}')% of nginx; target >= 50%)"
+
+echo "-- 2. uncached resolution (in process)"
+"$ROOT/$B/bench/bench_resolve" "$TMP/data" 3000
+
+echo "-- 3. 10 MB artifact download vs nginx"
+TOKEN=$("$ROOT/$B/almanacd" token create --data "$TMP/data" 2>/dev/null)
+HEX=$(curl -sf -X POST -H "Authorization: Bearer $TOKEN" --data-binary @"$TMP/www/artifact10m.bin" \
+      "http://127.0.0.1:$PORT/v1/artifacts?file_name=artifact10m.bin" | sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p' || true)
+if [ -n "$HEX" ]; then
+    URL="http://127.0.0.1:$PORT/v1/artifacts/sha256/$HEX"
+    N_T=$(wrk -t2 -c8 -d"${DUR}s" "http://127.0.0.1:$NPORT/artifact10m.bin" | tput)
+    A_Z=$(wrk -t2 -c8 -d"${DUR}s" -H 'Accept-Encoding: zstd' "$URL" | tput)
+    A_I=$(wrk -t2 -c8 -d"${DUR}s" "$URL" | tput)
+    STORED=$(curl -sf "$URL/meta" | sed -n 's/.*"stored_size":\([0-9]*\).*/\1/p')
+    echo "nginx 10 MB file (identity):        $N_T/s"
+    echo "almanac 10 MB artifact, zstd form:  $A_Z/s   (stored size $STORED bytes of 10485760; each response carries that many)"
+    echo "almanac 10 MB artifact, identity:   $A_I/s   (decompressed on the fly; target >= 80% of nginx)"
+else
+    echo "artifact upload route not available: skipped"
+fi
+
+if [ -x "$ROOT/tests/bench/eol_bench.sh" ] || [ -f "$ROOT/tests/bench/eol_bench.sh" ]; then
+    echo "-- 4. end-of-support plan/apply"
+    sh "$ROOT/tests/bench/eol_bench.sh" "$B"
+fi
+if [ -f "$ROOT/tests/bench/exec_bench.sh" ]; then
+    echo "-- 5. executor"
+    sh "$ROOT/tests/bench/exec_bench.sh" "$B"
+fi
+RSS=$(ps -o rss= -p "$SRV_PID" | tr -d ' ')
+echo "-- almanacd resident memory after the run: ${RSS} KiB"
