@@ -16,6 +16,7 @@
 
 #define SRV_MAX_SEGMENTS 16
 #define SRV_CONN_TIMEOUT_S 60
+#define SRV_DRAIN_MAX (64u * 1024 * 1024)
 
 static void
 cat_key_free(void *p)
@@ -256,7 +257,7 @@ route_match(const char *pattern, const struct segs *g, char **params, size_t *n_
         if (j >= g->n)
             goto out;
         if (ps[0] == '{' && pl >= 2 && ps[pl - 1] == '}') {
-            int two = pl >= 3 && ps[pl - 2] == '/';
+            int two = pl >= 3 && ps[pl - 2] == '+';
 
             if (*n_params == SRV_MAX_PARAMS)
                 goto out;
@@ -459,25 +460,26 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         size_t n = *upload_data_size;
 
         *upload_data_size = 0;
-        if (r->upload_failed)
-            return MHD_YES;
+        if (r->upload_failed) {
+            /* Drain what the client still sends, so it can read the reply; a client
+             * that keeps sending far past the limit is cut off. */
+            r->drained += n;
+            return r->drained > SRV_DRAIN_MAX ? MHD_NO : MHD_YES;
+        }
         if (r->route->flags & SRV_STREAM) {
             if (r->body.limit && r->body.len + n > r->body.limit) {
                 app_fail(&r->err, APP_ETOOLARGE, "upload is over the limit of %zu bytes",
                          r->body.limit);
                 r->upload_failed = 1;
-                return queue(r);
+                return MHD_YES;
             }
             r->body.len += n; /* count only; the module keeps the bytes */
-            if (r->route->upload(r, upload_data, n) < 0) {
+            if (r->route->upload(r, upload_data, n) < 0)
                 r->upload_failed = 1;
-                return queue(r);
-            }
         } else if (buf_append(&r->body, upload_data, n) < 0) {
             app_fail(&r->err, APP_ETOOLARGE, "request body is over the limit of %zu bytes",
                      r->body.limit);
             r->upload_failed = 1;
-            return queue(r);
         }
         return MHD_YES;
     }

@@ -2,7 +2,7 @@
  *
  * Routes are tables of {method, pattern, flags, handler}; each API module
  * (catalog_api.c, resolve_api.c, artifacts_api.c, ...) exports one table and
- * routes.c lists them. Patterns are paths with `{name}` segments; `{name/}` matches a
+ * routes.c lists them. Patterns are paths with `{name}` segments; `{name+}` matches a
  * two-segment id such as a package set "pyodide-0.26.4/2024-11-15" (or one segment
  * holding an encoded %2F). A path that matches no pattern is 404; one that matches
  * with another method is 405 with Allow. GET routes also answer HEAD.
@@ -90,6 +90,7 @@ struct srv_req {
     struct buf body;
     int too_large;
     int upload_failed;
+    size_t drained; /* bytes discarded after a refusal */
     struct app_err err;
     /* Module state for streaming handlers; freed with state_free at completion. */
     void *state;
