@@ -23,5 +23,7 @@ extern const struct srv_route catalog_routes[];
 extern const size_t catalog_n_routes;
 extern const struct srv_route resolve_routes[];
 extern const size_t resolve_n_routes;
+extern const struct srv_route workers_routes[];
+extern const size_t workers_n_routes;
 
 #endif

@@ -13,12 +13,18 @@
 #include <sodium.h>
 
 #include "app/date.h"
+#include "app/hash.h"
 #include "app/mem.h"
 #include "catalog/seed.h"
 #include "catalog/snapshot.h"
 #include "server/api.h"
 #include "server/auth.h"
 #include "server/resolve_api.h"
+#include "server/workers_api.h"
+#include "server/artifacts_api.h"
+#include "artifacts/artdb.h"
+#include "artifacts/commands.h"
+#include "artifacts/store.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8700"
 
@@ -37,18 +43,22 @@ usage(FILE *f)
     fprintf(f,
             "usage: almanacd serve --data DIR [--listen HOST:PORT] [--threads N]\n"
             "                      [--json-limit BYTES] [--upload-limit BYTES]\n"
+            "                      [--sweep-interval SECONDS] [--no-sweep]\n"
             "       almanacd seed --data DIR          load the seed catalog (idempotent)\n"
             "       almanacd token create --data DIR  print a new admin token on stdout\n"
-            "       almanacd fsck --data DIR          re-verify every stored artifact\n"
+            "       almanacd fsck --data DIR [--repair] re-verify every stored artifact\n"
             "       almanacd key rotate --data DIR    make a new signing key\n"
             "environment: ALMANAC_TODAY=YYYY-MM-DD replaces today's date;\n"
-            "             ALMANAC_CACHE (default ~/.cache/almanac) holds Pyodide downloads\n");
+            "             ALMANAC_CACHE (default ~/.cache/almanac) holds Pyodide downloads;\n"
+            "             ALMANAC_ZSTD_LEVEL (1-22, default 19) is the store's zstd level\n");
 }
 
 struct opts {
     const char *data;
     const char *listen;
     long long threads, json_limit, upload_limit;
+    long long sweep_interval; /* 0: the default (daily) */
+    int no_sweep;
 };
 
 static int
@@ -65,6 +75,10 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
             usage(stdout);
             exit(0);
         }
+        if (!strcmp(a, "--no-sweep")) {
+            o->no_sweep = 1;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "almanacd: option '%s' needs a value or is unknown\n", a);
             return -1;
@@ -78,6 +92,9 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
                 goto bad;
         } else if (!strcmp(a, "--json-limit")) {
             if (api_parse_int(v, 1024, 1LL << 30, &o->json_limit) < 0)
+                goto bad;
+        } else if (!strcmp(a, "--sweep-interval")) {
+            if (api_parse_int(v, 1, 366LL * 86400, &o->sweep_interval) < 0)
                 goto bad;
         } else if (!strcmp(a, "--upload-limit")) {
             if (api_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
@@ -126,6 +143,18 @@ parse_listen(const char *s, struct srv_config *cfg)
     return 0;
 }
 
+/* ALMANAC_ZSTD_LEVEL overrides the store's level (tests seed faster at level 1). */
+static int
+zstd_level(void)
+{
+    const char *e = getenv("ALMANAC_ZSTD_LEVEL");
+    long long v;
+
+    if (e && api_parse_int(e, 1, 22, &v) == 0)
+        return (int)v;
+    return 0;
+}
+
 static void
 log_today(void)
 {
@@ -165,6 +194,15 @@ cmd_serve(const struct opts *o)
     }
     cat_free(c);
     s.snaps = snapcache_new();
+    s.cfg.sweep_enabled = !o->no_sweep;
+    s.cfg.sweep_interval =
+        o->sweep_interval ? (unsigned)o->sweep_interval : WK_SWEEP_INTERVAL_DEFAULT;
+    s.cfg.zstd_level = zstd_level();
+    /* Modules first, so the first request finds them ready. */
+    if (art_api_init(&s, &err) < 0 || workers_init(&s, &err) < 0) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
     if (srv_start(&s, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
@@ -180,10 +218,38 @@ cmd_serve(const struct opts *o)
     srv_stop(&s);
     ret = 0;
 out:
+    workers_fini(&s);
+    art_api_fini(&s);
     resolve_api_fini();
     snapcache_free(s.snaps);
     app_err_release(&err);
     return ret;
+}
+
+struct seed_store {
+    struct art_store *store;
+    struct cat *cat;
+};
+
+/* Store a core file's bytes while seeding, so the seed runtimes are fully stored. */
+static int
+seed_store_file(void *ctx, const char *path, const char *file_name, struct app_err *err)
+{
+    struct seed_store *ss = ctx;
+    struct art_row row;
+    char hex[APP_SHA256_HEX];
+    int stored;
+
+    /* Hashing is cheap, compressing is not: a second seed skips stored bytes. */
+    if (sha256_file(path, hex, NULL, err) < 0)
+        return -1;
+    memset(&row, 0, sizeof(row));
+    stored = art_store_has(ss->store, hex) && artdb_get(ss->cat, hex, &row, NULL) == 0 &&
+             row.stored;
+    art_row_release(&row);
+    if (stored)
+        return 0;
+    return art_upload_file(ss->store, ss->cat, path, file_name, NULL, hex, NULL, NULL, err);
 }
 
 static int
@@ -191,6 +257,7 @@ cmd_seed(const struct opts *o)
 {
     struct app_err err = {0};
     struct cat *c = cat_open(o->data, &err);
+    struct seed_store ss = {0};
     char *cache = cache_dir();
     int ret = 1;
 
@@ -199,13 +266,20 @@ cmd_seed(const struct opts *o)
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
-    if (seed_run(c, cache, NULL, NULL, &err) < 0) {
+    ss.cat = c;
+    ss.store = art_store_open(o->data, zstd_level(), &err);
+    if (!ss.store) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
+    if (seed_run(c, cache, seed_store_file, &ss, &err) < 0) {
         fprintf(stderr, "almanacd: seed failed: %s\n", err.msg);
         goto out;
     }
     fprintf(stderr, "almanacd: seed catalog loaded into %s\n", o->data);
     ret = 0;
 out:
+    art_store_free(ss.store);
     free(cache);
     cat_free(c);
     app_err_release(&err);
@@ -266,6 +340,20 @@ main(int argc, char **argv)
             return 2;
         }
         return parse_opts(argc, argv, 3, &o) < 0 ? 2 : cmd_token(&o);
+    }
+    if (!strcmp(argv[1], "fsck")) {
+        int repair = argc > 2 && !strcmp(argv[argc - 1], "--repair");
+
+        if (parse_opts(repair ? argc - 1 : argc, argv, 2, &o) < 0)
+            return 2;
+        return repair ? art_cmd_fsck_repair(o.data) : art_cmd_fsck(o.data);
+    }
+    if (!strcmp(argv[1], "key")) {
+        if (argc < 3 || strcmp(argv[2], "rotate") != 0) {
+            fprintf(stderr, "almanacd: usage: almanacd key rotate --data DIR\n");
+            return 2;
+        }
+        return parse_opts(argc, argv, 3, &o) < 0 ? 2 : art_cmd_key_rotate(o.data);
     }
     fprintf(stderr, "almanacd: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -1,0 +1,604 @@
+/* catalog/workers.c: the workers registry: rows, pins, history, listings.
+ *
+ * Listings are ordered by name and paged with an opaque cursor (base64url of the
+ * last name of the page), so a page never repeats or skips a worker while others
+ * are added or removed.
+ */
+#include "catalog/workers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "app/buf.h"
+#include "app/date.h"
+#include "app/json.h"
+#include "app/mem.h"
+#include "catalog/lines.h"
+
+#define WK_COLS                                                                          \
+    "w.name, w.compatibility_date, w.flags, w.requirements, w.allow_experimental,"       \
+    " w.lock_id, w.runtime, w.python_line, w.status, w.blocked_reason, w.blocked_since," \
+    " w.upcoming_notified, l.end_of_support, w.created_at, w.updated_at"
+#define WK_FROM " FROM workers w LEFT JOIN python_lines l ON l.line = w.python_line"
+#define WK_CURSOR_MAX 256
+#define WK_SCAN_LINES_MAX 64
+
+void
+cat_worker_release(struct cat_worker *w)
+{
+    if (!w)
+        return;
+    free(w->name);
+    free(w->date);
+    free(w->flags);
+    free(w->requirements);
+    free(w->lock_id);
+    free(w->runtime);
+    free(w->python_line);
+    free(w->status);
+    free(w->blocked_reason);
+    free(w->blocked_since);
+    free(w->upcoming_notified);
+    free(w->end_of_support);
+    free(w->created_at);
+    free(w->updated_at);
+    memset(w, 0, sizeof(*w));
+}
+
+void
+cat_workers_free(struct cat_worker *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        cat_worker_release(&v[i]);
+    free(v);
+}
+
+int
+cat_worker_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+
+    if (n == 0 || n > CAT_WORKER_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+
+        if (!alnum && (i == 0 || (ch != '-' && ch != '_' && ch != '.')))
+            return 0;
+    }
+    return 1;
+}
+
+int
+cat_worker_begin(struct cat *c, struct app_err *err)
+{
+    return cat_begin(c, err);
+}
+
+int
+cat_worker_commit(struct cat *c, struct app_err *err)
+{
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        cat_sql_fail(c, err, "cannot commit transaction");
+        cat_rollback(c);
+        return -1;
+    }
+    return 0;
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int col)
+{
+    return xstrdup(cat_col_text(st, col));
+}
+
+/* Fill w from a row selected with WK_COLS. */
+static void
+row_read(sqlite3_stmt *st, struct cat_worker *w)
+{
+    w->name = col_dup(st, 0);
+    w->date = col_dup(st, 1);
+    w->flags = col_dup(st, 2);
+    w->requirements = col_dup(st, 3);
+    w->allow_experimental = sqlite3_column_int(st, 4);
+    w->lock_id = col_dup(st, 5);
+    w->runtime = col_dup(st, 6);
+    w->python_line = col_dup(st, 7);
+    w->status = col_dup(st, 8);
+    w->blocked_reason = col_dup(st, 9);
+    w->blocked_since = col_dup(st, 10);
+    w->upcoming_notified = col_dup(st, 11);
+    w->end_of_support = col_dup(st, 12);
+    w->created_at = col_dup(st, 13);
+    w->updated_at = col_dup(st, 14);
+}
+
+/* Step st to the end, collecting rows. */
+static int
+rows_collect(struct cat *c, sqlite3_stmt *st, size_t max, struct cat_worker **out, size_t *n,
+             struct app_err *err)
+{
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = xrealloc(*out, cap * sizeof(**out));
+        }
+        memset(&(*out)[*n], 0, sizeof(**out));
+        row_read(st, &(*out)[(*n)++]);
+    }
+    if (*n < max && rc != SQLITE_DONE) {
+        cat_workers_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return cat_sql_fail(c, err, "cannot read workers");
+    }
+    return 0;
+}
+
+int
+cat_worker_get(struct cat *c, const char *name, struct cat_worker *out, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (cat_prepare(c, &st, "SELECT " WK_COLS WK_FROM " WHERE w.name = ?", err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        row_read(st, out);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        app_fail(err, APP_ENOTFOUND, "worker '%s' is not registered", name);
+    } else {
+        cat_sql_fail(c, err, "cannot read worker");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static char *
+cursor_encode(const char *name)
+{
+    size_t n = strlen(name);
+    size_t cap = sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = xmalloc(cap);
+
+    sodium_bin2base64(out, cap, (const unsigned char *)name, n,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return out;
+}
+
+static int
+cursor_decode(const char *cursor, char out[WK_CURSOR_MAX], struct app_err *err)
+{
+    size_t n = 0;
+
+    if (sodium_base642bin((unsigned char *)out, WK_CURSOR_MAX - 1, cursor, strlen(cursor), NULL,
+                          &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+        return app_fail(err, APP_EINVAL, "cursor '%s' is not one this server issued", cursor);
+    out[n] = '\0';
+    if (strlen(out) != n || !cat_worker_name_valid(out))
+        return app_fail(err, APP_EINVAL, "cursor '%s' is not one this server issued", cursor);
+    return 0;
+}
+
+int
+cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_worker **out,
+                size_t *n, char **next_cursor, struct app_err *err)
+{
+    struct buf sql;
+    sqlite3_stmt *st = NULL;
+    const char *binds[5];
+    char after[WK_CURSOR_MAX];
+    size_t nb = 0, limit = q->limit ? q->limit : CAT_WORKER_PAGE_DEFAULT;
+    int ends, ret = -1;
+
+    *out = NULL;
+    *n = 0;
+    *next_cursor = NULL;
+    if (limit > CAT_WORKER_PAGE_MAX)
+        return app_fail(err, APP_EINVAL, "limit must be from 1 to %d", CAT_WORKER_PAGE_MAX);
+    if (q->status && strcmp(q->status, "active") != 0 && strcmp(q->status, "blocked") != 0)
+        return app_fail(err, APP_EINVAL, "status '%s' is not 'active' or 'blocked'", q->status);
+    if (q->ends_before && date_parse(q->ends_before, &ends) < 0)
+        return app_fail(err, APP_EINVAL, "ends_before '%s' is not a valid date (YYYY-MM-DD)",
+                        q->ends_before);
+    if (q->cursor && cursor_decode(q->cursor, after, err) < 0)
+        return -1;
+    buf_init(&sql, 0);
+    if (buf_puts(&sql, "SELECT " WK_COLS WK_FROM " WHERE 1") < 0)
+        abort();
+    if (q->python_line) {
+        if (buf_puts(&sql, " AND w.python_line = ?") < 0)
+            abort();
+        binds[nb++] = q->python_line;
+    }
+    if (q->runtime) {
+        if (buf_puts(&sql, " AND w.runtime = ?") < 0)
+            abort();
+        binds[nb++] = q->runtime;
+    }
+    if (q->status) {
+        if (buf_puts(&sql, " AND w.status = ?") < 0)
+            abort();
+        binds[nb++] = q->status;
+    }
+    if (q->ends_before) {
+        if (buf_puts(&sql, " AND l.end_of_support < ?") < 0)
+            abort();
+        binds[nb++] = q->ends_before;
+    }
+    if (q->cursor) {
+        if (buf_puts(&sql, " AND w.name > ?") < 0)
+            abort();
+        binds[nb++] = after;
+    }
+    if (buf_puts(&sql, " ORDER BY w.name LIMIT ?") < 0)
+        abort();
+    if (cat_prepare(c, &st, sql.data, err) < 0)
+        goto out;
+    for (size_t i = 0; i < nb; i++)
+        sqlite3_bind_text(st, (int)i + 1, binds[i], -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, (int)nb + 1, (sqlite3_int64)limit + 1);
+    if (rows_collect(c, st, limit + 1, out, n, err) < 0)
+        goto out;
+    if (*n > limit) {
+        cat_worker_release(&(*out)[limit]);
+        *n = limit;
+        *next_cursor = cursor_encode((*out)[limit - 1].name);
+    }
+    ret = 0;
+out:
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return ret;
+}
+
+int
+cat_worker_scan(struct cat *c, const char *const *lines, size_t n_lines, int with_blocked,
+                struct cat_worker **out, size_t *n, struct app_err *err)
+{
+    struct buf sql;
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+
+    *out = NULL;
+    *n = 0;
+    if (n_lines > WK_SCAN_LINES_MAX)
+        return app_fail(err, APP_EINTERNAL, "too many python lines to scan");
+    buf_init(&sql, 0);
+    if (buf_puts(&sql, "SELECT " WK_COLS WK_FROM " WHERE w.python_line IN (") < 0)
+        abort();
+    for (size_t i = 0; i < n_lines; i++)
+        if (buf_puts(&sql, i ? ",?" : "?") < 0)
+            abort();
+    if (buf_printf(&sql, ")%s ORDER BY w.name", with_blocked ? " OR w.status = 'blocked'" : "") < 0)
+        abort();
+    if (cat_prepare(c, &st, sql.data, err) < 0)
+        goto out;
+    for (size_t i = 0; i < n_lines; i++)
+        sqlite3_bind_text(st, (int)i + 1, lines[i], -1, SQLITE_STATIC);
+    ret = rows_collect(c, st, (size_t)-1, out, n, err);
+out:
+    sqlite3_finalize(st);
+    buf_release(&sql);
+    return ret;
+}
+
+int
+cat_worker_count(struct cat *c, long long *n, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+
+    if (cat_prepare(c, &st, "SELECT COUNT(*) FROM workers", err) < 0)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *n = sqlite3_column_int64(st, 0);
+        ret = 0;
+    } else {
+        cat_sql_fail(c, err, "cannot count workers");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+cJSON *
+cat_worker_history(struct cat *c, const char *name, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *arr;
+    int rc;
+
+    if (cat_prepare(c, &st,
+                    "SELECT seq, kind, lock_id, runtime, python_line, reason, event_seq, at"
+                    " FROM worker_history WHERE name = ? ORDER BY seq",
+                    err) < 0)
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    arr = xjson(cJSON_CreateArray());
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *h = xjson(cJSON_CreateObject());
+
+        xjson(cJSON_AddNumberToObject(h, "seq", sqlite3_column_int(st, 0)));
+        xjson(cJSON_AddStringToObject(h, "kind", cat_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(h, "lock_id", cat_col_text(st, 2)));
+        json_add_str_or_null(h, "runtime", cat_col_text(st, 3));
+        json_add_str_or_null(h, "python_line", cat_col_text(st, 4));
+        xjson(cJSON_AddStringToObject(h, "reason", cat_col_text(st, 5)));
+        if (sqlite3_column_type(st, 6) == SQLITE_NULL)
+            xjson(cJSON_AddNullToObject(h, "event_seq"));
+        else
+            xjson(cJSON_AddNumberToObject(h, "event_seq", (double)sqlite3_column_int64(st, 6)));
+        xjson(cJSON_AddStringToObject(h, "at", cat_col_text(st, 7)));
+        cJSON_AddItemToArray(arr, h);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(arr);
+        cat_sql_fail(c, err, "cannot read worker history");
+        return NULL;
+    }
+    return arr;
+}
+
+int
+cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len,
+               struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[21];
+    int ret = -1;
+
+    cat_now(now);
+    if (cat_prepare(c, &st, "INSERT OR IGNORE INTO locks(id, bytes, created_at) VALUES(?,?,?)",
+                    err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        ret = 0;
+    else
+        cat_sql_fail(c, err, "cannot store lock");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int
+cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, ret = -1;
+
+    if (cat_prepare(c, &st, "SELECT bytes FROM locks WHERE id = ?", err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *bytes = xstrndup(sqlite3_column_blob(st, 0), *len);
+        ret = 0;
+    } else if (rc == SQLITE_DONE) {
+        app_fail(err, APP_ENOTFOUND, "lock '%s' was never issued by this server", id);
+    } else {
+        cat_sql_fail(c, err, "cannot read lock");
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Append history entry seq+1 for name. */
+static int
+history_add(struct cat *c, const char *name, const char *kind, const char *lock_id,
+            const char *runtime, const char *line, const char *reason, long long event_seq,
+            const char *at, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+
+    if (cat_prepare(c, &st,
+                    "INSERT INTO worker_history(name, seq, kind, lock_id, runtime, python_line,"
+                    " reason, event_seq, at) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM"
+                    " worker_history WHERE name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, lock_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, runtime, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, line, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, event_seq);
+    sqlite3_bind_text(st, 8, at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_DONE)
+        ret = 0;
+    else
+        cat_sql_fail(c, err, "cannot record worker history");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int
+cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes,
+               size_t lock_len, int *created, int *changed, struct app_err *err)
+{
+    struct cat_worker old = {0};
+    struct app_err gerr = {0};
+    sqlite3_stmt *st = NULL;
+    cJSON *ev = NULL;
+    char now[21];
+    int exists, ret = -1;
+
+    *created = *changed = 0;
+    if (cat_worker_begin(c, err) < 0)
+        return -1;
+    if (cat_worker_get(c, w->name, &old, &gerr) == 0)
+        exists = 1;
+    else if (gerr.code == APP_ENOTFOUND)
+        exists = 0;
+    else {
+        app_fail(err, gerr.code, "%s", gerr.msg);
+        goto out;
+    }
+    if (exists && str_eq(old.date, w->date) && str_eq(old.flags, w->flags) &&
+        str_eq(old.requirements, w->requirements) &&
+        old.allow_experimental == w->allow_experimental && str_eq(old.lock_id, w->lock_id) &&
+        strcmp(old.status, "active") == 0) {
+        ret = cat_worker_commit(c, err);
+        goto out;
+    }
+    cat_now(now);
+    if (cat_lock_store(c, w->lock_id, lock_bytes, lock_len, err) < 0)
+        goto out;
+    if (cat_prepare(c, &st,
+                    exists ? "UPDATE workers SET compatibility_date = ?2, flags = ?3,"
+                             " requirements = ?4, allow_experimental = ?5, lock_id = ?6,"
+                             " runtime = ?7, python_line = ?8, status = 'active',"
+                             " blocked_reason = NULL, blocked_since = NULL,"
+                             " upcoming_notified = CASE WHEN python_line IS ?8"
+                             " THEN upcoming_notified END, updated_at = ?9 WHERE name = ?1"
+                           : "INSERT INTO workers(name, compatibility_date, flags, requirements,"
+                             " allow_experimental, lock_id, runtime, python_line, created_at,"
+                             " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                    err) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, w->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, w->date, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, w->flags, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, w->requirements, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, w->allow_experimental);
+    sqlite3_bind_text(st, 6, w->lock_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, w->runtime, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, w->python_line, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        cat_sql_fail(c, err, "cannot write worker");
+        goto out;
+    }
+    ev = xjson(cJSON_CreateObject());
+    xjson(cJSON_AddStringToObject(ev, "worker", w->name));
+    xjson(cJSON_AddStringToObject(ev, "lock_id", w->lock_id));
+    json_add_str_or_null(ev, "previous_lock_id", exists ? old.lock_id : NULL);
+    json_add_str_or_null(ev, "runtime", w->runtime);
+    json_add_str_or_null(ev, "python_line", w->python_line);
+    xjson(cJSON_AddBoolToObject(ev, "created", !exists));
+    if (cat_event(c, "worker.deployed", w->name, ev, err) < 0)
+        goto out;
+    if (history_add(c, w->name, "deploy", w->lock_id, w->runtime, w->python_line,
+                    exists ? "redeployed" : "deployed", sqlite3_last_insert_rowid(c->db), now,
+                    err) < 0)
+        goto out;
+    if (cat_worker_commit(c, err) < 0)
+        goto out;
+    *created = !exists;
+    *changed = 1;
+    ret = 0;
+out:
+    if (ret < 0)
+        cat_rollback(c);
+    sqlite3_finalize(st);
+    cJSON_Delete(ev);
+    cat_worker_release(&old);
+    app_err_release(&gerr);
+    return ret;
+}
+
+int
+cat_worker_delete(struct cat *c, const char *name, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *ev = NULL;
+    int ret = -1;
+
+    if (cat_worker_begin(c, err) < 0)
+        return -1;
+    if (cat_prepare(c, &st, "DELETE FROM workers WHERE name = ?", err) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        cat_sql_fail(c, err, "cannot delete worker");
+        goto out;
+    }
+    if (sqlite3_changes(c->db) == 0) {
+        app_fail(err, APP_ENOTFOUND, "worker '%s' is not registered", name);
+        goto out;
+    }
+    ev = xjson(cJSON_CreateObject());
+    xjson(cJSON_AddStringToObject(ev, "worker", name));
+    if (cat_event(c, "worker.deleted", name, ev, err) < 0 || cat_worker_commit(c, err) < 0)
+        goto out;
+    ret = 0;
+out:
+    if (ret < 0)
+        cat_rollback(c);
+    sqlite3_finalize(st);
+    cJSON_Delete(ev);
+    return ret;
+}
+
+static cJSON *
+parse_or(const char *json, cJSON *fallback)
+{
+    cJSON *v = json ? cJSON_Parse(json) : NULL;
+
+    if (!v)
+        return fallback;
+    cJSON_Delete(fallback);
+    return v;
+}
+
+cJSON *
+cat_worker_json(const struct cat_worker *w, int today)
+{
+    cJSON *o = xjson(cJSON_CreateObject());
+    cJSON *support = xjson(cJSON_CreateObject());
+    int eos;
+
+    xjson(cJSON_AddStringToObject(o, "name", w->name));
+    xjson(cJSON_AddStringToObject(o, "compatibility_date", w->date));
+    cJSON_AddItemToObject(o, "compatibility_flags", parse_or(w->flags, xjson(cJSON_CreateArray())));
+    cJSON_AddItemToObject(o, "requirements",
+                          parse_or(w->requirements, xjson(cJSON_CreateArray())));
+    xjson(cJSON_AddBoolToObject(o, "allow_experimental", w->allow_experimental));
+    xjson(cJSON_AddStringToObject(o, "lock_id", w->lock_id));
+    json_add_str_or_null(o, "runtime", w->runtime);
+    json_add_str_or_null(o, "python_line", w->python_line);
+    xjson(cJSON_AddStringToObject(o, "status", w->status));
+    if (w->blocked_reason && strcmp(w->status, "blocked") == 0) {
+        cJSON *b = parse_or(w->blocked_reason, xjson(cJSON_CreateObject()));
+
+        json_add_str_or_null(b, "since", w->blocked_since);
+        cJSON_AddItemToObject(o, "blocked", b);
+    } else {
+        xjson(cJSON_AddNullToObject(o, "blocked"));
+    }
+    json_add_str_or_null(support, "end_of_support", w->end_of_support);
+    if (w->end_of_support && date_parse(w->end_of_support, &eos) == 0)
+        xjson(cJSON_AddStringToObject(support, "status", cat_support_status(eos, today)));
+    else
+        xjson(cJSON_AddStringToObject(support, "status", "supported"));
+    cJSON_AddItemToObject(o, "support", support);
+    xjson(cJSON_AddStringToObject(o, "created_at", w->created_at));
+    xjson(cJSON_AddStringToObject(o, "updated_at", w->updated_at));
+    return o;
+}

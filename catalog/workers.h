@@ -1,0 +1,112 @@
+/* catalog/workers.h: the workers registry (DESIGN §11): workers, their pinned locks
+ * and the history of those locks.
+ *
+ * A worker is registered with its inputs (date, flags, requirements) and the lock
+ * they resolved to; that lock is pinned: catalog changes never touch it, only an
+ * end-of-support move (catalog/eol.c) or a new deploy does. Every pin is a history
+ * entry and an event in the same transaction.
+ *
+ * The registry is not part of the catalog snapshot, so its transactions commit with
+ * cat_worker_commit, which (unlike cat_commit) does not bump the catalog generation:
+ * deploying a worker must not throw away the shared snapshot and the resolve cache.
+ */
+#ifndef CATALOG_WORKERS_H
+#define CATALOG_WORKERS_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "app/err.h"
+#include "catalog/db.h"
+
+#define CAT_WORKER_NAME_MAX 128
+#define CAT_WORKER_PAGE_DEFAULT 100
+#define CAT_WORKER_PAGE_MAX 1000
+
+/* One registry row. All strings are owned (cat_worker_release). */
+struct cat_worker {
+    char *name;
+    char *date;         /* compatibility_date */
+    char *flags;        /* JSON array of strings, as given */
+    char *requirements; /* JSON array of requirements.txt lines, as given */
+    int allow_experimental;
+    char *lock_id;
+    char *runtime;      /* NULL when the lock has no Python runtime */
+    char *python_line;  /* NULL likewise */
+    char *status;       /* "active" or "blocked" */
+    char *blocked_reason; /* JSON {code, message, packages, to} or NULL */
+    char *blocked_since;  /* YYYY-MM-DD or NULL */
+    char *upcoming_notified; /* line whose coming end was announced, or NULL */
+    char *end_of_support; /* of python_line (from python_lines), or NULL */
+    char *created_at, *updated_at;
+};
+
+void cat_worker_release(struct cat_worker *w);
+/* Release n rows and free the array; NULL does nothing. */
+void cat_workers_free(struct cat_worker *v, size_t n);
+
+/* 1 when name is a valid worker name: 1-128 of [A-Za-z0-9._-], starting with a
+ * letter or digit. */
+int cat_worker_name_valid(const char *name);
+
+/* BEGIN IMMEDIATE / COMMIT without bumping the catalog generation (see above). */
+int cat_worker_begin(struct cat *c, struct app_err *err);
+int cat_worker_commit(struct cat *c, struct app_err *err);
+
+/* Load one worker; 404 (APP_ENOTFOUND) when it is not registered. */
+int cat_worker_get(struct cat *c, const char *name, struct cat_worker *out,
+                   struct app_err *err);
+
+/* Filters of a listing; NULL fields do not filter. ends_before keeps workers whose
+ * line's end of support is before that date (YYYY-MM-DD); after is the opaque
+ * cursor of the previous page. limit 0 means CAT_WORKER_PAGE_DEFAULT. */
+struct cat_worker_query {
+    const char *python_line, *runtime, *status, *ends_before, *cursor;
+    size_t limit;
+};
+
+/* A page of workers ordered by name. *next_cursor (caller frees) is NULL on the
+ * last page. Bad filters or cursors fail with 400. */
+int cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_worker **out,
+                    size_t *n, char **next_cursor, struct app_err *err);
+
+/* Every worker on one of lines (n_lines may be 0), plus every blocked worker when
+ * with_blocked, ordered by name: the rows end-of-support planning looks at. */
+int cat_worker_scan(struct cat *c, const char *const *lines, size_t n_lines, int with_blocked,
+                    struct cat_worker **out, size_t *n, struct app_err *err);
+
+/* The number of registered workers. */
+int cat_worker_count(struct cat *c, long long *n, struct app_err *err);
+
+/* The worker's history, oldest first: [{seq, kind, lock_id, runtime, python_line,
+ * reason, event_seq, at}]. */
+cJSON *cat_worker_history(struct cat *c, const char *name, struct app_err *err);
+
+/* Register or redeploy w (name, date, flags, requirements, allow_experimental,
+ * lock_id, runtime, python_line are read) pinned to the lock of lock_len bytes, in
+ * one transaction: the lock is stored, the row written (status back to active), a
+ * history entry and a "worker.deployed" event added. Redeploying with the same
+ * inputs and lock changes nothing (*changed 0). *created tells a new worker. */
+int cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes,
+                   size_t lock_len, int *created, int *changed, struct app_err *err);
+
+/* Remove a worker and its history (a "worker.deleted" event remains); 404 when it
+ * is not registered. */
+int cat_worker_delete(struct cat *c, const char *name, struct app_err *err);
+
+/* The worker as the API shows it: {name, compatibility_date, compatibility_flags,
+ * requirements, allow_experimental, lock_id, runtime, python_line, status, blocked,
+ * support: {end_of_support, status}, created_at, updated_at}; support status as of
+ * today (days). */
+cJSON *cat_worker_json(const struct cat_worker *w, int today);
+
+/* Store lock bytes by id, idempotently (the SQL of resolve_store_lock). */
+int cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len,
+                   struct app_err *err);
+
+/* Load stored lock bytes; the caller frees *bytes. 404 when never issued. */
+int cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len,
+                  struct app_err *err);
+
+#endif

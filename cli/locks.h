@@ -1,0 +1,101 @@
+/* cli/locks.h: resolution inputs from the command line, and verified locks.
+ *
+ * A lock is only handed to a command after its bytes hash to its id and its
+ * signature verified against the pinned key (cli/trust.h); there is no way to get
+ * an unverified lock from this module.
+ */
+#ifndef CLI_LOCKS_H
+#define CLI_LOCKS_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "app/err.h"
+#include "cli/cli.h"
+#include "cli/wrangler.h"
+
+/* Option keys shared by resolve, fetch, run, diff (2000-2099 are reserved). */
+enum {
+    CLI_RO_DATE = 2000,
+    CLI_RO_FLAG,
+    CLI_RO_REQ,
+    CLI_RO_ASOF,
+    CLI_RO_EXPERIMENTAL,
+    CLI_RO_CONFIG,
+};
+
+/* Put these in a command's option table to accept the resolution options. */
+// clang-format off
+#define CLI_RESOLVE_OPTS                                                        \
+    {"date", 'd', 1, CLI_RO_DATE},                                              \
+    {"flag", 'f', 1, CLI_RO_FLAG},                                              \
+    {"requirements", 'r', 1, CLI_RO_REQ},                                       \
+    {"as-of", 0, 1, CLI_RO_ASOF},                                               \
+    {"allow-experimental", 0, 0, CLI_RO_EXPERIMENTAL},                          \
+    {"config", 'c', 1, CLI_RO_CONFIG}
+// clang-format on
+
+#define CLI_FLAGS_MAX 256
+
+/* What to resolve. Strings are borrowed from argv, except what the wrangler.toml
+ * and the requirements file provide. */
+struct cli_inputs {
+    const char *date;
+    const char *flags[CLI_FLAGS_MAX];
+    size_t n_flags;
+    const char *req_file; /* -r */
+    char *req_text;       /* its contents */
+    const char *as_of;
+    int allow_experimental;
+    const char *config; /* --config or a positional wrangler.toml */
+    struct cli_wrangler wr;
+    int have_wrangler;
+    const char *main; /* the worker entry point, when known */
+};
+
+void cli_inputs_init(struct cli_inputs *in);
+void cli_inputs_release(struct cli_inputs *in);
+
+/* Take option key (one of CLI_RO_*) with its value; returns 0, or -1 after
+ * printing a usage error for cmd. */
+int cli_inputs_opt(struct cli_inputs *in, const char *cmd, int key, const char *arg);
+
+/* Read the wrangler.toml (if any) and the requirements file; values given on the
+ * command line win over the file's (flags: the command line's replace the file's).
+ * APP_EINVAL on unreadable or malformed files. */
+int cli_inputs_load(struct cli_inputs *in, struct app_err *err);
+
+/* The body of POST /v1/resolve for in (caller frees). */
+cJSON *cli_inputs_body(const struct cli_inputs *in);
+
+/* 1 when s names a TOML file (ends in .toml). */
+int cli_is_toml(const char *s);
+
+/* A verified lock. */
+struct cli_lock {
+    char id[80]; /* "sha256:<hex>" */
+    char *bytes; /* the exact signed bytes */
+    size_t len;
+    cJSON *lock;      /* parsed bytes */
+    cJSON *response;  /* the resolve response (policy, warnings); NULL for cli_lock_get */
+    double fetch_ms;  /* time spent asking the server */
+    double verify_ms; /* time spent checking the digest and the signature */
+};
+
+/* A monotonic clock in milliseconds (for --timings). */
+double cli_now_ms(void);
+
+/* POST /v1/resolve with body, then check and verify the lock. */
+int cli_lock_resolve(struct cli *c, const cJSON *body, struct cli_lock *out, struct app_err *err);
+
+/* GET /v1/locks/{id} and its signature, and verify. */
+int cli_lock_get(struct cli *c, const char *id, struct cli_lock *out, struct app_err *err);
+
+void cli_lock_release(struct cli_lock *l);
+
+/* Print a resolution for humans: runtime, package set, flags, packages, policy,
+ * warnings. */
+void cli_lock_print(const struct cli_lock *l);
+
+#endif

@@ -1,0 +1,492 @@
+/* cli/trust.c: pinned keys (--key or trust on first use) and signature checks.
+ *
+ * The known-keys file is rewritten whole (temp file + rename) so a crash never
+ * leaves half a line; lines this version does not understand are kept as they are.
+ */
+#include "cli/trust.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "app/buf.h"
+#include "app/hash.h"
+#include "app/mem.h"
+#include "artifacts/sign.h"
+#include "cli/client.h"
+
+#define TRUST_FILE_MAX (1024 * 1024)
+#define TRUST_PK_LEN 42  /* "Ed" + keynum[8] + pk[32] */
+#define TRUST_SIG_LEN 74 /* "ED" + keynum[8] + sig[64] */
+#define TRUST_B64_MAX 128
+
+struct trust_key {
+    char id[ART_KEY_ID_LEN];
+    char *b64; /* the public key's base64 line */
+    int retired;
+};
+
+struct cli_trust {
+    char *source; /* "--key FILE" or the known-keys file, for messages */
+    struct trust_key *keys;
+    size_t n;
+};
+
+static void
+keys_add(struct cli_trust *t, const char *id, const char *b64, int retired)
+{
+    t->keys = xrealloc(t->keys, (t->n + 1) * sizeof(*t->keys));
+    memcpy(t->keys[t->n].id, id, ART_KEY_ID_LEN);
+    t->keys[t->n].b64 = xstrdup(b64);
+    t->keys[t->n].retired = retired;
+    t->n++;
+}
+
+void
+cli_trust_free(struct cli_trust *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->keys[i].b64);
+    free(t->keys);
+    free(t->source);
+    free(t);
+}
+
+static void
+keynum_id(const uint8_t *keynum, char id[ART_KEY_ID_LEN])
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | keynum[i];
+    snprintf(id, ART_KEY_ID_LEN, "%016" PRIX64, v);
+}
+
+/* Find the base64 line of a minisign public key text (or the text itself when it
+ * is one line) and its key id. *b64 is allocated. */
+static int
+pubkey_parse(const char *text, char **b64, char id[ART_KEY_ID_LEN], struct app_err *err)
+{
+    const char *p = text;
+
+    while (*p) {
+        const char *end = p + strcspn(p, "\n"), *e = end;
+
+        while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        while (p < e && (*p == ' ' || *p == '\t'))
+            p++;
+        if (e > p && strncmp(p, "untrusted comment:", 18) != 0) {
+            unsigned char bin[TRUST_PK_LEN];
+            size_t n = 0;
+
+            if ((size_t)(e - p) > TRUST_B64_MAX ||
+                sodium_base642bin(bin, sizeof(bin), p, (size_t)(e - p), NULL, &n, NULL,
+                                  sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                n != TRUST_PK_LEN || memcmp(bin, "Ed", 2) != 0)
+                return app_fail(err, APP_EINVAL, "not a minisign Ed25519 public key");
+            keynum_id(bin + 2, id);
+            *b64 = xstrndup(p, (size_t)(e - p));
+            return 0;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return app_fail(err, APP_EINVAL, "no public key in the key text");
+}
+
+/* The key id a signature text claims (its second line). */
+static int
+sig_key_id(const char *sig, char id[ART_KEY_ID_LEN], struct app_err *err)
+{
+    const char *p = strchr(sig, '\n'), *e;
+    unsigned char bin[TRUST_SIG_LEN];
+    size_t n = 0;
+
+    if (!p)
+        return app_fail(err, APP_ECONFLICT, "signature is not in minisign format");
+    p++;
+    e = p + strcspn(p, "\r\n");
+    if (sodium_base642bin(bin, sizeof(bin), p, (size_t)(e - p), NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        n != TRUST_SIG_LEN)
+        return app_fail(err, APP_ECONFLICT, "signature is not in minisign format");
+    keynum_id(bin + 2, id);
+    return 0;
+}
+
+char *
+cli_trust_file(void)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+    if (xdg && *xdg)
+        return xasprintf("%s/almanac/known_keys", xdg);
+    return xasprintf("%s/.config/almanac/known_keys", home && *home ? home : ".");
+}
+
+/* Read the known-keys file; a missing file is empty. */
+static int
+read_known(const char *path, char **text, struct app_err *err)
+{
+    size_t len = 0;
+
+    *text = NULL;
+    if (access(path, F_OK) != 0) {
+        *text = xstrdup("");
+        return 0;
+    }
+    return file_read_all(path, text, &len, TRUST_FILE_MAX, err);
+}
+
+/* Call fn for each "<server> <id> <b64>" line of text. */
+static void
+each_line(const char *text,
+          void (*fn)(void *ctx, const char *server, const char *id, const char *b64,
+                     const char *line, size_t n),
+          void *ctx)
+{
+    const char *p = text;
+
+    while (*p) {
+        const char *end = p + strcspn(p, "\n");
+        size_t n = (size_t)(end - p);
+        char *line = xstrndup(p, n), *save = NULL;
+        char *server = strtok_r(line, " \t\r", &save);
+        char *id = server ? strtok_r(NULL, " \t\r", &save) : NULL;
+        char *b64 = id ? strtok_r(NULL, " \t\r", &save) : NULL;
+
+        if (server && server[0] == '#')
+            server = id = b64 = NULL;
+        fn(ctx, server, id, b64, p, n);
+        free(line);
+        p = *end ? end + 1 : end;
+    }
+}
+
+struct collect {
+    const char *server;
+    struct cli_trust *t;
+};
+
+static void
+collect_line(void *ctx, const char *server, const char *id, const char *b64, const char *line,
+             size_t n)
+{
+    struct collect *cc = ctx;
+    char real_id[ART_KEY_ID_LEN];
+    char *canon = NULL;
+
+    (void)line;
+    (void)n;
+    if (!server || !b64 || strcmp(server, cc->server) != 0)
+        return;
+    /* The id column is informational; the key itself decides. */
+    if (pubkey_parse(b64, &canon, real_id, NULL) == 0 && strcmp(real_id, id) == 0)
+        keys_add(cc->t, real_id, canon, 0);
+    free(canon);
+}
+
+/* Write text to path atomically (0600, directory 0700). */
+static int
+write_known(const char *path, const char *text, struct app_err *err)
+{
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+    FILE *f = NULL;
+    int ret = -1;
+
+    if (slash) {
+        *slash = '\0';
+        /* Create the parents one by one: ~/.config may not exist yet. */
+        for (char *q = dir + 1; *q; q++) {
+            if (*q == '/') {
+                *q = '\0';
+                mkdir(dir, 0700);
+                *q = '/';
+            }
+        }
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+            app_fail(err, APP_EINTERNAL, "cannot create '%s': %s", dir, strerror(errno));
+            goto out;
+        }
+    }
+    f = fopen(tmp, "w");
+    if (!f || fchmod(fileno(f), 0600) < 0 || fputs(text, f) == EOF || fflush(f) != 0 ||
+        fsync(fileno(f)) != 0) {
+        app_fail(err, APP_EINTERNAL, "cannot write '%s': %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        app_fail(err, APP_EINTERNAL, "cannot write '%s': %s", tmp, strerror(errno));
+        goto out;
+    }
+    f = NULL;
+    if (rename(tmp, path) < 0) {
+        app_fail(err, APP_EINTERNAL, "cannot replace '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    ret = 0;
+out:
+    if (f)
+        fclose(f);
+    if (ret < 0)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return ret;
+}
+
+/* Fetch GET /v1/keys and pin every key it lists for c->server. */
+static int
+pin_first_use(struct cli *c, struct cli_trust *t, const char *known, struct app_err *err)
+{
+    cJSON *doc = NULL;
+    const cJSON *list, *k;
+    struct buf b;
+    char *current = NULL;
+    int ret = -1;
+
+    buf_init(&b, 0);
+    if (cli_request(c, "GET", "/v1/keys", NULL, &doc, NULL, err) < 0) {
+        cli_wrap(err, err->code, "cannot fetch the signing keys of %s to pin them", c->server);
+        goto out;
+    }
+    list = cJSON_IsArray(doc) ? doc : cJSON_GetObjectItemCaseSensitive(doc, "keys");
+    cJSON_ArrayForEach (k, list) {
+        const cJSON *pub = cJSON_GetObjectItemCaseSensitive(k, "public_key");
+        const cJSON *cur = cJSON_GetObjectItemCaseSensitive(k, "current");
+        const cJSON *ret_at = cJSON_GetObjectItemCaseSensitive(k, "retired_at");
+        char id[ART_KEY_ID_LEN];
+        char *b64 = NULL;
+
+        if (!cJSON_IsString(pub) || pubkey_parse(pub->valuestring, &b64, id, NULL) < 0)
+            continue;
+        keys_add(t, id, b64, cJSON_IsString(ret_at));
+        if (buf_printf(&b, "%s %s %s\n", c->server, id, b64) < 0)
+            abort();
+        if (cJSON_IsTrue(cur) || !current) {
+            free(current);
+            current = xstrdup(id);
+        }
+        free(b64);
+    }
+    if (t->n == 0) {
+        app_fail(err, APP_ECONFLICT, "server %s lists no usable signing key at /v1/keys",
+                 c->server);
+        goto out;
+    }
+    {
+        size_t kl = strlen(known);
+        char *text = xasprintf("%s%s%s", known, kl && known[kl - 1] != '\n' ? "\n" : "", b.data);
+
+        ret = write_known(t->source, text, err);
+        free(text);
+    }
+    if (ret == 0)
+        fprintf(stderr,
+                "almanac: first use of %s: trusting its signing key %s%s (pinned in %s; a "
+                "different key will be refused)\n",
+                c->server, current, t->n > 1 ? " and its retired keys" : "", t->source);
+out:
+    free(current);
+    buf_release(&b);
+    cJSON_Delete(doc);
+    return ret;
+}
+
+int
+cli_trust_load(struct cli *c, struct app_err *err)
+{
+    const char *key_file = c->key_file ? c->key_file : getenv("ALMANAC_KEY");
+    struct cli_trust *t;
+    char *text = NULL;
+    int ret = -1;
+
+    if (c->trust)
+        return 0;
+    t = xcalloc(1, sizeof(*t));
+    if (key_file && *key_file) {
+        char id[ART_KEY_ID_LEN], *b64 = NULL;
+        size_t len;
+
+        t->source = xasprintf("key file %s", key_file);
+        if (file_read_all(key_file, &text, &len, TRUST_FILE_MAX, err) < 0)
+            goto out;
+        if (pubkey_parse(text, &b64, id, err) < 0) {
+            cli_wrap(err, APP_EINVAL, "key file '%s'", key_file);
+            goto out;
+        }
+        keys_add(t, id, b64, 0);
+        free(b64);
+    } else {
+        struct collect cc = {c->server, t};
+
+        t->source = cli_trust_file();
+        if (read_known(t->source, &text, err) < 0)
+            goto out;
+        each_line(text, collect_line, &cc);
+        if (t->n == 0 && pin_first_use(c, t, text, err) < 0)
+            goto out;
+    }
+    c->trust = t;
+    t = NULL;
+    ret = 0;
+out:
+    free(text);
+    cli_trust_free(t);
+    return ret;
+}
+
+static const struct trust_key *
+find_key(const struct cli_trust *t, const char *id)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->keys[i].id, id) == 0)
+            return &t->keys[i];
+    return NULL;
+}
+
+/* Shared tail: key lookup, the signature itself, the binding. */
+static int
+verify_common(struct cli *c, const void *content, size_t len, const uint8_t *b2, uint64_t size,
+              const char *sig_text, const char *kind, const char *hex, struct app_err *err)
+{
+    const struct trust_key *k;
+    char id[ART_KEY_ID_LEN];
+    char *trusted = NULL;
+    struct app_err e = {0};
+    int rc, ret = -1;
+
+    if (cli_trust_load(c, err) < 0)
+        return -1;
+    if (!sig_text || !*sig_text)
+        return app_fail(err, APP_ECONFLICT, "%s %.16s has no signature", kind, hex);
+    if (sig_key_id(sig_text, id, err) < 0)
+        return cli_wrap(err, APP_ECONFLICT, "%s %.16s", kind, hex);
+    k = find_key(c->trust, id);
+    if (!k) {
+        if (c->key_file || getenv("ALMANAC_KEY"))
+            return app_fail(err, APP_ECONFLICT,
+                            "%s %.16s is signed by key %s, not by the key in %s", kind, hex, id,
+                            c->trust->source);
+        return app_fail(err, APP_ECONFLICT,
+                        "%s %.16s is signed by key %s, which is not a key pinned for %s in "
+                        "%s: the server's key changed (a rotation or an impostor); if you "
+                        "trust the new key run 'almanac trust forget' and retry",
+                        kind, hex, id, c->server, c->trust->source);
+    }
+    if (b2)
+        rc = art_verify_prehashed(k->b64, b2, sig_text, &trusted, &e);
+    else
+        rc = art_verify(k->b64, content, len, sig_text, &trusted, &e);
+    if (rc < 0) {
+        app_fail(err, APP_ECONFLICT, "%s %.16s: bad signature: %s", kind, hex, e.msg);
+        goto out;
+    }
+    if (art_verify_binding(trusted, kind, hex, size, &e) < 0) {
+        app_fail(err, APP_ECONFLICT, "%s %.16s: signature is for another object: %s", kind, hex,
+                 e.msg);
+        goto out;
+    }
+    ret = 0;
+out:
+    app_err_release(&e);
+    free(trusted);
+    return ret;
+}
+
+int
+cli_trust_verify(struct cli *c, const void *content, size_t len, const char *sig_text,
+                 const char *kind, const char *sha256_hex, struct app_err *err)
+{
+    return verify_common(c, content, len, NULL, len, sig_text, kind, sha256_hex, err);
+}
+
+int
+cli_trust_verify_prehashed(struct cli *c, const uint8_t blake2b[64], uint64_t size,
+                           const char *sig_text, const char *kind, const char *sha256_hex,
+                           struct app_err *err)
+{
+    return verify_common(c, NULL, 0, blake2b, size, sig_text, kind, sha256_hex, err);
+}
+
+int
+cli_trust_show(struct cli *c, struct app_err *err)
+{
+    if (cli_trust_load(c, err) < 0)
+        return -1;
+    if (c->json) {
+        cJSON *o = xjson(cJSON_CreateObject()), *arr;
+
+        xjson(cJSON_AddStringToObject(o, "server", c->server));
+        xjson(cJSON_AddStringToObject(o, "source", c->trust->source));
+        arr = xjson(cJSON_AddArrayToObject(o, "keys"));
+        for (size_t i = 0; i < c->trust->n; i++) {
+            cJSON *k = xjson(cJSON_CreateObject());
+
+            xjson(cJSON_AddStringToObject(k, "id", c->trust->keys[i].id));
+            xjson(cJSON_AddStringToObject(k, "public_key", c->trust->keys[i].b64));
+            cJSON_AddItemToArray(arr, k);
+        }
+        cli_print_json(o);
+        cJSON_Delete(o);
+        return 0;
+    }
+    printf("server  %s\nsource  %s\n", c->server, c->trust->source);
+    for (size_t i = 0; i < c->trust->n; i++)
+        printf("key     %s  %s\n", c->trust->keys[i].id, c->trust->keys[i].b64);
+    return 0;
+}
+
+struct forget {
+    const char *server;
+    struct buf out;
+    int removed;
+};
+
+static void
+forget_line(void *ctx, const char *server, const char *id, const char *b64, const char *line,
+            size_t n)
+{
+    struct forget *f = ctx;
+
+    (void)id;
+    (void)b64;
+    if (server && strcmp(server, f->server) == 0) {
+        f->removed++;
+        return;
+    }
+    if (buf_append(&f->out, line, n) < 0 || buf_puts(&f->out, "\n") < 0)
+        abort();
+}
+
+int
+cli_trust_forget(struct cli *c, int *removed, struct app_err *err)
+{
+    char *path = cli_trust_file(), *text = NULL;
+    struct forget f = {c->server, {0}, 0};
+    int ret = -1;
+
+    buf_init(&f.out, 0);
+    if (read_known(path, &text, err) < 0)
+        goto out;
+    each_line(text, forget_line, &f);
+    if (f.removed && write_known(path, f.out.data ? f.out.data : "", err) < 0)
+        goto out;
+    *removed = f.removed;
+    ret = 0;
+out:
+    buf_release(&f.out);
+    free(text);
+    free(path);
+    return ret;
+}

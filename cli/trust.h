@@ -1,0 +1,52 @@
+/* cli/trust.h: the public keys the CLI trusts, and signature checks against them.
+ *
+ * Every lock and every artifact is verified against a pinned key before use
+ * (DESIGN §8, §10); a signature that does not verify is an error, never a warning.
+ *
+ * Where the keys come from:
+ *   --key FILE (or ALMANAC_KEY): exactly that minisign public key, nothing stored;
+ *   otherwise the known-keys file $XDG_CONFIG_HOME/almanac/known_keys (default
+ *   ~/.config/almanac/known_keys), one line per key: "<server URL> <KEY ID>
+ *   <base64 minisign public key>". The first time a server is used its keys are
+ *   fetched from GET /v1/keys and pinned (trust on first use, said on stderr): the
+ *   current key and the retired ones, since old signatures stay valid. Later a
+ *   signature by any key not pinned for that server is refused, like SSH's
+ *   known_hosts: a changed key means either a rotation or an impostor, and only the
+ *   user can tell (`almanac trust forget` re-pins on next use).
+ *
+ * Verification failures use APP_ECONFLICT (exit code 4).
+ */
+#ifndef CLI_TRUST_H
+#define CLI_TRUST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/err.h"
+#include "cli/cli.h"
+
+/* Load (and on first use fetch and pin) the keys for c->server; idempotent. */
+int cli_trust_load(struct cli *c, struct app_err *err);
+
+/* Verify sig_text over len bytes of content, and that its trusted comment binds
+ * kind ("lock" or "artifact"), sha256_hex and size. */
+int cli_trust_verify(struct cli *c, const void *content, size_t len, const char *sig_text,
+                     const char *kind, const char *sha256_hex, struct app_err *err);
+
+/* The same with the content's BLAKE2b-512 computed by the caller (streaming). */
+int cli_trust_verify_prehashed(struct cli *c, const uint8_t blake2b[64], uint64_t size,
+                               const char *sig_text, const char *kind, const char *sha256_hex,
+                               struct app_err *err);
+
+/* The known-keys file path (caller frees). */
+char *cli_trust_file(void);
+
+/* Describe the pinned keys of c->server on stdout (human or JSON). */
+int cli_trust_show(struct cli *c, struct app_err *err);
+
+/* Remove c->server's pinned keys from the known-keys file; *removed counts them. */
+int cli_trust_forget(struct cli *c, int *removed, struct app_err *err);
+
+void cli_trust_free(struct cli_trust *t);
+
+#endif

@@ -1,0 +1,74 @@
+/* cli/trust_cmd.c: `almanac trust show|forget`: the keys pinned for a server. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "cli/trust.h"
+
+static int
+simple_args(struct cli *c, int argc, char **argv, int *rc)
+{
+    static const struct cli_opt opts[] = {{NULL, 0, 0, 0}};
+    struct cli_opts o;
+    int k;
+
+    cli_opts_init(&o, argc, argv);
+    while ((k = cli_opts_next(c, &o, opts)) > 0)
+        ;
+    if (k < 0) {
+        *rc = CLI_EUSAGE;
+        return -1;
+    }
+    if (o.help) {
+        *rc = cli_usage(argv[0]);
+        return -1;
+    }
+    if (o.n_pos) {
+        *rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[0]);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+cmd_show(struct cli *c, int argc, char **argv)
+{
+    struct app_err err = {0};
+    int rc;
+
+    if (simple_args(c, argc, argv, &rc) < 0)
+        return rc;
+    if (cli_trust_show(c, &err) < 0) {
+        rc = cli_report(&err);
+        app_err_release(&err);
+        return rc;
+    }
+    return CLI_OK;
+}
+
+static int
+cmd_forget(struct cli *c, int argc, char **argv)
+{
+    struct app_err err = {0};
+    char *file;
+    int rc, removed = 0;
+
+    if (simple_args(c, argc, argv, &rc) < 0)
+        return rc;
+    if (cli_trust_forget(c, &removed, &err) < 0) {
+        rc = cli_report(&err);
+        app_err_release(&err);
+        return rc;
+    }
+    file = cli_trust_file();
+    printf("removed %d pinned key%s of %s from %s; the next use pins the server's keys again\n",
+           removed, removed == 1 ? "" : "s", c->server, file);
+    free(file);
+    return CLI_OK;
+}
+
+const struct cli_cmd cli_cmds_trust[] = {
+    {"trust show", "", "show the signing keys pinned for the server (pins on first use)", cmd_show},
+    {"trust forget", "", "unpin the server's keys (after an expected key rotation)", cmd_forget},
+    {NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,785 @@
+#!/usr/bin/env node
+// almanac executor host: runs ONE Python worker on ONE exact Pyodide, from local files only.
+//
+//   node executor/host.mjs CONFIG.json
+//
+// The config format, the output protocol, and the snapshot file format are documented in
+// executor/README.md.  Summary: exactly one JSON object is written to stdout, as the last
+// (and only) line; everything else (Python print(), Pyodide's loading messages, console.*)
+// goes to stderr.  Exit code 0 = ok, 1 = Python error in the worker, 2 = host/config error.
+
+import fs from "node:fs";
+import path from "node:path";
+import crypto from "node:crypto";
+import net from "node:net";
+import dns from "node:dns";
+import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+
+const T_PROCESS = performance.now(); // ms since the node process started (timeOrigin)
+
+// ---------------------------------------------------------------------------------------
+// stdout discipline: keep the real stdout for the single result line, send the rest to stderr
+// ---------------------------------------------------------------------------------------
+const realStdoutWrite = process.stdout.write.bind(process.stdout);
+process.stdout.write = (chunk, encoding, cb) => process.stderr.write(chunk, encoding, cb);
+for (const m of ["log", "info", "debug", "trace", "dir", "table"]) {
+  const errFn = console.error.bind(console);
+  if (typeof console[m] === "function") console[m] = (...a) => errFn(...a);
+}
+
+let resultWritten = false;
+
+// Watchdog state shared with the watchdog thread: [0] = result written, [1] = timed out.
+const watchState = new Int32Array(new SharedArrayBuffer(8));
+let timeoutMs = null;
+
+// Exactly one writer of the result line: this thread or the watchdog, whoever flips [0].
+const claimResult = () => Atomics.compareExchange(watchState, 0, 0, 1) === 0;
+
+function emit(obj, code) {
+  if (resultWritten || !claimResult()) return;
+  resultWritten = true;
+  process.exitCode = code;
+  const line = JSON.stringify(obj) + "\n";
+  realStdoutWrite(line, () => process.exit(code));
+}
+
+function hostError(message, extra = {}) {
+  return Object.assign(new Error(message), { almanacHostError: true, extra });
+}
+
+// A run whose promises can never settle (e.g. the worker awaits something that never
+// resolves) would otherwise end with no output at all.
+process.on("exit", () => {
+  if (resultWritten || !claimResult()) return;
+  resultWritten = true;
+  const line =
+    JSON.stringify({
+      ok: false,
+      error: {
+        type: "HostError",
+        message: "the run ended without a response (a promise the worker awaited never settled)",
+      },
+    }) + "\n";
+  try {
+    fs.writeSync(1, line);
+  } catch {}
+  process.exitCode = 2;
+});
+process.on("uncaughtException", (e) => fail(e));
+process.on("unhandledRejection", (e) => {
+  // Not fatal by itself (a worker may drop a failed task); the run's own errors reach fail().
+  try {
+    process.stderr.write(`almanac host: unhandled rejection: ${e?.stack ?? e}\n`);
+  } catch {}
+});
+
+// ---------------------------------------------------------------------------------------
+// Network guard: Pyodide (and the worker) must never touch the network.
+// ---------------------------------------------------------------------------------------
+export const NETWORK_REFUSED = "network access is disabled in the almanac executor";
+
+function refuse(what) {
+  const e = new TypeError(`${NETWORK_REFUSED}: ${what}`);
+  e.code = "ALMANAC_NETWORK_REFUSED";
+  return e;
+}
+
+function installNetworkGuard() {
+  const describe = (input) => {
+    try {
+      if (typeof input === "string") return input;
+      if (input && typeof input.url === "string") return input.url;
+      return String(input);
+    } catch {
+      return "<unprintable>";
+    }
+  };
+  // fetch: the only way Pyodide itself would go online (CDN fallback for a missing package
+  // file in 0.26/0.27, pyodide.http.pyfetch, micropip).  Refuse every URL.
+  globalThis.fetch = async function fetch(input) {
+    throw refuse(`fetch(${describe(input)})`);
+  };
+  // Defence in depth: no outgoing sockets, no DNS.  stdio pipes are already connected and
+  // never call connect(), so they keep working.
+  net.Socket.prototype.connect = function () {
+    throw refuse("net.Socket.connect");
+  };
+  const noDns = (name) =>
+    function () {
+      throw refuse(`dns.${name}`);
+    };
+  for (const name of ["lookup", "resolve", "resolve4", "resolve6", "resolveAny", "lookupService"]) {
+    if (typeof dns[name] === "function") dns[name] = noDns(name);
+    if (dns.promises && typeof dns.promises[name] === "function") dns.promises[name] = noDns(name);
+  }
+  for (const name of ["WebSocket", "EventSource", "XMLHttpRequest"]) {
+    if (name in globalThis) {
+      try {
+        delete globalThis[name];
+      } catch {}
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Watchdog (config.timeout_ms): bounds the worker's own time, i.e. import + on_fetch.
+// It runs on its own thread so that it also fires while Python spins in a loop: first it
+// raises KeyboardInterrupt inside Python through Pyodide's interrupt buffer (the run then
+// ends normally with a "timeout" HostError, exit 2); if the process is still going 2 s
+// later (stuck in JS, or Python ignores the interrupt) it writes the same JSON line itself
+// and kills the process with SIGKILL.
+// ---------------------------------------------------------------------------------------
+const WATCHDOG_SRC = `
+const { workerData } = require("node:worker_threads");
+const fs = require("node:fs");
+const { state, interrupt, ms, graceMs, line, pid } = workerData;
+setTimeout(() => {
+  if (Atomics.load(state, 0)) return;
+  Atomics.store(state, 1, 1);
+  if (interrupt) Atomics.store(interrupt, 0, 2); // SIGINT -> KeyboardInterrupt in Python
+  setTimeout(() => {
+    if (Atomics.compareExchange(state, 0, 0, 1) !== 0) return;
+    try { fs.writeSync(1, line); } catch {}
+    process.kill(pid, "SIGKILL");
+  }, graceMs);
+}, ms);
+`;
+
+function timeoutError(ms) {
+  return hostError(`the worker did not finish within timeout_ms=${ms} (import + on_fetch)`, { code: "timeout" });
+}
+
+let interruptBuffer = null;
+
+function startWatchdog(ms, py) {
+  let interrupt = null;
+  if (typeof py.setInterruptBuffer === "function") {
+    interrupt = new Uint8Array(new SharedArrayBuffer(1));
+    py.setInterruptBuffer(interrupt);
+    interruptBuffer = interrupt;
+  }
+  const e = timeoutError(ms);
+  const line = JSON.stringify({ ok: false, error: { type: "HostError", message: e.message, ...e.extra } }) + "\n";
+  const w = new Worker(WATCHDOG_SRC, {
+    eval: true,
+    workerData: { state: watchState, interrupt, ms, graceMs: 2000, line, pid: process.pid },
+  });
+  w.unref();
+}
+
+// ---------------------------------------------------------------------------------------
+// Config
+// ---------------------------------------------------------------------------------------
+function readConfig(argv) {
+  if (argv.length !== 1) throw hostError("usage: node executor/host.mjs CONFIG.json");
+  let cfg;
+  try {
+    cfg = JSON.parse(fs.readFileSync(argv[0], "utf8"));
+  } catch (e) {
+    throw hostError(`cannot read config ${argv[0]}: ${e.message}`);
+  }
+  if (!cfg || typeof cfg !== "object" || Array.isArray(cfg)) throw hostError("config must be a JSON object");
+  const str = (v, name) => {
+    if (typeof v !== "string" || v === "") throw hostError(`config.${name} must be a non-empty string`);
+    return v;
+  };
+  let dir = path.resolve(str(cfg.dir, "dir"));
+  if (!dir.endsWith("/")) dir += "/";
+  if (!fs.existsSync(dir + "pyodide.mjs")) throw hostError(`config.dir ${dir} has no pyodide.mjs`);
+  const lockFile = path.resolve(cfg.lock_file == null ? dir + "pyodide-lock.json" : str(cfg.lock_file, "lock_file"));
+  if (!fs.existsSync(lockFile)) throw hostError(`lock file ${lockFile} does not exist`);
+  const packages = cfg.packages == null ? [] : cfg.packages;
+  if (!Array.isArray(packages) || packages.some((p) => typeof p !== "string" || p === ""))
+    throw hostError("config.packages must be an array of package names");
+  const worker = path.resolve(str(cfg.worker, "worker"));
+  if (!fs.existsSync(worker) || !fs.statSync(worker).isFile()) throw hostError(`worker ${worker} does not exist`);
+  if (!worker.endsWith(".py")) throw hostError(`worker ${worker} must be a .py file`);
+
+  const rq = cfg.request == null ? {} : cfg.request;
+  if (typeof rq !== "object" || Array.isArray(rq)) throw hostError("config.request must be an object");
+  const method = (rq.method == null ? "GET" : str(rq.method, "request.method")).toUpperCase();
+  const url = rq.url == null ? "http://localhost/" : str(rq.url, "request.url");
+  try {
+    new URL(url);
+  } catch {
+    throw hostError(`config.request.url is not an absolute URL: ${url}`);
+  }
+  const headers = rq.headers == null ? [] : rq.headers;
+  if (
+    !Array.isArray(headers) ||
+    headers.some((h) => !Array.isArray(h) || h.length !== 2 || typeof h[0] !== "string" || typeof h[1] !== "string")
+  )
+    throw hostError("config.request.headers must be an array of [name, value] string pairs");
+  let body = rq.body == null ? null : rq.body;
+  if (body !== null && typeof body !== "string") throw hostError("config.request.body must be null or a string");
+  if (body !== null && rq.body_encoding === "base64") body = Buffer.from(body, "base64");
+  else if (rq.body_encoding != null && rq.body_encoding !== "utf-8")
+    throw hostError(`config.request.body_encoding must be "utf-8" or "base64"`);
+  if (body !== null && (method === "GET" || method === "HEAD"))
+    throw hostError(`a ${method} request cannot have a body`);
+
+  const env = cfg.env == null ? {} : cfg.env;
+  if (typeof env !== "object" || Array.isArray(env)) throw hostError("config.env must be an object");
+
+  const snap = cfg.snapshot == null ? { mode: "none" } : cfg.snapshot;
+  const mode = snap.mode == null ? "none" : snap.mode;
+  if (!["none", "make", "load"].includes(mode))
+    throw hostError(`config.snapshot.mode must be "none", "make" or "load", not ${JSON.stringify(mode)}`);
+  let snapPath = null;
+  if (mode !== "none") snapPath = path.resolve(str(snap.path, "snapshot.path"));
+  if (mode === "load" && !fs.existsSync(snapPath))
+    throw hostError(`snapshot ${snapPath} does not exist`, { code: "snapshot_missing" });
+
+  return {
+    dir,
+    lockFile,
+    packages,
+    worker,
+    request: { method, url, headers, body },
+    env,
+    snapshot: { mode, path: snapPath },
+    timings: cfg.timings === true,
+    timeoutMs: parseTimeout(cfg.timeout_ms),
+  };
+}
+
+function parseTimeout(v) {
+  if (v == null) return null;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) throw hostError("config.timeout_ms must be a positive number");
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// Lock: validate names, compute the closure, check files (exists + sha256)
+// ---------------------------------------------------------------------------------------
+const normalize = (n) => n.toLowerCase().replace(/[-_.]+/g, "-");
+
+function readLock(lockFile) {
+  let lock;
+  try {
+    lock = JSON.parse(fs.readFileSync(lockFile, "utf8"));
+  } catch (e) {
+    throw hostError(`cannot read lock file ${lockFile}: ${e.message}`);
+  }
+  if (!lock || typeof lock.packages !== "object") throw hostError(`lock file ${lockFile} has no "packages" object`);
+  const byNorm = new Map();
+  for (const [key, p] of Object.entries(lock.packages)) {
+    byNorm.set(normalize(key), key);
+    if (p && typeof p.name === "string") byNorm.set(normalize(p.name), key);
+  }
+  return { lock, byNorm };
+}
+
+function lockClosure({ lock, byNorm }, names) {
+  const keys = [];
+  const seen = new Set();
+  const visit = (name, from) => {
+    const key = byNorm.get(normalize(name));
+    if (key === undefined)
+      throw hostError(
+        from
+          ? `package ${JSON.stringify(from)} depends on ${JSON.stringify(name)}, which is not in the lock file`
+          : `package ${JSON.stringify(name)} is not in the lock file`,
+      );
+    if (seen.has(key)) return;
+    seen.add(key);
+    keys.push(key);
+    for (const d of lock.packages[key].depends || []) visit(d, key);
+  };
+  for (const n of names) visit(n, null);
+  return keys;
+}
+
+function verifyPackageFiles(dir, lock, keys) {
+  for (const key of keys) {
+    const p = lock.packages[key];
+    const fileName = p.file_name;
+    if (typeof fileName !== "string" || fileName === "") throw hostError(`lock entry ${key} has no file_name`);
+    const file = path.isAbsolute(fileName) ? fileName : path.join(dir, fileName);
+    let bytes;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (e) {
+      throw hostError(`package ${key}: file ${file} is missing (${e.code || e.message})`);
+    }
+    if (typeof p.sha256 === "string" && p.sha256 !== "") {
+      const got = crypto.createHash("sha256").update(bytes).digest("hex");
+      if (got !== p.sha256.toLowerCase())
+        throw hostError(`package ${key}: ${file} has sha256 ${got}, the lock says ${p.sha256}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Worker files: the worker module, its sibling .py modules, and sibling regular packages
+// (directories with __init__.py, copied whole).  They are written into Pyodide's FS under
+// WORKER_FS_DIR; tracebacks are mapped back to the host path.
+// ---------------------------------------------------------------------------------------
+const WORKER_FS_DIR = "/session/worker";
+const MAX_WORKER_FILES = 5000;
+const MAX_WORKER_BYTES = 64 * 1024 * 1024;
+
+function collectWorkerFiles(worker) {
+  const root = path.dirname(worker);
+  const files = []; // {rel, bytes}
+  let total = 0;
+  const add = (abs) => {
+    const bytes = fs.readFileSync(abs);
+    total += bytes.length;
+    files.push({ rel: path.relative(root, abs).split(path.sep).join("/"), bytes });
+    if (files.length > MAX_WORKER_FILES || total > MAX_WORKER_BYTES)
+      throw hostError(`the worker directory ${root} is too large (limit ${MAX_WORKER_FILES} files / ${MAX_WORKER_BYTES} bytes)`);
+  };
+  const skip = (name) => name.startsWith(".") || name === "__pycache__" || name === "node_modules";
+  const addPackageDir = (abs) => {
+    for (const ent of fs.readdirSync(abs, { withFileTypes: true })) {
+      if (skip(ent.name)) continue;
+      const p = path.join(abs, ent.name);
+      if (ent.isDirectory()) addPackageDir(p);
+      else if (ent.isFile() && !ent.name.endsWith(".pyc")) add(p);
+    }
+  };
+  add(worker);
+  for (const ent of fs.readdirSync(root, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (skip(ent.name)) continue;
+    const p = path.join(root, ent.name);
+    if (ent.isFile() && ent.name.endsWith(".py") && p !== worker) add(p);
+    else if (ent.isDirectory() && fs.existsSync(path.join(p, "__init__.py"))) addPackageDir(p);
+  }
+  const h = crypto.createHash("sha256");
+  for (const f of files) h.update(`${f.rel}\0${f.bytes.length}\0`).update(f.bytes);
+  return { root, files, sha256: h.digest("hex") };
+}
+
+// ---------------------------------------------------------------------------------------
+// Pyodide FS helpers (used to carry installed files through a memory snapshot: a snapshot
+// holds only the wasm heap; Pyodide's MEMFS lives in JS and is rebuilt fresh on load).
+// ---------------------------------------------------------------------------------------
+const FS_ROOTS = ["/lib", "/usr", "/session", "/home", "/tmp"];
+
+function fsScan(FS) {
+  const out = new Map(); // path -> {mtime, size}
+  const walk = (p) => {
+    let st;
+    try {
+      st = FS.stat(p);
+    } catch {
+      return;
+    }
+    if (FS.isDir(st.mode)) {
+      for (const n of FS.readdir(p)) if (n !== "." && n !== "..") walk(p + "/" + n);
+    } else if (FS.isFile(st.mode)) {
+      out.set(p, { mtime: +st.mtime, size: st.size });
+    }
+  };
+  for (const r of FS_ROOTS) walk(r);
+  return out;
+}
+
+function fsChangedFiles(FS, before) {
+  const after = fsScan(FS);
+  const changed = [];
+  for (const [p, st] of after) {
+    const b = before.get(p);
+    if (!b || b.mtime !== st.mtime || b.size !== st.size) changed.push(p);
+  }
+  return changed.sort();
+}
+
+function writeFsFile(FS, p, bytes) {
+  FS.mkdirTree(p.slice(0, p.lastIndexOf("/")) || "/");
+  FS.writeFile(p, bytes);
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshot container
+//   "ALMSNAP1" | u32 LE header length | header JSON | pad to 16 | file payloads | pad to 16 |
+//   the bytes of pyodide.makeMemorySnapshot()
+// ---------------------------------------------------------------------------------------
+const SNAP_MAGIC = Buffer.from("ALMSNAP1");
+const align16 = (n) => Math.ceil(n / 16) * 16;
+
+function encodeSnapshot(header, files, heap) {
+  const fileEntries = [];
+  let off = 0;
+  for (const f of files) {
+    fileEntries.push({ path: f.path, offset: off, size: f.bytes.length });
+    off += f.bytes.length;
+  }
+  const payloadLen = off;
+  const hdr = Buffer.from(JSON.stringify({ ...header, files: fileEntries, payload_bytes: payloadLen }));
+  const payloadStart = align16(12 + hdr.length);
+  const heapStart = align16(payloadStart + payloadLen);
+  const out = Buffer.alloc(heapStart + heap.length);
+  SNAP_MAGIC.copy(out, 0);
+  out.writeUInt32LE(hdr.length, 8);
+  hdr.copy(out, 12);
+  let p = payloadStart;
+  for (const f of files) {
+    Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.length).copy(out, p);
+    p += f.bytes.length;
+  }
+  Buffer.from(heap.buffer, heap.byteOffset, heap.length).copy(out, heapStart);
+  return out;
+}
+
+function decodeSnapshot(buf) {
+  const bad = (why) => hostError(`snapshot is not a valid almanac snapshot: ${why}`, { code: "snapshot_invalid" });
+  if (buf.length < 12 || !buf.subarray(0, 8).equals(SNAP_MAGIC)) throw bad("bad magic");
+  const hlen = buf.readUInt32LE(8);
+  if (12 + hlen > buf.length) throw bad("truncated header");
+  let header;
+  try {
+    header = JSON.parse(buf.subarray(12, 12 + hlen).toString("utf8"));
+  } catch {
+    throw bad("header is not JSON");
+  }
+  const payloadStart = align16(12 + hlen);
+  const heapStart = align16(payloadStart + header.payload_bytes);
+  if (heapStart >= buf.length) throw bad("truncated");
+  const files = header.files.map((f) => ({
+    path: f.path,
+    bytes: buf.subarray(payloadStart + f.offset, payloadStart + f.offset + f.size),
+  }));
+  let heap = buf.subarray(heapStart);
+  if (heap.byteOffset % 16 !== 0) heap = new Uint8Array(heap); // Pyodide reads it as Uint32Array
+  return { header, files, heap: new Uint8Array(heap.buffer, heap.byteOffset, heap.length) };
+}
+
+// pyodide.loadedPackages is one of the JS objects Python holds from boot; makeMemorySnapshot
+// insists that it still looks like it did at boot ({}), because on load it is recreated
+// empty.  We clear it for the duration of makeMemorySnapshot and put it back afterwards.
+// The interrupt buffer (watchdog) is JS state too: detach it so the heap does not record one.
+function makeHeapSnapshot(py) {
+  const lp = py.loadedPackages;
+  const saved = { ...lp };
+  for (const k of Object.keys(lp)) delete lp[k];
+  if (interruptBuffer) py.setInterruptBuffer(undefined);
+  try {
+    return py.makeMemorySnapshot();
+  } finally {
+    Object.assign(lp, saved);
+    if (interruptBuffer) py.setInterruptBuffer(interruptBuffer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Python glue
+// ---------------------------------------------------------------------------------------
+const PY_GLUE = `
+import sys as _almanac_sys, inspect as _almanac_inspect
+
+def _almanac_import(name, path, wdir):
+    import importlib.util
+    sys = _almanac_sys
+    if wdir not in sys.path:
+        sys.path.insert(0, wdir)
+    if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
+        return
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+
+async def _almanac_call(name, request, env, is_response):
+    from js import Response, Object
+    mod = _almanac_sys.modules[name]
+    fn = getattr(mod, "on_fetch", None)
+    if fn is None:
+        raise AttributeError(f"worker module {name!r} defines no on_fetch(request, env)")
+    result = fn(request, env)
+    if _almanac_inspect.isawaitable(result):
+        result = await result
+    if isinstance(result, str):
+        return Response.new(result)
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        from pyodide.ffi import to_js
+        headers = Object.fromEntries(to_js([["content-type", "application/octet-stream"]]))
+        init = Object.fromEntries(to_js([["headers", headers]]))
+        return Response.new(to_js(bytes(result)), init)
+    if is_response(result):
+        return result
+    raise TypeError(
+        f"on_fetch must return a Response, str or bytes, not {type(result).__name__}: {result!r}"[:500]
+    )
+`;
+
+const PY_RESEED = `
+import sys
+if "random" in sys.modules:
+    sys.modules["random"].seed()
+`;
+
+// ---------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------
+let currentPy = null;
+let workerRoot = null;
+
+function isPythonError(e) {
+  if (!e || typeof e !== "object") return false;
+  const PE = currentPy?.ffi?.PythonError;
+  if (PE && e instanceof PE) return true;
+  return e.constructor?.name === "PythonError" || e.name === "PythonError";
+}
+
+// Drop the host's own glue frame and show the worker's files under their real paths.
+function mapTraceback(text) {
+  text = text.replace(/^  File "<exec>", line \d+, in _almanac_(call|import)\n/gm, "");
+  if (!workerRoot) return text;
+  return text.split(`"${WORKER_FS_DIR}/`).join(`"${workerRoot}/`);
+}
+
+function fail(e) {
+  if (resultWritten) return;
+  if (Atomics.load(watchState, 1) && timeoutMs != null) e = timeoutError(timeoutMs);
+  if (isPythonError(e)) {
+    const traceback = mapTraceback(String(e.message || ""));
+    const lines = traceback.trimEnd().split("\n");
+    emit(
+      {
+        ok: false,
+        error: {
+          type: "PythonError",
+          python_type: e.type || undefined,
+          message: lines[lines.length - 1] || "Python error",
+          traceback,
+        },
+      },
+      1,
+    );
+    return;
+  }
+  const error = { type: "HostError", message: String(e?.message ?? e) };
+  if (e?.almanacHostError && e.extra) Object.assign(error, e.extra);
+  else if (e?.stack) error.stack = String(e.stack).split("\n").slice(0, 8).join("\n");
+  emit({ ok: false, error }, 2);
+}
+
+// ---------------------------------------------------------------------------------------
+// Response
+// ---------------------------------------------------------------------------------------
+async function responseToJson(resp) {
+  const headers = [...resp.headers];
+  const buf = new Uint8Array(await resp.arrayBuffer());
+  let body;
+  let encoding;
+  try {
+    body = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(buf);
+  } catch {
+    body = Buffer.from(buf).toString("base64");
+    encoding = "base64";
+  }
+  const out = { ok: true, status: resp.status, headers, body };
+  if (encoding) out.body_encoding = encoding;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------
+async function main() {
+  installNetworkGuard();
+  const cfg = readConfig(process.argv.slice(2));
+  const timings = {};
+  const tick = () => performance.now();
+  const mode = cfg.snapshot.mode;
+
+  const lockInfo = readLock(cfg.lockFile);
+  const closure = lockClosure(lockInfo, cfg.packages);
+  const wanted = cfg.packages.map((n) => lockInfo.byNorm.get(normalize(n)));
+  const pkgPins = Object.fromEntries(closure.map((k) => [k, lockInfo.lock.packages[k].sha256 || null]).sort());
+  const wf = collectWorkerFiles(cfg.worker);
+  workerRoot = wf.root;
+  const moduleName = path.basename(cfg.worker, ".py");
+  const workerFsPath = `${WORKER_FS_DIR}/${path.relative(wf.root, cfg.worker).split(path.sep).join("/")}`;
+
+  // ---- snapshot (load): read and check before paying for boot
+  let snap = null;
+  let t = tick();
+  if (mode === "load") {
+    snap = decodeSnapshot(fs.readFileSync(cfg.snapshot.path));
+    const h = snap.header;
+    const stale = (why) => hostError(`snapshot ${cfg.snapshot.path} does not match this run: ${why}`, { code: "snapshot_stale" });
+    if (h.format !== 1) throw stale(`format ${h.format}`);
+    if (JSON.stringify(h.packages) !== JSON.stringify(pkgPins)) throw stale("the package set or a package pin differs");
+    if (h.worker_sha256 !== wf.sha256) throw stale("the worker's files changed");
+    if (h.module !== moduleName) throw stale("the worker module name differs");
+    timings.snapshot_read_ms = tick() - t;
+  } else {
+    verifyPackageFiles(cfg.dir, lockInfo.lock, closure);
+  }
+
+  // ---- boot
+  t = tick();
+  const { loadPyodide } = await import(pathToFileURL(cfg.dir + "pyodide.mjs").href);
+  if (typeof loadPyodide !== "function") throw hostError(`${cfg.dir}pyodide.mjs exports no loadPyodide`);
+  const toStderr = (line) => process.stderr.write(line + "\n");
+  const opts = {
+    indexURL: cfg.dir,
+    lockFileURL: cfg.lockFile,
+    packageBaseUrl: cfg.dir, // 0.28+: also becomes the "CDN" fallback URL, so a miss stays local
+    packageCacheDir: cfg.dir,
+    stdout: toStderr,
+    stderr: toStderr,
+    env: { HOME: "/home/pyodide" },
+  };
+  if (mode === "make") opts._makeSnapshot = true;
+  if (mode === "load") opts._loadSnapshot = snap.heap;
+  const booting = loadPyodide(opts);
+  booting.catch(() => {}); // handled below
+  // Built while the wasm compiles off-thread: the first Request costs ~40 ms (undici warm-up).
+  const request = new Request(cfg.request.url, {
+    method: cfg.request.method,
+    headers: cfg.request.headers,
+    body: cfg.request.body,
+  });
+  let py;
+  try {
+    py = await booting;
+  } catch (e) {
+    if (mode === "load")
+      throw hostError(`Pyodide could not start from snapshot ${cfg.snapshot.path}: ${e?.message ?? e}`, {
+        code: "snapshot_invalid",
+      });
+    throw hostError(`Pyodide failed to boot from ${cfg.dir}: ${e?.message ?? e}`);
+  }
+  currentPy = py;
+  timings.boot_ms = tick() - t;
+  if (mode === "make" && typeof py.makeMemorySnapshot !== "function")
+    throw hostError(`Pyodide ${py.version} has no makeMemorySnapshot; snapshots need Pyodide >= 0.26`, {
+      code: "snapshot_unsupported",
+    });
+  if (mode === "load" && snap.header.pyodide_version !== py.version)
+    throw hostError(
+      `snapshot ${cfg.snapshot.path} was made by Pyodide ${snap.header.pyodide_version}, this is ${py.version}`,
+      { code: "snapshot_stale" },
+    );
+
+  const FS = py.FS;
+  let fsBefore = null;
+  if (mode === "make") fsBefore = fsScan(FS);
+
+  // ---- install (or restore files from the snapshot)
+  t = tick();
+  if (mode === "load") {
+    for (const f of snap.files) writeFsFile(FS, f.path, f.bytes);
+    for (const k of snap.header.installed) py.loadedPackages[k] = "default channel";
+    py.runPython(PY_RESEED);
+    timings.install_ms = 0;
+    timings.snapshot_ms = timings.snapshot_read_ms + (tick() - t);
+    delete timings.snapshot_read_ms;
+  } else {
+    if (wanted.length) {
+      const errors = [];
+      await py.loadPackage(wanted, {
+        messageCallback: (m) => process.stderr.write(m + "\n"),
+        errorCallback: (m) => {
+          errors.push(m);
+          process.stderr.write(m + "\n");
+        },
+        checkIntegrity: false, // verified above (sha256 of each file against the lock)
+      });
+      const missing = closure.filter((k) => !(k in py.loadedPackages));
+      if (missing.length)
+        throw hostError(
+          `could not install ${missing.join(", ")}` + (errors.length ? `: ${errors.join(" | ")}` : ""),
+        );
+    }
+    timings.install_ms = tick() - t;
+    for (const f of wf.files) writeFsFile(FS, `${WORKER_FS_DIR}/${f.rel}`, f.bytes);
+  }
+
+  // ---- import the worker (the glue functions live in __main__; a snapshot carries them)
+  if (cfg.timeoutMs != null) {
+    timeoutMs = cfg.timeoutMs;
+    startWatchdog(cfg.timeoutMs, py);
+  }
+  t = tick();
+  if (mode !== "load" || !py.globals.has("_almanac_call")) py.runPython(PY_GLUE);
+  const importer = py.globals.get("_almanac_import");
+  try {
+    importer(moduleName, workerFsPath, WORKER_FS_DIR);
+  } finally {
+    importer.destroy();
+  }
+  timings.import_ms = tick() - t;
+
+  // ---- snapshot (make)
+  let snapInfo;
+  if (mode === "make") {
+    t = tick();
+    const changed = fsChangedFiles(FS, fsBefore);
+    const native = changed.filter((p) => /\.so(\.[0-9.]+)?$/.test(p));
+    if (native.length)
+      throw hostError(
+        `cannot snapshot: the installed packages load native code (${native.slice(0, 3).join(", ")}${
+          native.length > 3 ? ", ..." : ""
+        }), which a Pyodide memory snapshot does not capture; run without a snapshot`,
+        { code: "snapshot_unsupported" },
+      );
+    let heap;
+    try {
+      heap = makeHeapSnapshot(py);
+    } catch (e) {
+      throw hostError(
+        `cannot snapshot this worker: ${e?.message ?? e} (a snapshot cannot hold JavaScript objects ` +
+          `that Python keeps from import time, other than names imported from the js module); ` +
+          `run without a snapshot`,
+        { code: "snapshot_unsupported" },
+      );
+    }
+    const files = changed.map((p) => ({ path: p, bytes: FS.readFile(p) }));
+    const header = {
+      format: 1,
+      pyodide_version: py.version,
+      packages: pkgPins,
+      installed: Object.keys(py.loadedPackages).sort(),
+      module: moduleName,
+      worker: cfg.worker,
+      worker_sha256: wf.sha256,
+      created: new Date().toISOString(),
+    };
+    const out = encodeSnapshot(header, files, heap);
+    const tmp = `${cfg.snapshot.path}.tmp`;
+    fs.mkdirSync(path.dirname(cfg.snapshot.path), { recursive: true });
+    fs.writeFileSync(tmp, out);
+    fs.renameSync(tmp, cfg.snapshot.path);
+    timings.snapshot_ms = tick() - t;
+    snapInfo = { mode: "make", path: cfg.snapshot.path, bytes: out.length, files: files.length };
+  } else if (mode === "load") {
+    snapInfo = { mode: "load", path: cfg.snapshot.path };
+  }
+
+  // ---- handle the request
+  t = tick();
+  const env = Object.assign(Object.create(null), cfg.env);
+  const call = py.globals.get("_almanac_call");
+  let resp;
+  try {
+    resp = await call(moduleName, request, env, (x) => x instanceof Response);
+  } finally {
+    call.destroy();
+  }
+  const out = await responseToJson(resp);
+  timings.handler_ms = tick() - t;
+  if (snapInfo) out.snapshot = snapInfo;
+  out.pyodide_version = py.version;
+  if (cfg.timings) {
+    for (const k of ["boot_ms", "install_ms", "import_ms", "handler_ms", "snapshot_ms"])
+      timings[k] = Math.round((timings[k] ?? 0) * 10) / 10;
+    timings.node_startup_ms = Math.round(T_PROCESS * 10) / 10;
+    timings.total_ms = Math.round(performance.now() * 10) / 10;
+    out.timings = timings;
+  }
+  emit(out, 0);
+}
+
+main().catch(fail);

@@ -1,0 +1,628 @@
+/* server/workers_api.c: the workers registry, end-of-support plan/apply/upcoming and
+ * webhooks over HTTP (DESIGN §11), and the sweep thread.
+ *
+ *   PUT    /v1/workers/{name}        admin: resolve as of today and pin (201 new, 200)
+ *   GET    /v1/workers/{name}        the worker, its lock and its history
+ *   DELETE /v1/workers/{name}        admin: 204
+ *   GET    /v1/workers               ?python_line&runtime&status&ends_before&cursor&limit
+ *   GET    /v1/eol/plan              ?as_of (default today)&summary: changes nothing
+ *   POST   /v1/eol/apply             admin ?as_of&summary&notify_upcoming: the plan, applied
+ *   GET    /v1/eol/upcoming          ?as_of: workers whose line ends within 180 days
+ *   GET    /v1/webhooks              every webhook (never secrets)
+ *   PUT    /v1/webhooks/{id}         admin: {url, events, secret}
+ *   GET    /v1/webhooks/{id}         the webhook and its delivery counts
+ *   DELETE /v1/webhooks/{id}         admin: 204
+ *   GET    /v1/webhooks/{id}/deliveries   ?state&cursor&limit, every attempt
+ *
+ * Applies (API and sweep) are serialized by one mutex; each is one transaction.
+ */
+#include "server/workers_api.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app/date.h"
+#include "app/json.h"
+#include "app/mem.h"
+#include "catalog/eol.h"
+#include "catalog/hooks.h"
+#include "catalog/req.h"
+#include "catalog/snapshot.h"
+#include "catalog/workers.h"
+#include "server/api.h"
+#include "server/resolve_api.h"
+#include "server/webhooks.h"
+
+struct wk_state {
+    struct wh_sender *sender;
+    pthread_t sweep;
+    int sweep_running;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int stop;
+};
+
+/* One apply at a time, from the API or the sweep. */
+static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define WITH_CAT(r, c)                                                                   \
+    struct cat *c = srv_cat(r);                                                          \
+    if (!c)                                                                              \
+        return app_fail(&(r)->err, APP_EINTERNAL, "database unavailable")
+
+static void
+kick(struct srv *s)
+{
+    if (s->workers)
+        wh_sender_kick(s->workers->sender);
+}
+
+static int
+parse_bool_query(struct srv_req *r, const char *key, int *out)
+{
+    const char *v = srv_query(r, key);
+
+    *out = 0;
+    if (!v || !*v || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no"))
+        return 0;
+    if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
+        *out = 1;
+        return 0;
+    }
+    return app_fail(&r->err, APP_EINVAL, "query '%s' must be true or false", key);
+}
+
+/* ?as_of=YYYY-MM-DD, default today. */
+static int
+as_of_query(struct srv_req *r, int *as_of)
+{
+    const char *v = srv_query(r, "as_of");
+
+    *as_of = date_today();
+    if (v && *v && date_parse(v, as_of) < 0)
+        return app_fail(&r->err, APP_EINVAL,
+                        "as_of '%s' is not a valid date (YYYY-MM-DD, a real calendar date)", v);
+    return 0;
+}
+
+static int
+check_name(struct srv_req *r)
+{
+    if (!cat_worker_name_valid(r->params[0]))
+        return app_fail(&r->err, APP_EINVAL,
+                        "worker name '%s' must be 1-%d of A-Z a-z 0-9 . _ - starting with a "
+                        "letter or digit",
+                        r->params[0], CAT_WORKER_NAME_MAX);
+    return 0;
+}
+
+/* The worker document: the row, its lock (parsed) and its history. */
+static cJSON *
+worker_doc(struct cat *c, const char *name, struct app_err *err)
+{
+    struct cat_worker w = {0};
+    cJSON *o = NULL, *hist, *lock;
+    char *bytes = NULL;
+    size_t len = 0;
+
+    if (cat_worker_get(c, name, &w, err) < 0)
+        return NULL;
+    if (cat_lock_load(c, w.lock_id, &bytes, &len, err) < 0)
+        goto out;
+    hist = cat_worker_history(c, name, err);
+    if (!hist)
+        goto out;
+    o = cat_worker_json(&w, date_today());
+    lock = cJSON_ParseWithLength(bytes, len);
+    cJSON_AddItemToObject(o, "lock", lock ? lock : xjson(cJSON_CreateNull()));
+    cJSON_AddItemToObject(o, "history", hist);
+out:
+    free(bytes);
+    cat_worker_release(&w);
+    return o;
+}
+
+static int
+h_worker_get(struct srv_req *r)
+{
+    cJSON *o;
+
+    if (check_name(r) < 0)
+        return -1;
+    {
+        WITH_CAT(r, c);
+        o = worker_doc(c, r->params[0], &r->err);
+    }
+    if (!o)
+        return -1;
+    srv_reply_json(r, 200, o);
+    return 0;
+}
+
+/* The deploy body: {compatibility_date, compatibility_flags?, requirements? (array
+ * of lines or one requirements.txt text), allow_experimental?}. */
+struct deploy {
+    const char *date;
+    const char **flags, **reqs;
+    size_t n_flags, n_reqs;
+    char **req_lines;
+    int allow_experimental;
+    char *flags_json, *reqs_json;
+};
+
+static void
+deploy_release(struct deploy *d)
+{
+    free(d->flags);
+    free(d->reqs);
+    req_lines_free(d->req_lines, d->n_reqs);
+    free(d->flags_json);
+    free(d->reqs_json);
+}
+
+static const char **
+strings_of(const cJSON *arr, size_t *n)
+{
+    const cJSON *x;
+    const char **v;
+    size_t i = 0;
+
+    *n = arr ? (size_t)cJSON_GetArraySize(arr) : 0;
+    v = xcalloc(*n + 1, sizeof(*v));
+    if (arr)
+        cJSON_ArrayForEach(x, arr) v[i++] = x->valuestring;
+    return v;
+}
+
+static char *
+strings_json(const char *const *v, size_t n)
+{
+    cJSON *a = xjson(cJSON_CreateArray());
+    char *s;
+
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, xjson(cJSON_CreateString(v[i])));
+    s = json_canonical(a, NULL);
+    cJSON_Delete(a);
+    return s;
+}
+
+static int
+deploy_parse(const cJSON *body, struct deploy *d, struct app_err *err)
+{
+    const cJSON *flags = NULL, *reqs = NULL, *reqv;
+
+    if (!cJSON_IsObject(body))
+        return app_fail(err, APP_EINVAL, "request body must be a JSON object");
+    if (json_string(body, "compatibility_date", 1, &d->date, err) < 0 ||
+        json_string_array(body, "compatibility_flags", 0, &flags, err) < 0 ||
+        json_bool(body, "allow_experimental", 0, &d->allow_experimental, err) < 0)
+        return -1;
+    reqv = cJSON_GetObjectItemCaseSensitive(body, "requirements");
+    if (cJSON_IsString(reqv)) {
+        if (req_split_text(reqv->valuestring, strlen(reqv->valuestring), &d->req_lines,
+                           &d->n_reqs, err) < 0)
+            return -1;
+        d->reqs = xcalloc(d->n_reqs + 1, sizeof(*d->reqs));
+        for (size_t i = 0; i < d->n_reqs; i++)
+            d->reqs[i] = d->req_lines[i];
+    } else {
+        if (json_string_array(body, "requirements", 0, &reqs, err) < 0)
+            return app_fail(err, APP_EINVAL,
+                            "field 'requirements' must be an array of strings or a "
+                            "requirements.txt text");
+        d->reqs = strings_of(reqs, &d->n_reqs);
+    }
+    d->flags = strings_of(flags, &d->n_flags);
+    d->flags_json = strings_json(d->flags, d->n_flags);
+    d->reqs_json = strings_json(d->reqs, d->n_reqs);
+    return 0;
+}
+
+static int
+h_worker_put(struct srv_req *r)
+{
+    struct deploy d = {0};
+    struct res_input in = {0};
+    struct res_output out = {0};
+    struct cat_worker w = {0};
+    cJSON *body = NULL, *doc = NULL;
+    const cJSON *rt;
+    int created = 0, changed = 0, resolved = 0, ret = -1;
+
+    if (check_name(r) < 0)
+        return -1;
+    body = srv_body_json(r);
+    if (!body)
+        return -1;
+    {
+        WITH_CAT(r, c);
+        if (deploy_parse(body, &d, &r->err) < 0)
+            goto out;
+        in.date = d.date;
+        in.flags = d.flags;
+        in.n_flags = d.n_flags;
+        in.requirements = d.reqs;
+        in.n_requirements = d.n_reqs;
+        in.allow_experimental = d.allow_experimental;
+        in.today = date_today();
+        /* Refused with the resolution's own problem document when it fails. */
+        if (resolve_run(r->srv, c, &in, &out, &r->err) < 0)
+            goto out;
+        resolved = 1;
+        rt = cJSON_GetObjectItemCaseSensitive(out.lock, "runtime");
+        w.name = r->params[0];
+        w.date = xstrdup(d.date);
+        w.flags = d.flags_json;
+        w.requirements = d.reqs_json;
+        w.allow_experimental = d.allow_experimental;
+        w.lock_id = out.lock_id;
+        w.runtime = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "id")->valuestring : NULL;
+        w.python_line =
+            cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "python_line")->valuestring : NULL;
+        if (cat_worker_pin(c, &w, out.lock_bytes, out.lock_len, &created, &changed, &r->err) < 0)
+            goto out;
+        doc = worker_doc(c, r->params[0], &r->err);
+    }
+    if (!doc)
+        goto out;
+    cJSON_AddItemToObject(doc, "policy", xjson(cJSON_Duplicate(out.policy, 1)));
+    cJSON_AddItemToObject(doc, "warnings", xjson(cJSON_Duplicate(out.warnings, 1)));
+    xjson(cJSON_AddBoolToObject(doc, "changed", changed));
+    srv_reply_json(r, created ? 201 : 200, doc);
+    ret = 0;
+out:
+    if (resolved)
+        res_output_release(&out);
+    free(w.date);
+    deploy_release(&d);
+    cJSON_Delete(body);
+    return ret;
+}
+
+static int
+h_worker_delete(struct srv_req *r)
+{
+    if (check_name(r) < 0)
+        return -1;
+    {
+        WITH_CAT(r, c);
+        if (cat_worker_delete(c, r->params[0], &r->err) < 0)
+            return -1;
+    }
+    srv_reply_empty(r, 204);
+    return 0;
+}
+
+static int
+h_workers_list(struct srv_req *r)
+{
+    struct cat_worker_query q = {0};
+    struct cat_worker *rows = NULL;
+    const char *limit_s = srv_query(r, "limit");
+    char *next = NULL;
+    size_t n = 0;
+    long long limit = CAT_WORKER_PAGE_DEFAULT;
+    int today = date_today();
+    cJSON *o, *arr;
+
+    q.python_line = srv_query(r, "python_line");
+    q.runtime = srv_query(r, "runtime");
+    q.status = srv_query(r, "status");
+    q.ends_before = srv_query(r, "ends_before");
+    q.cursor = srv_query(r, "cursor");
+    if (limit_s && api_parse_int(limit_s, 1, CAT_WORKER_PAGE_MAX, &limit) < 0)
+        return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
+                        CAT_WORKER_PAGE_MAX);
+    q.limit = (size_t)limit;
+    {
+        WITH_CAT(r, c);
+        if (cat_worker_list(c, &q, &rows, &n, &next, &r->err) < 0)
+            return -1;
+    }
+    o = xjson(cJSON_CreateObject());
+    arr = xjson(cJSON_AddArrayToObject(o, "workers"));
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, cat_worker_json(&rows[i], today));
+    json_add_str_or_null(o, "next_cursor", next);
+    free(next);
+    cat_workers_free(rows, n);
+    srv_reply_json(r, 200, o);
+    return 0;
+}
+
+static int
+h_eol_plan(struct srv_req *r)
+{
+    struct eol_plan *p = NULL;
+    struct snap *snap;
+    int as_of, summary;
+
+    if (as_of_query(r, &as_of) < 0 || parse_bool_query(r, "summary", &summary) < 0)
+        return -1;
+    {
+        WITH_CAT(r, c);
+        snap = snapcache_get(r->srv->snaps, c, &r->err);
+        if (!snap)
+            return -1;
+        if (eol_plan(c, snap, as_of, date_today(), EOL_WANT_MOVES, &p, &r->err) < 0) {
+            snapcache_put(r->srv->snaps, snap);
+            return -1;
+        }
+    }
+    srv_reply_json(r, 200, eol_plan_json(p, summary));
+    eol_plan_free(p);
+    snapcache_put(r->srv->snaps, snap);
+    return 0;
+}
+
+static int
+h_eol_apply(struct srv_req *r)
+{
+    struct eol_plan *p = NULL;
+    struct eol_applied a;
+    struct snap *snap;
+    int as_of, summary, notify, rc;
+    cJSON *o;
+
+    if (as_of_query(r, &as_of) < 0 || parse_bool_query(r, "summary", &summary) < 0 ||
+        parse_bool_query(r, "notify_upcoming", &notify) < 0)
+        return -1;
+    {
+        WITH_CAT(r, c);
+        snap = snapcache_get(r->srv->snaps, c, &r->err);
+        if (!snap)
+            return -1;
+        pthread_mutex_lock(&apply_mu);
+        rc = eol_apply(c, snap, as_of, date_today(), notify ? EOL_NOTIFY_UPCOMING : 0, &p, &a,
+                       &r->err);
+        pthread_mutex_unlock(&apply_mu);
+    }
+    if (rc < 0) {
+        snapcache_put(r->srv->snaps, snap);
+        return -1;
+    }
+    if (a.deliveries)
+        kick(r->srv);
+    o = eol_plan_json(p, summary);
+    cJSON_AddItemToObject(o, "applied", eol_applied_json(&a));
+    srv_reply_json(r, 200, o);
+    eol_plan_free(p);
+    snapcache_put(r->srv->snaps, snap);
+    return 0;
+}
+
+static int
+h_eol_upcoming(struct srv_req *r)
+{
+    struct eol_plan *p = NULL;
+    struct snap *snap;
+    int as_of;
+
+    if (as_of_query(r, &as_of) < 0)
+        return -1;
+    {
+        WITH_CAT(r, c);
+        snap = snapcache_get(r->srv->snaps, c, &r->err);
+        if (!snap)
+            return -1;
+        if (eol_plan(c, snap, as_of, date_today(), EOL_WANT_UPCOMING, &p, &r->err) < 0) {
+            snapcache_put(r->srv->snaps, snap);
+            return -1;
+        }
+    }
+    srv_reply_json(r, 200, eol_upcoming_json(p));
+    eol_plan_free(p);
+    snapcache_put(r->srv->snaps, snap);
+    return 0;
+}
+
+static int
+h_hooks(struct srv_req *r)
+{
+    cJSON *arr, *o;
+
+    {
+        WITH_CAT(r, c);
+        arr = cat_hook_list(c, &r->err);
+    }
+    if (!arr)
+        return -1;
+    o = xjson(cJSON_CreateObject());
+    cJSON_AddItemToObject(o, "webhooks", arr);
+    srv_reply_json(r, 200, o);
+    return 0;
+}
+
+static int
+h_hook_put(struct srv_req *r)
+{
+    cJSON *body = srv_body_json(r), *o;
+    int created = 0;
+
+    if (!body)
+        return -1;
+    {
+        WITH_CAT(r, c);
+        o = cat_hook_put(c, r->params[0], body, &created, &r->err);
+    }
+    cJSON_Delete(body);
+    if (!o)
+        return -1;
+    srv_reply_json(r, created ? 201 : 200, o);
+    return 0;
+}
+
+static int
+h_hook_get(struct srv_req *r)
+{
+    cJSON *o;
+
+    {
+        WITH_CAT(r, c);
+        o = cat_hook_get(c, r->params[0], &r->err);
+    }
+    if (!o)
+        return -1;
+    srv_reply_json(r, 200, o);
+    return 0;
+}
+
+static int
+h_hook_delete(struct srv_req *r)
+{
+    {
+        WITH_CAT(r, c);
+        if (cat_hook_delete(c, r->params[0], &r->err) < 0)
+            return -1;
+    }
+    srv_reply_empty(r, 204);
+    return 0;
+}
+
+static int
+h_hook_deliveries(struct srv_req *r)
+{
+    const char *limit_s = srv_query(r, "limit");
+    long long limit = CAT_HOOK_PAGE_DEFAULT;
+    cJSON *o;
+
+    if (limit_s && api_parse_int(limit_s, 1, CAT_HOOK_PAGE_MAX, &limit) < 0)
+        return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
+                        CAT_HOOK_PAGE_MAX);
+    {
+        WITH_CAT(r, c);
+        o = cat_hook_deliveries(c, r->params[0], srv_query(r, "state"), srv_query(r, "cursor"),
+                                (size_t)limit, &r->err);
+    }
+    if (!o)
+        return -1;
+    srv_reply_json(r, 200, o);
+    return 0;
+}
+
+const struct srv_route workers_routes[] = {
+    {"GET", "/v1/workers", 0, h_workers_list, NULL},
+    {"GET", "/v1/workers/{name}", 0, h_worker_get, NULL},
+    {"PUT", "/v1/workers/{name}", SRV_ADMIN, h_worker_put, NULL},
+    {"DELETE", "/v1/workers/{name}", SRV_ADMIN, h_worker_delete, NULL},
+    {"GET", "/v1/eol/plan", 0, h_eol_plan, NULL},
+    {"POST", "/v1/eol/apply", SRV_ADMIN, h_eol_apply, NULL},
+    {"GET", "/v1/eol/upcoming", 0, h_eol_upcoming, NULL},
+    {"GET", "/v1/webhooks", 0, h_hooks, NULL},
+    {"GET", "/v1/webhooks/{id}", 0, h_hook_get, NULL},
+    {"PUT", "/v1/webhooks/{id}", SRV_ADMIN, h_hook_put, NULL},
+    {"DELETE", "/v1/webhooks/{id}", SRV_ADMIN, h_hook_delete, NULL},
+    {"GET", "/v1/webhooks/{id}/deliveries", 0, h_hook_deliveries, NULL},
+};
+const size_t workers_n_routes = sizeof(workers_routes) / sizeof(workers_routes[0]);
+
+/* One sweep: apply the plan for today, with upcoming notices. */
+static void
+sweep_once(struct srv *s, struct cat **c)
+{
+    struct app_err err = {0};
+    struct eol_applied a;
+    struct snap *snap = NULL;
+    char today_s[APP_DATE_LEN];
+    int today = date_today(), rc;
+
+    date_format(today, today_s);
+    if (!*c && !(*c = cat_open(s->cfg.data_dir, &err)))
+        goto out;
+    snap = snapcache_get(s->snaps, *c, &err);
+    if (!snap)
+        goto out;
+    pthread_mutex_lock(&apply_mu);
+    rc = eol_apply(*c, snap, today, today, EOL_NOTIFY_UPCOMING, NULL, &a, &err);
+    pthread_mutex_unlock(&apply_mu);
+    if (rc < 0)
+        goto out;
+    if (a.events)
+        fprintf(stderr,
+                "almanacd: sweep %s: %zu moved, %zu blocked, %zu unblocked, %zu upcoming "
+                "notices, %zu webhook deliveries queued\n",
+                today_s, a.moved, a.blocked, a.unblocked, a.upcoming_notified, a.deliveries);
+    if (a.deliveries)
+        kick(s);
+out:
+    if (err.code != APP_OK)
+        fprintf(stderr, "almanacd: sweep %s failed: %s\n", today_s, err.msg);
+    snapcache_put(s->snaps, snap);
+    app_err_release(&err);
+}
+
+static void *
+sweep_main(void *arg)
+{
+    struct srv *s = arg;
+    struct wk_state *w = s->workers;
+    struct cat *c = NULL;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct timespec ts;
+
+        pthread_mutex_unlock(&w->mu);
+        sweep_once(s, &c);
+        pthread_mutex_lock(&w->mu);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)s->cfg.sweep_interval;
+        while (!w->stop && pthread_cond_timedwait(&w->cond, &w->mu, &ts) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&w->mu);
+    cat_free(c);
+    return NULL;
+}
+
+int
+workers_init(struct srv *s, struct app_err *err)
+{
+    struct wk_state *w = xcalloc(1, sizeof(*w));
+
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->sender = wh_sender_start(s->cfg.data_dir, err);
+    if (!w->sender) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cond);
+        free(w);
+        return -1;
+    }
+    s->workers = w;
+    if (s->cfg.sweep_enabled) {
+        if (s->cfg.sweep_interval == 0)
+            s->cfg.sweep_interval = WK_SWEEP_INTERVAL_DEFAULT;
+        if (pthread_create(&w->sweep, NULL, sweep_main, s) != 0) {
+            workers_fini(s);
+            return app_fail(err, APP_EINTERNAL, "cannot start the sweep thread");
+        }
+        w->sweep_running = 1;
+    }
+    return 0;
+}
+
+void
+workers_fini(struct srv *s)
+{
+    struct wk_state *w = s->workers;
+
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    if (w->sweep_running)
+        pthread_join(w->sweep, NULL);
+    wh_sender_stop(w->sender);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cond);
+    free(w);
+    s->workers = NULL;
+}

@@ -1,0 +1,375 @@
+#!/usr/bin/env bash
+# tests/cli/run.sh [BUILD_DIR]: end-to-end tests of the almanac CLI and executor
+# against a real almanacd and the real Pyodide distributions of the seed catalog.
+#
+#   bash tests/cli/run.sh build          (binaries BUILD_DIR/almanac, BUILD_DIR/almanacd)
+#
+# Starts almanacd on a free loopback port with a temporary data directory, seeds it,
+# uploads the core artifacts of Pyodide 0.26.4 and 0.28.3 with `almanac import
+# pyodide` when the seed did not store them, and runs the CLI with its own config
+# and cache directories. Boots Pyodide about 15 times: a few minutes.
+#
+# Environment: ALMANACD (server binary, default BUILD_DIR/almanacd); PYODIDE_DIR
+# (default ~/.cache/almanac/pyodide: VERSION/package/ as `npm pack` unpacks it);
+# ALMANAC_SLOW_TESTS=0 skips the tests that boot Pyodide.
+# Prints one line per check and "N passed, M failed"; exits 1 when a check failed.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+B=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "run.sh: no build directory '${1:-build}'" >&2; exit 2; }
+ALM=$B/almanac
+SRV=${ALMANACD:-$B/almanacd}
+PYO=${PYODIDE_DIR:-$HOME/.cache/almanac/pyodide}
+SLOW=${ALMANAC_SLOW_TESTS:-1}
+for f in "$ALM" "$SRV"; do
+    [ -x "$f" ] || { echo "run.sh: $f is missing (make B=$B $B/almanac $B/almanacd)" >&2; exit 2; }
+done
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/almanac-cli-test.XXXXXX")
+DATA=$T/data
+SRV_PID=
+cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+    chmod -R u+w "$T" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+PASS=0
+FAIL=0
+ok() { PASS=$((PASS + 1)); printf '  ok    %s\n' "$1"; }
+bad() {
+    FAIL=$((FAIL + 1))
+    printf '  FAIL  %s\n' "$1"
+    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed -n '1,12s/^/        | /p'
+}
+
+# run NAME: run the rest of the line, keeping stdout, stderr and the exit code.
+OUT= ERR= RC=
+run() {
+    "$@" > "$T/out" 2> "$T/err"
+    RC=$?
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+# expect NAME RC [STDOUT-PATTERN [STDERR-PATTERN]]: check the last run.
+expect() {
+    local name=$1 want=$2 pat=${3:-} epat=${4:-}
+    if [ "$RC" != "$want" ]; then
+        bad "$name (exit $RC, wanted $want)" "$OUT
+$ERR"
+    elif [ -n "$pat" ] && ! grep -Eq -- "$pat" "$T/out"; then
+        bad "$name (stdout lacks /$pat/)" "$OUT
+$ERR"
+    elif [ -n "$epat" ] && ! grep -Eq -- "$epat" "$T/err"; then
+        bad "$name (stderr lacks /$epat/)" "$ERR"
+    else
+        ok "$name"
+    fi
+}
+jq_() { python3 -c "import json,sys; d=json.load(open('$T/out')); print($1)"; }
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ---- the server -----------------------------------------------------------------
+PORT=$(free_port)
+export ALMANAC_TODAY=2026-11-25
+"$SRV" seed --data "$DATA" > "$T/seed.log" 2>&1 || { cat "$T/seed.log"; echo "run.sh: seed failed" >&2; exit 2; }
+TOKEN=$("$SRV" token create --data "$DATA" 2>/dev/null)
+"$SRV" serve --data "$DATA" --listen "127.0.0.1:$PORT" > "$T/server.log" 2>&1 &
+SRV_PID=$!
+for _ in $(seq 50); do
+    curl -fs "http://127.0.0.1:$PORT/v1/health" > /dev/null 2>&1 && break
+    sleep 0.1
+done
+
+# The CLI's own world: config (pinned keys), cache, server.
+export XDG_CONFIG_HOME=$T/config ALMANAC_CACHE=$T/cache ALMANAC_SERVER=http://127.0.0.1:$PORT
+unset ALMANAC_TOKEN ALMANAC_KEY
+admin() { ALMANAC_TOKEN=$TOKEN "$@"; }
+
+echo "almanac CLI tests (server on port $PORT, work dir $T)"
+
+# ---- read commands --------------------------------------------------------------
+run "$ALM" resolve --date 2025-01-01 --flag python_workers
+expect "resolve: human output names the runtime" 0 'runtime +pyodide-0\.26\.4 \(Pyodide 0\.26\.4, CPython 3\.12\.1' 'first use of http://127\.0\.0\.1'
+[ -s "$T/config/almanac/known_keys" ] && ok "trust: the key was pinned in known_keys" || bad "trust: no known_keys file"
+
+run "$ALM" resolve --json --date 2025-01-01 --flag python_workers
+expect "resolve --json" 0 '"lock_id": "sha256:'
+LOCK_ID=$(jq_ 'd["lock_id"]')
+[ "$(jq_ 'd["lock"]["runtime"]["python"]')" = "3.12.1" ] && ok "resolve --json: lock.runtime.python" || bad "resolve --json: lock.runtime.python"
+[ -z "$ERR" ] && ok "resolve: no note after the first use" || bad "resolve: unexpected stderr" "$ERR"
+
+run "$ALM" resolve --date 2025-02-30 --flag python_workers --flag no_such_flag
+expect "resolve: bad date is refused (exit 2)" 2 '' '^almanac: .*2025-02-30'
+grep -q '  invalid_date: ' "$T/err" && grep -q '  unknown_flag: ' "$T/err" && [ "$(grep -c '^almanac:' "$T/err")" = 1 ] \
+    && ok "resolve: one 'almanac:' line plus each problem" || bad "resolve: error format" "$ERR"
+
+run "$ALM" resolve --date 2026-12-01 --flag python_workers
+expect "resolve: a date after today is refused" 2 '' 'date_in_future'
+
+run "$ALM" resolve --bogus
+expect "usage error: unknown option (exit 1)" 1 '' "unknown option '--bogus'"
+run "$ALM" frobnicate
+expect "usage error: unknown command (exit 1)" 1 '' "unknown command"
+run "$ALM" --server http://127.0.0.1:1 flags
+expect "network error (exit 3)" 3 '' 'cannot reach'
+
+run "$ALM" resolve examples/hello/wrangler.toml
+expect "resolve: a wrangler.toml" 0 'date +2025-01-01' ''
+run "$ALM" resolve examples/hello-2025/wrangler.toml
+expect "resolve: wrangler.toml dated 2025-10-01 gets CPython 3.13" 0 'pyodide-0\.28\.3'
+
+# wrangler.toml: the subset almanac reads, with the spellings TOML allows.
+mkdir -p "$T/wr"
+cat > "$T/wr/wrangler.toml" <<'TOML'
+# comment
+name = 'literal-string'
+main = "src/entry.py"   # trailing comment
+compatibility_date = 2025-01-01
+compatibility_flags = [
+  "python_workers",  # the Python bundle
+  'nodejs_compat',
+]
+build = { command = "make", cwd = "." }
+[vars]
+WHO = "w\u00f6rld"
+[[routes]]
+pattern = "example.com/*"
+TOML
+run "$ALM" resolve "$T/wr/wrangler.toml"
+expect "wrangler.toml: bare date, multi-line array, literal strings, tables" 0 'flags +python_workers, nodejs_compat'
+printf 'main = "w.py"\ncompatibility_date = "2025-01-01"\ncompatibility_flags = ["python_workers"\n' > "$T/wr/broken.toml"
+run "$ALM" resolve "$T/wr/broken.toml"
+expect "wrangler.toml: a syntax error names the line (exit 1)" 1 '' 'broken\.toml:4: unterminated array'
+printf 'main = "w.py"\n' > "$T/wr/nodate.toml"
+run "$ALM" resolve "$T/wr/nodate.toml"
+expect "wrangler.toml without a date (exit 1)" 1 '' 'no compatibility_date'
+
+printf 'micropip\n# a comment\nnumpy>=1.26\n' > "$T/req.txt"
+run "$ALM" resolve --date 2025-01-01 --flag python_workers -r "$T/req.txt"
+expect "resolve -r requirements.txt" 0 'numpy +1\.26'
+printf 'numpy<1\n' > "$T/req-bad.txt"
+run "$ALM" resolve --date 2025-01-01 --flag python_workers -r "$T/req-bad.txt"
+expect "resolve: failed requirement assertion (exit 2)" 2 '' 'numpy'
+
+run "$ALM" diff 2024-12-01 2026-01-01 --flag python_workers
+expect "diff" 0 'runtime +pyodide-0\.26\.4 -> pyodide-0\.28\.3'
+run "$ALM" diff 2024-12-01 2026-01-01 --flag python_workers -r "$T/req.txt"
+expect "diff -r: only the requirements' packages" 0 'packages \(requirements\)'
+run "$ALM" --json diff 2024-12-01 2026-01-01 --flag python_workers
+expect "diff --json" 0 '"turned_on"'
+
+run "$ALM" flags
+expect "flags" 0 'python_workers_20250116 +python_workers after 2025-09-29'
+run "$ALM" flags --json
+expect "flags --json (option after the command)" 0 '"flags": \['
+run "$ALM" runtimes
+expect "runtimes" 0 'pyodide-0\.28\.3 +0\.28\.3 +3\.13\.2'
+run "$ALM" python
+expect "python lines" 0 '3\.12 +2023-10-02 +2028-10-02'
+
+run "$ALM" lock show "$LOCK_ID"
+expect "lock show" 0 "lock +$LOCK_ID"
+run "$ALM" lock show "$LOCK_ID" --raw
+[ "sha256:$(printf '%s' "$OUT" | sha256sum | cut -c1-64)" = "$LOCK_ID" ] && ok "lock show --raw: the exact signed bytes" || bad "lock show --raw: bytes do not hash to the id"
+run "$ALM" lock show sha256:0000000000000000000000000000000000000000000000000000000000000000
+expect "lock show: unknown lock (exit 2)" 2 '' 'never issued'
+
+run "$ALM" token
+expect "token: explains where tokens come from" 0 'almanacd token create'
+
+# ---- artifacts into the server --------------------------------------------------
+stored() { curl -fs "$ALMANAC_SERVER/v1/runtimes/$1" | grep -o '"stored":true' | wc -l; }
+for v in 0.26.4 0.28.3; do
+    if [ "$(stored "pyodide-$v")" -lt 5 ]; then
+        if [ ! -f "$PYO/$v/package/pyodide.mjs" ]; then
+            echo "run.sh: no Pyodide $v in $PYO (run almanacd seed once)" >&2
+            exit 2
+        fi
+        run admin "$ALM" import pyodide "$PYO/$v/package"
+        expect "import pyodide $v (core artifacts uploaded)" 0 "imported runtime pyodide-$v"
+    fi
+done
+run "$ALM" import pyodide "$PYO/0.26.4/package"
+expect "import without a token is refused (exit 2)" 2 '' 'ALMANAC_TOKEN'
+
+# ---- fetch, verify, tampering ---------------------------------------------------
+run "$ALM" fetch --date 2025-01-01 --flag python_workers
+expect "fetch: downloads the 5 core files" 0 '5 downloaded'
+run "$ALM" fetch "$LOCK_ID"
+expect "fetch again: nothing downloaded" 0 '0 downloaded .* 5 already cached'
+run "$ALM" verify
+expect "verify: the whole cache" 0 'checked 5 cached files .*: 0 bad'
+run "$ALM" verify "$LOCK_ID"
+expect "verify a lock" 0 'signature ok; 5 of 5 files verified'
+
+run "$ALM" resolve --json --date 2025-01-01 --flag python_workers
+MJS_HEX=$(jq_ '[a["sha256"] for a in d["lock"]["artifacts"] if a["role"] == "loader"][0]')
+BLOB=$T/cache/blobs/sha256/${MJS_HEX:0:2}/$MJS_HEX
+chmod u+w "$BLOB"
+printf '/* tampered */' | dd of="$BLOB" bs=1 seek=0 conv=notrunc 2> /dev/null
+run "$ALM" verify
+expect "tampered cache file: verify refuses it (exit 4)" 4 '1 bad' 'corrupt'
+run "$ALM" fetch "$LOCK_ID"
+expect "tampered cache file: fetch refuses it (exit 4)" 4 '' 'corrupt'
+if [ "$SLOW" != 0 ]; then
+    run "$ALM" run examples/hello/worker.py --date 2025-01-01 --request 'GET /'
+    expect "tampered cache file: run refuses it (exit 4)" 4 '' 'corrupt'
+fi
+run "$ALM" verify --repair
+expect "verify --repair removes the bad file" 0 '1 removed'
+run "$ALM" fetch "$LOCK_ID"
+expect "fetch after repair: downloads it again" 0 '1 downloaded'
+
+# A tampered download: the server's stored copy of pyodide.mjs replaced by other
+# bytes under the same digest (a valid zstd frame, so only the digest can tell).
+STORED=$(find "$DATA" -name "$MJS_HEX*" -type f | head -1)
+if [ -n "$STORED" ] && command -v zstd > /dev/null; then
+    cp "$STORED" "$T/stored.orig"
+    zstd -q -d -c "$STORED" > "$T/mjs"
+    # Same size, one byte different: only the digest can tell.
+    python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[len(b)//2] ^= 1; open(p,'wb').write(b)" "$T/mjs"
+    chmod u+w "$STORED"
+    zstd -q -f -c "$T/mjs" > "$STORED"
+    "$ALM" verify --repair > /dev/null 2>&1
+    rm -f "$BLOB" "$BLOB".*
+    run "$ALM" fetch "$LOCK_ID"
+    expect "tampered download is refused (exit 4)" 4 '' 'tampered with: its bytes hash to'
+    [ ! -e "$BLOB" ] && ok "tampered download: nothing entered the cache" || bad "tampered download: the blob is in the cache"
+    cp "$T/stored.orig" "$STORED"
+    run "$ALM" fetch "$LOCK_ID"
+    expect "fetch after the server is repaired" 0 '1 downloaded'
+else
+    bad "tampered download: cannot find the stored artifact of $MJS_HEX under $DATA"
+fi
+
+# ---- run ------------------------------------------------------------------------
+if [ "$SLOW" != 0 ]; then
+    run "$ALM" run examples/hello/worker.py --date 2025-01-01 --request 'GET /'
+    expect "run hello on python_workers (Pyodide 0.26.4, CPython 3.12)" 0 '^Hello world!$'
+    grep -q '^HTTP 200' "$T/out" && ok "run: prints the status line" || bad "run: no status line" "$OUT"
+
+    run "$ALM" run examples/hello/wrangler.toml --request 'GET /' --timings
+    expect "run with wrangler.toml and --timings" 0 '^Hello world!$' 'before Pyodide boots'
+    grep -Eq '^  (resolve|verify|fetch|layout|boot|import|handler) ' "$T/err" && ok "run --timings: phases printed" || bad "run --timings" "$ERR"
+
+    run "$ALM" run examples/hello-2025/wrangler.toml --request 'POST /echo' --data 'x' -H 'X-Test: 1'
+    expect "run on the 2025 bundle (Pyodide 0.28.3, CPython 3.13)" 0 'Python 3\.13, POST http://localhost/echo'
+
+    run "$ALM" run examples/hello/worker.py
+    expect "run with defaults (today, python_workers)" 0 'Hello world!'
+
+    mkdir -p "$T/boom"
+    printf 'def on_fetch(request, env):\n    return 1 / 0\n' > "$T/boom/worker.py"
+    run "$ALM" run "$T/boom/worker.py" --date 2025-01-01
+    expect "a worker that raises: traceback and exit 5" 5 '' 'ZeroDivisionError'
+
+    # A second worker on the same runtime reuses the cached files.
+    mkdir -p "$T/second"
+    printf 'from js import Response\n\nasync def on_fetch(request, env):\n    return Response.new("second " + request.method)\n' > "$T/second/worker.py"
+    run "$ALM" --json run "$T/second/worker.py" --date 2025-01-01 --request 'PUT /'
+    expect "second worker runs" 0 '"body": "second PUT"'
+    [ "$(jq_ 'd["fetch"]["downloaded"]')" = 0 ] && ok "second worker: nothing downloaded" || bad "second worker downloaded files" "$OUT"
+    L2=$(jq_ 'd["layout"]')
+    SAME=$(find "$T/cache/blobs/sha256" -samefile "$L2/pyodide.asm.wasm" | wc -l)
+    LINKS=$(stat -c %h "$L2/pyodide.asm.wasm")
+    [ "$SAME" = 1 ] && [ "$LINKS" -ge 3 ] && ok "second worker: runtime files are hard links into the cache, shared ($LINKS links)" \
+        || bad "second worker: pyodide.asm.wasm is not a shared link ($SAME blobs, $LINKS links)"
+
+    # A package from a pure-Python wheel: built here, uploaded, added to a new package
+    # set of pyodide-0.26.4, selected by a new opt-in bundle flag.
+    python3 - "$T" <<'EOF'
+import base64, hashlib, sys, zipfile
+t = sys.argv[1]
+name, ver = "almanac_demo", "1.0.0"
+files = {
+    f"{name}/__init__.py": 'def greet(who):\n    return f"demo says hello to {who}"\n',
+    f"{name}-{ver}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: almanac-demo\nVersion: {ver}\n",
+    f"{name}-{ver}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: almanac-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    f"{name}-{ver}.dist-info/top_level.txt": f"{name}\n",
+}
+record = []
+for p, text in files.items():
+    d = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+    record.append(f"{p},sha256={d},{len(text.encode())}")
+record.append(f"{name}-{ver}.dist-info/RECORD,,")
+files[f"{name}-{ver}.dist-info/RECORD"] = "\n".join(record) + "\n"
+with zipfile.ZipFile(f"{t}/{name}-{ver}-py3-none-any.whl", "w") as z:
+    for p, text in files.items():
+        z.writestr(p, text)
+EOF
+    WHL=$T/almanac_demo-1.0.0-py3-none-any.whl
+    run admin "$ALM" upload "$WHL"
+    expect "upload the wheel" 0 'uploaded'
+    WHL_SHA=$(sha256sum "$WHL" | cut -c1-64)
+    curl -fs "$ALMANAC_SERVER/v1/package-sets/pyodide-0.26.4/2024-11-15/pyodide-lock.json" > "$T/base-lock.json"
+    python3 - "$T/base-lock.json" "$WHL_SHA" > "$T/demo-lock.json" <<'EOF'
+import json, sys
+lock = json.load(open(sys.argv[1]))
+for p in lock["packages"].values():
+    p["file_name"] = p["file_name"].rsplit("/", 1)[-1]
+lock["packages"]["almanac-demo"] = {
+    "name": "almanac-demo", "version": "1.0.0",
+    "file_name": "almanac_demo-1.0.0-py3-none-any.whl", "install_dir": "site",
+    "sha256": sys.argv[2], "package_type": "package", "imports": ["almanac_demo"],
+    "depends": [], "shared_library": False, "unvendored_tests": False,
+}
+print(json.dumps(lock))
+EOF
+    SET=pyodide-0.26.4/2026-11-20
+    code=$(curl -s -o "$T/put.out" -w '%{http_code}' -X PUT -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' --data-binary @"$T/demo-lock.json" "$ALMANAC_SERVER/v1/package-sets/$SET")
+    case $code in 20?) ok "a package set with the wheel" ;; *) bad "PUT package set: $code" "$(cat "$T/put.out")" ;; esac
+    run admin "$ALM" publish package-set "$SET"
+    expect "publish package-set" 0 'published'
+    code=$(curl -s -o "$T/put.out" -w '%{http_code}' -X PUT -H "Authorization: Bearer $TOKEN" \
+        -H 'Content-Type: application/json' \
+        --data "{\"description\":\"demo wheel bundle\",\"bundle\":{\"runtime\":\"pyodide-0.26.4\",\"package_set\":\"$SET\",\"order\":10}}" \
+        "$ALMANAC_SERVER/v1/flags/python_demo_wheel")
+    case $code in 20?) ok "a bundle flag for the new set" ;; *) bad "PUT flag: $code" "$(cat "$T/put.out")" ;; esac
+    run admin "$ALM" publish flag python_demo_wheel
+    expect "publish flag" 0 'published'
+    mkdir -p "$T/demo"
+    printf 'import almanac_demo\nfrom js import Response\n\nasync def on_fetch(request, env):\n    return Response.new(almanac_demo.greet(env.WHO))\n' > "$T/demo/worker.py"
+    printf 'almanac-demo==1.0.0\n' > "$T/demo/requirements.txt"
+    run "$ALM" run "$T/demo/worker.py" --date 2025-01-01 --flag python_workers --flag python_demo_wheel \
+        -r "$T/demo/requirements.txt" --var WHO=almanac --request 'GET /'
+    expect "a worker importing the uploaded wheel" 0 'demo says hello to almanac'
+
+    # Snapshots (Pyodide 0.28.3): the first run makes one, the next starts from it.
+    run "$ALM" run examples/hello-2025/wrangler.toml --snapshot --timings
+    expect "run --snapshot: first run makes the snapshot" 0 'Hello world!' 'snapshot .*\(made\)'
+    run "$ALM" run examples/hello-2025/wrangler.toml --snapshot --timings
+    expect "run --snapshot: second run boots from it" 0 'Hello world!' 'boot .*\(from snapshot\)'
+fi
+
+# ---- trust: a changed key is refused ---------------------------------------------
+KEY_ID=$(curl -fs "$ALMANAC_SERVER/v1/keys" | python3 -c 'import json,sys; print([k["id"] for k in json.load(sys.stdin)["keys"] if k["current"]][0])')
+curl -fs "$ALMANAC_SERVER/v1/keys/$KEY_ID.pub" > "$T/server.pub"
+run "$ALM" --key "$T/server.pub" resolve --date 2025-01-02 --flag python_workers
+expect "--key FILE with the server's key" 0 'pyodide-0\.26\.4'
+if command -v minisign > /dev/null; then
+    minisign -G -W -p "$T/other.pub" -s "$T/other.key" > /dev/null 2>&1
+    run "$ALM" --key "$T/other.pub" resolve --date 2025-01-02 --flag python_workers
+    expect "--key FILE with another key: refused (exit 4)" 4 '' 'signed by key'
+fi
+if "$SRV" key rotate --data "$DATA" > "$T/rotate.out" 2>&1; then
+    run "$ALM" resolve --date 2025-01-03 --flag python_workers
+    expect "after a key rotation the new key is refused (exit 4)" 4 '' 'not a key pinned'
+    run "$ALM" trust forget
+    expect "trust forget" 0 'removed 1 pinned key'
+    run "$ALM" resolve --date 2025-01-03 --flag python_workers
+    expect "after forgetting, the new key is pinned on first use" 0 'pyodide-0\.26\.4' 'first use'
+    run "$ALM" lock show "$LOCK_ID"
+    expect "old locks verify (current and retired keys pinned)" 0 "$LOCK_ID"
+else
+    bad "almanacd key rotate is not available" "$(cat "$T/rotate.out")"
+fi
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
