@@ -484,13 +484,15 @@ cat_pkgset_export(struct cat *c, const char *id, const char *base_url, struct ap
     pk = xjson(cJSON_AddObjectToObject(lock, "packages"));
     while (sqlite3_step(st) == SQLITE_ROW) {
         cJSON *p = cJSON_Parse(cat_col_text(st, 8));
-        char *url = xasprintf("%s/v1/artifacts/sha256/%s", base_url, cat_col_text(st, 3));
+        char *url = xasprintf("%s/v1/artifacts/sha256/%s/file/%s", base_url, cat_col_text(st, 3),
+                              cat_col_text(st, 2));
 
         if (!p)
             p = xjson(cJSON_CreateObject());
         xjson(cJSON_AddStringToObject(p, "name", cat_col_text(st, 0)));
         xjson(cJSON_AddStringToObject(p, "version", cat_col_text(st, 1)));
-        /* Pyodide joins file_name onto its index URL unless it is absolute. */
+        /* An absolute URL ending in the file name: Pyodide uses it as is and reads the
+         * package type from the extension. */
         xjson(cJSON_AddStringToObject(p, "file_name", url));
         xjson(cJSON_AddStringToObject(p, "sha256", cat_col_text(st, 3)));
         cJSON_AddItemToObject(p, "depends", json_col(st, 4));

@@ -631,6 +631,9 @@ const struct srv_route art_routes[] = {
     {"POST", "/v1/artifacts", SRV_ADMIN | SRV_STREAM, upload_done, upload_chunk},
     {"PUT", "/v1/artifacts/sha256/{hex}", SRV_ADMIN | SRV_STREAM, upload_done, upload_chunk},
     {"GET", "/v1/artifacts/sha256/{hex}", 0, h_get, NULL},
+    /* The same bytes under their file name, for clients such as Pyodide that read the
+     * package type from the URL's extension (the pyodide-lock.json export uses it). */
+    {"GET", "/v1/artifacts/sha256/{hex}/file/{name}", 0, h_get, NULL},
     {"GET", "/v1/artifacts/sha256/{hex}/meta", 0, h_meta, NULL},
     {"GET", "/v1/artifacts/sha256/{hex}/signature", 0, h_signature, NULL},
     {"GET", "/v1/keys", 0, h_keys, NULL},

@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export ALMANAC_TODAY=2026-11-25
+export ALMANAC_TODAY=2026-11-25 ALMANAC_ZSTD_LEVEL=${ALMANAC_ZSTD_LEVEL:-3}
 "$SRV" seed --data "$T/data" > /dev/null 2>&1 || { echo "bench.sh: seed failed" >&2; exit 2; }
 TOKEN=$("$SRV" token create --data "$T/data" 2>/dev/null)
 "$SRV" serve --data "$T/data" --listen "127.0.0.1:$PORT" > "$T/server.log" 2>&1 &

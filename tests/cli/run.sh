@@ -77,6 +77,8 @@ free_port() {
 # ---- the server -----------------------------------------------------------------
 PORT=$(free_port)
 export ALMANAC_TODAY=2026-11-25
+# The seed stores the core artifacts of five runtimes; level 3 keeps that quick.
+export ALMANAC_ZSTD_LEVEL=${ALMANAC_ZSTD_LEVEL:-3}
 "$SRV" seed --data "$DATA" > "$T/seed.log" 2>&1 || { cat "$T/seed.log"; echo "run.sh: seed failed" >&2; exit 2; }
 TOKEN=$("$SRV" token create --data "$DATA" 2>/dev/null)
 "$SRV" serve --data "$DATA" --listen "127.0.0.1:$PORT" > "$T/server.log" 2>&1 &
@@ -186,13 +188,13 @@ expect "token: explains where tokens come from" 0 'almanacd token create'
 # ---- artifacts into the server --------------------------------------------------
 stored() { curl -fs "$ALMANAC_SERVER/v1/runtimes/$1" | grep -o '"stored":true' | wc -l; }
 for v in 0.26.4 0.28.3; do
-    if [ "$(stored "pyodide-$v")" -lt 5 ]; then
+    if [ "$v" = 0.26.4 ] || [ "$(stored "pyodide-$v")" -lt 5 ]; then
         if [ ! -f "$PYO/$v/package/pyodide.mjs" ]; then
             echo "run.sh: no Pyodide $v in $PYO (run almanacd seed once)" >&2
             exit 2
         fi
         run admin "$ALM" import pyodide "$PYO/$v/package"
-        expect "import pyodide $v (core artifacts uploaded)" 0 "imported runtime pyodide-$v"
+        expect "import pyodide $v (core artifacts uploaded or already stored)" 0 "imported runtime pyodide-$v"
     fi
 done
 run "$ALM" import pyodide "$PYO/0.26.4/package"
