@@ -19,6 +19,7 @@
 #include "catalog/lines.h"
 
 #define EOL_MAX_LINES 64
+#define EOL_APPLY_CACHE_KIB (-131072) /* PRAGMA cache_size: negative means KiB */
 
 /* An open-addressing map from owned string keys to indexes. */
 struct eol_map {
@@ -409,11 +410,11 @@ group_eval(struct eol_plan *p, struct eol_group *g, int as_of,
         }
         ev = xjson(cJSON_CreateObject());
         xjson(cJSON_AddStringToObject(ev, "as_of", as_of_s));
-        cJSON_AddItemToObject(ev, "from", side_json(g->runtime, g->python_line, g->lock_id));
+        cJSON_AddItemToObject(ev, "from", side_json(g->runtime, g->python_line, NULL));
         xjson(cJSON_AddStringToObject(ev, "new_lock_id", g->to_lock_id));
         xjson(cJSON_AddStringToObject(ev, "old_lock_id", g->lock_id));
         xjson(cJSON_AddStringToObject(ev, "reason", g->reason));
-        cJSON_AddItemToObject(ev, "to", side_json(g->to_runtime, g->to_line, g->to_lock_id));
+        cJSON_AddItemToObject(ev, "to", side_json(g->to_runtime, g->to_line, NULL));
         g->event_prefix = prefix_of(ev);
         return 0;
     }
@@ -884,6 +885,29 @@ out:
     return ret;
 }
 
+/* The connection's page cache size (PRAGMA cache_size), or 0 when unknown. */
+static long long
+cache_size(struct cat *c)
+{
+    sqlite3_stmt *st = NULL;
+    long long v = 0;
+
+    if (sqlite3_prepare_v2(c->db, "PRAGMA cache_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void
+cache_size_set(struct cat *c, long long v)
+{
+    char q[64];
+
+    snprintf(q, sizeof(q), "PRAGMA cache_size = %lld", v);
+    sqlite3_exec(c->db, q, NULL, NULL, NULL);
+}
+
 int
 eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned flags,
           struct eol_plan **out, struct eol_applied *res, struct app_err *err)
@@ -891,6 +915,7 @@ eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned fl
     struct eol_plan *p = NULL;
     struct cat_outbox ob = {0};
     struct apply_ctx a = {0};
+    long long old_cache = cache_size(c);
     int ret = -1;
 
     memset(res, 0, sizeof(*res));
@@ -899,8 +924,15 @@ eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned fl
     a.c = c;
     a.res = res;
     cat_now(a.now);
-    if (cat_worker_begin(c, err) < 0)
+    /* A large apply touches most of the registry's pages: with SQLite's small default
+     * cache they would be spilled to the WAL and rewritten many times over. */
+    if (old_cache)
+        cache_size_set(c, EOL_APPLY_CACHE_KIB);
+    if (cat_worker_begin(c, err) < 0) {
+        if (old_cache)
+            cache_size_set(c, old_cache);
         return -1;
+    }
     /* The rows are read inside the write transaction: what is planned is applied. */
     if (eol_plan(c, s, as_of, today,
                  EOL_WANT_MOVES | ((flags & EOL_NOTIFY_UPCOMING) ? EOL_WANT_UPCOMING : 0), &p,
@@ -927,6 +959,8 @@ out:
     }
     sqlite3_finalize(a.ev);
     cat_outbox_close(&ob);
+    if (old_cache)
+        cache_size_set(c, old_cache);
     if (ret == 0 && out)
         *out = p;
     else
@@ -984,8 +1018,103 @@ groups_json(const struct eol_plan *p)
     return arr;
 }
 
+/* A move entry without its "worker": {from, package_changes, reason, to}. */
+static cJSON *
+move_body(const struct eol_group *g)
+{
+    cJSON *m = xjson(cJSON_CreateObject());
+
+    cJSON_AddItemToObject(m, "from", side_json(g->runtime, g->python_line, g->lock_id));
+    cJSON_AddItemToObject(m, "to", side_json(g->to_runtime, g->to_line, g->to_lock_id));
+    xjson(cJSON_AddStringToObject(m, "reason", g->reason));
+    cJSON_AddItemToObject(m, "package_changes", xjson(cJSON_Duplicate(g->package_changes, 1)));
+    return m;
+}
+
+static cJSON *plan_json(const struct eol_plan *p, int summary, int with_moves);
+
 cJSON *
 eol_plan_json(const struct eol_plan *p, int summary)
+{
+    return plan_json(p, summary, 1);
+}
+
+struct member {
+    const char *key;
+    char *text;
+    size_t len;
+};
+
+static int
+cmp_member(const void *a, const void *b)
+{
+    return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
+}
+
+char *
+eol_plan_render(const struct eol_plan *p, int summary, const struct eol_applied *applied,
+                size_t *len)
+{
+    cJSON *o = plan_json(p, summary, 0), *x;
+    struct member *mem;
+    struct buf b;
+    size_t n = 0, k = 0;
+
+    if (applied)
+        cJSON_AddItemToObject(o, "applied", eol_applied_json(applied));
+    n = (size_t)cJSON_GetArraySize(o) + 1;
+    mem = xcalloc(n, sizeof(*mem));
+    cJSON_ArrayForEach(x, o) {
+        mem[k].key = x->string;
+        mem[k].text = json_canonical(x, &mem[k].len);
+        k++;
+    }
+    buf_init(&b, 0);
+    if (!summary) {
+        /* The moves list is most of a big plan: each group's entry is serialized once
+         * and only the worker's name (the last key) differs between its workers. */
+        char **prefix = xcalloc(p->n_groups + 1, sizeof(*prefix));
+
+        if (buf_puts(&b, "[") < 0)
+            abort();
+        for (size_t i = 0; i < p->n_moves; i++) {
+            size_t g = p->moves[i].group;
+            char *entry;
+
+            if (!prefix[g])
+                prefix[g] = prefix_of(move_body(&p->groups[g]));
+            entry = event_data(prefix[g], p->rows[p->moves[i].row].name);
+            if ((i && buf_puts(&b, ",") < 0) || buf_puts(&b, entry) < 0)
+                abort();
+            free(entry);
+        }
+        if (buf_puts(&b, "]") < 0)
+            abort();
+        for (size_t g = 0; g < p->n_groups; g++)
+            free(prefix[g]);
+        free(prefix);
+        mem[k].key = "moves";
+        mem[k].text = buf_detach(&b, &mem[k].len);
+        k++;
+    }
+    qsort(mem, k, sizeof(*mem), cmp_member);
+    if (buf_puts(&b, "{") < 0)
+        abort();
+    for (size_t i = 0; i < k; i++) {
+        if (buf_printf(&b, "%s\"%s\":", i ? "," : "", mem[i].key) < 0 ||
+            buf_append(&b, mem[i].text, mem[i].len) < 0)
+            abort();
+        free(mem[i].text);
+    }
+    if (buf_puts(&b, "}") < 0)
+        abort();
+    free(mem);
+    cJSON_Delete(o);
+    return buf_detach(&b, len);
+}
+
+static cJSON *
+plan_json(const struct eol_plan *p, int summary, int with_moves)
 {
     cJSON *o = xjson(cJSON_CreateObject());
     cJSON *t = xjson(cJSON_AddObjectToObject(o, "totals"));
@@ -1002,19 +1131,13 @@ eol_plan_json(const struct eol_plan *p, int summary)
     cJSON_AddItemToObject(o, "groups", groups_json(p));
     if (summary)
         return o;
-    {
+    if (with_moves) {
         cJSON *moves = xjson(cJSON_AddArrayToObject(o, "moves"));
 
         for (size_t i = 0; i < p->n_moves; i++) {
-            const struct eol_group *g = &p->groups[p->moves[i].group];
-            cJSON *m = xjson(cJSON_CreateObject());
+            cJSON *m = move_body(&p->groups[p->moves[i].group]);
 
             xjson(cJSON_AddStringToObject(m, "worker", p->rows[p->moves[i].row].name));
-            cJSON_AddItemToObject(m, "from", side_json(g->runtime, g->python_line, g->lock_id));
-            cJSON_AddItemToObject(m, "to", side_json(g->to_runtime, g->to_line, g->to_lock_id));
-            xjson(cJSON_AddStringToObject(m, "reason", g->reason));
-            cJSON_AddItemToObject(m, "package_changes",
-                                  xjson(cJSON_Duplicate(g->package_changes, 1)));
             cJSON_AddItemToArray(moves, m);
         }
     }

@@ -145,6 +145,12 @@ int eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigne
  * left out. */
 cJSON *eol_plan_json(const struct eol_plan *p, int summary);
 
+/* The same document as eol_plan_json, plus "applied" (eol_applied_json) when applied
+ * is not NULL, as canonical JSON text (the caller frees; *len its length), built
+ * without a tree per move: fast for large plans. */
+char *eol_plan_render(const struct eol_plan *p, int summary, const struct eol_applied *applied,
+                      size_t *len);
+
 /* {as_of, window_days, totals: {workers, by_line: [{python_line, end_of_support,
  * workers}]}, workers: [{worker, runtime, python_line, lock_id, end_of_support,
  * days_left, target: {runtime, python_line, lock_id}|null, blocked: {...}|null,

@@ -472,6 +472,51 @@ snapshot_retry(const cJSON *res)
             !strcmp(code, "snapshot_missing"));
 }
 
+/* The worker's directory: core files under Pyodide's names, the packages under
+ * their file names, and a pyodide-lock.json for exactly this lock. *dir (caller
+ * frees) is keyed by the worker's path; *pkgs lists the packages to install. */
+static int
+lay_out(struct exe_cache *cache, const struct cli_lock *lock, const struct cli_lock_file *files,
+        size_t n, const char *worker, char **dir, cJSON **pkgs, int *reused, struct app_err *err)
+{
+    struct exe_layout_file *lay = xcalloc(n ? n : 1, sizeof(*lay));
+    char key[APP_SHA256_HEX];
+    char *shipped = NULL, *lock_text;
+    const cJSON *p;
+    size_t k = 0;
+    int ret;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *name = files[i].blob.name;
+
+        if (files[i].role) {
+            /* The runtime's own lock only lends its "info" to the one written here. */
+            if (!strcmp(files[i].role, "lock")) {
+                free(shipped);
+                shipped = exe_cache_blob_path(cache, files[i].blob.hex);
+                continue;
+            }
+            name = core_name(files[i].role, files[i].blob.name);
+            if (!name)
+                continue;
+        }
+        lay[k].name = name;
+        lay[k].hex = files[i].blob.hex;
+        k++;
+    }
+    sha256_hex(worker, strlen(worker), key);
+    *dir = xasprintf("%s/workers/%.16s", exe_cache_root(cache), key);
+    lock_text = exe_pyodide_lock(lock->lock, shipped);
+    ret = exe_layout_build(cache, *dir, lay, k, lock_text, reused, err);
+    *pkgs = xjson(cJSON_CreateArray());
+    cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(lock->lock, "packages"))
+        cJSON_AddItemToArray(*pkgs, xjson(cJSON_CreateString(cli_str(p, "name"))));
+    free(lock_text);
+    free(shipped);
+    free(lay);
+    return ret;
+}
+
 static int
 cmd_run(struct cli *c, int argc, char **argv)
 {
@@ -479,16 +524,15 @@ cmd_run(struct cli *c, int argc, char **argv)
     struct run_times t = {0};
     struct cli_lock lock = {0};
     struct cli_lock_file *files = NULL;
-    struct exe_layout_file *lay = NULL;
     struct exe_cache *cache = NULL;
     struct exe_fetch st;
     struct app_err err = {0};
-    cJSON *body = NULL, *config = NULL, *request = NULL, *res = NULL, *pkgs;
-    char *date = NULL, *host = NULL, *dir = NULL, *lock_text = NULL, *shipped = NULL;
+    cJSON *body = NULL, *config = NULL, *request = NULL, *res = NULL, *pkgs = NULL;
+    char *date = NULL, *host = NULL, *dir = NULL;
     char *config_path = NULL, *snap_path = NULL;
-    char wh[APP_SHA256_HEX], dirkey[APP_SHA256_HEX];
+    char wh[APP_SHA256_HEX];
     const char *snap_mode = "none", *default_flag = "python_workers";
-    size_t n = 0, n_lay = 0;
+    size_t n = 0;
     double t0 = cli_now_ms(), t1;
     int rc = CLI_EUSAGE, reused = 0;
 
@@ -543,36 +587,7 @@ cmd_run(struct cli *c, int argc, char **argv)
     t.fetch = cli_now_ms() - t1;
     /* ---- lay out */
     t1 = cli_now_ms();
-    lay = xcalloc(n ? n : 1, sizeof(*lay));
-    pkgs = xjson(cJSON_CreateArray());
-    for (size_t i = 0; i < n; i++) {
-        const char *name = files[i].blob.name;
-
-        if (files[i].role) {
-            if (!strcmp(files[i].role, "lock")) {
-                free(shipped);
-                shipped = exe_cache_blob_path(cache, files[i].blob.hex);
-                continue;
-            }
-            name = core_name(files[i].role, files[i].blob.name);
-            if (!name)
-                continue;
-        }
-        lay[n_lay].name = name;
-        lay[n_lay].hex = files[i].blob.hex;
-        n_lay++;
-    }
-    {
-        const cJSON *p;
-
-        cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(lock.lock, "packages"))
-            cJSON_AddItemToArray(pkgs, xjson(cJSON_CreateString(cli_str(p, "name"))));
-    }
-    sha256_hex(a.worker, strlen(a.worker), dirkey);
-    dir = xasprintf("%s/workers/%.16s", exe_cache_root(cache), dirkey);
-    lock_text = exe_pyodide_lock(lock.lock, shipped);
-    if (exe_layout_build(cache, dir, lay, n_lay, lock_text, &reused, &err) < 0) {
-        cJSON_Delete(pkgs);
+    if (lay_out(cache, &lock, files, n, a.worker, &dir, &pkgs, &reused, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
@@ -582,7 +597,6 @@ cmd_run(struct cli *c, int argc, char **argv)
         struct stat sb;
 
         if (worker_hash(a.worker, wh, &err) < 0) {
-            cJSON_Delete(pkgs);
             rc = cli_report(&err);
             goto out;
         }
@@ -599,6 +613,7 @@ cmd_run(struct cli *c, int argc, char **argv)
         free(lf);
     }
     cJSON_AddItemToObject(config, "packages", pkgs);
+    pkgs = NULL;
     xjson(cJSON_AddStringToObject(config, "worker", a.worker));
     cJSON_AddItemToObject(config, "request", request);
     request = NULL;
@@ -679,10 +694,8 @@ out:
     cJSON_Delete(body);
     free(config_path);
     free(snap_path);
-    free(lock_text);
-    free(shipped);
+    cJSON_Delete(pkgs);
     free(dir);
-    free(lay);
     free(files);
     free(host);
     free(date);

@@ -354,7 +354,12 @@ h_eol_plan(struct srv_req *r)
             return -1;
         }
     }
-    srv_reply_json(r, 200, eol_plan_json(p, summary));
+    {
+        size_t len;
+        char *text = eol_plan_render(p, summary, NULL, &len);
+
+        srv_reply_bytes(r, 200, "application/json", text, len);
+    }
     eol_plan_free(p);
     snapcache_put(r->srv->snaps, snap);
     return 0;
@@ -367,7 +372,6 @@ h_eol_apply(struct srv_req *r)
     struct eol_applied a;
     struct snap *snap;
     int as_of, summary, notify, rc;
-    cJSON *o;
 
     if (as_of_query(r, &as_of) < 0 || parse_bool_query(r, "summary", &summary) < 0 ||
         parse_bool_query(r, "notify_upcoming", &notify) < 0)
@@ -388,9 +392,12 @@ h_eol_apply(struct srv_req *r)
     }
     if (a.deliveries)
         kick(r->srv);
-    o = eol_plan_json(p, summary);
-    cJSON_AddItemToObject(o, "applied", eol_applied_json(&a));
-    srv_reply_json(r, 200, o);
+    {
+        size_t len;
+        char *text = eol_plan_render(p, summary, &a, &len);
+
+        srv_reply_bytes(r, 200, "application/json", text, len);
+    }
     eol_plan_free(p);
     snapcache_put(r->srv->snaps, snap);
     return 0;

@@ -1,256 +1,375 @@
-// The workers registry, end-of-support plan/apply/upcoming and webhooks (DESIGN §11):
-// every route once at least, against openapi.yaml, with the real values.
+// Workers registry and end-of-support enforcement (DESIGN §5, §11): register workers
+// on every seed bundle and several dates, plan and apply around the ends of 3.12
+// (2028-10-02), 3.13 (2029-10-07) and 3.14 (2030-10-07) checking exactly who moves
+// where, a blocked move, idempotent applies, upcoming ends, and webhooks delivered to
+// a loopback receiver that fails first, signed with HMAC-SHA256, every attempt
+// recorded.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { after, test } from 'node:test';
 
-import { api, codes, qs, startServer, validate } from './lib/harness.mjs';
+import { api, codes, startServer, validate } from './lib/harness.mjs';
 
-await startServer();
+await startServer({ env: { ALMANAC_WEBHOOK_BACKOFF_MS: '200' } });
 
-const PY = { compatibility_date: '2024-04-01', compatibility_flags: ['python_workers'] };
-const SECRET = 'a-webhook-secret-of-32-bytes-0123';
+const SECRET = 'a-webhook-secret-of-some-length';
+const PW = ['python_workers'];
 
-async function putWorker(name, body, status, token = true) {
-  return validate('PUT', '/v1/workers/{name}', status, await api('PUT', `/v1/workers/${name}`, { body, token }));
+async function deploy(name, body, status = 201) {
+  return validate('PUT', '/v1/workers/{name}', status,
+                  await api('PUT', `/v1/workers/${encodeURIComponent(name)}`, { body, token: true }));
 }
 
-async function getJSON(route, p, status = 200) {
-  return validate('GET', route, status, await api('GET', p));
+async function worker(name, status = 200) {
+  return validate('GET', '/v1/workers/{name}', status,
+                  await api('GET', `/v1/workers/${encodeURIComponent(name)}`));
 }
 
-/* A package of 0.26.4's set that 0.28.3's set lacks and that resolves on its own. */
-async function droppedPackage() {
-  const d = await getJSON('/v1/diff', `/v1/diff?${qs({ from: '2024-04-01', to: '2025-10-01', flags: 'python_workers' })}`);
-  for (const { name } of d.json.packages.removed) {
-    const r = await api('POST', '/v1/resolve', { body: { ...PY, requirements: [name] } });
-    validate('POST', '/v1/resolve', r.status === 200 ? 200 : 422, r);
-    if (r.status === 200)
-      return name;
-  }
-  return assert.fail('no package of 0.26.4 missing from 0.28.3 resolves');
+async function plan(asOf, extra = '') {
+  return validate('GET', '/v1/eol/plan', 200, await api('GET', `/v1/eol/plan?as_of=${asOf}${extra}`));
 }
 
-/* A webhook receiver on a free loopback port. */
+async function apply(asOf, extra = '') {
+  return validate('POST', '/v1/eol/apply', 200,
+                  await api('POST', `/v1/eol/apply?as_of=${asOf}${extra}`, { token: true }));
+}
+
+async function packageNames(id) {
+  const r = validate('GET', '/v1/package-sets/{runtime}/{date}', 200,
+                     await api('GET', `/v1/package-sets/${id}`));
+  return new Map(r.json.packages.map((p) => [p.name, p]));
+}
+
+const byName = (list) => Object.fromEntries(list.map((x) => [x.worker, x]));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A package of 0.26.4's set that 0.28.3's lacks (the 3.12 -> 3.13 move is blocked)
+// but 314.0.7's has (so the 3.12 -> 3.14 move at the end of 3.13 is not).
+let BLOCKER;
+// The loopback webhook receiver: answers 500 to the first delivery, 204 after.
 const received = [];
-const receiver = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (d) => { body += d; });
-  req.on('end', () => {
-    received.push({ headers: req.headers, body });
-    res.writeHead(204);
-    res.end();
+let receiver;
+
+test('setup: a package that blocks the move to 3.13, a webhook receiver', async () => {
+  const [p0264, p0283, p314] = await Promise.all([
+    packageNames('pyodide-0.26.4/2024-11-15'), packageNames('pyodide-0.28.3/2025-09-22'),
+    packageNames('pyodide-314.0.7/2026-09-14')]);
+  const candidates = [...p0264.values()]
+    .filter((p) => p.package_type === 'package' && !p0283.has(p.name) && p314.has(p.name) &&
+                   !p.name.endsWith('-tests') && p.depends.every((d) => p0264.has(d)))
+    .map((p) => p.name).sort();
+  assert.ok(candidates.length > 0, 'no package in 0.26.4 and 314.0.7 but not in 0.28.3');
+  BLOCKER = candidates[0];
+
+  receiver = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      received.push({ headers: req.headers, body, answered: received.length === 0 ? 500 : 204 });
+      res.writeHead(received[received.length - 1].answered);
+      res.end();
+    });
   });
-});
-await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
-after(() => new Promise((r) => receiver.close(r)));
-const HOOK_URL = `http://127.0.0.1:${receiver.address().port}/almanac-hook`;
-
-test('PUT /v1/workers/{name} registers (201), pins the lock, and redeploys (200)', async () => {
-  let r = await putWorker('api-one', { ...PY, requirements: ['pydantic'] }, 201);
-  assert.equal(r.json.name, 'api-one');
-  assert.equal(r.json.runtime, 'pyodide-0.26.4');
-  assert.equal(r.json.python_line, '3.12');
-  assert.equal(r.json.status, 'active');
-  assert.equal(r.json.blocked, null);
-  assert.equal(r.json.changed, true);
-  assert.deepEqual(r.json.support, { end_of_support: '2028-10-02', status: 'supported' });
-  assert.deepEqual(r.json.requirements, ['pydantic']);
-  assert.equal(r.json.policy.status, 'supported');
-  assert.deepEqual(r.json.history.map((h) => [h.seq, h.kind, h.lock_id]), [[1, 'deploy', r.json.lock_id]]);
-  const res = await api('POST', '/v1/resolve', { body: { ...PY, requirements: ['pydantic'] } });
-  validate('POST', '/v1/resolve', 200, res);
-  assert.equal(r.json.lock_id, res.json.lock_id, 'the pinned lock is the resolution');
-  assert.deepEqual(r.json.lock, res.json.lock);
-
-  r = await putWorker('api-one', { ...PY, requirements: 'pydantic\n' }, 200);
-  assert.equal(r.json.changed, false);
-  r = await putWorker('api-one', { ...PY, requirements: ['pydantic', 'numpy'] }, 200);
-  assert.equal(r.json.changed, true);
-  assert.equal(r.json.history.length, 2);
-  await putWorker('api-two', { compatibility_date: '2025-10-01', compatibility_flags: ['python_workers'] }, 201);
-  await putWorker('api-js', { compatibility_date: '2025-10-01' }, 201);
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  after(() => new Promise((r) => receiver.close(r)));
 });
 
-test('GET /v1/workers/{name}; 404 and 400 for unknown and malformed names', async () => {
-  const r = await getJSON('/v1/workers/{name}', '/v1/workers/api-two');
-  assert.equal(r.json.runtime, 'pyodide-0.28.3');
-  assert.equal(r.json.lock.runtime.id, 'pyodide-0.28.3');
-  const js = await getJSON('/v1/workers/{name}', '/v1/workers/api-js');
-  assert.equal(js.json.runtime, null);
-  assert.equal(js.json.python_line, null);
-  assert.equal(js.json.lock.runtime, null);
-  let e = await getJSON('/v1/workers/{name}', '/v1/workers/nobody', 404);
-  assert.match(e.json.detail, /'nobody' is not registered/);
-  e = await getJSON('/v1/workers/{name}', '/v1/workers/-dash', 400);
-  assert.match(e.json.detail, /worker name '-dash'/);
+test('PUT /v1/workers/{name} registers workers on every bundle and pins their locks', async () => {
+  const fleet = [
+    ['a-312', { compatibility_date: '2024-04-01', compatibility_flags: PW, requirements: ['numpy', 'pydantic'] }, 'pyodide-0.26.4'],
+    ['b-313-implied', { compatibility_date: '2025-10-01', compatibility_flags: PW }, 'pyodide-0.28.3'],
+    ['c-313-named', { compatibility_date: '2025-06-01', compatibility_flags: [...PW, 'python_workers_20250116'], requirements: 'numpy\n# a comment\npydantic\n' }, 'pyodide-0.28.3'],
+    ['d-314', { compatibility_date: '2026-07-01', compatibility_flags: [...PW, 'python_workers_20260610'] }, 'pyodide-314.0.7'],
+    ['e-314-exp', { compatibility_date: '2026-08-20', compatibility_flags: [...PW, 'python_workers_20260817'], allow_experimental: true }, 'pyodide-314.0.7'],
+    ['f-blocked', { compatibility_date: '2024-04-01', compatibility_flags: PW, requirements: [BLOCKER] }, 'pyodide-0.26.4'],
+    ['g-312-disabled', { compatibility_date: '2025-10-01', compatibility_flags: [...PW, 'no_python_workers_20250116'] }, 'pyodide-0.26.4'],
+    ['h-js', { compatibility_date: '2024-04-01', compatibility_flags: ['nodejs_compat'] }, null],
+    ['i-numpy-pin', { compatibility_date: '2024-04-01', compatibility_flags: PW, requirements: ['numpy==1.26.4'] }, 'pyodide-0.26.4'],
+  ];
+  for (const [name, body, runtime] of fleet) {
+    const r = await deploy(name, body, 201);
+    assert.equal(r.json.name, name);
+    assert.equal(r.json.runtime, runtime, name);
+    assert.equal(r.json.status, 'active');
+    assert.equal(r.json.changed, true);
+    assert.equal(r.json.lock.runtime?.id ?? null, runtime);
+    assert.equal(r.json.history.length, 1);
+    assert.equal(r.json.history[0].kind, 'deploy');
+    assert.equal(r.json.history[0].lock_id, r.json.lock_id);
+    // The pinned lock is the one /v1/locks/{id} serves.
+    const l = validate('GET', '/v1/locks/{id}', 200, await api('GET', `/v1/locks/${r.json.lock_id}`));
+    assert.equal(l.json.runtime?.id ?? null, runtime);
+  }
+  const c = await worker('c-313-named');
+  assert.deepEqual(c.json.requirements, ['numpy', '# a comment', 'pydantic']);
+  assert.equal(c.json.support.end_of_support, '2029-10-07');
+  assert.equal(c.json.support.status, 'supported');
+
+  // Redeploying the same inputs changes nothing.
+  const again = await deploy('a-312', fleet[0][1], 200);
+  assert.equal(again.json.changed, false);
+  assert.equal(again.json.history.length, 1);
 });
 
-test('a worker that does not resolve is refused with the resolution problem', async () => {
-  let r = await putWorker('api-bad', { compatibility_date: '2024-04-01', compatibility_flags: ['python_workrs'] }, 422);
-  assert.deepEqual(codes(r), ['unknown_flag']);
-  r = await putWorker('api-bad', { compatibility_date: '2024-04-01', requirements: ['numpy'] }, 422);
-  assert.deepEqual(codes(r), ['python_workers_required']);
-  await putWorker('api-bad', { compatibility_flags: [] }, 400);
-  await putWorker('api-bad', PY, 401, false);
-  await getJSON('/v1/workers/{name}', '/v1/workers/api-bad', 404);
+test('PUT /v1/workers/{name} refuses what does not resolve, bad names and anonymous callers', async () => {
+  let r = await deploy('bad-pkg', { compatibility_date: '2024-04-01', compatibility_flags: PW, requirements: ['nosuchpackage'] }, 422);
+  assert.deepEqual(codes(r), ['unsupported_package']);
+  r = await deploy('bad-date', { compatibility_date: '2099-01-01', compatibility_flags: PW }, 422);
+  assert.deepEqual(codes(r), ['date_in_future']);
+  validate('GET', '/v1/workers/{name}', 404, await api('GET', '/v1/workers/bad-pkg'));
+  r = await deploy('-bad', { compatibility_date: '2024-04-01' }, 400);
+  assert.match(r.json.detail, /worker name/);
+  await deploy('x', { compatibility_flags: PW }, 400);
+  await deploy('x', { compatibility_date: '2024-04-01', requirements: 5 }, 400);
+  validate('PUT', '/v1/workers/{name}', 401,
+           await api('PUT', '/v1/workers/x', { body: { compatibility_date: '2024-04-01' } }));
+  validate('DELETE', '/v1/workers/{name}', 401, await api('DELETE', '/v1/workers/a-312'));
+  validate('POST', '/v1/eol/apply', 401, await api('POST', '/v1/eol/apply?as_of=2028-10-02'));
 });
 
-test('GET /v1/workers lists, filters and pages', async () => {
-  let r = await getJSON('/v1/workers', '/v1/workers');
-  assert.deepEqual(r.json.workers.map((w) => w.name), ['api-js', 'api-one', 'api-two']);
-  assert.equal(r.json.next_cursor, null);
-  r = await getJSON('/v1/workers', '/v1/workers?python_line=3.12');
-  assert.deepEqual(r.json.workers.map((w) => w.name), ['api-one']);
-  r = await getJSON('/v1/workers', '/v1/workers?runtime=pyodide-0.28.3');
-  assert.deepEqual(r.json.workers.map((w) => w.name), ['api-two']);
-  r = await getJSON('/v1/workers', '/v1/workers?ends_before=2029-01-01');
-  assert.deepEqual(r.json.workers.map((w) => w.name), ['api-one']);
-  r = await getJSON('/v1/workers', '/v1/workers?status=blocked');
-  assert.deepEqual(r.json.workers, []);
-  const page1 = await getJSON('/v1/workers', '/v1/workers?limit=2');
-  assert.equal(page1.json.workers.length, 2);
-  assert.ok(page1.json.next_cursor);
-  const page2 = await getJSON('/v1/workers', `/v1/workers?limit=2&cursor=${encodeURIComponent(page1.json.next_cursor)}`);
-  assert.deepEqual(page2.json.workers.map((w) => w.name), ['api-two']);
-  assert.equal(page2.json.next_cursor, null);
-  for (const q of ['?status=zzz', '?limit=0', '?limit=1001', '?ends_before=soon', '?cursor=%21%21'])
-    await getJSON('/v1/workers', `/v1/workers${q}`, 400);
+test('GET /v1/workers filters and pages', async () => {
+  const all = [];
+  let cursor = null;
+  do {
+    const r = validate('GET', '/v1/workers', 200,
+                       await api('GET', `/v1/workers?limit=4${cursor ? `&cursor=${cursor}` : ''}`));
+    assert.ok(r.json.workers.length <= 4);
+    all.push(...r.json.workers.map((w) => w.name));
+    cursor = r.json.next_cursor;
+  } while (cursor);
+  assert.deepEqual(all, ['a-312', 'b-313-implied', 'c-313-named', 'd-314', 'e-314-exp', 'f-blocked',
+                         'g-312-disabled', 'h-js', 'i-numpy-pin']);
+  const names = async (q) => validate('GET', '/v1/workers', 200, await api('GET', `/v1/workers?${q}`))
+    .json.workers.map((w) => w.name);
+  assert.deepEqual(await names('python_line=3.13'), ['b-313-implied', 'c-313-named']);
+  assert.deepEqual(await names('runtime=pyodide-314.0.7'), ['d-314', 'e-314-exp']);
+  assert.deepEqual(await names('ends_before=2029-10-07'), ['a-312', 'f-blocked', 'g-312-disabled', 'i-numpy-pin']);
+  assert.deepEqual(await names('ends_before=2029-10-08&runtime=pyodide-0.28.3'), ['b-313-implied', 'c-313-named']);
+  assert.deepEqual(await names('status=blocked'), []);
+  validate('GET', '/v1/workers', 400, await api('GET', '/v1/workers?status=paused'));
+  validate('GET', '/v1/workers', 400, await api('GET', '/v1/workers?ends_before=2029-02-30'));
+  validate('GET', '/v1/workers', 400, await api('GET', '/v1/workers?limit=1001'));
+  validate('GET', '/v1/workers', 400, await api('GET', '/v1/workers?cursor=***'));
 });
 
-test('webhooks: create, change, list, get; refusals', async () => {
+test('PUT /v1/webhooks/{id} registers the receiver; the secret is never shown', async () => {
+  const url = `http://127.0.0.1:${receiver.address().port}/hook`;
   let r = validate('PUT', '/v1/webhooks/{id}', 201, await api('PUT', '/v1/webhooks/ops', {
-    body: { url: HOOK_URL, events: ['worker.moved', 'worker.blocked'], secret: SECRET }, token: true }));
+    token: true, body: { url, events: ['worker.blocked', 'worker.moved'], secret: SECRET } }));
   assert.deepEqual(r.json.events, ['worker.moved', 'worker.blocked']);
-  assert.equal(r.json.url, HOOK_URL);
-  assert.deepEqual(r.json.deliveries, { pending: 0, delivered: 0, failed: 0 });
-  assert.equal(r.json.secret, undefined, 'the secret is never shown');
-  r = validate('PUT', '/v1/webhooks/{id}', 200, await api('PUT', '/v1/webhooks/ops', {
-    body: { events: ['worker.moved', 'worker.blocked', 'worker.upcoming'] }, token: true }));
-  assert.equal(r.json.events.length, 3);
+  assert.equal(r.json.secret, undefined);
+  r = validate('GET', '/v1/webhooks/{id}', 200, await api('GET', '/v1/webhooks/ops'));
+  assert.equal(r.json.url, url);
+  assert.ok(!r.text.includes(SECRET));
   r = validate('GET', '/v1/webhooks', 200, await api('GET', '/v1/webhooks'));
   assert.deepEqual(r.json.webhooks.map((h) => h.id), ['ops']);
-  r = validate('GET', '/v1/webhooks/{id}', 200, await api('GET', '/v1/webhooks/ops'));
-  assert.equal(r.json.url, HOOK_URL);
-  validate('GET', '/v1/webhooks/{id}', 404, await api('GET', '/v1/webhooks/none'));
-  const bad = [
-    [{ url: HOOK_URL, events: ['worker.upgraded'], secret: SECRET }, /event 'worker.upgraded' is unknown/],
-    [{ url: 'ftp://example.invalid/', events: ['worker.moved'], secret: SECRET }, /not an absolute http or https url/],
-    [{ url: HOOK_URL, events: [], secret: SECRET }, /at least one event/],
-    [{ url: HOOK_URL, events: ['worker.moved'], secret: 'short' }, /secret must be/],
-    [{ url: HOOK_URL }, /needs 'url', 'events' and 'secret'/],
-  ];
-  for (const [body, re] of bad) {
-    const e = validate('PUT', '/v1/webhooks/{id}', 400, await api('PUT', '/v1/webhooks/other', { body, token: true }));
-    assert.match(e.json.detail, re);
-  }
-  validate('PUT', '/v1/webhooks/{id}', 401, await api('PUT', '/v1/webhooks/other', { body: {} }));
+  for (const body of [{ url: 'ftp://127.0.0.1/x', events: ['worker.moved'], secret: SECRET },
+                      { url, events: ['worker.nope'], secret: SECRET },
+                      { url, events: [], secret: SECRET },
+                      { url, events: ['worker.moved'], secret: 'short' },
+                      { url, events: ['worker.moved'] }])
+    validate('PUT', '/v1/webhooks/{id}', 400, await api('PUT', '/v1/webhooks/other', { token: true, body }));
+  validate('PUT', '/v1/webhooks/{id}', 401,
+           await api('PUT', '/v1/webhooks/other', { body: { url, events: ['worker.moved'], secret: SECRET } }));
+  validate('GET', '/v1/webhooks/{id}', 404, await api('GET', '/v1/webhooks/other'));
+  // A second webhook that only wants upcoming notices, to delete later.
+  validate('PUT', '/v1/webhooks/{id}', 201, await api('PUT', '/v1/webhooks/later', {
+    token: true, body: { url, events: ['worker.upcoming'], secret: SECRET } }));
 });
 
-test('the plan as of 2028-10-02: moves, a blocked worker, nothing changed by planning', async () => {
-  const dropped = await droppedPackage();
-  await putWorker('api-blocked', { ...PY, requirements: [dropped] }, 201);
-  const plan = await getJSON('/v1/eol/plan', '/v1/eol/plan?as_of=2028-10-02');
-  const p = plan.json;
-  assert.equal(p.as_of, '2028-10-02');
-  assert.deepEqual(p.totals, { registered: 4, evaluated: 2, moves: 1, blocked: 1, newly_blocked: 1, unblocked: 0 });
-  assert.deepEqual(p.moves.map((m) => [m.worker, m.from.runtime, m.to.runtime, m.to.python_line]),
-                   [['api-one', 'pyodide-0.26.4', 'pyodide-0.28.3', '3.13']]);
-  const numpy = p.moves[0].package_changes.find((c) => c.name === 'numpy');
+test('as of 2028-10-01 nothing moves; the upcoming end of 3.12 is listed', async () => {
+  const p = await plan('2028-10-01');
+  assert.deepEqual(p.json.moves, []);
+  assert.deepEqual(p.json.blocked, []);
+  assert.equal(p.json.totals.registered, 9);
+  const u = validate('GET', '/v1/eol/upcoming', 200, await api('GET', '/v1/eol/upcoming?as_of=2028-10-01'));
+  const w = byName(u.json.workers);
+  assert.deepEqual(Object.keys(w).sort(), ['a-312', 'f-blocked', 'g-312-disabled', 'i-numpy-pin']);
+  assert.equal(w['a-312'].end_of_support, '2028-10-02');
+  assert.equal(w['a-312'].days_left, 1);
+  assert.equal(w['a-312'].target.runtime, 'pyodide-0.28.3');
+  assert.equal(w['f-blocked'].target, null);
+  assert.equal(w['f-blocked'].blocked.code, 'upgrade_blocked');
+  assert.deepEqual(w['f-blocked'].blocked.packages, [BLOCKER]);
+  assert.deepEqual(u.json.totals.by_line, [{ python_line: '3.12', end_of_support: '2028-10-02', workers: 4 }]);
+  const a = await apply('2028-10-01');
+  assert.equal(a.json.applied.events, 0);
+  validate('GET', '/v1/eol/plan', 400, await api('GET', '/v1/eol/plan?as_of=2028-13-01'));
+});
+
+test('as of 2028-10-02 3.12 ends: the plan says who moves where and changes nothing', async () => {
+  const p = await plan('2028-10-02');
+  const moves = byName(p.json.moves);
+  const blocked = byName(p.json.blocked);
+  assert.deepEqual(Object.keys(moves), ['a-312', 'g-312-disabled']);
+  assert.deepEqual(Object.keys(blocked), ['f-blocked', 'i-numpy-pin']);
+  for (const m of p.json.moves) {
+    assert.deepEqual([m.from.runtime, m.from.python_line, m.to.runtime, m.to.python_line],
+                     ['pyodide-0.26.4', '3.12', 'pyodide-0.28.3', '3.13']);
+    assert.match(m.reason, /python 3\.12 reached end of support on 2028-10-02/);
+  }
+  const numpy = moves['a-312'].package_changes.find((c) => c.name === 'numpy');
   assert.deepEqual(numpy, { name: 'numpy', from: '1.26.4', to: '2.2.5', change: 'changed' });
-  assert.deepEqual(p.blocked.map((b) => [b.worker, b.code, b.packages, b.new]),
-                   [['api-blocked', 'upgrade_blocked', [dropped], true]]);
-  assert.deepEqual(p.blocked[0].to, { runtime: 'pyodide-0.28.3', python_line: '3.13' });
-  const summary = await getJSON('/v1/eol/plan', '/v1/eol/plan?as_of=2028-10-02&summary=true');
-  assert.deepEqual(summary.json.totals, p.totals);
-  assert.equal(summary.json.moves, undefined);
-  assert.deepEqual(summary.json.groups, p.groups);
-  const w = await getJSON('/v1/workers/{name}', '/v1/workers/api-one');
-  assert.equal(w.json.runtime, 'pyodide-0.26.4', 'planning changes nothing');
-  await getJSON('/v1/eol/plan', '/v1/eol/plan?as_of=2028-02-30', 400);
-  await getJSON('/v1/eol/plan', '/v1/eol/plan?summary=maybe', 400);
+  assert.equal(blocked['f-blocked'].code, 'upgrade_blocked');
+  assert.deepEqual(blocked['f-blocked'].packages, [BLOCKER]);
+  assert.deepEqual(blocked['f-blocked'].to, { runtime: 'pyodide-0.28.3', python_line: '3.13' });
+  assert.equal(blocked['f-blocked'].new, true);
+  assert.equal(blocked['i-numpy-pin'].code, 'requirement_not_satisfied');
+  assert.deepEqual(blocked['i-numpy-pin'].packages, ['numpy']);
+  assert.deepEqual(p.json.totals, { registered: 9, evaluated: 4, moves: 2, blocked: 2, newly_blocked: 2, unblocked: 0 });
+  const s = await plan('2028-10-02', '&summary=true');
+  assert.equal(s.json.moves, undefined);
+  assert.deepEqual(s.json.groups, p.json.groups);
+  assert.equal((await worker('a-312')).json.runtime, 'pyodide-0.26.4');
 });
 
-test('upcoming: workers whose line ends within 180 days', async () => {
-  const r = await getJSON('/v1/eol/upcoming', '/v1/eol/upcoming?as_of=2028-05-01');
-  assert.equal(r.json.window_days, 180);
-  assert.deepEqual(r.json.totals.by_line, [{ python_line: '3.12', end_of_support: '2028-10-02', workers: 2 }]);
-  const one = r.json.workers.find((x) => x.worker === 'api-one');
-  assert.equal(one.days_left, 154);
-  assert.equal(one.target.runtime, 'pyodide-0.28.3');
-  assert.equal(one.blocked, null);
-  const blocked = r.json.workers.find((x) => x.worker === 'api-blocked');
-  assert.equal(blocked.target, null);
-  assert.equal(blocked.blocked.code, 'upgrade_blocked');
-  const none = await getJSON('/v1/eol/upcoming', '/v1/eol/upcoming');
-  assert.deepEqual(none.json.workers, []);
-  await getJSON('/v1/eol/upcoming', '/v1/eol/upcoming?as_of=x', 400);
+test('POST /v1/eol/apply 2028-10-02 carries out exactly that plan, once', async () => {
+  const before = await plan('2028-10-02');
+  const a = await apply('2028-10-02');
+  assert.deepEqual(a.json.moves, before.json.moves);
+  assert.deepEqual(a.json.applied.moved, 2);
+  assert.deepEqual(a.json.applied.blocked, 2);
+  assert.equal(a.json.applied.events, 4);
+  assert.equal(a.json.applied.deliveries, 4);
+  const aw = await worker('a-312');
+  assert.equal(aw.json.runtime, 'pyodide-0.28.3');
+  assert.equal(aw.json.lock_id, before.json.moves[0].to.lock_id);
+  assert.equal(aw.json.lock.runtime.id, 'pyodide-0.28.3');
+  assert.deepEqual(aw.json.history.map((h) => [h.kind, h.runtime]),
+                   [['deploy', 'pyodide-0.26.4'], ['move', 'pyodide-0.28.3']]);
+  assert.equal(aw.json.history[1].event_seq, a.json.applied.first_seq);
+  const fw = await worker('f-blocked');
+  assert.equal(fw.json.status, 'blocked');
+  assert.equal(fw.json.runtime, 'pyodide-0.26.4');
+  assert.equal(fw.json.blocked.code, 'upgrade_blocked');
+  assert.equal(fw.json.blocked.since, '2028-10-02');
+  assert.deepEqual(fw.json.blocked.packages, [BLOCKER]);
+  assert.equal(fw.json.history.length, 1);
+  // The events say what moved, from which lock to which.
+  const ev = validate('GET', '/v1/events', 200,
+                      await api('GET', `/v1/events?after=${a.json.applied.first_seq - 1}&limit=4`));
+  const moved = ev.json.events.find((e) => e.kind === 'worker.moved' && e.subject === 'a-312');
+  assert.equal(moved.data.old_lock_id, before.json.moves[0].from.lock_id);
+  assert.equal(moved.data.new_lock_id, before.json.moves[0].to.lock_id);
+  assert.deepEqual(moved.data.to, { runtime: 'pyodide-0.28.3', python_line: '3.13' });
+
+  // Again: nothing changes; the blocked ones stay blocked, not new.
+  const again = await apply('2028-10-02');
+  assert.deepEqual(again.json.applied, { moved: 0, blocked: 0, unblocked: 0, upcoming_notified: 0,
+                                         events: 0, deliveries: 0, first_seq: null, last_seq: null });
+  assert.deepEqual(again.json.moves, []);
+  assert.deepEqual(again.json.blocked.map((b) => [b.worker, b.new, b.since]),
+                   [['f-blocked', false, '2028-10-02'], ['i-numpy-pin', false, '2028-10-02']]);
+  const blockedList = validate('GET', '/v1/workers', 200, await api('GET', '/v1/workers?status=blocked'));
+  assert.deepEqual(blockedList.json.workers.map((w) => w.name), ['f-blocked', 'i-numpy-pin']);
 });
 
-test('apply carries out the plan once, records events and delivers webhooks', async () => {
-  validate('POST', '/v1/eol/apply', 401, await api('POST', '/v1/eol/apply?as_of=2028-10-02'));
-  const r = validate('POST', '/v1/eol/apply', 200, await api('POST', '/v1/eol/apply?as_of=2028-10-02', { token: true }));
-  assert.deepEqual([r.json.applied.moved, r.json.applied.blocked], [1, 1]);
-  assert.ok(r.json.applied.first_seq <= r.json.applied.last_seq);
-  assert.ok(r.json.applied.deliveries >= 2);
-
-  const w = await getJSON('/v1/workers/{name}', '/v1/workers/api-one');
-  assert.equal(w.json.runtime, 'pyodide-0.28.3');
-  assert.deepEqual(w.json.history.map((h) => h.kind), ['deploy', 'deploy', 'move']);
-  assert.equal(w.json.history[2].event_seq >= r.json.applied.first_seq, true);
-  const b = await getJSON('/v1/workers/{name}', '/v1/workers/api-blocked');
-  assert.equal(b.json.status, 'blocked');
-  assert.equal(b.json.blocked.code, 'upgrade_blocked');
-  assert.equal(b.json.blocked.since, '2028-10-02');
-  const blockedList = await getJSON('/v1/workers', '/v1/workers?status=blocked');
-  assert.deepEqual(blockedList.json.workers.map((x) => x.name), ['api-blocked']);
-
-  const ev = await getJSON('/v1/events', `/v1/events?after=${r.json.applied.first_seq - 1}`);
-  const kinds = ev.json.events.filter((e) => e.seq <= r.json.applied.last_seq).map((e) => [e.kind, e.subject]);
-  assert.deepEqual(kinds.sort(), [['worker.blocked', 'api-blocked'], ['worker.moved', 'api-one']]);
-
-  const again = validate('POST', '/v1/eol/apply', 200,
-                         await api('POST', '/v1/eol/apply?as_of=2028-10-02&summary=1', { token: true }));
-  assert.equal(again.json.applied.moved, 0);
-  assert.equal(again.json.applied.events, 0);
-  assert.equal(again.json.applied.first_seq, null);
-  assert.equal(again.json.moves, undefined);
-
-  // The webhook receiver gets both events.
-  const deadline = Date.now() + 15000;
+test('webhook deliveries: signed, retried after a 500, every attempt recorded', async () => {
   let d;
-  while (Date.now() < deadline) {
+  for (let i = 0; i < 100; i++) {
     d = validate('GET', '/v1/webhooks/{id}/deliveries', 200, await api('GET', '/v1/webhooks/ops/deliveries'));
-    if (d.json.deliveries.length >= 2 && d.json.deliveries.every((x) => x.state === 'delivered'))
+    if (d.json.deliveries.length === 4 && d.json.deliveries.every((x) => x.state === 'delivered'))
       break;
-    await new Promise((res) => setTimeout(res, 200));
+    await sleep(100);
   }
-  assert.deepEqual(d.json.deliveries.map((x) => [x.event, x.state]).sort(),
-                   [['worker.blocked', 'delivered'], ['worker.moved', 'delivered']]);
-  for (const x of d.json.deliveries) {
-    assert.equal(x.attempts.at(-1).status_code, 204);
-    assert.ok(x.finished_at);
+  assert.equal(d.json.deliveries.length, 4);
+  assert.ok(d.json.deliveries.every((x) => x.state === 'delivered'), JSON.stringify(d.json.deliveries));
+  const retried = d.json.deliveries.filter((x) => x.attempts.length === 2);
+  assert.equal(retried.length, 1, 'exactly the delivery that met the 500 was retried');
+  assert.equal(retried[0].attempts[0].status_code, 500);
+  assert.equal(retried[0].attempts[0].error, 'http status 500');
+  assert.equal(retried[0].attempts[1].status_code, 204);
+  assert.equal(received.length, 5);
+  for (const r of received) {
+    const sig = `sha256=${createHmac('sha256', SECRET).update(r.body).digest('hex')}`;
+    assert.equal(r.headers['x-almanac-signature'], sig);
+    assert.equal(r.headers['content-type'], 'application/json');
+    const body = JSON.parse(r.body);
+    assert.equal(r.headers['x-almanac-event'], body.event);
+    assert.ok(Number.isInteger(body.seq));
   }
-  assert.ok(received.length >= 2);
-  assert.ok(received.some((x) => JSON.parse(x.body).event === 'worker.moved'));
+  const kinds = received.slice(1).map((r) => JSON.parse(r.body)).map((b) => `${b.event} ${b.data.worker}`).sort();
+  assert.deepEqual(kinds, ['worker.blocked f-blocked', 'worker.blocked i-numpy-pin',
+                           'worker.moved a-312', 'worker.moved g-312-disabled']);
+  // The retry sent the same signed bytes.
+  assert.deepEqual(received[0].body, received.find((r, i) => i > 0 &&
+    r.headers['x-almanac-delivery'] === received[0].headers['x-almanac-delivery']).body);
   const h = validate('GET', '/v1/webhooks/{id}', 200, await api('GET', '/v1/webhooks/ops'));
-  assert.equal(h.json.deliveries.delivered, 2);
-  const f = validate('GET', '/v1/webhooks/{id}/deliveries', 200,
-                     await api('GET', '/v1/webhooks/ops/deliveries?state=delivered&limit=1'));
-  assert.equal(f.json.deliveries.length, 1);
-  assert.ok(f.json.next_cursor);
+  assert.deepEqual(h.json.deliveries, { pending: 0, delivered: 4, failed: 0 });
+  const page = validate('GET', '/v1/webhooks/{id}/deliveries', 200,
+                        await api('GET', '/v1/webhooks/ops/deliveries?limit=3'));
+  assert.equal(page.json.deliveries.length, 3);
+  const rest = validate('GET', '/v1/webhooks/{id}/deliveries', 200,
+                        await api('GET', `/v1/webhooks/ops/deliveries?limit=3&cursor=${page.json.next_cursor}`));
+  assert.equal(rest.json.deliveries.length, 1);
+  assert.equal(rest.json.next_cursor, null);
+  validate('GET', '/v1/webhooks/{id}/deliveries', 404, await api('GET', '/v1/webhooks/nope/deliveries'));
   validate('GET', '/v1/webhooks/{id}/deliveries', 400, await api('GET', '/v1/webhooks/ops/deliveries?state=lost'));
-  validate('GET', '/v1/webhooks/{id}/deliveries', 404, await api('GET', '/v1/webhooks/none/deliveries'));
 });
 
-test('DELETE removes workers and webhooks (204), then 404', async () => {
-  validate('DELETE', '/v1/workers/{name}', 401, await api('DELETE', '/v1/workers/api-js'));
-  const del = validate('DELETE', '/v1/workers/{name}', 204, await api('DELETE', '/v1/workers/api-js', { token: true }));
-  assert.equal(del.body.length, 0);
-  validate('DELETE', '/v1/workers/{name}', 404, await api('DELETE', '/v1/workers/api-js', { token: true }));
-  validate('GET', '/v1/workers/{name}', 404, await api('GET', '/v1/workers/api-js'));
-  validate('DELETE', '/v1/webhooks/{id}', 204, await api('DELETE', '/v1/webhooks/ops', { token: true }));
-  validate('DELETE', '/v1/webhooks/{id}', 404, await api('DELETE', '/v1/webhooks/ops', { token: true }));
-  const l = validate('GET', '/v1/webhooks', 200, await api('GET', '/v1/webhooks'));
-  assert.deepEqual(l.json.webhooks, []);
+test('as of 2029-10-07 3.13 ends: everyone on 3.12 and 3.13 goes to 3.14', async () => {
+  const p = await plan('2029-10-07');
+  const moves = byName(p.json.moves);
+  assert.deepEqual(Object.keys(moves), ['a-312', 'b-313-implied', 'c-313-named', 'f-blocked', 'g-312-disabled']);
+  for (const m of p.json.moves)
+    assert.deepEqual([m.to.runtime, m.to.python_line], ['pyodide-314.0.7', '3.14']);
+  // The blocked worker goes straight from 3.12 to 3.14, where its package is.
+  assert.deepEqual([moves['f-blocked'].from.runtime, moves['f-blocked'].from.python_line], ['pyodide-0.26.4', '3.12']);
+  assert.deepEqual(p.json.blocked.map((b) => [b.worker, b.code, b.new]), [['i-numpy-pin', 'requirement_not_satisfied', false]]);
+  assert.deepEqual(p.json.groups.filter((g) => g.outcome === 'move').map((g) => [g.from.runtime, g.to.runtime, g.workers]).sort(),
+                   [['pyodide-0.26.4', 'pyodide-314.0.7', 1], ['pyodide-0.28.3', 'pyodide-314.0.7', 4]]);
+  const a = await apply('2029-10-07');
+  assert.equal(a.json.applied.moved, 5);
+  const f = await worker('f-blocked');
+  assert.equal(f.json.status, 'active');
+  assert.equal(f.json.blocked, null);
+  assert.equal(f.json.runtime, 'pyodide-314.0.7');
+  assert.deepEqual((await worker('a-312')).json.history.map((h) => h.runtime),
+                   ['pyodide-0.26.4', 'pyodide-0.28.3', 'pyodide-314.0.7']);
+  assert.equal((await apply('2029-10-07')).json.applied.events, 0);
+});
+
+test('as of 2030-10-07 3.14 ends with no newer bundle: every Python worker is blocked', async () => {
+  const p = await plan('2030-10-07');
+  assert.deepEqual(p.json.moves, []);
+  assert.deepEqual(p.json.blocked.map((b) => b.worker),
+                   ['a-312', 'b-313-implied', 'c-313-named', 'd-314', 'e-314-exp', 'f-blocked', 'g-312-disabled', 'i-numpy-pin']);
+  assert.ok(p.json.blocked.every((b) => b.code === 'no_supported_runtime' && b.to === null));
+  const a = await apply('2030-10-07');
+  assert.equal(a.json.applied.blocked, 8);
+  assert.equal((await worker('d-314')).json.status, 'blocked');
+  assert.equal((await worker('d-314')).json.runtime, 'pyodide-314.0.7');
+  assert.equal((await worker('h-js')).json.status, 'active');
+  assert.equal((await apply('2030-10-08')).json.applied.events, 0);
+});
+
+test('upcoming notices are sent once per worker and line', async () => {
+  validate('PUT', '/v1/workers/{name}', 201, await api('PUT', '/v1/workers/z-312', {
+    token: true, body: { compatibility_date: '2024-04-01', compatibility_flags: PW } }));
+  const n = received.length;
+  const a = await apply('2028-06-01', '&notify_upcoming=true&summary=true');
+  assert.equal(a.json.applied.upcoming_notified, 1);
+  assert.equal(a.json.applied.deliveries, 1);
+  const again = await apply('2028-06-02', '&notify_upcoming=true&summary=true');
+  assert.equal(again.json.applied.upcoming_notified, 0);
+  for (let i = 0; i < 100 && received.length === n; i++)
+    await sleep(50);
+  const body = JSON.parse(received[received.length - 1].body);
+  assert.equal(body.event, 'worker.upcoming');
+  assert.equal(body.data.worker, 'z-312');
+  assert.equal(body.data.end_of_support, '2028-10-02');
+  assert.equal(body.data.target.runtime, 'pyodide-0.28.3');
+  const u = validate('GET', '/v1/eol/upcoming', 200, await api('GET', '/v1/eol/upcoming?as_of=2028-06-01'));
+  assert.equal(byName(u.json.workers)['z-312'].notified, true);
+});
+
+test('DELETE removes workers and webhooks', async () => {
+  validate('DELETE', '/v1/workers/{name}', 204, await api('DELETE', '/v1/workers/z-312', { token: true }));
+  await worker('z-312', 404);
+  validate('DELETE', '/v1/workers/{name}', 404, await api('DELETE', '/v1/workers/z-312', { token: true }));
+  validate('DELETE', '/v1/webhooks/{id}', 204, await api('DELETE', '/v1/webhooks/later', { token: true }));
+  validate('DELETE', '/v1/webhooks/{id}', 404, await api('DELETE', '/v1/webhooks/later', { token: true }));
+  validate('GET', '/v1/eol/upcoming', 400, await api('GET', '/v1/eol/upcoming?as_of=tomorrow'));
 });

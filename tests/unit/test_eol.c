@@ -337,6 +337,22 @@ START_TEST(test_end_of_312)
         free(fb);
         free(ib);
     }
+    {
+        /* The fast renderer writes exactly the canonical form of the tree. */
+        struct eol_applied none = {0};
+        cJSON *tree = eol_plan_json(p, 0);
+        char *want, *got;
+        size_t len;
+
+        cJSON_AddItemToObject(tree, "applied", eol_applied_json(&none));
+        want = json_canonical(tree, NULL);
+        got = eol_plan_render(p, 0, &none, &len);
+        ck_assert_str_eq(got, want);
+        ck_assert_uint_eq(len, strlen(want));
+        free(want);
+        free(got);
+        cJSON_Delete(tree);
+    }
     /* Planning changed nothing. */
     assert_worker("a-312", "pyodide-0.26.4", "active");
     eol_plan_free(p);
