@@ -63,7 +63,8 @@ struct cli_cmd {
     X(fetch)                                                                                       \
     X(run)                                                                                         \
     X(admin)                                                                                       \
-    X(trust)
+    X(trust)                                                                                       \
+    X(workers)
 
 #define CLI_DECLARE_GROUP(g) extern const struct cli_cmd cli_cmds_##g[];
 CLI_COMMAND_GROUPS(CLI_DECLARE_GROUP)

@@ -3,7 +3,7 @@
 //
 //   node executor/bench.mjs [VERSION ...]        (default: 0.27.7 0.28.3 314.0.7)
 //
-// For each Pyodide distribution under $PYODIDE_DISTS/VERSION/package/ (default /tmp/pyo) it
+// For each Pyodide distribution under $PYODIDE_DISTS/VERSION/package/ (default $ALMANAC_CACHE/pyodide, where `almanacd seed` unpacks them) it
 // lays out a run directory (hard links), then runs the canonical hello-world worker
 // $RUNS times (default 5) with snapshot mode "none", once with "make", and $RUNS times with
 // "load". Runs are sequential. Reported: the median wall time from spawn() until the result
@@ -17,7 +17,9 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 const HOST = fileURLToPath(new URL("./host.mjs", import.meta.url));
-const DISTS = process.env.PYODIDE_DISTS || "/tmp/pyo";
+const DISTS =
+  process.env.PYODIDE_DISTS ||
+  path.join(process.env.ALMANAC_CACHE || path.join(os.homedir(), ".cache", "almanac"), "pyodide");
 const RUNS = Number(process.env.RUNS || 5);
 const versions = process.argv.slice(2).length ? process.argv.slice(2) : ["0.27.7", "0.28.3", "314.0.7"];
 const CORE = /^(pyodide\.mjs|pyodide\.asm\.(js|mjs|wasm)|python_stdlib\.zip)$/;

@@ -144,13 +144,15 @@ h_worker_get(struct srv_req *r)
 }
 
 /* The deploy body: {compatibility_date, compatibility_flags?, requirements? (array
- * of lines or one requirements.txt text), allow_experimental?}. */
+ * of lines or one requirements.txt text), allow_experimental?, main?}; as for
+ * POST /v1/resolve, except that it always resolves as of today (as_of is ignored). */
 struct deploy {
     const char *date;
     const char **flags, **reqs;
     size_t n_flags, n_reqs;
     char **req_lines;
     int allow_experimental;
+    int python_entry; /* "main" names a .py entry point (needs python_workers) */
     char *flags_json, *reqs_json;
 };
 
@@ -195,13 +197,20 @@ static int
 deploy_parse(const cJSON *body, struct deploy *d, struct app_err *err)
 {
     const cJSON *flags = NULL, *reqs = NULL, *reqv;
+    const char *main_file = NULL;
 
     if (!cJSON_IsObject(body))
         return app_fail(err, APP_EINVAL, "request body must be a JSON object");
     if (json_string(body, "compatibility_date", 1, &d->date, err) < 0 ||
         json_string_array(body, "compatibility_flags", 0, &flags, err) < 0 ||
-        json_bool(body, "allow_experimental", 0, &d->allow_experimental, err) < 0)
+        json_bool(body, "allow_experimental", 0, &d->allow_experimental, err) < 0 ||
+        json_string(body, "main", 0, &main_file, err) < 0)
         return -1;
+    if (main_file) {
+        size_t n = strlen(main_file);
+
+        d->python_entry = n > 3 && strcmp(main_file + n - 3, ".py") == 0;
+    }
     reqv = cJSON_GetObjectItemCaseSensitive(body, "requirements");
     if (cJSON_IsString(reqv)) {
         if (req_split_text(reqv->valuestring, strlen(reqv->valuestring), &d->req_lines,
@@ -249,6 +258,7 @@ h_worker_put(struct srv_req *r)
         in.requirements = d.reqs;
         in.n_requirements = d.n_reqs;
         in.allow_experimental = d.allow_experimental;
+        in.python_entry = d.python_entry;
         in.today = date_today();
         /* Refused with the resolution's own problem document when it fails. */
         if (resolve_run(r->srv, c, &in, &out, &r->err) < 0)

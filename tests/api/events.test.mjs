@@ -33,7 +33,10 @@ test('the seed and the token are in the log, in seq order', async () => {
     assert.ok(kinds.has(k), `an event of kind ${k}`);
   const rt = all.find((e) => e.kind === 'runtime.published' && e.subject === 'pyodide-0.26.4');
   assert.equal(rt.data.state, 'published');
-  assert.equal(all.at(-1).kind, 'token.created');
+  const tok = all.findIndex((e) => e.kind === 'token.created');
+  assert.ok(all.slice(0, tok).every((e) => e.kind !== 'token.created' && !e.kind.startsWith('worker.')),
+            'the seed comes first, then the token');
+  assert.equal(all[tok].subject, 'token');
 });
 
 test('paging with after and limit', async () => {

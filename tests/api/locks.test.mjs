@@ -1,6 +1,10 @@
 // Locks (DESIGN §7): canonical bytes, byte-identical for identical inputs, the id is
 // sha256 of exactly the bytes GET /v1/locks/{id} returns, and the signature route.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 
 import { api, resolveGet, resolvePost, sha256Hex, startServer, validate } from './lib/harness.mjs';
@@ -27,7 +31,10 @@ test('identical inputs give the same lock_id and byte-identical locks', async ()
   assert.equal(a.json.lock_id, b.json.lock_id);
   assert.equal(a.json.lock_id, c.json.lock_id);
   assert.equal(canonical(a.json.lock), canonical(b.json.lock));
-  assert.equal(a.text, b.text, 'the whole response is byte-identical');
+  const { signature: sa, ...ra } = a.json;
+  const { signature: sb, ...rb } = b.json;
+  assert.deepEqual(ra, rb, 'the whole response is the same');
+  assert.equal(typeof sa, typeof sb);
 });
 
 test('lock_id is sha256 of the bytes GET /v1/locks/{id} returns, which are the canonical lock', async () => {
@@ -75,19 +82,51 @@ test('a lock never issued is 404; a malformed id is 400', async () => {
   }
 });
 
-test('GET /v1/locks/{id}/signature: the signature when the server signs, 404 otherwise', async () => {
-  const r = await resolvePost(INPUT);
-  const s = await api('GET', `/v1/locks/${r.json.lock_id}/signature`);
-  if (r.json.signature === undefined) {
-    validate('GET', '/v1/locks/{id}/signature', 404, s);
-    assert.match(s.json.detail, /does not sign/);
-  } else {
-    validate('GET', '/v1/locks/{id}/signature', 200, s);
-    assert.match(s.text, /^untrusted comment: /);
-    assert.match(s.text, /trusted comment: /);
+/* minisign -V of bytes against a signature and a public key file's text. */
+function minisignVerify(bytes, sig, pub) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'almanac-minisign-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'lock.json'), bytes);
+    fs.writeFileSync(path.join(dir, 'lock.json.minisig'), sig);
+    fs.writeFileSync(path.join(dir, 'key.pub'), pub);
+    return execFileSync('minisign', ['-V', '-p', path.join(dir, 'key.pub'), '-m', path.join(dir, 'lock.json')],
+                        { encoding: 'utf8' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const missing = await api('GET', `/v1/locks/sha256:${'1'.repeat(64)}/signature`);
-  validate('GET', '/v1/locks/{id}/signature', 404, missing);
-  validate('GET', '/v1/locks/{id}/signature', r.json.signature === undefined ? 404 : 400,
-           await api('GET', '/v1/locks/nope/signature'));
+}
+
+function haveMinisign() {
+  try {
+    execFileSync('minisign', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('GET /v1/locks/{id}/signature: the lock signed by the current key; stock minisign verifies it', async () => {
+  const r = await resolvePost(INPUT);
+  const s = validate('GET', '/v1/locks/{id}/signature', 200, await api('GET', `/v1/locks/${r.json.lock_id}/signature`));
+  assert.match(s.text, /^untrusted comment: /);
+  const trusted = s.text.split('\n').find((l) => l.startsWith('trusted comment: '));
+  assert.match(trusted, new RegExp(`kind=lock sha256=${r.json.lock_id.slice(7)} `));
+  assert.equal(typeof r.json.signature, 'string', 'the resolve response carries the signature');
+  assert.match(r.json.signature, new RegExp(`kind=lock sha256=${r.json.lock_id.slice(7)} `));
+
+  const keys = validate('GET', '/v1/keys', 200, await api('GET', '/v1/keys'));
+  const current = keys.json.keys.find((k) => k.current);
+  assert.ok(current, 'a current key');
+  assert.match(trusted, new RegExp(`key=${current.id}`));
+  const bytes = validate('GET', '/v1/locks/{id}', 200, await api('GET', `/v1/locks/${r.json.lock_id}`)).body;
+  if (haveMinisign()) {
+    assert.match(minisignVerify(bytes, s.text, current.public_key), /Signature and comment signature verified/);
+    assert.match(minisignVerify(bytes, r.json.signature, current.public_key), /verified/);
+    const tampered = Buffer.from(bytes);
+    tampered[10] ^= 1;
+    assert.throws(() => minisignVerify(tampered, s.text, current.public_key));
+  }
+
+  validate('GET', '/v1/locks/{id}/signature', 404, await api('GET', `/v1/locks/sha256:${'1'.repeat(64)}/signature`));
+  validate('GET', '/v1/locks/{id}/signature', 400, await api('GET', '/v1/locks/nope/signature'));
 });

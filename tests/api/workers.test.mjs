@@ -49,9 +49,20 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let BLOCKER;
 // The loopback webhook receiver: answers 500 to the first delivery, 204 after.
 const received = [];
-let receiver;
+const receiver = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    received.push({ headers: req.headers, body, answered: received.length === 0 ? 500 : 204 });
+    res.writeHead(received[received.length - 1].answered);
+    res.end();
+  });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+after(() => new Promise((r) => receiver.close(r)));
 
-test('setup: a package that blocks the move to 3.13, a webhook receiver', async () => {
+test('setup: a package that blocks the move to 3.13', async () => {
   const [p0264, p0283, p314] = await Promise.all([
     packageNames('pyodide-0.26.4/2024-11-15'), packageNames('pyodide-0.28.3/2025-09-22'),
     packageNames('pyodide-314.0.7/2026-09-14')]);
@@ -61,19 +72,6 @@ test('setup: a package that blocks the move to 3.13, a webhook receiver', async 
     .map((p) => p.name).sort();
   assert.ok(candidates.length > 0, 'no package in 0.26.4 and 314.0.7 but not in 0.28.3');
   BLOCKER = candidates[0];
-
-  receiver = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      received.push({ headers: req.headers, body, answered: received.length === 0 ? 500 : 204 });
-      res.writeHead(received[received.length - 1].answered);
-      res.end();
-    });
-  });
-  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
-  after(() => new Promise((r) => receiver.close(r)));
 });
 
 test('PUT /v1/workers/{name} registers workers on every bundle and pins their locks', async () => {
@@ -346,23 +344,29 @@ test('as of 2030-10-07 3.14 ends with no newer bundle: every Python worker is bl
 });
 
 test('upcoming notices are sent once per worker and line', async () => {
+  // As of 2028-06-01 3.12 ends within 180 days: z-312 (new) and i-numpy-pin (still on
+  // 3.12, its block dates from 2030) are announced, once.
   validate('PUT', '/v1/workers/{name}', 201, await api('PUT', '/v1/workers/z-312', {
     token: true, body: { compatibility_date: '2024-04-01', compatibility_flags: PW } }));
   const n = received.length;
   const a = await apply('2028-06-01', '&notify_upcoming=true&summary=true');
-  assert.equal(a.json.applied.upcoming_notified, 1);
-  assert.equal(a.json.applied.deliveries, 1);
+  assert.equal(a.json.applied.upcoming_notified, 2);
+  assert.equal(a.json.applied.deliveries, 2);
   const again = await apply('2028-06-02', '&notify_upcoming=true&summary=true');
   assert.equal(again.json.applied.upcoming_notified, 0);
-  for (let i = 0; i < 100 && received.length === n; i++)
+  for (let i = 0; i < 100 && received.length < n + 2; i++)
     await sleep(50);
-  const body = JSON.parse(received[received.length - 1].body);
-  assert.equal(body.event, 'worker.upcoming');
-  assert.equal(body.data.worker, 'z-312');
-  assert.equal(body.data.end_of_support, '2028-10-02');
-  assert.equal(body.data.target.runtime, 'pyodide-0.28.3');
+  const bodies = byName(received.slice(n).map((r) => JSON.parse(r.body))
+    .map((b) => ({ worker: b.data.worker, ...b })));
+  assert.deepEqual(Object.keys(bodies).sort(), ['i-numpy-pin', 'z-312']);
+  assert.equal(bodies['z-312'].event, 'worker.upcoming');
+  assert.equal(bodies['z-312'].data.end_of_support, '2028-10-02');
+  assert.equal(bodies['z-312'].data.target.runtime, 'pyodide-0.28.3');
+  assert.equal(bodies['i-numpy-pin'].data.target, null);
+  assert.equal(bodies['i-numpy-pin'].data.blocked.code, 'requirement_not_satisfied');
   const u = validate('GET', '/v1/eol/upcoming', 200, await api('GET', '/v1/eol/upcoming?as_of=2028-06-01'));
   assert.equal(byName(u.json.workers)['z-312'].notified, true);
+  assert.equal(byName(u.json.workers)['z-312'].days_left, 123);
 });
 
 test('DELETE removes workers and webhooks', async () => {

@@ -3,7 +3,7 @@
 //   node --test tests/executor/            (picks up executor.test.mjs, which imports this file)
 //   node --test tests/executor/run.mjs
 //
-// Distributions are looked up as $PYODIDE_DISTS/VERSION/package/ (default /tmp/pyo); the
+// Distributions are looked up as $PYODIDE_DISTS/VERSION/package/ (default $ALMANAC_CACHE/pyodide, where `almanacd seed` unpacks them); the
 // ones that are missing are skipped.  Versions run two at a time
 // (ALMANAC_TEST_CONCURRENCY); each Pyodide boot costs ~2-3 s, so every boot checks as much
 // as it can.
@@ -18,7 +18,9 @@ import { spawn, execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const HOST = fileURLToPath(new URL("../../executor/host.mjs", import.meta.url));
-const DISTS = process.env.PYODIDE_DISTS || "/tmp/pyo";
+const DISTS =
+  process.env.PYODIDE_DISTS ||
+  path.join(process.env.ALMANAC_CACHE || path.join(os.homedir(), ".cache", "almanac"), "pyodide");
 const ALL_VERSIONS = ["0.26.4", "0.27.7", "0.28.3", "0.29.3", "314.0.7"];
 const VERSIONS = ALL_VERSIONS.filter((v) => fs.existsSync(path.join(DISTS, v, "package", "pyodide.mjs")));
 const CONCURRENCY = Number(process.env.ALMANAC_TEST_CONCURRENCY || 2);
