@@ -151,7 +151,8 @@ json_strings(const char *text, cJSON **tree, size_t *n)
     *n = cJSON_IsArray(*tree) ? (size_t)cJSON_GetArraySize(*tree) : 0;
     v = xcalloc(*n + 1, sizeof(*v));
     if (*n)
-        cJSON_ArrayForEach(x, *tree) v[i++] = cJSON_IsString(x) ? x->valuestring : "";
+        cJSON_ArrayForEach (x, *tree)
+            v[i++] = cJSON_IsString(x) ? x->valuestring : "";
     return v;
 }
 
@@ -161,7 +162,7 @@ add_unique_sorted(cJSON *arr, const char *name)
     cJSON *x;
     int at = 0;
 
-    cJSON_ArrayForEach(x, arr) {
+    cJSON_ArrayForEach (x, arr) {
         int c = strcmp(x->valuestring, name);
 
         if (c == 0)
@@ -185,15 +186,15 @@ blocked_from(const struct snap *s, const struct app_err *e)
     const char *to = NULL;
     const struct snap_runtime *rt;
 
-    xjson(cJSON_AddStringToObject(b, "code", str_item(first, "code") ? str_item(first, "code")
-                                                                       : "unresolvable"));
+    xjson(cJSON_AddStringToObject(
+        b, "code", str_item(first, "code") ? str_item(first, "code") : "unresolvable"));
     xjson(cJSON_AddStringToObject(b, "message", e->msg));
-    cJSON_ArrayForEach(x, e->errors) {
+    cJSON_ArrayForEach (x, e->errors) {
         const cJSON *pkgs = cJSON_GetObjectItemCaseSensitive(x, "packages"), *p;
         const char *code = str_item(x, "code");
 
         if (cJSON_IsArray(pkgs))
-            cJSON_ArrayForEach(p, pkgs) {
+            cJSON_ArrayForEach (p, pkgs) {
                 if (cJSON_IsString(p))
                     add_unique_sorted(pk, p->valuestring);
             }
@@ -235,8 +236,8 @@ blocked_key(const cJSON *b)
 
 /* Resolve the inputs of w as of as_of, once per distinct inputs and date. */
 static int
-res_for(struct eol_plan *p, const struct snap *s, const struct cat_worker *w, int as_of,
-        int today, size_t *out, struct app_err *err)
+res_for(struct eol_plan *p, const struct snap *s, const struct cat_worker *w, int as_of, int today,
+        size_t *out, struct app_err *err)
 {
     char *key = xasprintf("%s\x1f%s\x1f%s\x1f%d\x1f%d", w->date, w->flags, w->requirements,
                           w->allow_experimental, as_of);
@@ -272,8 +273,8 @@ res_for(struct eol_plan *p, const struct snap *s, const struct cat_worker *w, in
     } else if (e.code == APP_EUNPROCESSABLE && e.errors && cJSON_GetArraySize(e.errors) > 0) {
         r->blocked = blocked_from(s, &e);
     } else {
-        app_fail(err, e.code == APP_OK ? APP_EINTERNAL : e.code,
-                 "cannot evaluate worker '%s': %s", w->name, e.msg);
+        app_fail(err, e.code == APP_OK ? APP_EINTERNAL : e.code, "cannot evaluate worker '%s': %s",
+                 w->name, e.msg);
         goto out;
     }
     r->key = xstrdup(key);
@@ -298,7 +299,7 @@ lock_versions(const cJSON *lock)
     cJSON *o = xjson(cJSON_CreateObject());
     const cJSON *p;
 
-    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(lock, "packages")) {
+    cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(lock, "packages")) {
         const char *name = str_item(p, "name"), *version = str_item(p, "version");
 
         if (name && !cJSON_GetObjectItemCaseSensitive(o, name))
@@ -324,8 +325,9 @@ package_changes(const cJSON *old_lock, const cJSON *new_lock)
 
     n = (size_t)cJSON_GetArraySize(a) + (size_t)cJSON_GetArraySize(b);
     names = xcalloc(n + 1, sizeof(*names));
-    cJSON_ArrayForEach(x, a) names[k++] = x->string;
-    cJSON_ArrayForEach(x, b) {
+    cJSON_ArrayForEach (x, a)
+        names[k++] = x->string;
+    cJSON_ArrayForEach (x, b) {
         if (!cJSON_GetObjectItemCaseSensitive(a, x->string))
             names[k++] = x->string;
     }
@@ -376,8 +378,8 @@ prefix_of(cJSON *obj)
 
 /* Decide what a group's workers face as of its date. */
 static int
-group_eval(struct eol_plan *p, struct eol_group *g, int as_of,
-           eol_lock_fn load_lock, void *lock_ctx, struct app_err *err)
+group_eval(struct eol_plan *p, struct eol_group *g, int as_of, eol_lock_fn load_lock,
+           void *lock_ctx, struct app_err *err)
 {
     const struct eol_res *r = &p->res[g->res];
     char as_of_s[APP_DATE_LEN], eos_s[APP_DATE_LEN];
@@ -444,16 +446,17 @@ group_eval(struct eol_plan *p, struct eol_group *g, int as_of,
     xjson(cJSON_AddStringToObject(ev, "message", g->reason));
     cJSON_AddItemToObject(ev, "packages",
                           xjson(cJSON_Duplicate(cJSON_GetObjectItem(g->blocked, "packages"), 1)));
-    cJSON_AddItemToObject(ev, "to", xjson(cJSON_Duplicate(cJSON_GetObjectItem(g->blocked, "to"), 1)));
+    cJSON_AddItemToObject(ev, "to",
+                          xjson(cJSON_Duplicate(cJSON_GetObjectItem(g->blocked, "to"), 1)));
     g->event_prefix = prefix_of(ev);
     return 0;
 }
 
 /* The group of row w evaluated as of as_of (created and evaluated on first use). */
 static int
-group_for(struct eol_plan *p, const struct snap *s, const struct cat_worker *w, int eos,
-          int as_of, int upcoming, int today, eol_lock_fn load_lock, void *lock_ctx,
-          size_t *out, struct app_err *err)
+group_for(struct eol_plan *p, const struct snap *s, const struct cat_worker *w, int eos, int as_of,
+          int upcoming, int today, eol_lock_fn load_lock, void *lock_ctx, size_t *out,
+          struct app_err *err)
 {
     struct eol_group *g;
     size_t r;
@@ -510,9 +513,9 @@ blocked_on_or_before(const struct cat_worker *w, int as_of)
 }
 
 int
-eol_plan_build(const struct snap *s, struct cat_worker *rows, size_t n_rows, int as_of,
-               int today, unsigned want, eol_lock_fn load_lock, void *lock_ctx,
-               struct eol_plan **out, struct app_err *err)
+eol_plan_build(const struct snap *s, struct cat_worker *rows, size_t n_rows, int as_of, int today,
+               unsigned want, eol_lock_fn load_lock, void *lock_ctx, struct eol_plan **out,
+               struct app_err *err)
 {
     struct eol_plan *p = xcalloc(1, sizeof(*p));
 
@@ -853,8 +856,8 @@ apply_upcoming(struct apply_ctx *a, const struct eol_plan *p, struct cat_outbox 
     int ret = -1;
 
     date_format(p->as_of, as_of_s);
-    if (cat_prepare(a->c, &up, "UPDATE workers SET upcoming_notified = ?1 WHERE name = ?2",
-                    err) < 0)
+    if (cat_prepare(a->c, &up, "UPDATE workers SET upcoming_notified = ?1 WHERE name = ?2", err) <
+        0)
         goto out;
     for (size_t i = 0; i < p->n_upcoming; i++) {
         const struct cat_worker *w = &p->rows[p->upcoming[i].row];
@@ -939,8 +942,8 @@ eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned fl
                  err) < 0 ||
         cat_outbox_open(c, &ob, err) < 0)
         goto out;
-    if (cat_prepare(c, &a.ev, "INSERT INTO events(at, kind, subject, data) VALUES(?,?,?,?)",
-                    err) < 0)
+    if (cat_prepare(c, &a.ev, "INSERT INTO events(at, kind, subject, data) VALUES(?,?,?,?)", err) <
+        0)
         goto out;
     if (apply_moves(&a, p, &ob, err) < 0 || apply_blocks(&a, p, &ob, err) < 0 ||
         ((flags & EOL_NOTIFY_UPCOMING) && apply_upcoming(&a, p, &ob, err) < 0))
@@ -986,14 +989,16 @@ groups_json(const struct eol_plan *p)
             const char *to_line = l == 0 ? g->to_line : str_item(bto, "python_line");
             cJSON *x, *hit = NULL;
 
-            cJSON_ArrayForEach(x, arr) {
-                const cJSON *from = cJSON_GetObjectItem(x, "from"), *to = cJSON_GetObjectItem(x, "to");
+            cJSON_ArrayForEach (x, arr) {
+                const cJSON *from = cJSON_GetObjectItem(x, "from"),
+                            *to = cJSON_GetObjectItem(x, "to");
                 const char *xc = str_item(x, "code");
 
                 if (strcmp(str_item(x, "outcome"), outcome) == 0 &&
                     strcmp(str_item(from, "runtime"), g->runtime) == 0 &&
                     ((!to_rt && cJSON_IsNull(to)) ||
-                     (to_rt && str_item(to, "runtime") && strcmp(str_item(to, "runtime"), to_rt) == 0)) &&
+                     (to_rt && str_item(to, "runtime") &&
+                      strcmp(str_item(to, "runtime"), to_rt) == 0)) &&
                     ((!code && !xc) || (code && xc && strcmp(code, xc) == 0))) {
                     hit = x;
                     break;
@@ -1064,7 +1069,7 @@ eol_plan_render(const struct eol_plan *p, int summary, const struct eol_applied 
         cJSON_AddItemToObject(o, "applied", eol_applied_json(applied));
     n = (size_t)cJSON_GetArraySize(o) + 1;
     mem = xcalloc(n, sizeof(*mem));
-    cJSON_ArrayForEach(x, o) {
+    cJSON_ArrayForEach (x, o) {
         mem[k].key = x->string;
         mem[k].text = json_canonical(x, &mem[k].len);
         k++;
@@ -1151,11 +1156,13 @@ plan_json(const struct eol_plan *p, int summary, int with_moves)
 
             xjson(cJSON_AddStringToObject(b, "worker", w->name));
             cJSON_AddItemToObject(b, "from", side_json(g->runtime, g->python_line, g->lock_id));
-            cJSON_AddItemToObject(b, "to", xjson(cJSON_Duplicate(cJSON_GetObjectItem(g->blocked, "to"), 1)));
+            cJSON_AddItemToObject(b, "to",
+                                  xjson(cJSON_Duplicate(cJSON_GetObjectItem(g->blocked, "to"), 1)));
             xjson(cJSON_AddStringToObject(b, "code", str_item(g->blocked, "code")));
             xjson(cJSON_AddStringToObject(b, "reason", g->reason));
-            cJSON_AddItemToObject(b, "packages",
-                                  xjson(cJSON_Duplicate(cJSON_GetObjectItem(g->blocked, "packages"), 1)));
+            cJSON_AddItemToObject(
+                b, "packages",
+                xjson(cJSON_Duplicate(cJSON_GetObjectItem(g->blocked, "packages"), 1)));
             json_add_str_or_null(b, "since", p->blocked[i].unchanged ? w->blocked_since : NULL);
             xjson(cJSON_AddBoolToObject(b, "new", !p->blocked[i].unchanged));
             cJSON_AddItemToArray(blocked, b);
@@ -1195,7 +1202,7 @@ eol_upcoming_json(const struct eol_plan *p)
         cJSON *x, *hit = NULL;
 
         cJSON_AddItemToArray(arr, upcoming_entry(p, &p->upcoming[i], 1));
-        cJSON_ArrayForEach(x, by_line) {
+        cJSON_ArrayForEach (x, by_line) {
             if (strcmp(str_item(x, "python_line"), g->python_line) == 0) {
                 hit = x;
                 break;

@@ -28,6 +28,16 @@
  * date and the target they would move to on that date (resolved as of it). Applying
  * with EOL_NOTIFY_UPCOMING also records one "worker.upcoming" event per worker and
  * line (the daily sweep does this).
+ *
+ * Events (kind, subject = the worker, data), also the "data" of webhook deliveries:
+ *   worker.moved     {as_of, from: {runtime, python_line}, to: {runtime, python_line},
+ *                     old_lock_id, new_lock_id, reason, worker}
+ *   worker.blocked   {as_of, code, message, packages, from: {runtime, python_line,
+ *                     lock_id}, to: {runtime, python_line} | null, worker}
+ *   worker.unblocked {as_of, runtime, python_line, worker}
+ *   worker.upcoming  {as_of, worker, runtime, python_line, lock_id, end_of_support,
+ *                     days_left, target: {runtime, python_line, lock_id} | null,
+ *                     blocked: {code, message, packages, to} | null}
  */
 #ifndef CATALOG_EOL_H
 #define CATALOG_EOL_H
@@ -72,25 +82,25 @@ struct eol_group {
     enum eol_outcome outcome;
     const char *to_runtime, *to_line; /* MOVE (and upcoming targets) */
     char to_lock_id[72];
-    char *reason;         /* MOVE: why; BLOCK: the message */
+    char *reason;           /* MOVE: why; BLOCK: the message */
     cJSON *package_changes; /* MOVE: [{name, from, to, change}] */
-    cJSON *blocked;       /* BLOCK: {code, message, packages, to} */
-    char *blocked_key;    /* BLOCK: canonical {code, packages, to}, compares reasons */
-    char *event_prefix;   /* MOVE/BLOCK: the event data without "worker" and '}' */
+    cJSON *blocked;         /* BLOCK: {code, message, packages, to} */
+    char *blocked_key;      /* BLOCK: canonical {code, packages, to}, compares reasons */
+    char *event_prefix;     /* MOVE/BLOCK: the event data without "worker" and '}' */
     size_t n_workers;
-    int upcoming;         /* evaluated as of the line's end, for upcoming */
+    int upcoming; /* evaluated as of the line's end, for upcoming */
 };
 
 struct eol_entry {
-    size_t row;   /* index into plan->rows */
-    size_t group; /* index into plan->groups */
+    size_t row;    /* index into plan->rows */
+    size_t group;  /* index into plan->groups */
     int unchanged; /* blocked already, for the same reason: nothing to do */
 };
 
 struct eol_plan {
     int as_of;
     unsigned want;
-    long long registered;   /* every registered worker */
+    long long registered;    /* every registered worker */
     struct cat_worker *rows; /* the rows looked at (owned), by name */
     size_t n_rows;
     struct eol_group *groups;

@@ -52,7 +52,8 @@ url_check(const char *url, struct app_err *err)
         return app_fail(err, APP_EINVAL, "webhook url is longer than %d bytes", CAT_HOOK_URL_MAX);
     for (const char *p = url; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            return app_fail(err, APP_EINVAL, "webhook url must not hold spaces or control characters");
+            return app_fail(err, APP_EINVAL,
+                            "webhook url must not hold spaces or control characters");
     u = curl_url();
     if (!u)
         abort();
@@ -81,7 +82,7 @@ events_normalize(const cJSON *arr, struct app_err *err)
         app_fail(err, APP_EINVAL, "field 'events' must name at least one event");
         return NULL;
     }
-    cJSON_ArrayForEach(e, arr) {
+    cJSON_ArrayForEach (e, arr) {
         size_t k = 0;
 
         while (cat_hook_kinds[k] && strcmp(cat_hook_kinds[k], e->valuestring) != 0)
@@ -96,7 +97,7 @@ events_normalize(const cJSON *arr, struct app_err *err)
     }
     out = xjson(cJSON_CreateArray());
     for (size_t k = 0; cat_hook_kinds[k]; k++) {
-        cJSON_ArrayForEach(e, arr) {
+        cJSON_ArrayForEach (e, arr) {
             if (strcmp(cat_hook_kinds[k], e->valuestring) == 0) {
                 cJSON_AddItemToArray(out, xjson(cJSON_CreateString(cat_hook_kinds[k])));
                 break;
@@ -126,8 +127,7 @@ hook_exists(struct cat *c, const char *id, int *exists, struct app_err *err)
 }
 
 cJSON *
-cat_hook_put(struct cat *c, const char *id, const cJSON *body, int *created,
-             struct app_err *err)
+cat_hook_put(struct cat *c, const char *id, const cJSON *body, int *created, struct app_err *err)
 {
     const char *url = NULL, *secret = NULL;
     const cJSON *events = NULL;
@@ -365,7 +365,8 @@ cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char
         app_fail(err, APP_EINVAL, "limit must be from 1 to %d", CAT_HOOK_PAGE_MAX);
         return NULL;
     }
-    if (state && strcmp(state, "pending") && strcmp(state, "delivered") && strcmp(state, "failed")) {
+    if (state && strcmp(state, "pending") && strcmp(state, "delivered") &&
+        strcmp(state, "failed")) {
         app_fail(err, APP_EINVAL, "state '%s' is not pending, delivered or failed", state);
         return NULL;
     }
@@ -649,7 +650,9 @@ cat_outbox_record(struct cat *c, const struct cat_delivery *d, long status, cons
     sqlite3_bind_text(u, 6, error, -1, SQLITE_STATIC);
     if (strcmp(state, "pending") != 0)
         sqlite3_bind_text(u, 7, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(a) != SQLITE_DONE || sqlite3_step(u) != SQLITE_DONE) {
+    /* The update first: a webhook deleted meanwhile took its deliveries along. */
+    if (sqlite3_step(u) != SQLITE_DONE ||
+        (sqlite3_changes(c->db) > 0 && sqlite3_step(a) != SQLITE_DONE)) {
         cat_sql_fail(c, err, "cannot record webhook attempt");
         goto out;
     }

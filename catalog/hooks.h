@@ -48,15 +48,15 @@ int cat_hook_delete(struct cat *c, const char *id, struct app_err *err);
  * next_attempt_at, last_status, last_error, created_at, finished_at}],
  * next_cursor}. state may be NULL (all) or pending/delivered/failed; cursor is the
  * previous page's next_cursor. */
-cJSON *cat_hook_deliveries(struct cat *c, const char *id, const char *state,
-                           const char *cursor, size_t limit, struct app_err *err);
+cJSON *cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char *cursor,
+                           size_t limit, struct app_err *err);
 
 /* Queues deliveries while a transaction records events. */
 struct cat_outbox {
     struct cat *c;
     sqlite3_stmt *ins;
-    char **hooks;     /* webhook ids ... */
-    char **kinds;     /* ... and the kind each one subscribes to (pairs) */
+    char **hooks; /* webhook ids ... */
+    char **kinds; /* ... and the kind each one subscribes to (pairs) */
     size_t n;
     int64_t now_ms;
     size_t queued;
@@ -65,8 +65,7 @@ struct cat_outbox {
 /* Load the subscriptions (inside the caller's transaction). */
 int cat_outbox_open(struct cat *c, struct cat_outbox *ob, struct app_err *err);
 /* Queue event seq of kind for every webhook subscribed to kind. */
-int cat_outbox_add(struct cat_outbox *ob, const char *kind, long long seq,
-                   struct app_err *err);
+int cat_outbox_add(struct cat_outbox *ob, const char *kind, long long seq, struct app_err *err);
 void cat_outbox_close(struct cat_outbox *ob);
 
 /* A delivery due to be sent, with what sending it needs. */
@@ -74,7 +73,7 @@ struct cat_delivery {
     long long id, event_seq;
     int attempts; /* made so far */
     char *hook_id, *url, *secret, *kind;
-    char *body;   /* {"data":...,"event":kind,"seq":n}, canonical */
+    char *body; /* {"data":...,"event":kind,"seq":n}, canonical */
     size_t body_len;
 };
 
@@ -82,15 +81,15 @@ void cat_delivery_release(struct cat_delivery *d);
 
 /* Up to max pending deliveries whose next attempt is at or before now_ms, oldest
  * first. *next_ms is set to the earliest later attempt time (INT64_MAX when none). */
-int cat_outbox_due(struct cat *c, int64_t now_ms, size_t max, struct cat_delivery **out,
-                   size_t *n, int64_t *next_ms, struct app_err *err);
+int cat_outbox_due(struct cat *c, int64_t now_ms, size_t max, struct cat_delivery **out, size_t *n,
+                   int64_t *next_ms, struct app_err *err);
 
 /* Record attempt number d->attempts + 1: its HTTP status (0: no answer), error
  * (NULL: none) and duration. When ok the delivery is delivered; otherwise it is
- * retried at retry_at_ms, or failed when retry_at_ms < 0. */
-int cat_outbox_record(struct cat *c, const struct cat_delivery *d, long status,
-                      const char *error, long long duration_ms, int ok, int64_t retry_at_ms,
-                      struct app_err *err);
+ * retried at retry_at_ms, or failed when retry_at_ms < 0. A delivery that no longer
+ * exists (its webhook was deleted) is ignored. */
+int cat_outbox_record(struct cat *c, const struct cat_delivery *d, long status, const char *error,
+                      long long duration_ms, int ok, int64_t retry_at_ms, struct app_err *err);
 
 /* Unix time in milliseconds. */
 int64_t cat_now_ms(void);

@@ -222,6 +222,16 @@ insert_package(struct cat *c, sqlite3_stmt *ins, const char *id, const cJSON *en
     if (!sha256_hex_valid(sha))
         return app_fail(err, APP_EINVAL, "package '%s': sha256 is not 64 lower-case hex digits",
                         key);
+    if (ptype && strcmp(ptype, "package") != 0 && strcmp(ptype, "cpython_module") != 0 &&
+        strcmp(ptype, "shared_library") != 0)
+        return app_fail(err, APP_EINVAL,
+                        "package '%s': package_type '%s' is not package, cpython_module or "
+                        "shared_library",
+                        key, ptype);
+    if (idir && strcmp(idir, "site") != 0 && strcmp(idir, "stdlib") != 0 &&
+        strcmp(idir, "dynlib") != 0)
+        return app_fail(err, APP_EINVAL, "package '%s': install_dir '%s' is not site, stdlib or dynlib",
+                        key, idir);
     if (!file[0] || strchr(file, '/') || strchr(file, '\\'))
         return app_fail(err, APP_EINVAL, "package '%s': file_name '%s' must be a plain file name",
                         key, file);

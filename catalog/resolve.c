@@ -551,10 +551,10 @@ res_resolve(const struct snap *s, const struct res_input *in, struct res_output 
     packages = close_packages(&x);
     if (has_error(&x))
         goto fail;
-    cJSON_AddItemToObject(policy, "upgrade", x.upgrade ? x.upgrade : xjson(cJSON_CreateNull()));
-    x.upgrade = NULL;
     out->lock = build_lock(&x, packages);
     packages = NULL;
+    cJSON_AddItemToObject(policy, "upgrade", x.upgrade ? x.upgrade : xjson(cJSON_CreateNull()));
+    x.upgrade = NULL;
     out->lock_bytes = json_canonical(out->lock, &out->lock_len);
     {
         char hex[APP_SHA256_HEX];

@@ -18,9 +18,9 @@
 #include "app/mem.h"
 #include "catalog/lines.h"
 
-#define WK_COLS                                                                          \
-    "w.name, w.compatibility_date, w.flags, w.requirements, w.allow_experimental,"       \
-    " w.lock_id, w.runtime, w.python_line, w.status, w.blocked_reason, w.blocked_since," \
+#define WK_COLS                                                                                    \
+    "w.name, w.compatibility_date, w.flags, w.requirements, w.allow_experimental,"                 \
+    " w.lock_id, w.runtime, w.python_line, w.status, w.blocked_reason, w.blocked_since,"           \
     " w.upcoming_notified, l.end_of_support, w.created_at, w.updated_at"
 #define WK_FROM " FROM workers w LEFT JOIN python_lines l ON l.line = w.python_line"
 #define WK_CURSOR_MAX 256
@@ -67,7 +67,8 @@ cat_worker_name_valid(const char *name)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char ch = name[i];
-        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        int alnum =
+            (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
 
         if (!alnum && (i == 0 || (ch != '-' && ch != '_' && ch != '.')))
             return 0;
@@ -186,8 +187,8 @@ cursor_decode(const char *cursor, char out[WK_CURSOR_MAX], struct app_err *err)
 {
     size_t n = 0;
 
-    if (sodium_base642bin((unsigned char *)out, WK_CURSOR_MAX - 1, cursor, strlen(cursor), NULL,
-                          &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+    if (sodium_base642bin((unsigned char *)out, WK_CURSOR_MAX - 1, cursor, strlen(cursor), NULL, &n,
+                          NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
         return app_fail(err, APP_EINVAL, "cursor '%s' is not one this server issued", cursor);
     out[n] = '\0';
     if (strlen(out) != n || !cat_worker_name_valid(out))
@@ -196,8 +197,8 @@ cursor_decode(const char *cursor, char out[WK_CURSOR_MAX], struct app_err *err)
 }
 
 int
-cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_worker **out,
-                size_t *n, char **next_cursor, struct app_err *err)
+cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_worker **out, size_t *n,
+                char **next_cursor, struct app_err *err)
 {
     struct buf sql;
     sqlite3_stmt *st = NULL;
@@ -356,8 +357,7 @@ cat_worker_history(struct cat *c, const char *name, struct app_err *err)
 }
 
 int
-cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len,
-               struct app_err *err)
+cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     char now[21];
@@ -439,8 +439,8 @@ history_add(struct cat *c, const char *name, const char *kind, const char *lock_
 }
 
 int
-cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes,
-               size_t lock_len, int *created, int *changed, struct app_err *err)
+cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes, size_t lock_len,
+               int *created, int *changed, struct app_err *err)
 {
     struct cat_worker old = {0};
     struct app_err gerr = {0};
@@ -577,8 +577,7 @@ cat_worker_json(const struct cat_worker *w, int today)
     xjson(cJSON_AddStringToObject(o, "name", w->name));
     xjson(cJSON_AddStringToObject(o, "compatibility_date", w->date));
     cJSON_AddItemToObject(o, "compatibility_flags", parse_or(w->flags, xjson(cJSON_CreateArray())));
-    cJSON_AddItemToObject(o, "requirements",
-                          parse_or(w->requirements, xjson(cJSON_CreateArray())));
+    cJSON_AddItemToObject(o, "requirements", parse_or(w->requirements, xjson(cJSON_CreateArray())));
     xjson(cJSON_AddBoolToObject(o, "allow_experimental", w->allow_experimental));
     xjson(cJSON_AddStringToObject(o, "lock_id", w->lock_id));
     json_add_str_or_null(o, "runtime", w->runtime);

@@ -32,13 +32,13 @@ struct cat_worker {
     char *requirements; /* JSON array of requirements.txt lines, as given */
     int allow_experimental;
     char *lock_id;
-    char *runtime;      /* NULL when the lock has no Python runtime */
-    char *python_line;  /* NULL likewise */
-    char *status;       /* "active" or "blocked" */
-    char *blocked_reason; /* JSON {code, message, packages, to} or NULL */
-    char *blocked_since;  /* YYYY-MM-DD or NULL */
+    char *runtime;           /* NULL when the lock has no Python runtime */
+    char *python_line;       /* NULL likewise */
+    char *status;            /* "active" or "blocked" */
+    char *blocked_reason;    /* JSON {code, message, packages, to} or NULL */
+    char *blocked_since;     /* YYYY-MM-DD or NULL */
     char *upcoming_notified; /* line whose coming end was announced, or NULL */
-    char *end_of_support; /* of python_line (from python_lines), or NULL */
+    char *end_of_support;    /* of python_line (from python_lines), or NULL */
     char *created_at, *updated_at;
 };
 
@@ -55,8 +55,7 @@ int cat_worker_begin(struct cat *c, struct app_err *err);
 int cat_worker_commit(struct cat *c, struct app_err *err);
 
 /* Load one worker; 404 (APP_ENOTFOUND) when it is not registered. */
-int cat_worker_get(struct cat *c, const char *name, struct cat_worker *out,
-                   struct app_err *err);
+int cat_worker_get(struct cat *c, const char *name, struct cat_worker *out, struct app_err *err);
 
 /* Filters of a listing; NULL fields do not filter. ends_before keeps workers whose
  * line's end of support is before that date (YYYY-MM-DD); after is the opaque
@@ -106,7 +105,6 @@ int cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len,
                    struct app_err *err);
 
 /* Load stored lock bytes; the caller frees *bytes. 404 when never issued. */
-int cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len,
-                  struct app_err *err);
+int cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err);
 
 #endif

@@ -123,7 +123,8 @@ cmd_deploy(struct cli *c, int argc, char **argv)
         in.config = o.pos[1];
     }
     if (in.as_of) {
-        rc = cli_usage_error(argv[0], "a deploy resolves as of today; --as-of is for resolve and eol");
+        rc = cli_usage_error(argv[0],
+                             "a deploy resolves as of today; --as-of is for resolve and eol");
         goto out;
     }
     if (cli_inputs_load(&in, &err) < 0) {
@@ -147,9 +148,9 @@ cmd_deploy(struct cli *c, int argc, char **argv)
 
         w = doc;
         printf("%s %s: %s, python %s, lock %s\n", cli_str(w, "name"),
-               status == 201                                                    ? "registered"
+               status == 201                                                  ? "registered"
                : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "changed")) ? "redeployed"
-                                                                                : "unchanged",
+                                                                              : "unchanged",
                str_or(w, "runtime", "no python runtime"), str_or(w, "python_line", "-"),
                cli_str(w, "lock_id"));
         cJSON_ArrayForEach (warn, cJSON_GetObjectItemCaseSensitive(w, "warnings"))
@@ -307,7 +308,8 @@ worker_row(struct cli_table *t, const cJSON *w)
     row[2] = cli_str(w, "runtime");
     row[3] = cli_str(w, "python_line");
     row[4] = cli_str(w, "status");
-    row[5] = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(support, "end_of_support")) ? ends : "-";
+    row[5] =
+        cJSON_IsString(cJSON_GetObjectItemCaseSensitive(support, "end_of_support")) ? ends : "-";
     cli_table_add(t, row);
 }
 
@@ -320,8 +322,8 @@ cmd_list(struct cli *c, int argc, char **argv)
         {"limit", 'n', 1, OPT_LIMIT},    {"cursor", 0, 1, OPT_CURSOR},
         {"all", 'a', 0, OPT_ALL},        {NULL, 0, 0, 0},
     };
-    static const char *const h[] = {"WORKER", "DATE", "RUNTIME", "PYTHON", "STATUS",
-                                    "END OF SUPPORT"};
+    static const char *const h[] = {"WORKER", "DATE",   "RUNTIME",
+                                    "PYTHON", "STATUS", "END OF SUPPORT"};
     const char *line = NULL, *runtime = NULL, *status = NULL, *ends = NULL, *limit = NULL;
     const char *cursor = NULL;
     struct cli_opts o;
@@ -526,7 +528,7 @@ print_plan(const cJSON *doc)
             row[2] = cli_str(x, "code");
             row[3] = pk.len ? pk.data : "-";
             row[4] = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x, "new")) ? "new"
-                                                                               : cli_str(x, "since");
+                                                                              : cli_str(x, "since");
             cli_table_add(t, row);
             buf_release(&pk);
         }
@@ -683,8 +685,7 @@ const struct cli_cmd cli_cmds_workers[] = {
     {"workers deploy",
      "NAME [wrangler.toml] [--date D] [--flag F]... [-r requirements.txt] "
      "[--allow-experimental] [--config wrangler.toml]",
-     "admin: register or redeploy a worker, pinned to the lock it resolves to today",
-     cmd_deploy},
+     "admin: register or redeploy a worker, pinned to the lock it resolves to today", cmd_deploy},
     {"workers show", "NAME", "a worker: its pinned lock, support status and history", cmd_show},
     {"workers list",
      "[--python-line L] [--runtime R] [--status active|blocked] [--ends-before D] "

@@ -49,10 +49,10 @@ struct wk_state {
 /* One apply at a time, from the API or the sweep. */
 static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER;
 
-#define WITH_CAT(r, c)                                                                   \
-    struct cat *c = srv_cat(r);                                                          \
-    if (!c)                                                                              \
-        return app_fail(&(r)->err, APP_EINTERNAL, "database unavailable")
+#define WITH_CAT(r, c)                                                                             \
+    struct cat *c = srv_cat(r);                                                                    \
+    if (!c)                                                                                        \
+    return app_fail(&(r)->err, APP_EINTERNAL, "database unavailable")
 
 static void
 kick(struct srv *s)
@@ -176,7 +176,8 @@ strings_of(const cJSON *arr, size_t *n)
     *n = arr ? (size_t)cJSON_GetArraySize(arr) : 0;
     v = xcalloc(*n + 1, sizeof(*v));
     if (arr)
-        cJSON_ArrayForEach(x, arr) v[i++] = x->valuestring;
+        cJSON_ArrayForEach (x, arr)
+            v[i++] = x->valuestring;
     return v;
 }
 
@@ -213,8 +214,8 @@ deploy_parse(const cJSON *body, struct deploy *d, struct app_err *err)
     }
     reqv = cJSON_GetObjectItemCaseSensitive(body, "requirements");
     if (cJSON_IsString(reqv)) {
-        if (req_split_text(reqv->valuestring, strlen(reqv->valuestring), &d->req_lines,
-                           &d->n_reqs, err) < 0)
+        if (req_split_text(reqv->valuestring, strlen(reqv->valuestring), &d->req_lines, &d->n_reqs,
+                           err) < 0)
             return -1;
         d->reqs = xcalloc(d->n_reqs + 1, sizeof(*d->reqs));
         for (size_t i = 0; i < d->n_reqs; i++)

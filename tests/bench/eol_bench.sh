@@ -63,7 +63,7 @@ k=$((k + 1)); deploy "tpl-d$(printf %02d $k)" 2024-04-01 '["python_workers"]' '[
 
 # Copy the templates into N rows, weighted: a-templates 60%, b 25%, c 14%, d 1%.
 t0=$(date +%s.%N)
-sqlite3 "$TMP/data/almanac.db" <<SQL
+sqlite3 "$TMP/data/almanac.db" >/dev/null <<SQL
 PRAGMA journal_mode=WAL;
 BEGIN;
 CREATE TEMP TABLE tpl AS SELECT row_number() OVER (PARTITION BY substr(name, 5, 1) ORDER BY name) - 1 AS k,

@@ -139,7 +139,8 @@ deploy(const char *name, const char *date, const char *const *flags, const char 
     w.lock_id = out.lock_id;
     w.runtime = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "id")->valuestring : NULL;
     w.python_line = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "python_line")->valuestring : NULL;
-    ck_assert_msg(cat_worker_pin(db, &w, out.lock_bytes, out.lock_len, &created, &changed, &err) == 0,
+    ck_assert_msg(cat_worker_pin(db, &w, out.lock_bytes, out.lock_len, &created, &changed, &err) ==
+                      0,
                   "%s", err.msg);
     free(w.name);
     free(w.date);
@@ -162,15 +163,15 @@ static const char *const NUMPY_PIN[] = {"numpy==1.26.4", NULL};
 static void
 deploy_fleet(void)
 {
-    deploy("a-312", "2024-04-01", PW, NUMPY, 0);             /* 0.26.4 */
-    deploy("b-313-implied", "2025-10-01", PW, NULL, 0);      /* 0.28.3 by implication */
-    deploy("c-313-named", "2025-06-01", PW_2025, NUMPY, 0);  /* 0.28.3 */
-    deploy("d-314", "2026-07-01", PW_2026, NULL, 0);         /* 314.0.7 */
-    deploy("e-314-exp", "2026-08-20", PW_EXP, NULL, 1);      /* 314.0.7, experimental */
-    deploy("f-duckdb", "2024-04-01", PW, DUCKDB, 0);         /* 0.26.4, not in 0.28.3 */
+    deploy("a-312", "2024-04-01", PW, NUMPY, 0);                 /* 0.26.4 */
+    deploy("b-313-implied", "2025-10-01", PW, NULL, 0);          /* 0.28.3 by implication */
+    deploy("c-313-named", "2025-06-01", PW_2025, NUMPY, 0);      /* 0.28.3 */
+    deploy("d-314", "2026-07-01", PW_2026, NULL, 0);             /* 314.0.7 */
+    deploy("e-314-exp", "2026-08-20", PW_EXP, NULL, 1);          /* 314.0.7, experimental */
+    deploy("f-duckdb", "2024-04-01", PW, DUCKDB, 0);             /* 0.26.4, not in 0.28.3 */
     deploy("g-312-disabled", "2025-10-01", PW_NO_2025, NULL, 0); /* 0.26.4 */
-    deploy("h-js", "2024-04-01", JS, NULL, 0);               /* no Python */
-    deploy("i-numpy-pin", "2024-04-01", PW, NUMPY_PIN, 0);   /* numpy==1.26.4 */
+    deploy("h-js", "2024-04-01", JS, NULL, 0);                   /* no Python */
+    deploy("i-numpy-pin", "2024-04-01", PW, NUMPY_PIN, 0);       /* numpy==1.26.4 */
 }
 
 static struct cat_worker
@@ -233,11 +234,11 @@ names(const struct eol_plan *p, const struct eol_entry *v, size_t n)
     return s;
 }
 
-#define ASSERT_NAMES(p, list, n, want)                                                   \
-    do {                                                                                 \
-        char *got_ = names((p), (list), (n));                                            \
-        ck_assert_str_eq(got_, (want));                                                  \
-        free(got_);                                                                      \
+#define ASSERT_NAMES(p, list, n, want)                                                             \
+    do {                                                                                           \
+        char *got_ = names((p), (list), (n));                                                      \
+        ck_assert_str_eq(got_, (want));                                                            \
+        free(got_);                                                                                \
     } while (0)
 
 static long long
@@ -319,7 +320,8 @@ START_TEST(test_end_of_312)
         char *pc = json_canonical(g->package_changes, NULL);
 
         ck_assert_msg(strstr(pc, "{\"change\":\"changed\",\"from\":\"1.26.4\",\"name\":\"numpy\","
-                                 "\"to\":\"2.2.5\"}") != NULL, "%s", pc);
+                                 "\"to\":\"2.2.5\"}") != NULL,
+                      "%s", pc);
         ck_assert_msg(strstr(pc, "\"name\":\"pydantic\"") != NULL, "%s", pc);
         free(pc);
     }
@@ -328,7 +330,8 @@ START_TEST(test_end_of_312)
         const struct eol_group *i = &p->groups[p->blocked[1].group];
         char *fb = json_canonical(f->blocked, NULL), *ib = json_canonical(i->blocked, NULL);
 
-        ck_assert_msg(strstr(fb, "\"code\":\"upgrade_blocked\"") && strstr(fb, "\"packages\":[\"duckdb\"]") &&
+        ck_assert_msg(strstr(fb, "\"code\":\"upgrade_blocked\"") &&
+                          strstr(fb, "\"packages\":[\"duckdb\"]") &&
                           strstr(fb, "\"runtime\":\"pyodide-0.28.3\""),
                       "%s", fb);
         ck_assert_msg(strstr(ib, "\"code\":\"requirement_not_satisfied\"") &&
@@ -391,8 +394,9 @@ START_TEST(test_end_of_312)
                      (int)a.first_seq);
     cJSON_Delete(hist);
     doc = cat_worker_json(&w, day("2028-10-02"));
-    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "support"), "end_of_support")->valuestring,
-                     "2029-10-07");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "support"), "end_of_support")->valuestring,
+        "2029-10-07");
     cJSON_Delete(doc);
     cat_worker_release(&w);
 }
@@ -435,7 +439,8 @@ START_TEST(test_end_of_313_and_314)
     p = plan("2029-10-07", EOL_WANT_MOVES);
     /* 3.13 ended: everyone on 3.12 or 3.13 goes to 3.14; duckdb is back in 314.0.7's
      * set, so the blocked f moves straight from 3.12 to 3.14. */
-    ASSERT_NAMES(p, p->moves, p->n_moves, "a-312 b-313-implied c-313-named f-duckdb g-312-disabled");
+    ASSERT_NAMES(p, p->moves, p->n_moves,
+                 "a-312 b-313-implied c-313-named f-duckdb g-312-disabled");
     ASSERT_NAMES(p, p->blocked, p->n_blocked, "i-numpy-pin");
     for (size_t i = 0; i < p->n_moves; i++)
         ck_assert_str_eq(p->groups[p->moves[i].group].to_runtime, "pyodide-314.0.7");
@@ -456,8 +461,9 @@ START_TEST(test_end_of_313_and_314)
                  "a-312 b-313-implied c-313-named d-314 e-314-exp f-duckdb g-312-disabled "
                  "i-numpy-pin");
     for (size_t i = 0; i < p->n_blocked; i++)
-        ck_assert_str_eq(cJSON_GetObjectItem(p->groups[p->blocked[i].group].blocked, "code")->valuestring,
-                         "no_supported_runtime");
+        ck_assert_str_eq(
+            cJSON_GetObjectItem(p->groups[p->blocked[i].group].blocked, "code")->valuestring,
+            "no_supported_runtime");
     ck_assert_uint_eq(p->n_newly_blocked, 8);
     eol_plan_free(p);
     a = apply("2030-10-07", 0);
@@ -497,7 +503,8 @@ START_TEST(test_grouping)
         cJSON *groups = cJSON_GetObjectItem(j, "groups");
 
         ck_assert_int_eq(cJSON_GetArraySize(groups), 1);
-        ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(groups, 0), "workers")->valueint, 300);
+        ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(groups, 0), "workers")->valueint,
+                         300);
         ck_assert_ptr_null(cJSON_GetObjectItem(j, "moves"));
         cJSON_Delete(j);
     }
@@ -583,11 +590,13 @@ START_TEST(test_upcoming)
 
         ck_assert_str_eq(cJSON_GetObjectItem(first, "end_of_support")->valuestring, "2028-10-02");
         ck_assert_int_eq(cJSON_GetObjectItem(first, "days_left")->valueint, 180);
-        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(first, "target"), "runtime")->valuestring,
-                         "pyodide-0.28.3");
+        ck_assert_str_eq(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(first, "target"), "runtime")->valuestring,
+            "pyodide-0.28.3");
         ck_assert(cJSON_IsNull(cJSON_GetObjectItem(f, "target")));
-        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(f, "blocked"), "code")->valuestring,
-                         "upgrade_blocked");
+        ck_assert_str_eq(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(f, "blocked"), "code")->valuestring,
+            "upgrade_blocked");
     }
     cJSON_Delete(j);
     eol_plan_free(p);
@@ -620,14 +629,17 @@ START_TEST(test_outbox)
     cJSON_Delete(h);
     cJSON_Delete(body);
     /* Bad webhooks are refused. */
-    body = cJSON_Parse("{\"url\":\"ftp://x/\",\"events\":[\"worker.moved\"],\"secret\":\"0123456789abcdef\"}");
+    body = cJSON_Parse(
+        "{\"url\":\"ftp://x/\",\"events\":[\"worker.moved\"],\"secret\":\"0123456789abcdef\"}");
     ck_assert_ptr_null(cat_hook_put(db, "bad", body, &created, &err));
     ck_assert_int_eq(err.code, APP_EINVAL);
     cJSON_Delete(body);
-    body = cJSON_Parse("{\"url\":\"http://x/\",\"events\":[\"worker.nope\"],\"secret\":\"0123456789abcdef\"}");
+    body = cJSON_Parse(
+        "{\"url\":\"http://x/\",\"events\":[\"worker.nope\"],\"secret\":\"0123456789abcdef\"}");
     ck_assert_ptr_null(cat_hook_put(db, "bad", body, &created, &err));
     cJSON_Delete(body);
-    body = cJSON_Parse("{\"url\":\"http://x/\",\"events\":[\"worker.moved\"],\"secret\":\"short\"}");
+    body =
+        cJSON_Parse("{\"url\":\"http://x/\",\"events\":[\"worker.moved\"],\"secret\":\"short\"}");
     ck_assert_ptr_null(cat_hook_put(db, "bad", body, &created, &err));
     cJSON_Delete(body);
 
@@ -638,7 +650,8 @@ START_TEST(test_outbox)
     ck_assert_str_eq(ds[0].kind, "worker.blocked");
     ck_assert_ptr_nonnull(strstr(ds[0].body, "\"event\":\"worker.blocked\""));
     ck_assert_ptr_nonnull(strstr(ds[0].body, "\"worker\":\"f-duckdb\""));
-    ck_assert_int_eq(cat_outbox_record(db, &ds[0], 500, "http status 500", 3, 0, cat_now_ms() + 60000, &err), 0);
+    ck_assert_int_eq(
+        cat_outbox_record(db, &ds[0], 500, "http status 500", 3, 0, cat_now_ms() + 60000, &err), 0);
     ck_assert_int_eq(cat_outbox_record(db, &ds[1], 204, NULL, 2, 1, -1, &err), 0);
     for (size_t i = 0; i < n; i++)
         cat_delivery_release(&ds[i]);
@@ -653,11 +666,24 @@ START_TEST(test_outbox)
         const cJSON *d = cJSON_GetObjectItem(h, "deliveries");
 
         ck_assert_int_eq(cJSON_GetArraySize(d), 2);
-        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 0), "state")->valuestring, "delivered");
-        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 1), "state")->valuestring, "pending");
-        ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 1), "attempts")), 1);
+        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 0), "state")->valuestring,
+                         "delivered");
+        ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 1), "state")->valuestring,
+                         "pending");
+        ck_assert_int_eq(
+            cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 1), "attempts")), 1);
     }
     cJSON_Delete(h);
+    /* Deleting the webhook drops its deliveries; an attempt finishing afterwards is
+     * ignored. */
+    ck_assert_int_eq(cat_outbox_due(db, cat_now_ms() + 120000, 10, &ds, &n, &next, &err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(cat_hook_delete(db, "ops", &err), 0);
+    ck_assert_int_eq(cat_outbox_record(db, &ds[0], 204, NULL, 1, 1, -1, &err), 0);
+    cat_delivery_release(&ds[0]);
+    free(ds);
+    ck_assert_int_eq(cat_hook_delete(db, "ops", &err), -1);
+    ck_assert_int_eq(err.code, APP_ENOTFOUND);
 }
 END_TEST
 

@@ -286,7 +286,9 @@ class Server {
     this.today = opts.today;
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'almanac-api-'));
     this.dataDir = path.join(this.tmp, 'data');
-    this.env = { ...process.env, ALMANAC_TODAY: this.today, ...opts.env };
+    // zstd level 1 keeps the seed's storing of the core artifacts to a second or two.
+    this.env = { ALMANAC_ZSTD_LEVEL: '1', ...process.env, ALMANAC_TODAY: this.today, ...opts.env };
+    this.serveArgs = opts.serveArgs || [];
     delete this.env.ALMANAC_DATA;
     this.logs = []; // [label, stderr text]
     this.proc = null;
@@ -315,7 +317,8 @@ class Server {
       this.stderr = '';
       this.exit = null;
       this.proc = spawn(binary('almanacd'),
-                        ['serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`],
+                        ['serve', '--data', this.dataDir, '--listen', `127.0.0.1:${this.port}`,
+                         ...this.serveArgs],
                         { env: this.env, stdio: ['ignore', 'ignore', 'pipe'] });
       this.proc.stderr.on('data', (d) => { this.stderr += d; });
       this.exited = new Promise((resolve) => {
@@ -382,9 +385,10 @@ class Server {
   }
 }
 
-/* Start a seeded almanacd for this test file (stopped by an `after` hook). */
-export async function startServer({ today = DEFAULT_TODAY, seed = true, env = {} } = {}) {
-  const s = new Server({ today, env });
+/* Start a seeded almanacd for this test file (stopped by an `after` hook). env adds
+ * to the environment; serveArgs are extra `almanacd serve` options. */
+export async function startServer({ today = DEFAULT_TODAY, seed = true, env = {}, serveArgs = [] } = {}) {
+  const s = new Server({ today, env, serveArgs });
   after(() => s.stop());
   await s.prepare(seed);
   await s.start();
@@ -408,7 +412,8 @@ function rawRequest(s, method, p, { body, headers = {}, token, chunked = false, 
     if (body !== undefined) {
       payload = Buffer.isBuffer(body) ? body
         : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-      if (!h['content-type'])
+      // Objects and strings are JSON; a Buffer is raw bytes sent without a type.
+      if (!h['content-type'] && !Buffer.isBuffer(body))
         h['content-type'] = 'application/json';
       if (!chunked)
         h['content-length'] = String(payload.length);
