@@ -4,7 +4,7 @@
 #   2. uncached resolution of a 21-package closure (in process)
 #   3. a 10 MB stored artifact, zstd and identity, vs nginx serving the same file (wrk)
 #   4. end-of-support plan/apply for 100 000 workers (tests/bench/eol_bench.sh, if present)
-#   5. executor warm-cache overhead and cold starts (tests/bench/exec_bench.sh, if present)
+#   5. executor warm-cache overhead and cold starts (tests/cli/bench.sh)
 # A benchmark, not a test: it prints numbers and fails only when a tool fails.
 set -eu
 B=${1:-build}
@@ -67,11 +67,23 @@ done
 
 RES="/v1/resolve?date=2024-04-01&flags=python_workers&requirements=aiohttp,pydantic,pandas,requests"
 curl -sf "http://127.0.0.1:$PORT$RES" >/dev/null
+rss() { ps -o rss= -p "$SRV_PID" | tr -d ' '; }
+RSS0=$(rss)
 echo "-- 1. cached resolve vs nginx small static file"
 N_RPS=$(wrk -t2 -c"$CONN" -d"${DUR}s" "http://127.0.0.1:$NPORT/small.json" | rps)
 A_RPS=$(wrk -t2 -c"$CONN" -d"${DUR}s" "http://127.0.0.1:$PORT$RES" | rps)
 echo "nginx small file:        $N_RPS req/s"
 echo "almanac cached resolve:  $A_RPS req/s  ($(echo "$A_RPS $N_RPS" | awk '{printf "%.0f", 100*$1/$2}')% of nginx; target >= 50%)"
+# Uncached over HTTP: every request a new as_of, so each one resolves and stores a lock.
+U_START=$(date +%s%N)
+for d in $(seq -w 1 28); do
+    for m in 01 02 03 04 05 06 07 08 09 10 11 12; do
+        curl -sf "http://127.0.0.1:$PORT$RES&as_of=2026-$m-$d" >/dev/null
+    done
+done
+U_END=$(date +%s%N)
+echo "almanac uncached resolve over HTTP (curl, one at a time): $(( (U_END - U_START) / 336000 )) us per request incl. curl start"
+RSS1=$(rss)
 
 echo "-- 2. uncached resolution (in process)"
 "$ROOT/$B/bench/bench_resolve" "$TMP/data" 3000
@@ -93,13 +105,12 @@ else
     echo "artifact upload route not available: skipped"
 fi
 
-if [ -x "$ROOT/tests/bench/eol_bench.sh" ] || [ -f "$ROOT/tests/bench/eol_bench.sh" ]; then
+if [ -f "$ROOT/tests/bench/eol_bench.sh" ]; then
     echo "-- 4. end-of-support plan/apply"
     sh "$ROOT/tests/bench/eol_bench.sh" "$B"
 fi
-if [ -f "$ROOT/tests/bench/exec_bench.sh" ]; then
-    echo "-- 5. executor"
-    sh "$ROOT/tests/bench/exec_bench.sh" "$B"
+if [ -f "$ROOT/tests/cli/bench.sh" ]; then
+    echo "-- 5. executor: cold start with and without a snapshot, warm-cache overhead"
+    bash "$ROOT/tests/cli/bench.sh" "$B" "${BENCH_RUNS:-5}"
 fi
-RSS=$(ps -o rss= -p "$SRV_PID" | tr -d ' ')
-echo "-- almanacd resident memory after the run: ${RSS} KiB"
+echo "-- almanacd resident memory: ${RSS0} KiB after warm-up, ${RSS1} KiB after the resolve load, $(rss) KiB after the downloads"
