@@ -25,8 +25,8 @@ hex_encode(const uint8_t *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int
-nibble(char c)
+int
+hex_nibble(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -41,11 +41,11 @@ int
 hex_decode(const char *s, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = nibble(s[2 * i]), lo;
+        int hi = hex_nibble(s[2 * i]), lo;
 
         if (hi < 0)
             return -1;
-        lo = nibble(s[2 * i + 1]);
+        lo = hex_nibble(s[2 * i + 1]);
         if (lo < 0)
             return -1;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -11,6 +11,9 @@
 #define APP_SHA256_HEX 65 /* 64 hex digits + NUL */
 
 void hex_encode(const uint8_t *in, size_t n, char *out);
+/* The value (0-15) of one hex digit, either case; -1 when c is not one. Used by
+ * hex_decode and by parsers of escapes (cli/wrangler.c). */
+int hex_nibble(char c);
 /* 0 when s is exactly 2*n lower- or upper-case hex digits. */
 int hex_decode(const char *s, uint8_t *out, size_t n);
 /* 1 when s is 64 lower-case hex digits. */

@@ -17,6 +17,7 @@
 #include "app/mem.h"
 #include "catalog/hooks.h"
 #include "catalog/lines.h"
+#include "catalog/locks.h"
 
 #define EOL_MAX_LINES 64
 #define EOL_APPLY_CACHE_KIB (-131072) /* PRAGMA cache_size: negative means KiB */

@@ -289,34 +289,8 @@ cat_hook_list(struct cat *c, struct app_err *err)
 int
 cat_hook_delete(struct cat *c, const char *id, struct app_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    cJSON *ev = NULL;
-    int ret = -1;
-
-    if (cat_worker_begin(c, err) < 0)
-        return -1;
-    if (cat_prepare(c, &st, "DELETE FROM webhooks WHERE id = ?", err) < 0)
-        goto out;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot delete webhook");
-        goto out;
-    }
-    if (sqlite3_changes(c->db) == 0) {
-        app_fail(err, APP_ENOTFOUND, "webhook '%s' does not exist", id);
-        goto out;
-    }
-    ev = xjson(cJSON_CreateObject());
-    xjson(cJSON_AddStringToObject(ev, "webhook", id));
-    if (cat_event(c, "webhook.deleted", id, ev, err) < 0 || cat_worker_commit(c, err) < 0)
-        goto out;
-    ret = 0;
-out:
-    if (ret < 0)
-        cat_rollback(c);
-    sqlite3_finalize(st);
-    cJSON_Delete(ev);
-    return ret;
+    return cat_registry_delete(c, "DELETE FROM webhooks WHERE id = ?", "webhook", id,
+                               "does not exist", err);
 }
 
 static cJSON *

@@ -17,6 +17,7 @@
 #include "app/json.h"
 #include "app/mem.h"
 #include "catalog/lines.h"
+#include "catalog/locks.h"
 
 #define WK_COLS                                                                                    \
     "w.name, w.compatibility_date, w.flags, w.requirements, w.allow_experimental,"                 \
@@ -202,8 +203,18 @@ cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_work
 {
     struct buf sql;
     sqlite3_stmt *st = NULL;
-    const char *binds[5];
     char after[WK_CURSOR_MAX];
+    /* The filters of q, in this order, each with its one parameter (NULL: not given). */
+    const struct {
+        const char *clause, *value;
+    } filters[] = {
+        {" AND w.python_line = ?", q->python_line},
+        {" AND w.runtime = ?", q->runtime},
+        {" AND w.status = ?", q->status},
+        {" AND l.end_of_support < ?", q->ends_before},
+        {" AND w.name > ?", q->cursor ? after : NULL},
+    };
+    const char *binds[sizeof(filters) / sizeof(filters[0])];
     size_t nb = 0, limit = q->limit ? q->limit : CAT_WORKER_PAGE_DEFAULT;
     int ends, ret = -1;
 
@@ -222,30 +233,12 @@ cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_work
     buf_init(&sql, 0);
     if (buf_puts(&sql, "SELECT " WK_COLS WK_FROM " WHERE 1") < 0)
         abort();
-    if (q->python_line) {
-        if (buf_puts(&sql, " AND w.python_line = ?") < 0)
+    for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+        if (!filters[i].value)
+            continue;
+        if (buf_puts(&sql, filters[i].clause) < 0)
             abort();
-        binds[nb++] = q->python_line;
-    }
-    if (q->runtime) {
-        if (buf_puts(&sql, " AND w.runtime = ?") < 0)
-            abort();
-        binds[nb++] = q->runtime;
-    }
-    if (q->status) {
-        if (buf_puts(&sql, " AND w.status = ?") < 0)
-            abort();
-        binds[nb++] = q->status;
-    }
-    if (q->ends_before) {
-        if (buf_puts(&sql, " AND l.end_of_support < ?") < 0)
-            abort();
-        binds[nb++] = q->ends_before;
-    }
-    if (q->cursor) {
-        if (buf_puts(&sql, " AND w.name > ?") < 0)
-            abort();
-        binds[nb++] = after;
+        binds[nb++] = filters[i].value;
     }
     if (buf_puts(&sql, " ORDER BY w.name LIMIT ?") < 0)
         abort();
@@ -354,51 +347,6 @@ cat_worker_history(struct cat *c, const char *name, struct app_err *err)
         return NULL;
     }
     return arr;
-}
-
-int
-cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len, struct app_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    char now[21];
-    int ret = -1;
-
-    cat_now(now);
-    if (cat_prepare(c, &st, "INSERT OR IGNORE INTO locks(id, bytes, created_at) VALUES(?,?,?)",
-                    err) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_DONE)
-        ret = 0;
-    else
-        cat_sql_fail(c, err, "cannot store lock");
-    sqlite3_finalize(st);
-    return ret;
-}
-
-int
-cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    int rc, ret = -1;
-
-    if (cat_prepare(c, &st, "SELECT bytes FROM locks WHERE id = ?", err) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
-        *bytes = xstrndup(sqlite3_column_blob(st, 0), *len);
-        ret = 0;
-    } else if (rc == SQLITE_DONE) {
-        app_fail(err, APP_ENOTFOUND, "lock '%s' was never issued by this server", id);
-    } else {
-        cat_sql_fail(c, err, "cannot read lock");
-    }
-    sqlite3_finalize(st);
-    return ret;
 }
 
 static int
@@ -524,28 +472,34 @@ out:
 }
 
 int
-cat_worker_delete(struct cat *c, const char *name, struct app_err *err)
+cat_registry_delete(struct cat *c, const char *sql, const char *noun, const char *key,
+                    const char *missing, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *ev = NULL;
+    char what[64], kind[64];
     int ret = -1;
 
+    /* A negative result (an encoding error) casts to a huge size and fails too. */
+    if ((size_t)snprintf(kind, sizeof(kind), "%s.deleted", noun) >= sizeof(kind) ||
+        (size_t)snprintf(what, sizeof(what), "cannot delete %s", noun) >= sizeof(what))
+        return app_fail(err, APP_EINTERNAL, "registry noun '%s' is too long", noun);
     if (cat_worker_begin(c, err) < 0)
         return -1;
-    if (cat_prepare(c, &st, "DELETE FROM workers WHERE name = ?", err) < 0)
+    if (cat_prepare(c, &st, sql, err) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot delete worker");
+        cat_sql_fail(c, err, what);
         goto out;
     }
     if (sqlite3_changes(c->db) == 0) {
-        app_fail(err, APP_ENOTFOUND, "worker '%s' is not registered", name);
+        app_fail(err, APP_ENOTFOUND, "%s '%s' %s", noun, key, missing);
         goto out;
     }
     ev = xjson(cJSON_CreateObject());
-    xjson(cJSON_AddStringToObject(ev, "worker", name));
-    if (cat_event(c, "worker.deleted", name, ev, err) < 0 || cat_worker_commit(c, err) < 0)
+    xjson(cJSON_AddStringToObject(ev, noun, key));
+    if (cat_event(c, kind, key, ev, err) < 0 || cat_worker_commit(c, err) < 0)
         goto out;
     ret = 0;
 out:
@@ -554,6 +508,13 @@ out:
     sqlite3_finalize(st);
     cJSON_Delete(ev);
     return ret;
+}
+
+int
+cat_worker_delete(struct cat *c, const char *name, struct app_err *err)
+{
+    return cat_registry_delete(c, "DELETE FROM workers WHERE name = ?", "worker", name,
+                               "is not registered", err);
 }
 
 static cJSON *

@@ -19,6 +19,7 @@
 
 #include "app/err.h"
 #include "catalog/db.h"
+#include "catalog/locks.h" /* pinned locks are read back with cat_lock_load */
 
 #define CAT_WORKER_NAME_MAX 128
 #define CAT_WORKER_PAGE_DEFAULT 100
@@ -90,6 +91,16 @@ cJSON *cat_worker_history(struct cat *c, const char *name, struct app_err *err);
 int cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes,
                    size_t lock_len, int *created, int *changed, struct app_err *err);
 
+/* Delete one row of the registry (workers, webhooks) in its own transaction
+ * committed with cat_worker_commit, and record the event "<noun>.deleted" with
+ * subject key and data {"<noun>": key}. sql is a DELETE with one parameter, bound
+ * to key. Fails with 404 "<noun> '<key>' <missing>" when no row matched, 500 on a
+ * database error; nothing changes on failure. All arguments are borrowed; noun is
+ * a short word ("worker", "webhook"). Shared by catalog/workers.c and
+ * catalog/hooks.c. */
+int cat_registry_delete(struct cat *c, const char *sql, const char *noun, const char *key,
+                        const char *missing, struct app_err *err);
+
 /* Remove a worker and its history (a "worker.deleted" event remains); 404 when it
  * is not registered. */
 int cat_worker_delete(struct cat *c, const char *name, struct app_err *err);
@@ -99,12 +110,5 @@ int cat_worker_delete(struct cat *c, const char *name, struct app_err *err);
  * support: {end_of_support, status}, created_at, updated_at}; support status as of
  * today (days). */
 cJSON *cat_worker_json(const struct cat_worker *w, int today);
-
-/* Store lock bytes by id, idempotently (the SQL of resolve_store_lock). */
-int cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len,
-                   struct app_err *err);
-
-/* Load stored lock bytes; the caller frees *bytes. 404 when never issued. */
-int cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err);
 
 #endif

@@ -11,19 +11,15 @@
 #include "cli/client.h"
 #include "cli/locks.h"
 
-/* Run a command that GETs path and prints it with fn (or as JSON with --json). */
+/* GET path and print it with fn (or as JSON with --json). */
 static int
 get_and_print(struct cli *c, const char *path, void (*fn)(const cJSON *doc))
 {
     struct app_err err = {0};
     cJSON *doc = NULL;
-    int rc;
 
-    if (cli_request(c, "GET", path, NULL, &doc, NULL, &err) < 0) {
-        rc = cli_report(&err);
-        app_err_release(&err);
-        return rc;
-    }
+    if (cli_request(c, "GET", path, NULL, &doc, NULL, &err) < 0)
+        return cli_report_release(&err);
     if (c->json)
         cli_print_json(doc);
     else
@@ -32,30 +28,15 @@ get_and_print(struct cli *c, const char *path, void (*fn)(const cJSON *doc))
     return CLI_OK;
 }
 
-/* A command that takes no options and no arguments. */
+/* Run a command that takes no arguments and shows GET path with fn. */
 static int
-no_args(struct cli *c, int argc, char **argv, int *rc)
+show_cmd(struct cli *c, int argc, char **argv, const char *path, void (*fn)(const cJSON *doc))
 {
-    static const struct cli_opt opts[] = {{NULL, 0, 0, 0}};
-    struct cli_opts o;
-    int k;
+    int rc;
 
-    cli_opts_init(&o, argc, argv);
-    while ((k = cli_opts_next(c, &o, opts)) > 0)
-        ;
-    if (k < 0) {
-        *rc = CLI_EUSAGE;
-        return -1;
-    }
-    if (o.help) {
-        *rc = cli_usage(argv[0]);
-        return -1;
-    }
-    if (o.n_pos) {
-        *rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[0]);
-        return -1;
-    }
-    return 0;
+    if (cli_no_args(c, argc, argv, &rc) < 0)
+        return rc;
+    return get_and_print(c, path, fn);
 }
 
 /* ---- resolve -------------------------------------------------------------------- */
@@ -63,36 +44,23 @@ no_args(struct cli *c, int argc, char **argv, int *rc)
 static int
 cmd_resolve(struct cli *c, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {CLI_RESOLVE_OPTS, {NULL, 0, 0, 0}};
     struct cli_inputs in;
     struct cli_opts o;
     struct cli_lock lock = {0};
     struct app_err err = {0};
     cJSON *body = NULL;
-    int k, rc = CLI_EUSAGE;
+    int rc;
 
     cli_inputs_init(&in);
-    cli_opts_init(&o, argc, argv);
-    while ((k = cli_opts_next(c, &o, opts)) > 0)
-        if (cli_inputs_opt(&in, argv[0], k, o.arg) < 0)
-            goto out;
-    if (k < 0)
+    if (cli_inputs_parse(c, argc, argv, &in, &o, &rc) < 0)
         goto out;
-    if (o.help) {
-        rc = cli_usage(argv[0]);
-        goto out;
-    }
+    rc = CLI_EUSAGE;
     if (o.n_pos > 1) {
         rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
         goto out;
     }
-    if (o.n_pos == 1) {
-        if (!cli_is_toml(o.pos[0]) || in.config) {
-            rc = cli_usage_error(argv[0], "'%s' is not a wrangler.toml", o.pos[0]);
-            goto out;
-        }
-        in.config = o.pos[0];
-    }
+    if (o.n_pos == 1 && cli_inputs_config(&in, argv[0], o.pos[0]) < 0)
+        goto out;
     if (cli_inputs_load(&in, &err) < 0) {
         rc = cli_report(&err);
         goto out;
@@ -242,26 +210,18 @@ requirements_query(const char *text, struct buf *out, struct app_err *err)
 static int
 cmd_diff(struct cli *c, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {CLI_RESOLVE_OPTS, {NULL, 0, 0, 0}};
     struct cli_inputs in;
     struct cli_opts o;
     struct app_err err = {0};
     struct buf q, reqs;
-    int k, rc = CLI_EUSAGE;
+    int rc;
 
     cli_inputs_init(&in);
     buf_init(&q, 0);
     buf_init(&reqs, 0);
-    cli_opts_init(&o, argc, argv);
-    while ((k = cli_opts_next(c, &o, opts)) > 0)
-        if (cli_inputs_opt(&in, argv[0], k, o.arg) < 0)
-            goto out;
-    if (k < 0)
+    if (cli_inputs_parse(c, argc, argv, &in, &o, &rc) < 0)
         goto out;
-    if (o.help) {
-        rc = cli_usage(argv[0]);
-        goto out;
-    }
+    rc = CLI_EUSAGE;
     if (o.n_pos != 2 || in.date) {
         rc = cli_usage_error(argv[0], "give two dates: FROM TO");
         goto out;
@@ -380,11 +340,7 @@ print_flags(const cJSON *doc)
 static int
 cmd_flags(struct cli *c, int argc, char **argv)
 {
-    int rc;
-
-    if (no_args(c, argc, argv, &rc) < 0)
-        return rc;
-    return get_and_print(c, "/v1/flags", print_flags);
+    return show_cmd(c, argc, argv, "/v1/flags", print_flags);
 }
 
 static void
@@ -424,11 +380,7 @@ print_runtimes(const cJSON *doc)
 static int
 cmd_runtimes(struct cli *c, int argc, char **argv)
 {
-    int rc;
-
-    if (no_args(c, argc, argv, &rc) < 0)
-        return rc;
-    return get_and_print(c, "/v1/runtimes", print_runtimes);
+    return show_cmd(c, argc, argv, "/v1/runtimes", print_runtimes);
 }
 
 static void
@@ -456,11 +408,7 @@ print_sets(const cJSON *doc)
 static int
 cmd_sets(struct cli *c, int argc, char **argv)
 {
-    int rc;
-
-    if (no_args(c, argc, argv, &rc) < 0)
-        return rc;
-    return get_and_print(c, "/v1/package-sets", print_sets);
+    return show_cmd(c, argc, argv, "/v1/package-sets", print_sets);
 }
 
 static void
@@ -482,11 +430,7 @@ print_lines(const cJSON *doc)
 static int
 cmd_python(struct cli *c, int argc, char **argv)
 {
-    int rc;
-
-    if (no_args(c, argc, argv, &rc) < 0)
-        return rc;
-    return get_and_print(c, "/v1/python", print_lines);
+    return show_cmd(c, argc, argv, "/v1/python", print_lines);
 }
 
 static void
@@ -502,11 +446,7 @@ print_health(const cJSON *doc)
 static int
 cmd_health(struct cli *c, int argc, char **argv)
 {
-    int rc;
-
-    if (no_args(c, argc, argv, &rc) < 0)
-        return rc;
-    return get_and_print(c, "/v1/health", print_health);
+    return show_cmd(c, argc, argv, "/v1/health", print_health);
 }
 
 /* ---- lock show ------------------------------------------------------------------ */
@@ -520,7 +460,7 @@ cmd_lock_show(struct cli *c, int argc, char **argv)
     struct cli_opts o;
     struct cli_lock lock = {0};
     struct app_err err = {0};
-    int k, raw = 0, rc;
+    int k, raw = 0;
 
     cli_opts_init(&o, argc, argv);
     while ((k = cli_opts_next(c, &o, opts)) > 0)
@@ -531,11 +471,8 @@ cmd_lock_show(struct cli *c, int argc, char **argv)
         return cli_usage(argv[0]);
     if (o.n_pos != 1)
         return cli_usage_error(argv[0], "give one lock id (sha256:...)");
-    if (cli_lock_get(c, o.pos[0], &lock, &err) < 0) {
-        rc = cli_report(&err);
-        app_err_release(&err);
-        return rc;
-    }
+    if (cli_lock_get(c, o.pos[0], &lock, &err) < 0)
+        return cli_report_release(&err);
     if (raw) {
         fwrite(lock.bytes, 1, lock.len, stdout);
         fputc('\n', stdout);

@@ -101,6 +101,18 @@ void cli_opts_init(struct cli_opts *o, int argc, char **argv);
  * usage error (unknown option, missing value, too many arguments). */
 int cli_opts_next(struct cli *c, struct cli_opts *o, const struct cli_opt *opts);
 
+/* Finish parsing the options of a command that takes no positional arguments,
+ * after its cli_opts_next loop ended with k. Returns 0 when the command goes on,
+ * or -1 with *rc set to the exit code when it must stop: k < 0 (the usage error
+ * is already printed), --help (the usage line is printed) or a positional
+ * argument (a usage error is printed). */
+int cli_opts_end(const struct cli_opts *o, int k, const char *cmd_name, int *rc);
+
+/* Parse the arguments of a command that takes no options of its own and no
+ * positional arguments (global options still apply to c); 0 or -1 with *rc set,
+ * as cli_opts_end. */
+int cli_no_args(struct cli *c, int argc, char **argv, int *rc);
+
 /* Print "almanac: <msg>" and "usage: almanac <name> <usage>" for cmd_name to
  * stderr; returns CLI_EUSAGE. */
 int cli_usage_error(const char *cmd_name, const char *fmt, ...)
@@ -124,6 +136,10 @@ int cli_wrap(struct app_err *err, enum app_code code, const char *fmt, ...)
 /* Print err to stderr as "almanac: <message>" and, one per line, "  <code>:
  * <message>" for each entry of err->errors; returns cli_exit_code(err->code). */
 int cli_report(const struct app_err *err);
+
+/* cli_report, then release err (it may be reused); returns the exit code. For
+ * commands that stop at their first error. */
+int cli_report_release(struct app_err *err);
 
 /* Print "almanac: <msg>" to stderr (unless c->quiet and not an error). */
 void cli_note(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

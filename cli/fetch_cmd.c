@@ -60,27 +60,34 @@ lock_args(struct cli *c, int argc, char **argv, struct cli_inputs *in, const cha
         return -1;
     }
     if (cli_inputs_load(in, &err) < 0) {
-        *rc = cli_report(&err);
-        app_err_release(&err);
+        *rc = cli_report_release(&err);
         return -1;
     }
     return 0;
 }
 
-/* The verified lock named by the arguments: by id, or resolved. */
+/* The verified lock named by the arguments (by id, or resolved), its files and
+ * the local cache they belong in: what fetch and verify both start from. The
+ * caller releases *lock, frees *files and *cache, also on failure. */
 static int
-get_lock(struct cli *c, struct cli_inputs *in, const char *lock_id, struct cli_lock *lock,
-         struct app_err *err)
+lock_and_cache(struct cli *c, struct cli_inputs *in, const char *lock_id, struct cli_lock *lock,
+               struct cli_lock_file **files, size_t *n, struct exe_cache **cache,
+               struct app_err *err)
 {
     cJSON *body;
     int rc;
 
-    if (lock_id)
-        return cli_lock_get(c, lock_id, lock, err);
-    body = cli_inputs_body(in);
-    rc = cli_lock_resolve(c, body, lock, err);
-    cJSON_Delete(body);
-    return rc;
+    if (lock_id) {
+        rc = cli_lock_get(c, lock_id, lock, err);
+    } else {
+        body = cli_inputs_body(in);
+        rc = cli_lock_resolve(c, body, lock, err);
+        cJSON_Delete(body);
+    }
+    if (rc < 0 || cli_lock_files(lock->lock, files, n, err) < 0)
+        return -1;
+    *cache = exe_cache_open(NULL, err);
+    return *cache ? 0 : -1;
 }
 
 static int
@@ -103,8 +110,7 @@ cmd_fetch(struct cli *c, int argc, char **argv)
         rc = cli_usage_error(argv[0], "give a lock id, --date D or a wrangler.toml");
         goto out;
     }
-    if (get_lock(c, &in, lock_id, &lock, &err) < 0 ||
-        cli_lock_files(lock.lock, &files, &n, &err) < 0 || !(cache = exe_cache_open(NULL, &err)) ||
+    if (lock_and_cache(c, &in, lock_id, &lock, &files, &n, &cache, &err) < 0 ||
         cli_fetch_lock(c, cache, lock.lock, files, n, &st, &err) < 0) {
         rc = cli_report(&err);
         goto out;
@@ -280,8 +286,7 @@ cmd_verify(struct cli *c, int argc, char **argv)
         rc = verify_cache(c, repair);
         goto out;
     }
-    if (get_lock(c, &in, lock_id, &lock, &err) < 0 ||
-        cli_lock_files(lock.lock, &files, &n, &err) < 0 || !(cache = exe_cache_open(NULL, &err))) {
+    if (lock_and_cache(c, &in, lock_id, &lock, &files, &n, &cache, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }

@@ -70,6 +70,38 @@ cli_inputs_opt(struct cli_inputs *in, const char *cmd, int key, const char *arg)
 }
 
 int
+cli_inputs_config(struct cli_inputs *in, const char *cmd, const char *path)
+{
+    if (!cli_is_toml(path) || in->config) {
+        cli_usage_error(cmd, "'%s' is not a wrangler.toml", path);
+        return -1;
+    }
+    in->config = path;
+    return 0;
+}
+
+int
+cli_inputs_parse(struct cli *c, int argc, char **argv, struct cli_inputs *in, struct cli_opts *o,
+                 int *rc)
+{
+    static const struct cli_opt opts[] = {CLI_RESOLVE_OPTS, {NULL, 0, 0, 0}};
+    int k;
+
+    *rc = CLI_EUSAGE;
+    cli_opts_init(o, argc, argv);
+    while ((k = cli_opts_next(c, o, opts)) > 0)
+        if (cli_inputs_opt(in, argv[0], k, o->arg) < 0)
+            return -1;
+    if (k < 0)
+        return -1;
+    if (o->help) {
+        *rc = cli_usage(argv[0]);
+        return -1;
+    }
+    return 0;
+}
+
+int
 cli_inputs_load(struct cli_inputs *in, struct app_err *err)
 {
     if (in->config) {

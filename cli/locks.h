@@ -61,6 +61,19 @@ void cli_inputs_release(struct cli_inputs *in);
  * printing a usage error for cmd. */
 int cli_inputs_opt(struct cli_inputs *in, const char *cmd, int key, const char *arg);
 
+/* Take a positional wrangler.toml path (borrowed) as the config; returns 0, or -1
+ * after printing a usage error for cmd when path is not a .toml or a config was
+ * already given. */
+int cli_inputs_config(struct cli_inputs *in, const char *cmd, const char *path);
+
+/* Parse argv of a command whose only own options are CLI_RESOLVE_OPTS into in
+ * (initialised by the caller) and o (its positional arguments, borrowed from
+ * argv, are left for the command to check). Returns 0 when the command goes on,
+ * or -1 with *rc set to the exit code when it must stop: a usage error (printed)
+ * or --help (usage printed). */
+int cli_inputs_parse(struct cli *c, int argc, char **argv, struct cli_inputs *in,
+                     struct cli_opts *o, int *rc);
+
 /* Read the wrangler.toml (if any) and the requirements file; values given on the
  * command line win over the file's (flags: the command line's replace the file's).
  * APP_EINVAL on unreadable or malformed files. */

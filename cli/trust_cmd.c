@@ -6,43 +6,15 @@
 #include "cli/trust.h"
 
 static int
-simple_args(struct cli *c, int argc, char **argv, int *rc)
-{
-    static const struct cli_opt opts[] = {{NULL, 0, 0, 0}};
-    struct cli_opts o;
-    int k;
-
-    cli_opts_init(&o, argc, argv);
-    while ((k = cli_opts_next(c, &o, opts)) > 0)
-        ;
-    if (k < 0) {
-        *rc = CLI_EUSAGE;
-        return -1;
-    }
-    if (o.help) {
-        *rc = cli_usage(argv[0]);
-        return -1;
-    }
-    if (o.n_pos) {
-        *rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[0]);
-        return -1;
-    }
-    return 0;
-}
-
-static int
 cmd_show(struct cli *c, int argc, char **argv)
 {
     struct app_err err = {0};
     int rc;
 
-    if (simple_args(c, argc, argv, &rc) < 0)
+    if (cli_no_args(c, argc, argv, &rc) < 0)
         return rc;
-    if (cli_trust_show(c, &err) < 0) {
-        rc = cli_report(&err);
-        app_err_release(&err);
-        return rc;
-    }
+    if (cli_trust_show(c, &err) < 0)
+        return cli_report_release(&err);
     return CLI_OK;
 }
 
@@ -53,13 +25,10 @@ cmd_forget(struct cli *c, int argc, char **argv)
     char *file;
     int rc, removed = 0;
 
-    if (simple_args(c, argc, argv, &rc) < 0)
+    if (cli_no_args(c, argc, argv, &rc) < 0)
         return rc;
-    if (cli_trust_forget(c, &removed, &err) < 0) {
-        rc = cli_report(&err);
-        app_err_release(&err);
-        return rc;
-    }
+    if (cli_trust_forget(c, &removed, &err) < 0)
+        return cli_report_release(&err);
     file = cli_trust_file();
     printf("removed %d pinned key%s of %s from %s; the next use pins the server's keys again\n",
            removed, removed == 1 ? "" : "s", c->server, file);

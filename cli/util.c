@@ -150,6 +150,37 @@ cli_opts_next(struct cli *c, struct cli_opts *o, const struct cli_opt *opts)
 }
 
 int
+cli_opts_end(const struct cli_opts *o, int k, const char *cmd_name, int *rc)
+{
+    if (k < 0) {
+        *rc = CLI_EUSAGE;
+        return -1;
+    }
+    if (o->help) {
+        *rc = cli_usage(cmd_name);
+        return -1;
+    }
+    if (o->n_pos) {
+        *rc = cli_usage_error(cmd_name, "unexpected argument '%s'", o->pos[0]);
+        return -1;
+    }
+    return 0;
+}
+
+int
+cli_no_args(struct cli *c, int argc, char **argv, int *rc)
+{
+    static const struct cli_opt opts[] = {{NULL, 0, 0, 0}};
+    struct cli_opts o;
+    int k;
+
+    cli_opts_init(&o, argc, argv);
+    while ((k = cli_opts_next(c, &o, opts)) > 0)
+        ;
+    return cli_opts_end(&o, k, argv[0], rc);
+}
+
+int
 cli_exit_code(enum app_code code)
 {
     switch (code) {
@@ -199,6 +230,15 @@ cli_report(const struct app_err *err)
                     msg->valuestring);
     }
     return cli_exit_code(err->code);
+}
+
+int
+cli_report_release(struct app_err *err)
+{
+    int rc = cli_report(err);
+
+    app_err_release(err);
+    return rc;
 }
 
 void

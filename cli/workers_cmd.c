@@ -27,15 +27,6 @@ enum {
     OPT_NOTIFY,
 };
 
-static int
-report(struct app_err *err)
-{
-    int rc = cli_report(err);
-
-    app_err_release(err);
-    return rc;
-}
-
 static const char *
 str_or(const cJSON *obj, const char *key, const char *dflt)
 {
@@ -91,44 +82,31 @@ item_path(const char *what, const char *name)
 static int
 cmd_deploy(struct cli *c, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {CLI_RESOLVE_OPTS, {NULL, 0, 0, 0}};
     struct cli_inputs in;
     struct cli_opts o;
     struct app_err err = {0};
     cJSON *body = NULL, *doc = NULL, *w;
     char *path = NULL;
     long status = 0;
-    int k, rc = CLI_EUSAGE;
+    int rc;
 
     cli_inputs_init(&in);
-    cli_opts_init(&o, argc, argv);
-    while ((k = cli_opts_next(c, &o, opts)) > 0)
-        if (cli_inputs_opt(&in, argv[0], k, o.arg) < 0)
-            goto out;
-    if (k < 0)
+    if (cli_inputs_parse(c, argc, argv, &in, &o, &rc) < 0)
         goto out;
-    if (o.help) {
-        rc = cli_usage(argv[0]);
-        goto out;
-    }
+    rc = CLI_EUSAGE;
     if (o.n_pos < 1 || o.n_pos > 2) {
         rc = cli_usage_error(argv[0], "give the worker's name (and optionally its wrangler.toml)");
         goto out;
     }
-    if (o.n_pos == 2) {
-        if (!cli_is_toml(o.pos[1]) || in.config) {
-            rc = cli_usage_error(argv[0], "'%s' is not a wrangler.toml", o.pos[1]);
-            goto out;
-        }
-        in.config = o.pos[1];
-    }
+    if (o.n_pos == 2 && cli_inputs_config(&in, argv[0], o.pos[1]) < 0)
+        goto out;
     if (in.as_of) {
         rc = cli_usage_error(argv[0],
                              "a deploy resolves as of today; --as-of is for resolve and eol");
         goto out;
     }
     if (cli_inputs_load(&in, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_release(&err);
         goto out;
     }
     if (!in.date) {
@@ -138,7 +116,7 @@ cmd_deploy(struct cli *c, int argc, char **argv)
     body = cli_inputs_body(&in);
     path = item_path("workers", o.pos[0]);
     if (cli_request(c, "PUT", path, body, &doc, &status, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_release(&err);
         goto out;
     }
     if (c->json) {
@@ -263,7 +241,7 @@ cmd_show(struct cli *c, int argc, char **argv)
     rc = cli_request(c, "GET", path, NULL, &doc, NULL, &err);
     free(path);
     if (rc < 0)
-        return report(&err);
+        return cli_report_release(&err);
     if (c->json)
         cli_print_json(doc);
     else
@@ -286,7 +264,7 @@ cmd_delete(struct cli *c, int argc, char **argv)
     rc = cli_request(c, "DELETE", path, NULL, NULL, NULL, &err);
     free(path);
     if (rc < 0)
-        return report(&err);
+        return cli_report_release(&err);
     if (!c->quiet && !c->json)
         printf("deleted worker %s\n", name);
     return CLI_OK;
@@ -344,12 +322,8 @@ cmd_list(struct cli *c, int argc, char **argv)
         case OPT_ALL: every = 1; break;
         }
     }
-    if (k < 0)
-        return CLI_EUSAGE;
-    if (o.help)
-        return cli_usage(argv[0]);
-    if (o.n_pos)
-        return cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[0]);
+    if (cli_opts_end(&o, k, argv[0], &rc) < 0)
+        return rc;
     all = xjson(cJSON_CreateObject());
     list = xjson(cJSON_AddArrayToObject(all, "workers"));
     do {
@@ -369,7 +343,7 @@ cmd_list(struct cli *c, int argc, char **argv)
         k = cli_request(c, "GET", path.data, NULL, &doc, NULL, &err);
         buf_release(&path);
         if (k < 0) {
-            rc = report(&err);
+            rc = cli_report_release(&err);
             break;
         }
         cJSON_ArrayForEach (w, cJSON_GetObjectItemCaseSensitive(doc, "workers"))
@@ -565,19 +539,7 @@ eol_opts(struct cli *c, int argc, char **argv, int allow_summary, int allow_noti
             return -1;
         }
     }
-    if (k < 0) {
-        *rc = CLI_EUSAGE;
-        return -1;
-    }
-    if (o.help) {
-        *rc = cli_usage(argv[0]);
-        return -1;
-    }
-    if (o.n_pos) {
-        *rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[0]);
-        return -1;
-    }
-    return 0;
+    return cli_opts_end(&o, k, argv[0], rc);
 }
 
 static int
@@ -595,7 +557,7 @@ eol_run(struct cli *c, int argc, char **argv, const char *method, const char *ba
     if (eol_opts(c, argc, argv, allow_summary, allow_notify, &path, &rc) < 0)
         goto out;
     if (cli_request(c, method, path.data, NULL, &doc, NULL, &err) < 0) {
-        rc = report(&err);
+        rc = cli_report_release(&err);
         goto out;
     }
     if (c->json)

@@ -114,18 +114,6 @@ end_of_line(struct toml *t)
 }
 
 static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int
 put_utf8(struct buf *b, unsigned long cp)
 {
     char u[4];
@@ -208,7 +196,7 @@ read_string(struct toml *t, char **out)
                     return tfail(t, "bad \\%c escape", e);
                 }
                 for (int i = 0; i < digits; i++) {
-                    int h = hexval(t->p[2 + i]);
+                    int h = hex_nibble(t->p[2 + i]);
 
                     if (h < 0) {
                         buf_release(&b);

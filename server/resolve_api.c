@@ -14,6 +14,7 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "catalog/locks.h"
 #include "catalog/req.h"
 #include "catalog/resolve.h"
 #include "catalog/snapshot.h"
@@ -269,29 +270,6 @@ cache_key(const struct res_input *in)
 }
 
 int
-resolve_store_lock(struct cat *c, const char *id, const char *bytes, size_t len,
-                   struct app_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    char now[21];
-    int ret = -1;
-
-    cat_now(now);
-    if (cat_prepare(c, &st, "INSERT OR IGNORE INTO locks(id, bytes, created_at) VALUES(?,?,?)",
-                    err) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, bytes, (int)len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_DONE)
-        ret = 0;
-    else
-        cat_sql_fail(c, err, "cannot store lock");
-    sqlite3_finalize(st);
-    return ret;
-}
-
-int
 resolve_run(struct srv *s, struct cat *c, const struct res_input *in, struct res_output *out,
             struct app_err *err)
 {
@@ -302,7 +280,7 @@ resolve_run(struct srv *s, struct cat *c, const struct res_input *in, struct res
         return -1;
     ret = res_resolve(snap, in, out, err);
     snapcache_put(s->snaps, snap);
-    if (ret == 0 && resolve_store_lock(c, out->lock_id, out->lock_bytes, out->lock_len, err) < 0) {
+    if (ret == 0 && cat_lock_store(c, out->lock_id, out->lock_bytes, out->lock_len, err) < 0) {
         res_output_release(out);
         return -1;
     }
@@ -422,27 +400,14 @@ lock_id_valid(const char *id)
     return strncmp(id, "sha256:", 7) == 0 && sha256_hex_valid(id + 7);
 }
 
-int
-resolve_load_lock(struct cat *c, const char *id, char **bytes, size_t *len,
-                  struct app_err *err)
+/* The stored bytes of lock id as a client named it: 400 unless it is
+ * "sha256:<64 hex>", 404 when never issued. */
+static int
+lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int ret = -1;
-
     if (!lock_id_valid(id))
         return app_fail(err, APP_EINVAL, "lock id '%s' is not 'sha256:' and 64 hex digits", id);
-    if (cat_prepare(c, &st, "SELECT bytes FROM locks WHERE id = ?", err) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
-        *bytes = xstrndup(sqlite3_column_blob(st, 0), *len);
-        ret = 0;
-    } else {
-        app_fail(err, APP_ENOTFOUND, "lock '%s' was never issued by this server", id);
-    }
-    sqlite3_finalize(st);
-    return ret;
+    return cat_lock_load(c, id, bytes, len, err);
 }
 
 static int
@@ -455,7 +420,7 @@ h_lock_get(struct srv_req *r)
 
     if (!c)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
-    if (resolve_load_lock(c, r->params[0], &bytes, &len, &r->err) < 0)
+    if (lock_load(c, r->params[0], &bytes, &len, &r->err) < 0)
         return -1;
     snprintf(etag, sizeof(etag), "\"%s\"", r->params[0] + 7);
     srv_reply_bytes(r, 200, "application/json", bytes, len);
@@ -476,7 +441,7 @@ h_lock_signature(struct srv_req *r)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
     if (!sign_hook)
         return app_fail(&r->err, APP_ENOTFOUND, "this server does not sign locks");
-    if (resolve_load_lock(c, r->params[0], &bytes, &len, &r->err) < 0)
+    if (lock_load(c, r->params[0], &bytes, &len, &r->err) < 0)
         return -1;
     ret = sign_hook(sign_ctx, r->params[0], bytes, len, &sig, &r->err);
     free(bytes);

@@ -12,15 +12,9 @@ typedef int (*resolve_sign_fn)(void *ctx, const char *lock_id, const char *bytes
 /* Install the lock signer (artifacts module); NULL leaves locks unsigned. */
 void resolve_api_set_signer(resolve_sign_fn fn, void *ctx);
 
-/* Resolve on the current snapshot and store the issued lock. */
+/* Resolve on the current snapshot and store the issued lock (cat_lock_store). */
 int resolve_run(struct srv *s, struct cat *c, const struct res_input *in,
                 struct res_output *out, struct app_err *err);
-
-/* Store lock bytes by id (idempotent) / load them (404 when never issued). */
-int resolve_store_lock(struct cat *c, const char *id, const char *bytes, size_t len,
-                       struct app_err *err);
-int resolve_load_lock(struct cat *c, const char *id, char **bytes, size_t *len,
-                      struct app_err *err);
 
 /* Free the response cache (at shutdown). */
 void resolve_api_fini(void);

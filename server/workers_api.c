@@ -30,6 +30,7 @@
 #include "app/mem.h"
 #include "catalog/eol.h"
 #include "catalog/hooks.h"
+#include "catalog/locks.h"
 #include "catalog/req.h"
 #include "catalog/snapshot.h"
 #include "catalog/workers.h"

@@ -1,0 +1,26 @@
+/* catalog/locks.h: the store of issued locks, by id (the locks table).
+ *
+ * Every lock the server hands out (POST /v1/resolve, a worker pin, an end-of-support
+ * move) is stored here with its exact bytes, so GET /v1/locks/{id} and the workers
+ * registry can give them back byte for byte. Rows are never changed: storing an id
+ * again is a no-op. The caller owns the transaction, if any.
+ */
+#ifndef CATALOG_LOCKS_H
+#define CATALOG_LOCKS_H
+
+#include <stddef.h>
+
+#include "app/err.h"
+#include "catalog/db.h"
+
+/* Store the len bytes of lock id (both borrowed), idempotently: an id already
+ * stored keeps its first bytes. 500 on a database error. */
+int cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len,
+                   struct app_err *err);
+
+/* Load the stored bytes of lock id into *bytes (NUL-terminated, the caller frees)
+ * and *len. 404 (APP_ENOTFOUND) when the id was never issued, 500 on a database
+ * error. The id is not checked for shape; callers facing clients do that. */
+int cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err);
+
+#endif
