@@ -2,8 +2,16 @@
 # Install what the build, the tests and the benchmarks need, only when missing.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libcjson-dev
-libcurl4-openssl-dev libsodium-dev libzstd-dev check nodejs npm minisign wabt
+libcurl4-openssl-dev libsodium-dev libzstd-dev check minisign wabt
 nginx wrk clang libclang-rt-14-dev zstd curl"
+# Node.js may come from elsewhere than Debian (NodeSource bundles npm, and Debian's
+# npm package then conflicts with it): take it as present when node >= 20 and npm run.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -ge 20 ] 2>/dev/null && command -v npm >/dev/null 2>&1; then
+    :
+else
+    PKGS="$PKGS nodejs npm"
+fi
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then

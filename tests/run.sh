@@ -148,8 +148,11 @@ if [ ! -x "$B/almanacd" ]; then
     echo "run.sh: no $B/almanacd" >&2
     record "api" 0 1
 else
-    (cd tests/api && ALMANAC_BIN_DIR="$B" run_node api "$LOGS/api.log" "$API_TIMEOUT" ./*.test.mjs)
-    # the subshell's record() wrote to $COUNTS already
+    rm -f "$LOGS/api-coverage.txt"
+    (cd tests/api && ALMANAC_BIN_DIR="$B" ALMANAC_API_COVERAGE="$LOGS/api-coverage.txt" \
+        run_node api "$LOGS/api.log" "$API_TIMEOUT" ./*.test.mjs)
+    # the subshell's record() wrote to $COUNTS already; coverage is informational
+    (cd tests/api && node lib/coverage.mjs "$LOGS/api-coverage.txt") || true
 fi
 
 if [ -d tests/executor ] && ls tests/executor/*.test.mjs >/dev/null 2>&1; then

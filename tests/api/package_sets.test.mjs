@@ -242,9 +242,14 @@ test('PUT refuses malformed locks with 400', async () => {
   }
 });
 
-test('a package_type outside package, cpython_module, shared_library is refused', async () => {
-  const lock = smallLock();
+test('a package_type or install_dir outside the known ones is refused', async () => {
+  let lock = smallLock();
   lock.packages.libqux.package_type = 'bogus';
-  const r = await putSet(`${RT}/2026-11-04`, lock, 400);
-  assert.match(r.json.detail, /package_type/);
+  let r = await putSet(`${RT}/2026-11-04`, lock, 400);
+  assert.match(r.json.detail, /package_type 'bogus' is not package, cpython_module or/);
+  lock = smallLock();
+  lock.packages.libqux.install_dir = '/usr/lib';
+  r = await putSet(`${RT}/2026-11-04`, lock, 400);
+  assert.match(r.json.detail, /install_dir '\/usr\/lib' is not site, stdlib or dynlib/);
+  validate('GET', SET_ROUTE, 404, await api('GET', setPath(`${RT}/2026-11-04`)));
 });

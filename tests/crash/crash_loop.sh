@@ -53,20 +53,34 @@ check_log() {
 TOKEN=$("$BIN" token create --data "$DATA" 2>/dev/null)
 : > "$WORK/acked"
 
+# Start on a random free port; another process may take the port between the check
+# and the bind, so a start that fails with "address in use" tries another port.
 start_server() {
+    tries=0
     while :; do
-        PORT=$(shuf -i 20000-60000 -n 1)
-        ss -ltn | grep -q ":$PORT " || break
-    done
-    "$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
-    SERVER_PID=$!
-    URL=http://127.0.0.1:$PORT
-    i=0
-    until curl -s -o /dev/null "$URL/v1/keys"; do
-        i=$((i + 1))
-        [ $i -lt 100 ] || fail "server did not start (see $WORK/server.log)"
-        kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited: $(tail -3 "$WORK/server.log")"
-        sleep 0.1
+        tries=$((tries + 1))
+        while :; do
+            PORT=$(shuf -i 20000-60000 -n 1)
+            ss -ltn | grep -q ":$PORT " || break
+        done
+        "$BIN" serve --data "$DATA" --listen "127.0.0.1:$PORT" >>"$WORK/server.log" 2>&1 &
+        SERVER_PID=$!
+        URL=http://127.0.0.1:$PORT
+        i=0
+        up=1
+        until curl -s -o /dev/null "$URL/v1/keys"; do
+            i=$((i + 1))
+            [ $i -lt 100 ] || fail "server did not start (see $WORK/server.log)"
+            if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+                if tail -1 "$WORK/server.log" | grep -q 'address in use' && [ $tries -lt 5 ]; then
+                    up=0
+                    break
+                fi
+                fail "server exited: $(tail -3 "$WORK/server.log")"
+            fi
+            sleep 0.1
+        done
+        [ $up -eq 1 ] && return 0
     done
 }
 

@@ -145,6 +145,8 @@ export function validate(method, routePattern, status, res) {
   let responseSpec;
 
   pending.delete(res);
+  if (process.env.ALMANAC_API_COVERAGE)
+    fs.appendFileSync(process.env.ALMANAC_API_COVERAGE, `${M === 'HEAD' ? 'GET' : M} ${routePattern} ${status}\n`);
   assert.equal(res.status, status, `${where}: expected status ${status}; body: ${briefBody(res)}`);
   if (res.request) {
     assert.equal(res.request.method, M, `${where}: validated as ${M} but sent as ${res.request.method}`);
