@@ -124,11 +124,12 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(B)/gen/migrations.c
 	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -I$(B)/gen \
 	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
 
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
-	$(Q)clang-format -i $(LIB_SRCS) $(SRV_SRCS) $(CLI_SRCS) $(wildcard */*.h)
+	$(Q)clang-format -i $(FORMAT_FILES)
 
 format-check:
-	$(Q)clang-format --dry-run --Werror $(LIB_SRCS) $(SRV_SRCS) $(CLI_SRCS) $(wildcard */*.h)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf build

@@ -19,8 +19,8 @@ void buf_init(struct buf *b, size_t limit);
 void buf_release(struct buf *b);
 __attribute__((warn_unused_result)) int buf_append(struct buf *b, const void *p, size_t n);
 __attribute__((warn_unused_result)) int buf_puts(struct buf *b, const char *s);
-__attribute__((warn_unused_result, format(printf, 2, 3))) int
-buf_printf(struct buf *b, const char *fmt, ...);
+__attribute__((warn_unused_result, format(printf, 2, 3))) int buf_printf(struct buf *b,
+                                                                         const char *fmt, ...);
 /* Hand the bytes to the caller (who frees them) and reset b. */
 char *buf_detach(struct buf *b, size_t *len);
 

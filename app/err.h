@@ -13,17 +13,17 @@
 
 enum app_code {
     APP_OK = 0,
-    APP_EINVAL,       /* malformed input: 400 */
-    APP_EAUTH,        /* missing or bad token: 401 */
-    APP_ENOTFOUND,    /* no such object: 404 */
-    APP_EMETHOD,      /* route exists, method does not: 405 */
-    APP_ECONFLICT,    /* change to a published object, digest mismatch: 409 */
-    APP_ETOOLARGE,    /* body over its limit: 413 */
-    APP_EMEDIA,       /* unsupported media type: 415 */
-    APP_ERANGE,       /* unsatisfiable range: 416 */
+    APP_EINVAL,         /* malformed input: 400 */
+    APP_EAUTH,          /* missing or bad token: 401 */
+    APP_ENOTFOUND,      /* no such object: 404 */
+    APP_EMETHOD,        /* route exists, method does not: 405 */
+    APP_ECONFLICT,      /* change to a published object, digest mismatch: 409 */
+    APP_ETOOLARGE,      /* body over its limit: 413 */
+    APP_EMEDIA,         /* unsupported media type: 415 */
+    APP_ERANGE,         /* unsatisfiable range: 416 */
     APP_EUNPROCESSABLE, /* well-formed but refused (resolution, bad wasm): 422 */
-    APP_EINTERNAL,    /* bug or I/O failure on the server: 500 */
-    APP_EUNAVAILABLE, /* upstream unreachable: 503 */
+    APP_EINTERNAL,      /* bug or I/O failure on the server: 500 */
+    APP_EUNAVAILABLE,   /* upstream unreachable: 503 */
 };
 
 #define APP_ERR_MSG_MAX 512

@@ -74,8 +74,7 @@ sha256_hex(const void *p, size_t n, char out[APP_SHA256_HEX])
 }
 
 int
-sha256_file(const char *path, char out[APP_SHA256_HEX], uint64_t *size,
-            struct app_err *err)
+sha256_file(const char *path, char out[APP_SHA256_HEX], uint64_t *size, struct app_err *err)
 {
     crypto_hash_sha256_state st;
     uint8_t d[APP_SHA256_LEN];

@@ -21,11 +21,9 @@ int sha256_hex_valid(const char *s);
 
 void sha256_hex(const void *p, size_t n, char out[APP_SHA256_HEX]);
 /* Hash a file in chunks; also reports its size. */
-int sha256_file(const char *path, char out[APP_SHA256_HEX], uint64_t *size,
-                struct app_err *err);
+int sha256_file(const char *path, char out[APP_SHA256_HEX], uint64_t *size, struct app_err *err);
 
 /* Read a whole (small) file; the caller frees *out. */
-int file_read_all(const char *path, char **out, size_t *len, size_t limit,
-                  struct app_err *err);
+int file_read_all(const char *path, char **out, size_t *len, size_t limit, struct app_err *err);
 
 #endif

@@ -168,8 +168,7 @@ field(const cJSON *obj, const char *key, int required, struct app_err *err, int 
 }
 
 int
-json_string(const cJSON *obj, const char *key, int required, const char **out,
-            struct app_err *err)
+json_string(const cJSON *obj, const char *key, int required, const char **out, struct app_err *err)
 {
     int missing;
     const cJSON *v = field(obj, key, required, err, &missing);
@@ -199,8 +198,7 @@ json_bool(const cJSON *obj, const char *key, int required, int *out, struct app_
 }
 
 int
-json_int(const cJSON *obj, const char *key, int required, long long *out,
-         struct app_err *err)
+json_int(const cJSON *obj, const char *key, int required, long long *out, struct app_err *err)
 {
     int missing;
     const cJSON *v = field(obj, key, required, err, &missing);
@@ -228,10 +226,9 @@ json_string_array(const cJSON *obj, const char *key, int required, const cJSON *
         return required ? -1 : 0;
     if (!cJSON_IsArray(v))
         return app_fail(err, APP_EINVAL, "field '%s' must be an array of strings", key);
-    cJSON_ArrayForEach(c, v) {
+    cJSON_ArrayForEach (c, v) {
         if (!cJSON_IsString(c))
-            return app_fail(err, APP_EINVAL, "field '%s' must be an array of strings",
-                            key);
+            return app_fail(err, APP_EINVAL, "field '%s' must be an array of strings", key);
     }
     *out = v;
     return 0;

@@ -23,13 +23,11 @@ cJSON *json_parse(const char *s, size_t len, struct app_err *err);
  * default (NULL / 0) without error. Wrong types fail with 400 naming the field. */
 int json_string(const cJSON *obj, const char *key, int required, const char **out,
                 struct app_err *err);
-int json_bool(const cJSON *obj, const char *key, int required, int *out,
-              struct app_err *err);
-int json_int(const cJSON *obj, const char *key, int required, long long *out,
-             struct app_err *err);
+int json_bool(const cJSON *obj, const char *key, int required, int *out, struct app_err *err);
+int json_int(const cJSON *obj, const char *key, int required, long long *out, struct app_err *err);
 /* An array of strings; *out points into obj (borrowed), *n its length. */
-int json_string_array(const cJSON *obj, const char *key, int required,
-                      const cJSON **out, struct app_err *err);
+int json_string_array(const cJSON *obj, const char *key, int required, const cJSON **out,
+                      struct app_err *err);
 
 /* Add a string or JSON null when s is NULL. */
 void json_add_str_or_null(cJSON *obj, const char *key, const char *s);

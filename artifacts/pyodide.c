@@ -65,8 +65,7 @@ emscripten_version(const char *platform)
 }
 
 int
-pyo_read(const char *dir, const char *release_date, struct pyo_dist *out,
-         struct app_err *err)
+pyo_read(const char *dir, const char *release_date, struct pyo_dist *out, struct app_err *err)
 {
     static const char *const wasm[] = {"pyodide.asm.wasm", NULL};
     static const char *const js[] = {"pyodide.asm.mjs", "pyodide.asm.js", NULL};
@@ -116,9 +115,10 @@ pyo_read(const char *dir, const char *release_date, struct pyo_dist *out,
                  release_date);
         goto out;
     }
-    if (add_core(out, dir, "core-wasm", wasm, err) < 0 || add_core(out, dir, "core-js", js, err) < 0 ||
-        add_core(out, dir, "loader", loader, err) < 0 || add_core(out, dir, "stdlib", stdlib, err) < 0 ||
-        add_core(out, dir, "lock", lock, err) < 0)
+    if (add_core(out, dir, "core-wasm", wasm, err) < 0 ||
+        add_core(out, dir, "core-js", js, err) < 0 ||
+        add_core(out, dir, "loader", loader, err) < 0 ||
+        add_core(out, dir, "stdlib", stdlib, err) < 0 || add_core(out, dir, "lock", lock, err) < 0)
         goto out;
     abi_tag = xasprintf("pyodide_%s", abi);
     out->runtime = xjson(cJSON_CreateObject());

@@ -16,23 +16,22 @@
 
 struct pyo_core_file {
     const char *role;
-    char *path;      /* absolute path of the file in the distribution */
+    char *path; /* absolute path of the file in the distribution */
     char *file_name;
 };
 
 struct pyo_dist {
-    char *id;        /* "pyodide-<version>" */
-    char *version;   /* from package.json */
-    cJSON *runtime;  /* body for PUT /v1/runtimes/{id} */
-    cJSON *lock;     /* pyodide-lock.json as shipped */
+    char *id;       /* "pyodide-<version>" */
+    char *version;  /* from package.json */
+    cJSON *runtime; /* body for PUT /v1/runtimes/{id} */
+    cJSON *lock;    /* pyodide-lock.json as shipped */
     struct pyo_core_file core[5];
     size_t n_core;
 };
 
 /* Read dir (a Pyodide package folder). release_date may be NULL: then the seed
  * table's date for that version is used, and an unknown version is an error. */
-int pyo_read(const char *dir, const char *release_date, struct pyo_dist *out,
-             struct app_err *err);
+int pyo_read(const char *dir, const char *release_date, struct pyo_dist *out, struct app_err *err);
 void pyo_release(struct pyo_dist *d);
 
 #endif

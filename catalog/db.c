@@ -138,8 +138,7 @@ cat_event(struct cat *c, const char *kind, const char *subject, const cJSON *dat
 
     cat_now(now);
     json = data ? json_canonical(data, NULL) : xstrdup("{}");
-    if (cat_prepare(c, &st, "INSERT INTO events(at, kind, subject, data) VALUES(?,?,?,?)",
-                    err) < 0)
+    if (cat_prepare(c, &st, "INSERT INTO events(at, kind, subject, data) VALUES(?,?,?,?)", err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);

@@ -23,8 +23,8 @@ flag_name_valid(const char *s)
     return 1;
 }
 
-#define FLAG_COLS                                                                        \
-    "name, disable_flag, enable_date, experimental, description, bundle_runtime,"         \
+#define FLAG_COLS                                                                                  \
+    "name, disable_flag, enable_date, experimental, description, bundle_runtime,"                  \
     " bundle_package_set, bundle_order, state, created_at, published_at"
 
 static cJSON *
@@ -188,7 +188,8 @@ parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body 
         json_bool(body, "experimental", 0, &f->experimental, err) < 0)
         return -1;
     if (f->disable && !flag_name_valid(f->disable))
-        return app_fail(err, APP_EINVAL, "disable_flag '%s' must match [a-z][a-z0-9_]*", f->disable);
+        return app_fail(err, APP_EINVAL, "disable_flag '%s' must match [a-z][a-z0-9_]*",
+                        f->disable);
     if (f->disable && strcmp(f->disable, name) == 0)
         return app_fail(err, APP_EINVAL, "disable_flag must differ from the flag's name");
     if (f->enable_date && date_parse(f->enable_date, &d) < 0)
@@ -199,7 +200,7 @@ parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body 
         f->implied = NULL;
     if (f->implied && !cJSON_IsArray(f->implied))
         return app_fail(err, APP_EINVAL, "field 'implied_by' must be an array of {flag, after}");
-    cJSON_ArrayForEach(x, f->implied) {
+    cJSON_ArrayForEach (x, f->implied) {
         const char *fl, *after;
         int found;
 
@@ -234,8 +235,8 @@ parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body 
         if (found < 0)
             return -1;
         if (!found)
-            return app_fail(err, APP_EUNPROCESSABLE, "bundle package set '%s' is not in the catalog",
-                            f->b_set);
+            return app_fail(err, APP_EUNPROCESSABLE,
+                            "bundle package set '%s' is not in the catalog", f->b_set);
         {
             sqlite3_stmt *st = NULL;
             int ok;
@@ -249,8 +250,8 @@ parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body 
             sqlite3_finalize(st);
             if (!ok)
                 return app_fail(err, APP_EUNPROCESSABLE,
-                                "bundle package set '%s' does not belong to runtime '%s'",
-                                f->b_set, f->b_runtime);
+                                "bundle package set '%s' does not belong to runtime '%s'", f->b_set,
+                                f->b_runtime);
         }
         {
             sqlite3_stmt *st = NULL;
@@ -276,8 +277,8 @@ parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body 
 static int
 same_published(const cJSON *cur, const cJSON *body, const char *name, struct app_err *err)
 {
-    static const char *const fixed[] = {"disable_flag", "enable_date", "experimental",
-                                        "implied_by", "bundle"};
+    static const char *const fixed[] = {"disable_flag", "enable_date", "experimental", "implied_by",
+                                        "bundle"};
 
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(body, fixed[i]);
@@ -290,22 +291,25 @@ same_published(const cJSON *cur, const cJSON *body, const char *name, struct app
             same = cJSON_IsNull(v) || (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 0) ||
                    (cJSON_IsFalse(v) && 0);
         else if (strcmp(fixed[i], "bundle") == 0 && cJSON_IsObject(v))
-            same = cJSON_Compare(cJSON_GetObjectItem(b, "runtime"), cJSON_GetObjectItem(v, "runtime"), 1) &&
-                   cJSON_Compare(cJSON_GetObjectItem(b, "package_set"), cJSON_GetObjectItem(v, "package_set"), 1) &&
-                   cJSON_Compare(cJSON_GetObjectItem(b, "order"), cJSON_GetObjectItem(v, "order"), 1);
+            same =
+                cJSON_Compare(cJSON_GetObjectItem(b, "runtime"), cJSON_GetObjectItem(v, "runtime"),
+                              1) &&
+                cJSON_Compare(cJSON_GetObjectItem(b, "package_set"),
+                              cJSON_GetObjectItem(v, "package_set"), 1) &&
+                cJSON_Compare(cJSON_GetObjectItem(b, "order"), cJSON_GetObjectItem(v, "order"), 1);
         else
             same = cJSON_Compare(b, v, 1);
         if (!same)
-            return app_fail(err, APP_ECONFLICT,
-                            "flag '%s' is published; only its description can change ('%s' differs)",
-                            name, fixed[i]);
+            return app_fail(
+                err, APP_ECONFLICT,
+                "flag '%s' is published; only its description can change ('%s' differs)", name,
+                fixed[i]);
     }
     return 0;
 }
 
 cJSON *
-cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created,
-             struct app_err *err)
+cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created, struct app_err *err)
 {
     struct flag_body f;
     struct app_err ignore = {0};
@@ -329,7 +333,8 @@ cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created,
     if (cur && strcmp(cJSON_GetObjectItem(cur, "state")->valuestring, "published") == 0) {
         if (same_published(cur, body, name, err) < 0)
             goto fail;
-        if (cat_prepare(c, &st, "UPDATE flags SET description = COALESCE(?2, description) WHERE name = ?1",
+        if (cat_prepare(c, &st,
+                        "UPDATE flags SET description = COALESCE(?2, description) WHERE name = ?1",
                         err) < 0)
             goto fail;
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -353,18 +358,20 @@ cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created,
         if (taken < 0)
             goto fail;
         if (taken) {
-            app_fail(err, APP_ECONFLICT, "disable name '%s' is already used by another flag", f.disable);
+            app_fail(err, APP_ECONFLICT, "disable name '%s' is already used by another flag",
+                     f.disable);
             goto fail;
         }
     }
     cat_now(now);
-    if (cat_prepare(c, &st,
-                    "INSERT INTO flags(name, disable_flag, enable_date, experimental, description,"
-                    " bundle_runtime, bundle_package_set, bundle_order, created_at)"
-                    " VALUES(?1,?2,?3,?4,COALESCE(?5,''),?6,?7,?8,?9) ON CONFLICT(name) DO UPDATE SET"
-                    " disable_flag=?2, enable_date=?3, experimental=?4, description=COALESCE(?5,''),"
-                    " bundle_runtime=?6, bundle_package_set=?7, bundle_order=?8",
-                    err) < 0)
+    if (cat_prepare(
+            c, &st,
+            "INSERT INTO flags(name, disable_flag, enable_date, experimental, description,"
+            " bundle_runtime, bundle_package_set, bundle_order, created_at)"
+            " VALUES(?1,?2,?3,?4,COALESCE(?5,''),?6,?7,?8,?9) ON CONFLICT(name) DO UPDATE SET"
+            " disable_flag=?2, enable_date=?3, experimental=?4, description=COALESCE(?5,''),"
+            " bundle_runtime=?6, bundle_package_set=?7, bundle_order=?8",
+            err) < 0)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     if (f.disable)
@@ -392,9 +399,11 @@ cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created,
     sqlite3_step(st);
     sqlite3_finalize(st);
     st = NULL;
-    cJSON_ArrayForEach(x, f.implied) {
-        if (cat_prepare(c, &st, "INSERT OR REPLACE INTO flag_implied(flag, implied_by, after) VALUES(?,?,?)",
-                        err) < 0)
+    cJSON_ArrayForEach (x, f.implied) {
+        if (cat_prepare(
+                c, &st,
+                "INSERT OR REPLACE INTO flag_implied(flag, implied_by, after) VALUES(?,?,?)",
+                err) < 0)
             goto fail;
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, cJSON_GetObjectItem(x, "flag")->valuestring, -1, SQLITE_STATIC);
@@ -433,11 +442,12 @@ check_future(const cJSON *cur, const char *name, int today, struct app_err *err)
 
     date_format(today, t);
     if (cJSON_IsString(ed) && date_parse(ed->valuestring, &d) == 0 && d <= today)
-        return app_fail(err, APP_EUNPROCESSABLE,
-                        "flag '%s' cannot be published: its enable_date %s is not after today (%s); "
-                        "publishing it would change what existing dates resolve to",
-                        name, ed->valuestring, t);
-    cJSON_ArrayForEach(x, cJSON_GetObjectItem(cur, "implied_by")) {
+        return app_fail(
+            err, APP_EUNPROCESSABLE,
+            "flag '%s' cannot be published: its enable_date %s is not after today (%s); "
+            "publishing it would change what existing dates resolve to",
+            name, ed->valuestring, t);
+    cJSON_ArrayForEach (x, cJSON_GetObjectItem(cur, "implied_by")) {
         const char *after = cJSON_GetObjectItem(x, "after")->valuestring;
 
         if (date_parse(after, &d) == 0 && d <= today)
@@ -478,10 +488,12 @@ cat_flag_publish(struct cat *c, const char *name, int today, int force, struct a
     if (cJSON_IsObject(b)) {
         const char *rt = cJSON_GetObjectItem(b, "runtime")->valuestring;
         const char *ps = cJSON_GetObjectItem(b, "package_set")->valuestring;
-        int ok = published(c, "SELECT 1 FROM runtimes WHERE id = ? AND state = 'published'", rt, err);
+        int ok =
+            published(c, "SELECT 1 FROM runtimes WHERE id = ? AND state = 'published'", rt, err);
 
         if (ok == 1)
-            ok = published(c, "SELECT 1 FROM package_sets WHERE id = ? AND state = 'published'", ps, err);
+            ok = published(c, "SELECT 1 FROM package_sets WHERE id = ? AND state = 'published'", ps,
+                           err);
         if (ok < 0)
             goto fail;
         if (!ok) {
@@ -492,15 +504,17 @@ cat_flag_publish(struct cat *c, const char *name, int today, int force, struct a
             goto fail;
         }
     }
-    cJSON_ArrayForEach(x, cJSON_GetObjectItem(cur, "implied_by")) {
+    cJSON_ArrayForEach (x, cJSON_GetObjectItem(cur, "implied_by")) {
         const char *fl = cJSON_GetObjectItem(x, "flag")->valuestring;
-        int ok = published(c, "SELECT 1 FROM flags WHERE name = ? AND state = 'published'", fl, err);
+        int ok =
+            published(c, "SELECT 1 FROM flags WHERE name = ? AND state = 'published'", fl, err);
 
         if (ok < 0)
             goto fail;
         if (!ok) {
             app_fail(err, APP_EUNPROCESSABLE,
-                     "flag '%s' cannot be published before the flag '%s' that implies it", name, fl);
+                     "flag '%s' cannot be published before the flag '%s' that implies it", name,
+                     fl);
             goto fail;
         }
     }

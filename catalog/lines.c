@@ -77,8 +77,8 @@ line_row(sqlite3_stmt *st, int today)
 
 #define LINE_COLS "line, first_release, end_of_support, notes"
 /* Sort "3.9" before "3.10": by major then minor as integers. */
-#define LINE_ORDER                                                                       \
-    " ORDER BY CAST(substr(line, 1, instr(line, '.') - 1) AS INTEGER),"                  \
+#define LINE_ORDER                                                                                 \
+    " ORDER BY CAST(substr(line, 1, instr(line, '.') - 1) AS INTEGER),"                            \
     " CAST(substr(line, instr(line, '.') + 1) AS INTEGER)"
 
 cJSON *
@@ -183,8 +183,9 @@ cat_line_put(struct cat *c, const char *line, const cJSON *body, int today, int 
     sqlite3_finalize(st);
     st = NULL;
     out = cat_line_get(c, line, today, err);
-    if (!out || cat_event(c, *created ? "python_line.created" : "python_line.updated", line,
-                          out, err) < 0 ||
+    if (!out ||
+        cat_event(c, *created ? "python_line.created" : "python_line.updated", line, out, err) <
+            0 ||
         cat_commit(c, err) < 0)
         goto fail;
     return out;

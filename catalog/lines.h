@@ -27,8 +27,8 @@ cJSON *cat_line_get(struct cat *c, const char *line, int today, struct app_err *
 
 /* Create or change a line from {first_release, end_of_support?, notes?}. *created
  * tells which. Returns the stored representation. */
-cJSON *cat_line_put(struct cat *c, const char *line, const cJSON *body, int today,
-                    int *created, struct app_err *err);
+cJSON *cat_line_put(struct cat *c, const char *line, const cJSON *body, int today, int *created,
+                    struct app_err *err);
 
 /* "supported" / "ending" / "ended" for a line ending on eos, as of as_of. */
 const char *cat_support_status(int eos, int as_of);

@@ -16,10 +16,9 @@ current_version(sqlite3 *db, int *version, struct app_err *err)
                      NULL, NULL, NULL) != SQLITE_OK)
         return app_fail(err, APP_EINTERNAL, "cannot create migrations table: %s",
                         sqlite3_errmsg(db));
-    if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                           -1, &st, NULL) != SQLITE_OK)
-        return app_fail(err, APP_EINTERNAL, "cannot read schema version: %s",
-                        sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st,
+                           NULL) != SQLITE_OK)
+        return app_fail(err, APP_EINTERNAL, "cannot read schema version: %s", sqlite3_errmsg(db));
     rc = sqlite3_step(st);
     *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
@@ -57,8 +56,8 @@ mig_apply(sqlite3 *db, struct app_err *err)
             sqlite3_free(msg);
             goto fail;
         }
-        if (sqlite3_prepare_v2(db, "INSERT INTO schema_migrations(version, name) VALUES(?, ?)",
-                               -1, &st, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(db, "INSERT INTO schema_migrations(version, name) VALUES(?, ?)", -1,
+                               &st, NULL) != SQLITE_OK) {
             app_fail(err, APP_EINTERNAL, "cannot record migration %s", m->name);
             goto fail;
         }

@@ -32,8 +32,8 @@ cat_pkgset_id_split(const char *id, char **runtime, int *date)
     return 1;
 }
 
-#define PS_COLS                                                                          \
-    "p.id, p.runtime_id, p.date, p.state, p.deprecated, p.notes, p.created_at,"           \
+#define PS_COLS                                                                                    \
+    "p.id, p.runtime_id, p.date, p.state, p.deprecated, p.notes, p.created_at,"                    \
     " p.published_at, p.info, (SELECT COUNT(*) FROM packages k WHERE k.set_id = p.id)"
 
 static cJSON *
@@ -153,7 +153,7 @@ string_list(const cJSON *v, int norm)
         return out;
     if (!cJSON_IsArray(v))
         goto bad;
-    cJSON_ArrayForEach(x, v) {
+    cJSON_ArrayForEach (x, v) {
         char *s;
 
         if (!cJSON_IsString(x))
@@ -230,8 +230,8 @@ insert_package(struct cat *c, sqlite3_stmt *ins, const char *id, const cJSON *en
                         key, ptype);
     if (idir && strcmp(idir, "site") != 0 && strcmp(idir, "stdlib") != 0 &&
         strcmp(idir, "dynlib") != 0)
-        return app_fail(err, APP_EINVAL, "package '%s': install_dir '%s' is not site, stdlib or dynlib",
-                        key, idir);
+        return app_fail(err, APP_EINVAL,
+                        "package '%s': install_dir '%s' is not site, stdlib or dynlib", key, idir);
     if (!file[0] || strchr(file, '/') || strchr(file, '\\'))
         return app_fail(err, APP_EINVAL, "package '%s': file_name '%s' must be a plain file name",
                         key, file);
@@ -245,10 +245,9 @@ insert_package(struct cat *c, sqlite3_stmt *ins, const char *id, const cJSON *en
     norm = req_normalize(name ? name : key);
     /* Keep the lock fields almanac does not model, for a faithful export. */
     extra = xjson(cJSON_CreateObject());
-    cJSON_ArrayForEach(x, entry) {
-        static const char *const known[] = {"name", "version", "file_name", "sha256",
-                                            "depends", "imports", "package_type",
-                                            "install_dir"};
+    cJSON_ArrayForEach (x, entry) {
+        static const char *const known[] = {"name",    "version", "file_name",    "sha256",
+                                            "depends", "imports", "package_type", "install_dir"};
         int is_known = 0;
 
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -307,7 +306,8 @@ check_depends(struct cat *c, const char *id, struct app_err *err)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *e = app_err_add(err, "unknown_dependency", "package '%s' depends on '%s', which is not in the set",
+        cJSON *e = app_err_add(err, "unknown_dependency",
+                               "package '%s' depends on '%s', which is not in the set",
                                cat_col_text(st, 0), cat_col_text(st, 1));
 
         xjson(cJSON_AddStringToObject(e, "name", cat_col_text(st, 0)));
@@ -316,8 +316,8 @@ check_depends(struct cat *c, const char *id, struct app_err *err)
     }
     sqlite3_finalize(st);
     if (bad)
-        return app_fail(err, APP_EUNPROCESSABLE, "%d dependencies name packages missing from the set",
-                        bad);
+        return app_fail(err, APP_EUNPROCESSABLE,
+                        "%d dependencies name packages missing from the set", bad);
     return 0;
 }
 
@@ -341,8 +341,8 @@ exec1(struct cat *c, const char *sql, const char *a, const char *b, struct app_e
 }
 
 cJSON *
-cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *notes,
-               int *created, struct app_err *err)
+cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *notes, int *created,
+               struct app_err *err)
 {
     char *rt_id = NULL, *info_s = NULL;
     char date_s[APP_DATE_LEN], now[21];
@@ -406,15 +406,15 @@ cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *not
                     " imports, package_type, install_dir, extra) VALUES(?,?,?,?,?,?,?,?,?,?)",
                     err) < 0)
         goto fail;
-    cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(lock, "packages")) {
+    cJSON_ArrayForEach (x, cJSON_GetObjectItemCaseSensitive(lock, "packages")) {
         if (insert_package(c, ins, id, x, x->string, err) < 0)
             goto fail;
     }
     if (check_depends(c, id, err) < 0)
         goto fail;
     out = cat_pkgset_get(c, id, 1, err);
-    if (!out || cat_event(c, *created ? "package_set.created" : "package_set.updated", id, out,
-                          err) < 0 ||
+    if (!out ||
+        cat_event(c, *created ? "package_set.created" : "package_set.updated", id, out, err) < 0 ||
         cat_commit(c, err) < 0)
         goto fail;
     goto out;
@@ -456,8 +456,8 @@ cat_pkgset_publish(struct cat *c, const char *id, struct app_err *err)
         goto fail;
     }
     cat_now(now);
-    if (exec1(c, "UPDATE package_sets SET state = 'published', published_at = ?2 WHERE id = ?1",
-              id, now, err) < 0)
+    if (exec1(c, "UPDATE package_sets SET state = 'published', published_at = ?2 WHERE id = ?1", id,
+              now, err) < 0)
         goto fail;
     out = cat_pkgset_get(c, id, 1, err);
     if (!out || cat_event(c, "package_set.published", id, out, err) < 0 || cat_commit(c, err) < 0)

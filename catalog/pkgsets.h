@@ -30,7 +30,6 @@ cJSON *cat_pkgset_publish(struct cat *c, const char *id, struct app_err *err);
 
 /* A pyodide-lock.json for the set whose file names are this server's artifact URLs
  * relative to base_url (e.g. "http://host:8700"); the caller frees. */
-cJSON *cat_pkgset_export(struct cat *c, const char *id, const char *base_url,
-                         struct app_err *err);
+cJSON *cat_pkgset_export(struct cat *c, const char *id, const char *base_url, struct app_err *err);
 
 #endif

@@ -25,7 +25,7 @@ struct ver {
     struct num epoch;
     struct num rel[REQ_VERSION_MAX_PARTS];
     size_t n_rel;
-    int pre;          /* PRE_A, PRE_B, PRE_RC or PRE_NONE */
+    int pre; /* PRE_A, PRE_B, PRE_RC or PRE_NONE */
     struct num pre_n;
     int has_post;
     struct num post_n;
@@ -120,8 +120,8 @@ read_label_num(const char **s, struct num *out)
 static int
 ver_parse(const char *s, struct ver *v)
 {
-    static const char *const pre_labels[] = {"alpha", "a", "beta", "b", "preview",
-                                             "pre",   "c", "rc"};
+    static const char *const pre_labels[] = {"alpha",   "a",   "beta", "b",
+                                             "preview", "pre", "c",    "rc"};
     static const int pre_kind[] = {PRE_A, PRE_A, PRE_B, PRE_B, PRE_RC, PRE_RC, PRE_RC, PRE_RC};
     static const char *const post_labels[] = {"post", "rev", "r"};
     static const char *const dev_labels[] = {"dev"};
@@ -702,8 +702,7 @@ req_parse_lines(const char *const *lines, size_t n, struct req **out, size_t *n_
         if ((why = parse_line(line, &v[cnt]))) {
             if (err) {
                 cJSON *e = app_err_add(err, "invalid_requirement",
-                                       "invalid requirement '%s' (line %zu): %s", line, i + 1,
-                                       why);
+                                       "invalid requirement '%s' (line %zu): %s", line, i + 1, why);
 
                 xjson(cJSON_AddStringToObject(e, "line", line));
             }

@@ -50,8 +50,8 @@ struct req_spec {
 };
 
 struct req {
-    char *name;  /* normalized (PEP 503) */
-    char *line;  /* the first line naming it, comment stripped and trimmed */
+    char *name;             /* normalized (PEP 503) */
+    char *line;             /* the first line naming it, comment stripped and trimmed */
     struct req_spec *specs; /* all assertions of all its lines, in line order */
     size_t n_specs;
 };
@@ -64,8 +64,7 @@ char *req_normalize(const char *name);
  * before it and a UTF-8 byte order mark at the start; a final newline does not start
  * an empty line. *lines (free with req_lines_free) may be NULL when *n is 0.
  * Returns -1 (APP_EINVAL, nothing allocated) when text holds a NUL byte. */
-int req_split_text(const char *text, size_t len, char ***lines, size_t *n,
-                   struct app_err *err);
+int req_split_text(const char *text, size_t len, char ***lines, size_t *n, struct app_err *err);
 
 void req_lines_free(char **lines, size_t n);
 

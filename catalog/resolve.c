@@ -54,8 +54,8 @@ issue_json(const struct flag_issue *is)
     return o;
 }
 
-static void
-warn(struct res_ctx *x, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void warn(struct res_ctx *x, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 warn(struct res_ctx *x, const char *code, const char *fmt, ...)
@@ -303,10 +303,10 @@ close_packages(struct res_ctx *x)
 
         if (!p) {
             const char *sug = suggest_pkg(x->set, r->name);
-            cJSON *e = app_err_add(x->err, "unsupported_package",
-                                   "package '%s' is not in package set '%s'%s%s%s", r->name,
-                                   x->set->id, sug ? "; did you mean '" : "", sug ? sug : "",
-                                   sug ? "'?" : "");
+            cJSON *e =
+                app_err_add(x->err, "unsupported_package",
+                            "package '%s' is not in package set '%s'%s%s%s", r->name, x->set->id,
+                            sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
 
             xjson(cJSON_AddStringToObject(e, "name", r->name));
             if (sug)
@@ -377,8 +377,7 @@ build_lock(struct res_ctx *x, cJSON *packages)
     date_format(x->fr.date, date_s);
     xjson(cJSON_AddNumberToObject(lock, "format", RES_LOCK_FORMAT));
     xjson(cJSON_AddStringToObject(lock, "compatibility_date", date_s));
-    cJSON_AddItemToObject(lock, "compatibility_flags",
-                          cstring_array(in->flags, in->n_flags));
+    cJSON_AddItemToObject(lock, "compatibility_flags", cstring_array(in->flags, in->n_flags));
     cJSON_AddItemToObject(lock, "enabled_flags", string_array(x->fr.enabled, x->fr.n_enabled));
     for (size_t i = 0; i < x->n_reqs; i++)
         cJSON_AddItemToArray(reqs, xjson(cJSON_CreateString(x->reqs[i].line)));
@@ -389,7 +388,8 @@ build_lock(struct res_ctx *x, cJSON *packages)
         xjson(cJSON_AddStringToObject(lock, "package_set", x->set->id));
         for (size_t i = 0; i < x->rt->n_arts; i++) {
             const struct snap_artifact *a = &x->rt->arts[i];
-            cJSON *o = artifact_json(a->file_name, NULL, a->file_name, a->sha256, a->size, a->stored);
+            cJSON *o =
+                artifact_json(a->file_name, NULL, a->file_name, a->sha256, a->size, a->stored);
 
             xjson(cJSON_AddStringToObject(o, "role", a->role));
             cJSON_AddItemToArray(arts, o);
@@ -628,7 +628,7 @@ find_pkg(const cJSON *pkgs, const char *name)
 {
     const cJSON *p;
 
-    cJSON_ArrayForEach(p, pkgs) {
+    cJSON_ArrayForEach (p, pkgs) {
         if (strcmp(cJSON_GetObjectItem(p, "name")->valuestring, name) == 0)
             return p;
     }
@@ -666,7 +666,8 @@ add_change(cJSON *o, const char *key, const char *a, const char *b)
 
     json_add_str_or_null(c, "from", a);
     json_add_str_or_null(c, "to", b);
-    xjson(cJSON_AddBoolToObject(c, "changed", !((a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0))));
+    xjson(cJSON_AddBoolToObject(c, "changed",
+                                !((a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0))));
 }
 
 /* Packages compared by name: added, removed, version changed. When no requirements
@@ -681,7 +682,7 @@ package_changes(const struct snap *s, const cJSON *from_pkgs, const cJSON *to_pk
     const cJSON *p;
 
     (void)s;
-    cJSON_ArrayForEach(p, from_pkgs) {
+    cJSON_ArrayForEach (p, from_pkgs) {
         const char *name = cJSON_GetObjectItem(p, "name")->valuestring;
         const cJSON *q = find_pkg(to_pkgs, name);
         const char *va = cJSON_GetObjectItem(p, "version")->valuestring;
@@ -701,14 +702,15 @@ package_changes(const struct snap *s, const cJSON *from_pkgs, const cJSON *to_pk
             cJSON_AddItemToArray(changed, o);
         }
     }
-    cJSON_ArrayForEach(p, to_pkgs) {
+    cJSON_ArrayForEach (p, to_pkgs) {
         const char *name = cJSON_GetObjectItem(p, "name")->valuestring;
 
         if (!find_pkg(from_pkgs, name)) {
             cJSON *o = xjson(cJSON_CreateObject());
 
             xjson(cJSON_AddStringToObject(o, "name", name));
-            xjson(cJSON_AddStringToObject(o, "version", cJSON_GetObjectItem(p, "version")->valuestring));
+            xjson(cJSON_AddStringToObject(o, "version",
+                                          cJSON_GetObjectItem(p, "version")->valuestring));
             cJSON_AddItemToArray(added, o);
         }
     }
@@ -779,17 +781,19 @@ res_diff(const struct snap *s, const struct res_input *from, const struct res_in
         const cJSON *eb_l = cJSON_GetObjectItem(b.lock, "enabled_flags");
         const cJSON *f, *g;
 
-        cJSON_ArrayForEach(f, eb_l) {
+        cJSON_ArrayForEach (f, eb_l) {
             int found = 0;
 
-            cJSON_ArrayForEach(g, ea_l) found |= strcmp(f->valuestring, g->valuestring) == 0;
+            cJSON_ArrayForEach (g, ea_l)
+                found |= strcmp(f->valuestring, g->valuestring) == 0;
             if (!found)
                 cJSON_AddItemToArray(on, xjson(cJSON_CreateString(f->valuestring)));
         }
-        cJSON_ArrayForEach(f, ea_l) {
+        cJSON_ArrayForEach (f, ea_l) {
             int found = 0;
 
-            cJSON_ArrayForEach(g, eb_l) found |= strcmp(f->valuestring, g->valuestring) == 0;
+            cJSON_ArrayForEach (g, eb_l)
+                found |= strcmp(f->valuestring, g->valuestring) == 0;
             if (!found)
                 cJSON_AddItemToArray(off, xjson(cJSON_CreateString(f->valuestring)));
         }
@@ -820,13 +824,13 @@ res_diff(const struct snap *s, const struct res_input *from, const struct res_in
         cJSON *w = xjson(cJSON_AddArrayToObject(out, "warnings"));
         const cJSON *x;
 
-        cJSON_ArrayForEach(x, a.warnings) {
+        cJSON_ArrayForEach (x, a.warnings) {
             cJSON *d = xjson(cJSON_Duplicate(x, 1));
 
             xjson(cJSON_AddStringToObject(d, "side", "from"));
             cJSON_AddItemToArray(w, d);
         }
-        cJSON_ArrayForEach(x, b.warnings) {
+        cJSON_ArrayForEach (x, b.warnings) {
             cJSON *d = xjson(cJSON_Duplicate(x, 1));
 
             xjson(cJSON_AddStringToObject(d, "side", "to"));

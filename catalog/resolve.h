@@ -33,13 +33,13 @@ struct res_input {
 };
 
 struct res_output {
-    cJSON *lock;       /* the lock object */
-    char *lock_bytes;  /* canonical bytes */
+    cJSON *lock;      /* the lock object */
+    char *lock_bytes; /* canonical bytes */
     size_t lock_len;
-    char lock_id[72];  /* "sha256:<hex>" */
-    cJSON *policy;     /* {as_of, python_line, end_of_support, status, upgrade} */
-    cJSON *warnings;   /* [{code, message, ...}] */
-    int as_of;         /* the as_of date used */
+    char lock_id[72]; /* "sha256:<hex>" */
+    cJSON *policy;    /* {as_of, python_line, end_of_support, status, upgrade} */
+    cJSON *warnings;  /* [{code, message, ...}] */
+    int as_of;        /* the as_of date used */
 };
 
 /* Resolve. On failure returns -1 with err->code APP_EUNPROCESSABLE and every

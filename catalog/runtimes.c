@@ -28,8 +28,8 @@ cat_id_valid(const char *s)
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
 
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-              ch == '_' || ch == '-'))
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+              ch == '-'))
             return 0;
     }
     return 1;
@@ -102,8 +102,8 @@ runtime_artifacts(struct cat *c, const char *id, struct app_err *err)
     return arr;
 }
 
-#define RT_COLS                                                                          \
-    "id, pyodide, python, python_line, emscripten, abi, release_date, state, deprecated," \
+#define RT_COLS                                                                                    \
+    "id, pyodide, python, python_line, emscripten, abi, release_date, state, deprecated,"          \
     " notes, created_at, published_at"
 
 static cJSON *
@@ -174,11 +174,9 @@ cat_runtime_get(struct cat *c, const char *id, struct app_err *err)
 
 /* A published runtime may only change notes and deprecated. */
 static int
-check_published_change(const cJSON *cur, const cJSON *body, const char *id,
-                       struct app_err *err)
+check_published_change(const cJSON *cur, const cJSON *body, const char *id, struct app_err *err)
 {
-    static const char *const fixed[] = {"pyodide", "python", "emscripten", "abi",
-                                        "release_date"};
+    static const char *const fixed[] = {"pyodide", "python", "emscripten", "abi", "release_date"};
 
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         const cJSON *b = cJSON_GetObjectItemCaseSensitive(body, fixed[i]);
@@ -199,13 +197,15 @@ check_published_change(const cJSON *cur, const cJSON *body, const char *id,
             return 0;
         if (!cJSON_IsArray(b) || cJSON_GetArraySize(b) != cJSON_GetArraySize(cur_arts))
             goto differs;
-        cJSON_ArrayForEach(x, b) {
+        cJSON_ArrayForEach (x, b) {
             const cJSON *y;
             int found = 0;
 
-            cJSON_ArrayForEach(y, cur_arts) {
-                if (cJSON_Compare(cJSON_GetObjectItem(x, "role"), cJSON_GetObjectItem(y, "role"), 1) &&
-                    cJSON_Compare(cJSON_GetObjectItem(x, "sha256"), cJSON_GetObjectItem(y, "sha256"), 1))
+            cJSON_ArrayForEach (y, cur_arts) {
+                if (cJSON_Compare(cJSON_GetObjectItem(x, "role"), cJSON_GetObjectItem(y, "role"),
+                                  1) &&
+                    cJSON_Compare(cJSON_GetObjectItem(x, "sha256"),
+                                  cJSON_GetObjectItem(y, "sha256"), 1))
                     found = 1;
             }
             if (!found)
@@ -214,8 +214,8 @@ check_published_change(const cJSON *cur, const cJSON *body, const char *id,
         return 0;
     }
 differs:
-    return app_fail(err, APP_ECONFLICT,
-                    "runtime '%s' is published; its artifacts cannot change", id);
+    return app_fail(err, APP_ECONFLICT, "runtime '%s' is published; its artifacts cannot change",
+                    id);
 }
 
 struct rt_fields {
@@ -248,15 +248,14 @@ parse_fields(const cJSON *body, struct rt_fields *f, struct app_err *err)
                         f->release_date);
     f->line = cat_line_of(f->python);
     if (!f->line)
-        return app_fail(err, APP_EINVAL, "python '%s' is not a version like '3.12.1'",
-                        f->python);
+        return app_fail(err, APP_EINVAL, "python '%s' is not a version like '3.12.1'", f->python);
     a = cJSON_GetObjectItemCaseSensitive(body, "artifacts");
     if (a && !cJSON_IsNull(a)) {
         const cJSON *x;
 
         if (!cJSON_IsArray(a))
             return app_fail(err, APP_EINVAL, "field 'artifacts' must be an array");
-        cJSON_ArrayForEach(x, a) {
+        cJSON_ArrayForEach (x, a) {
             const char *role, *file, *sha;
             long long size;
 
@@ -278,7 +277,8 @@ parse_fields(const cJSON *body, struct rt_fields *f, struct app_err *err)
             if (size < 0)
                 return app_fail(err, APP_EINVAL, "artifact size must not be negative");
             if (strchr(file, '/') || !file[0])
-                return app_fail(err, APP_EINVAL, "artifact file_name '%s' must be a plain file name", file);
+                return app_fail(err, APP_EINVAL,
+                                "artifact file_name '%s' must be a plain file name", file);
             for (const cJSON *y = a->child; y != x; y = y->next)
                 if (strcmp(cJSON_GetObjectItem(y, "role")->valuestring, role) == 0)
                     return app_fail(err, APP_EINVAL, "artifact role '%s' is given twice", role);
@@ -289,8 +289,7 @@ parse_fields(const cJSON *body, struct rt_fields *f, struct app_err *err)
 }
 
 static int
-exec_bound(struct cat *c, const char *sql, const char *const *vals, size_t n,
-           struct app_err *err)
+exec_bound(struct cat *c, const char *sql, const char *const *vals, size_t n, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int ret = -1;
@@ -309,8 +308,7 @@ exec_bound(struct cat *c, const char *sql, const char *const *vals, size_t n,
 }
 
 cJSON *
-cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created,
-                struct app_err *err)
+cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created, struct app_err *err)
 {
     struct rt_fields f;
     cJSON *cur = NULL, *out = NULL;
@@ -356,8 +354,9 @@ cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created,
                        vals, 3, err) < 0)
             goto fail;
     } else {
-        const char *vals[] = {id, f.pyodide, f.python, f.line, f.emscripten, f.abi,
-                              f.release_date, f.deprecated ? "1" : "0", f.notes, now};
+        const char *vals[] = {id,           f.pyodide, f.python,       f.line,
+                              f.emscripten, f.abi,     f.release_date, f.deprecated ? "1" : "0",
+                              f.notes,      now};
         const cJSON *x;
 
         if (exec_bound(c,
@@ -371,10 +370,11 @@ cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created,
         if (f.artifacts) {
             const char *del[] = {id};
 
-            if (exec_bound(c, "DELETE FROM runtime_artifacts WHERE runtime_id = ?", del, 1, err) < 0)
+            if (exec_bound(c, "DELETE FROM runtime_artifacts WHERE runtime_id = ?", del, 1, err) <
+                0)
                 goto fail;
         }
-        cJSON_ArrayForEach(x, f.artifacts) {
+        cJSON_ArrayForEach (x, f.artifacts) {
             const char *role = cJSON_GetObjectItem(x, "role")->valuestring;
             const char *file = cJSON_GetObjectItem(x, "file_name")->valuestring;
             const char *sha = cJSON_GetObjectItem(x, "sha256")->valuestring;
@@ -383,10 +383,11 @@ cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created,
             const char *v2[] = {id, role, file, sha, sizebuf};
 
             snprintf(sizebuf, sizeof(sizebuf), "%lld", size);
-            if (exec_bound(c,
-                           "INSERT INTO runtime_artifacts(runtime_id, role, file_name, sha256, size)"
-                           " VALUES(?1,?2,?3,?4,CAST(?5 AS INTEGER))",
-                           v2, 5, err) < 0 ||
+            if (exec_bound(
+                    c,
+                    "INSERT INTO runtime_artifacts(runtime_id, role, file_name, sha256, size)"
+                    " VALUES(?1,?2,?3,?4,CAST(?5 AS INTEGER))",
+                    v2, 5, err) < 0 ||
                 cat_artifact_known(c, sha, size, file, err) < 0)
                 goto fail;
         }
@@ -427,7 +428,7 @@ cat_runtime_publish(struct cat *c, const char *id, struct app_err *err)
         const cJSON *x;
         int found = 0;
 
-        cJSON_ArrayForEach(x, arts) {
+        cJSON_ArrayForEach (x, arts) {
             if (strcmp(cJSON_GetObjectItem(x, "role")->valuestring, cat_runtime_roles[i]) == 0)
                 found = 1;
         }
@@ -442,7 +443,8 @@ cat_runtime_publish(struct cat *c, const char *id, struct app_err *err)
     {
         const char *vals[] = {now, id};
 
-        if (exec_bound(c, "UPDATE runtimes SET state = 'published', published_at = ?1 WHERE id = ?2",
+        if (exec_bound(c,
+                       "UPDATE runtimes SET state = 'published', published_at = ?1 WHERE id = ?2",
                        vals, 2, err) < 0)
             goto fail;
     }

@@ -34,7 +34,7 @@ cJSON *cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *cr
 cJSON *cat_runtime_publish(struct cat *c, const char *id, struct app_err *err);
 
 /* Record a digest as known (external unless already stored). */
-int cat_artifact_known(struct cat *c, const char *sha256, long long size,
-                       const char *file_name, struct app_err *err);
+int cat_artifact_known(struct cat *c, const char *sha256, long long size, const char *file_name,
+                       struct app_err *err);
 
 #endif

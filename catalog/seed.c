@@ -23,13 +23,12 @@ struct seed_line {
 };
 
 static const struct seed_line seed_lines[] = {
-    {"3.8", "2019-10-14"},  {"3.9", "2020-10-05"},  {"3.10", "2021-10-04"},
-    {"3.11", "2022-10-24"}, {"3.12", "2023-10-02"}, {"3.13", "2024-10-07"},
-    {"3.14", "2025-10-07"}, {"3.15", "2026-10-01"},
+    {"3.8", "2019-10-14"},  {"3.9", "2020-10-05"},  {"3.10", "2021-10-04"}, {"3.11", "2022-10-24"},
+    {"3.12", "2023-10-02"}, {"3.13", "2024-10-07"}, {"3.14", "2025-10-07"}, {"3.15", "2026-10-01"},
 };
 
 const struct seed_runtime seed_runtimes[] = {
-    {"0.26.4", "2024-11-15"}, {"0.27.7", "2025-06-04"}, {"0.28.3", "2025-09-22"},
+    {"0.26.4", "2024-11-15"}, {"0.27.7", "2025-06-04"},  {"0.28.3", "2025-09-22"},
     {"0.29.3", "2026-03-17"}, {"314.0.7", "2026-09-14"},
 };
 const size_t seed_n_runtimes = sizeof(seed_runtimes) / sizeof(seed_runtimes[0]);
@@ -46,16 +45,16 @@ struct seed_flag {
 static const struct seed_flag seed_flags[] = {
     {"python_workers", NULL, NULL, NULL, NULL, 0, "0.26.4", 1,
      "run Python workers (Pyodide 0.26.4, CPython 3.12)"},
-    {"python_workers_20250116", "no_python_workers_20250116", NULL, "python_workers",
-     "2025-09-29", 0, "0.28.3", 2, "Python workers on Pyodide 0.28.3 (CPython 3.13)"},
+    {"python_workers_20250116", "no_python_workers_20250116", NULL, "python_workers", "2025-09-29",
+     0, "0.28.3", 2, "Python workers on Pyodide 0.28.3 (CPython 3.13)"},
     {"python_workers_20260610", "no_python_workers_20260610", NULL, NULL, NULL, 0, "314.0.7", 3,
      "Python workers on Pyodide 314.0.7 (CPython 3.14)"},
     {"python_workers_20260817", "no_python_workers_20260817", NULL, NULL, NULL, 1, "314.0.7", 4,
      "experimental: next Python workers runtime (Pyodide 314.0.7)"},
-    {"python_no_global_handlers", "disable_python_no_global_handlers", "2025-08-14", NULL, NULL,
-     0, NULL, 0, "handlers must be exported by the worker module, not registered globally"},
-    {"python_workflows", "disable_python_workflows", NULL, "python_workers", "2025-09-20", 0,
-     NULL, 0, "Python workflows support"},
+    {"python_no_global_handlers", "disable_python_no_global_handlers", "2025-08-14", NULL, NULL, 0,
+     NULL, 0, "handlers must be exported by the worker module, not registered globally"},
+    {"python_workflows", "disable_python_workflows", NULL, "python_workers", "2025-09-20", 0, NULL,
+     0, "Python workflows support"},
     {"python_dedicated_snapshot", "disable_python_dedicated_snapshot", NULL,
      "python_workers_20250116", "2025-10-16", 0, NULL, 0,
      "a memory snapshot dedicated to each worker"},
@@ -63,8 +62,8 @@ static const struct seed_flag seed_flags[] = {
      "2025-12-16", 0, NULL, 0, "check that the RNG state was not captured in a snapshot"},
     {"python_request_headers_preserve_commas", "disable_python_request_headers_preserve_commas",
      "2026-02-17", NULL, NULL, 0, NULL, 0, "request headers keep commas in values"},
-    {"formdata_parser_supports_files", "formdata_parser_converts_files_to_strings",
-     "2021-11-03", NULL, NULL, 0, NULL, 0, "FormData parsing yields File objects"},
+    {"formdata_parser_supports_files", "formdata_parser_converts_files_to_strings", "2021-11-03",
+     NULL, NULL, 0, NULL, 0, "FormData parsing yields File objects"},
     {"fetch_refuses_unknown_protocols", "fetch_treats_unknown_protocols_as_http", "2021-11-10",
      NULL, NULL, 0, NULL, 0, "fetch() refuses URLs with unknown schemes"},
     {"nodejs_compat", "no_nodejs_compat", NULL, NULL, NULL, 0, NULL, 0,
@@ -249,8 +248,8 @@ seed_runtime_load(struct cat *c, const char *cache_dir, const struct seed_runtim
     cur = cat_pkgset_get(c, set_id, 1, &ignore);
     app_err_release(&ignore);
     if (!cur || !is_published(cur)) {
-        out = cat_pkgset_put(c, set_id, d.lock, "imported from the npm pyodide package",
-                             &created, err);
+        out = cat_pkgset_put(c, set_id, d.lock, "imported from the npm pyodide package", &created,
+                             err);
         if (!out)
             goto out;
         cJSON_Delete(out);

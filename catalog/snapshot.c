@@ -21,8 +21,7 @@ cmp_str(const void *a, const void *b)
 
 /* A JSON array of strings (from SQLite's json_each) into a sorted char* array. */
 static int
-load_strings(struct cat *c, const char *json, char ***out, size_t *n, int sort,
-             struct app_err *err)
+load_strings(struct cat *c, const char *json, char ***out, size_t *n, int sort, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
@@ -182,7 +181,8 @@ load_sets(struct cat *c, struct snap *s, struct app_err *err)
             if (load_strings(c, cat_col_text(pst, 6), &p->depends, &p->n_depends, 1, err) < 0 ||
                 load_strings(c, cat_col_text(pst, 7), &p->imports, &p->n_imports, 0, err) < 0)
                 goto out;
-            p->size = sqlite3_column_type(pst, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(pst, 8);
+            p->size =
+                sqlite3_column_type(pst, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(pst, 8);
             p->stored = sqlite3_column_int(pst, 9);
         }
     }
@@ -223,7 +223,8 @@ load_flags(struct cat *c, struct snap *s, struct app_err *err)
         memset(f, 0, sizeof(*f));
         f->name = col_dup(st, 0);
         f->disable = xstrdup(cat_col_text(st, 1));
-        f->has_enable_date = cat_col_text(st, 2) && date_parse(cat_col_text(st, 2), &f->enable_date) == 0;
+        f->has_enable_date =
+            cat_col_text(st, 2) && date_parse(cat_col_text(st, 2), &f->enable_date) == 0;
         f->experimental = sqlite3_column_int(st, 3);
         if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
             f->bundle_runtime = col_dup(st, 4);

@@ -37,8 +37,8 @@ struct state {
     size_t n_defs;
     struct name_ref *index; /* every enable and disable name, sorted */
     size_t n_index;
-    size_t *imp_off;        /* def i's implications are imp_def[imp_off[i]..imp_off[i+1]) */
-    size_t *imp_def;        /* the implying def, or NO_DEF when it is not defined */
+    size_t *imp_off; /* def i's implications are imp_def[imp_off[i]..imp_off[i+1]) */
+    size_t *imp_def; /* the implying def, or NO_DEF when it is not defined */
     unsigned char *named_on;
     unsigned char *named_off;
     unsigned char *on;
@@ -212,8 +212,7 @@ compute_on(const struct state *st, const unsigned char *named_on, int date, unsi
     for (size_t i = 0; i < st->n_defs; i++) {
         const struct flag_def *d = &st->defs[i];
 
-        on[i] = named_on[i] ||
-                (!st->named_off[i] && d->has_enable_date && d->enable_date <= date);
+        on[i] = named_on[i] || (!st->named_off[i] && d->has_enable_date && d->enable_date <= date);
     }
     do {
         changed = 0;
@@ -284,14 +283,13 @@ check_names(struct state *st, const struct flag_input *in, struct issue_list *er
         const struct flag_def *d = &st->defs[i];
 
         if (st->named_on[i] && st->named_off[i])
-            issue_add(errs, FLAG_CONTRADICTORY, d->name,
-                      xasprintf("flag '%s' is both enabled and disabled (as '%s')", d->name,
-                                d->disable),
-                      NULL);
+            issue_add(
+                errs, FLAG_CONTRADICTORY, d->name,
+                xasprintf("flag '%s' is both enabled and disabled (as '%s')", d->name, d->disable),
+                NULL);
         if (st->named_on[i] && d->experimental && !in->allow_experimental)
             issue_add(errs, FLAG_EXPERIMENTAL, d->name,
-                      xasprintf("flag '%s' is experimental and needs allow_experimental",
-                                d->name),
+                      xasprintf("flag '%s' is experimental and needs allow_experimental", d->name),
                       NULL);
     }
 }
@@ -302,8 +300,7 @@ check_names(struct state *st, const struct flag_input *in, struct issue_list *er
  * out before the next is judged, so dropping every warned name together still gives
  * the same enabled set (in a cycle a<->b with both named, only 'a' is warned). */
 static void
-check_redundant(struct state *st, const struct flag_input *in, int date,
-                struct issue_list *warns)
+check_redundant(struct state *st, const struct flag_input *in, int date, struct issue_list *warns)
 {
     unsigned char *named = xmalloc(st->n_defs ? st->n_defs : 1);
     unsigned char *tmp = xmalloc(st->n_defs ? st->n_defs : 1);
@@ -321,10 +318,10 @@ check_redundant(struct state *st, const struct flag_input *in, int date,
             continue;
         if (d->has_enable_date && d->enable_date <= date) {
             date_format(d->enable_date, when);
-            issue_add(warns, FLAG_REDUNDANT, d->name,
-                      xasprintf("flag '%s' is on by default since %s, no need to name it",
-                                d->name, when),
-                      NULL);
+            issue_add(
+                warns, FLAG_REDUNDANT, d->name,
+                xasprintf("flag '%s' is on by default since %s, no need to name it", d->name, when),
+                NULL);
             named[i] = 0;
             continue;
         }
@@ -362,8 +359,7 @@ flag_compile(const struct flag_def *defs, size_t n_defs, const struct flag_input
     state_init(&st, defs, n_defs);
 
     if (!in->date) {
-        issue_add(&errs, FLAG_INVALID_DATE, "", xstrdup("compatibility date is missing"),
-                  NULL);
+        issue_add(&errs, FLAG_INVALID_DATE, "", xstrdup("compatibility date is missing"), NULL);
     } else if (date_parse(in->date, &date) < 0) {
         issue_add(&errs, FLAG_INVALID_DATE, in->date,
                   xasprintf("compatibility date '%s' is not a real YYYY-MM-DD date "
@@ -402,10 +398,9 @@ flag_compile(const struct flag_def *defs, size_t n_defs, const struct flag_input
             continue;
         out->enabled[out->n_enabled++] = xstrdup(d->name);
         /* Highest order wins; equal orders (a catalog mistake) go to the lower name. */
-        if (d->bundle_order > 0 &&
-            (!out->bundle || d->bundle_order > out->bundle->bundle_order ||
-             (d->bundle_order == out->bundle->bundle_order &&
-              strcmp(d->name, out->bundle->name) < 0)))
+        if (d->bundle_order > 0 && (!out->bundle || d->bundle_order > out->bundle->bundle_order ||
+                                    (d->bundle_order == out->bundle->bundle_order &&
+                                     strcmp(d->name, out->bundle->name) < 0)))
             out->bundle = d;
     }
     qsort(out->enabled, out->n_enabled, sizeof(*out->enabled), str_ptr_cmp);

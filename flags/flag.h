@@ -66,16 +66,16 @@ struct flag_issue {
 };
 
 struct flag_input {
-    const char *date;          /* compatibility_date as given */
-    const char *const *flags;  /* compatibility_flags as given */
+    const char *date;         /* compatibility_date as given */
+    const char *const *flags; /* compatibility_flags as given */
     size_t n_flags;
     int allow_experimental;
-    int today;                 /* days since epoch (UTC), injected */
+    int today; /* days since epoch (UTC), injected */
 };
 
 struct flag_result {
-    int date;                  /* parsed date (valid only when no invalid_date) */
-    char **enabled;            /* enable names, sorted by strcmp */
+    int date;       /* parsed date (valid only when no invalid_date) */
+    char **enabled; /* enable names, sorted by strcmp */
     size_t n_enabled;
     const struct flag_def *bundle; /* enabled bundle flag with the highest order, or NULL */
     struct flag_issue *errors;
@@ -104,8 +104,7 @@ const char *flag_suggest(const struct flag_def *defs, size_t n_defs, const char 
 
 /* The def whose enable name is name (the first one in defs order), or NULL.
  * Borrowed from defs. */
-const struct flag_def *flag_find(const struct flag_def *defs, size_t n_defs,
-                                 const char *name);
+const struct flag_def *flag_find(const struct flag_def *defs, size_t n_defs, const char *name);
 
 /* The machine code of an issue kind ("invalid_date", ..., "redundant_flag"); static. */
 const char *flag_kind_code(enum flag_issue_kind kind);

@@ -36,10 +36,10 @@ reply_list(struct srv_req *r, const char *key, cJSON *arr)
     return 0;
 }
 
-#define WITH_CAT(r, c)                                                                   \
-    struct cat *c = srv_cat(r);                                                          \
-    if (!c)                                                                              \
-        return app_fail(&(r)->err, APP_EINTERNAL, "database unavailable")
+#define WITH_CAT(r, c)                                                                             \
+    struct cat *c = srv_cat(r);                                                                    \
+    if (!c)                                                                                        \
+    return app_fail(&(r)->err, APP_EINTERNAL, "database unavailable")
 
 static int
 h_lines(struct srv_req *r)

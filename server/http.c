@@ -72,8 +72,7 @@ void
 srv_reply_bytes(struct srv_req *r, unsigned status, const char *content_type, char *bytes,
                 size_t len)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, bytes, MHD_RESPMEM_MUST_FREE);
 
     if (!resp)
         abort();
@@ -147,8 +146,8 @@ srv_reply_problem(struct srv_req *r, struct app_err *err)
     s = json_canonical(p, NULL);
     cJSON_Delete(p);
     if (status >= 500)
-        fprintf(stderr, "almanacd: %s %s: %s\n", r->method,
-                r->route ? r->route->pattern : "?", err->msg);
+        fprintf(stderr, "almanacd: %s %s: %s\n", r->method, r->route ? r->route->pattern : "?",
+                err->msg);
     srv_reply_bytes(r, status, "application/problem+json", s, strlen(s));
 }
 
@@ -421,8 +420,9 @@ req_begin(struct srv_req *r, const char *url)
         unsigned long long v = strtoull(cl, &end, 10);
 
         if (end && *end == '\0' && v > limit) {
-            app_fail(&r->err, APP_ETOOLARGE, "request body of %llu bytes is over the limit of %llu bytes",
-                     v, (unsigned long long)limit);
+            app_fail(&r->err, APP_ETOOLARGE,
+                     "request body of %llu bytes is over the limit of %llu bytes", v,
+                     (unsigned long long)limit);
             return -1;
         }
     }
@@ -432,8 +432,7 @@ req_begin(struct srv_req *r, const char *url)
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-           const char *version, const char *upload_data, size_t *upload_data_size,
-           void **con_cls)
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     struct srv *s = cls;
     struct srv_req *r = *con_cls;
@@ -451,8 +450,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             r->upload_failed = 1; /* reply after the body is drained */
         /* Replying before the body is read closes the connection; only do so
          * for refusals, where that is what we want. */
-        if (r->upload_failed && (r->err.code == APP_ETOOLARGE || r->err.code == APP_EAUTH ||
-                                 *upload_data_size == 0))
+        if (r->upload_failed &&
+            (r->err.code == APP_ETOOLARGE || r->err.code == APP_EAUTH || *upload_data_size == 0))
             return queue(r);
         return MHD_YES;
     }
@@ -506,22 +505,20 @@ srv_start(struct srv *s, struct app_err *err)
     struct sockaddr_in sa;
 
     if (parse_host(s->cfg.host, &sa) < 0)
-        return app_fail(err, APP_EINVAL, "cannot listen on '%s': not an IPv4 address",
-                        s->cfg.host);
+        return app_fail(err, APP_EINVAL, "cannot listen on '%s': not an IPv4 address", s->cfg.host);
     sa.sin_port = htons(s->cfg.port);
     if (pthread_key_create(&s->cat_key, cat_key_free) != 0)
         return app_fail(err, APP_EINTERNAL, "cannot create thread key");
     s->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-            MHD_USE_TURBO,
-        0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONN_TIMEOUT_S,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO, 0,
+        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONN_TIMEOUT_S,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!s->mhd) {
         pthread_key_delete(s->cat_key);
-        return app_fail(err, APP_EINTERNAL, "cannot listen on %s:%u (address in use?)",
-                        s->cfg.host, (unsigned)s->cfg.port);
+        return app_fail(err, APP_EINTERNAL, "cannot listen on %s:%u (address in use?)", s->cfg.host,
+                        (unsigned)s->cfg.port);
     }
     return 0;
 }

@@ -113,8 +113,8 @@ const char *srv_header(struct srv_req *r, const char *key);
 
 /* Replies. Each replaces any earlier reply. Bodies are taken over (freed later). */
 void srv_reply_json(struct srv_req *r, unsigned status, cJSON *body);
-void srv_reply_bytes(struct srv_req *r, unsigned status, const char *content_type,
-                     char *bytes, size_t len);
+void srv_reply_bytes(struct srv_req *r, unsigned status, const char *content_type, char *bytes,
+                     size_t len);
 void srv_reply_problem(struct srv_req *r, struct app_err *err);
 /* Take an already built response (artifacts: fd or callback responses). */
 void srv_reply_response(struct srv_req *r, unsigned status, struct MHD_Response *resp);

@@ -40,17 +40,16 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: almanacd serve --data DIR [--listen HOST:PORT] [--threads N]\n"
-            "                      [--json-limit BYTES] [--upload-limit BYTES]\n"
-            "                      [--sweep-interval SECONDS] [--no-sweep]\n"
-            "       almanacd seed --data DIR          load the seed catalog (idempotent)\n"
-            "       almanacd token create --data DIR  print a new admin token on stdout\n"
-            "       almanacd fsck --data DIR [--repair] re-verify every stored artifact\n"
-            "       almanacd key rotate --data DIR    make a new signing key\n"
-            "environment: ALMANAC_TODAY=YYYY-MM-DD replaces today's date;\n"
-            "             ALMANAC_CACHE (default ~/.cache/almanac) holds Pyodide downloads;\n"
-            "             ALMANAC_ZSTD_LEVEL (1-22, default 19) is the store's zstd level\n");
+    fprintf(f, "usage: almanacd serve --data DIR [--listen HOST:PORT] [--threads N]\n"
+               "                      [--json-limit BYTES] [--upload-limit BYTES]\n"
+               "                      [--sweep-interval SECONDS] [--no-sweep]\n"
+               "       almanacd seed --data DIR          load the seed catalog (idempotent)\n"
+               "       almanacd token create --data DIR  print a new admin token on stdout\n"
+               "       almanacd fsck --data DIR [--repair] re-verify every stored artifact\n"
+               "       almanacd key rotate --data DIR    make a new signing key\n"
+               "environment: ALMANAC_TODAY=YYYY-MM-DD replaces today's date;\n"
+               "             ALMANAC_CACHE (default ~/.cache/almanac) holds Pyodide downloads;\n"
+               "             ALMANAC_ZSTD_LEVEL (1-22, default 19) is the store's zstd level\n");
 }
 
 struct opts {
@@ -244,8 +243,8 @@ seed_store_file(void *ctx, const char *path, const char *file_name, struct app_e
     if (sha256_file(path, hex, NULL, err) < 0)
         return -1;
     memset(&row, 0, sizeof(row));
-    stored = art_store_has(ss->store, hex) && artdb_get(ss->cat, hex, &row, NULL) == 0 &&
-             row.stored;
+    stored =
+        art_store_has(ss->store, hex) && artdb_get(ss->cat, hex, &row, NULL) == 0 && row.stored;
     art_row_release(&row);
     if (stored)
         return 0;

@@ -150,7 +150,8 @@ strings_from_json(const cJSON *arr, const char ***out, size_t *n)
 
     *n = (size_t)cJSON_GetArraySize(arr);
     *out = xcalloc(*n + 1, sizeof(**out));
-    cJSON_ArrayForEach(x, arr) (*out)[i++] = x->valuestring;
+    cJSON_ArrayForEach (x, arr)
+        (*out)[i++] = x->valuestring;
     return 0;
 }
 
@@ -263,7 +264,8 @@ cache_key(const struct res_input *in)
     for (size_t i = 0; i < in->n_flags; i++)
         cJSON_AddItemToArray(f, xjson(cJSON_CreateString(in->flags[i] ? in->flags[i] : "")));
     for (size_t i = 0; i < in->n_requirements; i++)
-        cJSON_AddItemToArray(q, xjson(cJSON_CreateString(in->requirements[i] ? in->requirements[i] : "")));
+        cJSON_AddItemToArray(
+            q, xjson(cJSON_CreateString(in->requirements[i] ? in->requirements[i] : "")));
     s = json_canonical(k, NULL);
     cJSON_Delete(k);
     return s;

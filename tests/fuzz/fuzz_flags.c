@@ -44,33 +44,44 @@ seed_init(void)
     seed[0] = (struct flag_def){.name = "python_workers", .bundle_order = 1};
     seed[1] = (struct flag_def){.name = "python_workers_20250116",
                                 .disable = "no_python_workers_20250116",
-                                .implied = imp_20250116, .n_implied = 1, .bundle_order = 2};
+                                .implied = imp_20250116,
+                                .n_implied = 1,
+                                .bundle_order = 2};
     seed[2] = (struct flag_def){.name = "python_workers_20260610",
-                                .disable = "no_python_workers_20260610", .bundle_order = 3};
+                                .disable = "no_python_workers_20260610",
+                                .bundle_order = 3};
     seed[3] = (struct flag_def){.name = "python_workers_20260817",
-                                .disable = "no_python_workers_20260817", .experimental = 1,
+                                .disable = "no_python_workers_20260817",
+                                .experimental = 1,
                                 .bundle_order = 4};
     seed[4] = (struct flag_def){.name = "python_no_global_handlers",
                                 .disable = "disable_python_no_global_handlers",
-                                .has_enable_date = 1, .enable_date = D("2025-08-14")};
+                                .has_enable_date = 1,
+                                .enable_date = D("2025-08-14")};
     seed[5] = (struct flag_def){.name = "python_workflows",
                                 .disable = "disable_python_workflows",
-                                .implied = imp_workflows, .n_implied = 1};
+                                .implied = imp_workflows,
+                                .n_implied = 1};
     seed[6] = (struct flag_def){.name = "python_dedicated_snapshot",
                                 .disable = "disable_python_dedicated_snapshot",
-                                .implied = imp_snapshot, .n_implied = 1};
+                                .implied = imp_snapshot,
+                                .n_implied = 1};
     seed[7] = (struct flag_def){.name = "python_check_rng_state",
                                 .disable = "disable_python_check_rng_state",
-                                .implied = imp_rng, .n_implied = 1};
+                                .implied = imp_rng,
+                                .n_implied = 1};
     seed[8] = (struct flag_def){.name = "python_request_headers_preserve_commas",
                                 .disable = "disable_python_request_headers_preserve_commas",
-                                .has_enable_date = 1, .enable_date = D("2026-02-17")};
+                                .has_enable_date = 1,
+                                .enable_date = D("2026-02-17")};
     seed[9] = (struct flag_def){.name = "formdata_parser_supports_files",
                                 .disable = "formdata_parser_converts_files_to_strings",
-                                .has_enable_date = 1, .enable_date = D("2021-11-03")};
+                                .has_enable_date = 1,
+                                .enable_date = D("2021-11-03")};
     seed[10] = (struct flag_def){.name = "fetch_refuses_unknown_protocols",
                                  .disable = "fetch_treats_unknown_protocols_as_http",
-                                 .has_enable_date = 1, .enable_date = D("2021-11-10")};
+                                 .has_enable_date = 1,
+                                 .enable_date = D("2021-11-10")};
     seed[11] = (struct flag_def){.name = "nodejs_compat", .disable = "no_nodejs_compat"};
 }
 
@@ -97,8 +108,7 @@ check(const struct flag_result *r)
         if (!flag_result_has(r, r->bundle->name))
             abort();
         for (size_t i = 0; i < N(seed); i++)
-            if (seed[i].bundle_order > r->bundle->bundle_order &&
-                flag_result_has(r, seed[i].name))
+            if (seed[i].bundle_order > r->bundle->bundle_order && flag_result_has(r, seed[i].name))
                 abort();
     }
 }

@@ -39,8 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *v = lines[i % n_lines];
             int ok = req_check(&reqs[i], v, &failed);
 
-            if (!ok && (!failed || failed < reqs[i].specs ||
-                        failed >= reqs[i].specs + reqs[i].n_specs))
+            if (!ok &&
+                (!failed || failed < reqs[i].specs || failed >= reqs[i].specs + reqs[i].n_specs))
                 abort();
             for (size_t k = 0; k < reqs[i].n_specs; k++)
                 if (!req_version_valid(reqs[i].specs[k].version))

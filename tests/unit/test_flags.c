@@ -139,9 +139,9 @@ END_TEST
 START_TEST(test_dates_invalid)
 {
     static const char *const bad[] = {
-        "2023-02-29", "2021-04-31", "1999-12-31", "3000-01-01", "2024-1-01",  " 2024-01-01",
-        "2024/01/01", "2024-01-01x", "",          "2024-00-10", "2024-13-01", "2024-01-00",
-        "2100-02-29", "2024-01-01 ", "20240101",  "2024-01-1",  "+024-01-01", "2024–01–01",
+        "2023-02-29", "2021-04-31",  "1999-12-31", "3000-01-01", "2024-1-01",  " 2024-01-01",
+        "2024/01/01", "2024-01-01x", "",           "2024-00-10", "2024-13-01", "2024-01-00",
+        "2100-02-29", "2024-01-01 ", "20240101",   "2024-01-1",  "+024-01-01", "2024–01–01",
     };
 
     for (size_t i = 0; i < N(bad); i++) {
@@ -253,9 +253,8 @@ START_TEST(test_duplicate)
     struct flag_result r;
 
     /* three times is still one error */
-    ck_assert_int_eq(compile("2025-01-01",
-                             FLAGS("nodejs_compat", "nodejs_compat", "nodejs_compat"), &r),
-                     -1);
+    ck_assert_int_eq(
+        compile("2025-01-01", FLAGS("nodejs_compat", "nodejs_compat", "nodejs_compat"), &r), -1);
     assert_only_error(&r, "duplicate_flag", "nodejs_compat");
     ck_assert_int_eq(r.errors[0].kind, FLAG_DUPLICATE);
     ck_assert_str_eq(r.errors[0].message, "flag 'nodejs_compat' is given more than once");
@@ -270,8 +269,7 @@ START_TEST(test_duplicate)
     flag_result_release(&r);
 
     /* a disable name twice */
-    ck_assert_int_eq(compile("2025-01-01", FLAGS("no_nodejs_compat", "no_nodejs_compat"), &r),
-                     -1);
+    ck_assert_int_eq(compile("2025-01-01", FLAGS("no_nodejs_compat", "no_nodejs_compat"), &r), -1);
     assert_only_error(&r, "duplicate_flag", "no_nodejs_compat");
     flag_result_release(&r);
 }
@@ -319,7 +317,9 @@ START_TEST(test_experimental_on_by_date_or_implication)
     struct flag_implied imp[] = {{"base", D("2020-01-01")}};
     struct flag_def defs[] = {
         {.name = "base"},
-        {.name = "exp_dated", .has_enable_date = 1, .enable_date = D("2020-01-01"),
+        {.name = "exp_dated",
+         .has_enable_date = 1,
+         .enable_date = D("2020-01-01"),
          .experimental = 1},
         {.name = "exp_implied", .implied = imp, .n_implied = 1, .experimental = 1},
     };
@@ -351,9 +351,8 @@ START_TEST(test_errors_collected_and_ordered)
 
     ck_assert_int_eq(compile("2030-05-05",
                              FLAGS("zzz_unknown", "python_workers_20260817", "nodejs_compat",
-                                   "disable_python_workflows", "no_nodejs_compat",
-                                   "nodejs_compat", "aaa_unknown", "python_workflows",
-                                   "zzz_unknown"),
+                                   "disable_python_workflows", "no_nodejs_compat", "nodejs_compat",
+                                   "aaa_unknown", "python_workflows", "zzz_unknown"),
                              &r),
                      -1);
     ck_assert_uint_eq(r.n_errors, N(want));
@@ -370,8 +369,7 @@ START_TEST(test_invalid_date_still_checks_names)
 {
     struct flag_result r;
 
-    ck_assert_int_eq(compile("2023-02-29", FLAGS("python_workers", "nodejs_compat", "nodjs"),
-                             &r),
+    ck_assert_int_eq(compile("2023-02-29", FLAGS("python_workers", "nodejs_compat", "nodjs"), &r),
                      -1);
     ck_assert_uint_eq(r.n_errors, 2);
     ck_assert_str_eq(r.errors[0].code, "invalid_date");
@@ -414,8 +412,7 @@ START_TEST(test_disable_blocks_date_default)
 {
     struct flag_result r;
 
-    ck_assert_int_eq(compile("2024-01-01", FLAGS("formdata_parser_converts_files_to_strings"),
-                             &r),
+    ck_assert_int_eq(compile("2024-01-01", FLAGS("formdata_parser_converts_files_to_strings"), &r),
                      0);
     ck_assert(!flag_result_has(&r, "formdata_parser_supports_files"));
     ck_assert(flag_result_has(&r, "fetch_refuses_unknown_protocols"));
@@ -428,8 +425,8 @@ START_TEST(test_disable_blocks_implication)
 {
     struct flag_result r;
 
-    ck_assert_int_eq(
-        compile("2025-10-20", FLAGS("python_workers", "disable_python_workflows"), &r), 0);
+    ck_assert_int_eq(compile("2025-10-20", FLAGS("python_workers", "disable_python_workflows"), &r),
+                     0);
     ck_assert(!flag_result_has(&r, "python_workflows"));
     ck_assert(flag_result_has(&r, "python_workers_20250116"));
     ck_assert(flag_result_has(&r, "python_dedicated_snapshot"));
@@ -562,8 +559,8 @@ START_TEST(test_redundant_by_implication)
 {
     struct flag_result r;
 
-    ck_assert_int_eq(
-        compile("2025-10-01", FLAGS("python_workers_20250116", "python_workers"), &r), 0);
+    ck_assert_int_eq(compile("2025-10-01", FLAGS("python_workers_20250116", "python_workers"), &r),
+                     0);
     ck_assert_uint_eq(r.n_warnings, 1);
     ck_assert_str_eq(r.warnings[0].name, "python_workers_20250116");
     ck_assert_str_eq(r.warnings[0].message,
@@ -572,19 +569,19 @@ START_TEST(test_redundant_by_implication)
     flag_result_release(&r);
 
     /* before the implication starts, it is not redundant */
-    ck_assert_int_eq(
-        compile("2025-09-01", FLAGS("python_workers_20250116", "python_workers"), &r), 0);
+    ck_assert_int_eq(compile("2025-09-01", FLAGS("python_workers_20250116", "python_workers"), &r),
+                     0);
     ck_assert_uint_eq(r.n_warnings, 0);
     ck_assert_str_eq(r.bundle->name, "python_workers_20250116");
     flag_result_release(&r);
 
     /* warnings are ordered by name */
-    ck_assert_int_eq(compile("2026-03-01",
-                             FLAGS("python_workers", "python_workflows",
-                                   "python_request_headers_preserve_commas",
-                                   "fetch_refuses_unknown_protocols"),
-                             &r),
-                     0);
+    ck_assert_int_eq(
+        compile("2026-03-01",
+                FLAGS("python_workers", "python_workflows",
+                      "python_request_headers_preserve_commas", "fetch_refuses_unknown_protocols"),
+                &r),
+        0);
     ck_assert_uint_eq(r.n_warnings, 3);
     ck_assert_str_eq(r.warnings[0].name, "fetch_refuses_unknown_protocols");
     ck_assert_str_eq(r.warnings[1].name, "python_request_headers_preserve_commas");
@@ -666,8 +663,7 @@ START_TEST(test_bundle_highest_order)
 {
     struct flag_result r;
 
-    ck_assert_int_eq(compile("2026-07-01", FLAGS("python_workers_20260610", "python_workers"),
-                             &r),
+    ck_assert_int_eq(compile("2026-07-01", FLAGS("python_workers_20260610", "python_workers"), &r),
                      0);
     ck_assert_str_eq(r.bundle->name, "python_workers_20260610");
     ck_assert_int_eq(r.bundle->bundle_order, 3);
