@@ -9,6 +9,7 @@
 #   cli       tests/cli/run.sh BUILD_DIR (the CLI and executor end to end; it skips
 #             its Pyodide boots itself when ALMANAC_SLOW_TESTS=0)
 #   crash     tests/crash/crash_loop.sh BUILD_DIR
+#   eol-crash tests/crash/eol_crash.sh BUILD_DIR
 # Prints a line per suite and a closing "N passed, M failed"; writes "suite passed
 # failed" lines to $ALMANAC_COUNTS_FILE (default BUILD_DIR/test-counts) for
 # tests/run-all.sh; exits 1 when anything failed. Logs go to BUILD_DIR/test-logs/.
@@ -177,6 +178,11 @@ fi
 if [ -f tests/crash/crash_loop.sh ]; then
     echo "== crash loop (tests/crash/crash_loop.sh)"
     run_script crash "$LOGS/crash.log" "$SLOW_TIMEOUT" sh tests/crash/crash_loop.sh "$B"
+fi
+
+if [ -f tests/crash/eol_crash.sh ]; then
+    echo "== end-of-support apply killed mid-way (tests/crash/eol_crash.sh)"
+    run_script eol-crash "$LOGS/eol-crash.log" "$SLOW_TIMEOUT" sh tests/crash/eol_crash.sh "$B"
 fi
 
 passed=0 failed=0
