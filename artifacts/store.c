@@ -651,13 +651,15 @@ art_reader_open(const struct art_store *s, const char *hex, uint64_t offset, str
     return r;
 }
 
-/* One decompression step into out; returns bytes produced or -1. */
+/* Decompress into out until it is full or the frame ends; returns the bytes produced
+ * (0 at the end) or -1. Filling the whole buffer matters for downloads: each call is
+ * one send to the client, so a half-empty buffer doubles the per-byte overhead. */
 static ssize_t
 reader_step(struct art_reader *r, uint8_t *out, size_t n, struct app_err *err)
 {
     ZSTD_outBuffer ob = {out, n, 0};
 
-    while (ob.pos == 0) {
+    while (ob.pos < ob.size) {
         if (r->ib.pos == r->ib.size && !r->eof) {
             ssize_t k = read(r->fd, r->in, ART_IO_CHUNK);
 
@@ -673,19 +675,20 @@ reader_step(struct art_reader *r, uint8_t *out, size_t n, struct app_err *err)
         if (r->eof && r->ib.pos == r->ib.size) {
             /* Drain what the decoder holds, then check the frame ended. */
             ZSTD_inBuffer empty = {NULL, 0, 0};
+            size_t before = ob.pos;
 
-            if (r->last != 0) {
-                r->last = ZSTD_decompressStream(r->dctx, &ob, &empty);
-                if (ZSTD_isError(r->last))
-                    return app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: %s", r->hex,
-                                    ZSTD_getErrorName(r->last));
-                if (ob.pos)
-                    break;
-                if (r->last != 0)
-                    return app_fail(err, APP_EINTERNAL,
-                                    "artifact %s is corrupt: truncated zstd frame", r->hex);
-            }
-            return 0;
+            if (r->last == 0)
+                break;
+            r->last = ZSTD_decompressStream(r->dctx, &ob, &empty);
+            if (ZSTD_isError(r->last))
+                return app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: %s", r->hex,
+                                ZSTD_getErrorName(r->last));
+            if (ob.pos > before)
+                continue;
+            if (r->last != 0)
+                return app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: truncated zstd frame",
+                                r->hex);
+            break;
         }
         r->last = ZSTD_decompressStream(r->dctx, &ob, &r->ib);
         if (ZSTD_isError(r->last))
