@@ -1,0 +1,112 @@
+/* tests/unit/test_migrate.c: schema migrations: applied once in order, recorded, and a
+ * database newer than the binary refused. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/mem.h"
+#include "catalog/db.h"
+#include "catalog/migrate.h"
+
+static char *
+temp_dir(void)
+{
+    char tmpl[] = "/tmp/almanac-mig-XXXXXX";
+    char *d = mkdtemp(tmpl);
+
+    ck_assert_ptr_nonnull(d);
+    return xstrdup(d);
+}
+
+/* Remove what cat_open made in dir. */
+static void
+remove_dir(char *dir)
+{
+    static const char *const files[] = {"almanac.db", "almanac.db-wal", "almanac.db-shm"};
+
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char *p = xasprintf("%s/%s", dir, files[i]);
+
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
+static int
+count(struct cat *c, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int n;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+START_TEST(test_applied_once_in_order)
+{
+    struct app_err err = {0};
+    char *dir = temp_dir();
+    struct cat *c = cat_open(dir, &err);
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(count(c, "SELECT COUNT(*) FROM schema_migrations"), (int)mig_count);
+    ck_assert_int_eq(count(c, "SELECT MAX(version) FROM schema_migrations"),
+                     (int)mig_files[mig_count - 1].version);
+    for (unsigned i = 1; i < mig_count; i++)
+        ck_assert_uint_lt(mig_files[i - 1].version, mig_files[i].version);
+    cat_free(c);
+    /* Reopening applies nothing again. */
+    c = cat_open(dir, &err);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(count(c, "SELECT COUNT(*) FROM schema_migrations"), (int)mig_count);
+    cat_free(c);
+    remove_dir(dir);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+    struct app_err err = {0};
+    char *dir = temp_dir();
+    struct cat *c = cat_open(dir, &err);
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(sqlite3_exec(c->db,
+                                  "INSERT INTO schema_migrations(version, name)"
+                                  " VALUES(9999, '9999_from_the_future')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    cat_free(c);
+    c = cat_open(dir, &err);
+    ck_assert_ptr_null(c);
+    ck_assert_ptr_nonnull(strstr(err.msg, "newer than this almanacd"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "9999"));
+    app_err_release(&err);
+    remove_dir(dir);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("migrate");
+    TCase *tc = tcase_create("core");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_test(tc, test_applied_once_in_order);
+    tcase_add_test(tc, test_newer_schema_refused);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
