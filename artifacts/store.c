@@ -340,28 +340,53 @@ art_writer_write(struct art_writer *w, const void *p, size_t n, struct app_err *
     return writer_pump(w, &in, ZSTD_e_continue, err);
 }
 
+/* The decoding half of verify_fd: a decoder and the hashes of what it produces. */
+struct verify {
+    ZSTD_DCtx *dctx;
+    uint8_t *out;
+    size_t out_cap, last;
+    crypto_hash_sha256_state sha;
+    crypto_generichash_blake2b_state b2;
+    uint64_t size;
+};
+
+/* Decode one step of ib and hash the output; returns the bytes produced or -1. */
+static ssize_t
+verify_step(struct verify *v, ZSTD_inBuffer *ib, const char *hex, struct app_err *err)
+{
+    ZSTD_outBuffer ob = {v->out, v->out_cap, 0};
+
+    v->last = ZSTD_decompressStream(v->dctx, &ob, ib);
+    if (ZSTD_isError(v->last))
+        return app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: %s", hex,
+                        ZSTD_getErrorName(v->last));
+    crypto_hash_sha256_update(&v->sha, v->out, ob.pos);
+    crypto_generichash_blake2b_update(&v->b2, v->out, ob.pos);
+    v->size += ob.pos;
+    return (ssize_t)ob.pos;
+}
+
 /* Decompress fd from its start and hash the identity bytes; fills size, sha256,
  * blake2b, stored_size and stored_sha256 of info. */
 static int
 verify_fd(int fd, const char *hex, struct art_info *info, struct app_err *err)
 {
-    crypto_hash_sha256_state sha, ssha;
-    crypto_generichash_blake2b_state b2;
+    struct verify v = {0};
+    crypto_hash_sha256_state ssha;
     uint8_t d[APP_SHA256_LEN], bd[ART_BLAKE2B_LEN];
-    ZSTD_DCtx *dctx = NULL;
-    uint8_t *in = NULL, *out = NULL;
-    size_t out_cap = ZSTD_DStreamOutSize(), last = 0;
-    uint64_t off = 0, size = 0;
+    uint8_t *in = NULL;
+    uint64_t off = 0;
     int ret = -1;
 
-    dctx = dctx_new(err);
-    if (!dctx)
+    v.dctx = dctx_new(err);
+    if (!v.dctx)
         return -1;
+    v.out_cap = ZSTD_DStreamOutSize();
+    v.out = xmalloc(v.out_cap);
     in = xmalloc(ART_IO_CHUNK);
-    out = xmalloc(out_cap);
-    crypto_hash_sha256_init(&sha);
+    crypto_hash_sha256_init(&v.sha);
     crypto_hash_sha256_init(&ssha);
-    crypto_generichash_blake2b_init(&b2, NULL, 0, ART_BLAKE2B_LEN);
+    crypto_generichash_blake2b_init(&v.b2, NULL, 0, ART_BLAKE2B_LEN);
     for (;;) {
         ssize_t n = pread(fd, in, ART_IO_CHUNK, (off_t)off);
         ZSTD_inBuffer ib;
@@ -377,50 +402,31 @@ verify_fd(int fd, const char *hex, struct art_info *info, struct app_err *err)
         off += (uint64_t)n;
         crypto_hash_sha256_update(&ssha, in, (size_t)n);
         ib = (ZSTD_inBuffer){in, (size_t)n, 0};
-        while (ib.pos < ib.size) {
-            ZSTD_outBuffer ob = {out, out_cap, 0};
-
-            last = ZSTD_decompressStream(dctx, &ob, &ib);
-            if (ZSTD_isError(last)) {
-                app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: %s", hex,
-                         ZSTD_getErrorName(last));
+        while (ib.pos < ib.size)
+            if (verify_step(&v, &ib, hex, err) < 0)
                 goto out;
-            }
-            crypto_hash_sha256_update(&sha, out, ob.pos);
-            crypto_generichash_blake2b_update(&b2, out, ob.pos);
-            size += ob.pos;
-        }
     }
     /* Flush what the decoder still holds for a frame whose input is all in. */
-    for (;;) {
+    while (v.last != 0) {
         ZSTD_inBuffer ib = {NULL, 0, 0};
-        ZSTD_outBuffer ob = {out, out_cap, 0};
+        ssize_t k = verify_step(&v, &ib, hex, err);
 
-        if (last == 0)
-            break;
-        last = ZSTD_decompressStream(dctx, &ob, &ib);
-        if (ZSTD_isError(last)) {
-            app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: %s", hex,
-                     ZSTD_getErrorName(last));
+        if (k < 0)
             goto out;
-        }
-        crypto_hash_sha256_update(&sha, out, ob.pos);
-        crypto_generichash_blake2b_update(&b2, out, ob.pos);
-        size += ob.pos;
-        if (ob.pos == 0)
+        if (k == 0)
             break;
     }
-    if (off == 0 || last != 0) {
+    if (off == 0 || v.last != 0) {
         app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: truncated zstd frame", hex);
         goto out;
     }
-    crypto_hash_sha256_final(&sha, d);
+    crypto_hash_sha256_final(&v.sha, d);
     hex_encode(d, sizeof(d), info->sha256);
     crypto_hash_sha256_final(&ssha, d);
     hex_encode(d, sizeof(d), info->stored_sha256);
-    crypto_generichash_blake2b_final(&b2, bd, sizeof(bd));
+    crypto_generichash_blake2b_final(&v.b2, bd, sizeof(bd));
     hex_encode(bd, sizeof(bd), info->blake2b);
-    info->size = size;
+    info->size = v.size;
     info->stored_size = off;
     if (strcmp(info->sha256, hex) != 0) {
         app_fail(err, APP_EINTERNAL, "artifact %s is corrupt: its content hashes to %s", hex,
@@ -430,8 +436,8 @@ verify_fd(int fd, const char *hex, struct art_info *info, struct app_err *err)
     ret = 0;
 out:
     free(in);
-    free(out);
-    ZSTD_freeDCtx(dctx);
+    free(v.out);
+    ZSTD_freeDCtx(v.dctx);
     return ret;
 }
 

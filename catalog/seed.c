@@ -11,6 +11,7 @@
 
 #include "app/date.h"
 #include "app/json.h"
+#include "app/fs.h"
 #include "app/mem.h"
 #include "artifacts/pyodide.h"
 #include "catalog/flagdb.h"
@@ -100,26 +101,6 @@ run_cmd(char *const argv[], const char *cwd, struct app_err *err)
     return 0;
 }
 
-static int
-mkdir_p(const char *path)
-{
-    char *p = xstrdup(path);
-    int ret = 0;
-
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                ret = -1;
-            *s = '/';
-        }
-    }
-    if (mkdir(p, 0755) < 0 && errno != EEXIST)
-        ret = -1;
-    free(p);
-    return ret;
-}
-
 char *
 seed_fetch_pyodide(const char *cache_dir, const char *version, struct app_err *err)
 {
@@ -135,7 +116,7 @@ seed_fetch_pyodide(const char *cache_dir, const char *version, struct app_err *e
         pkg = NULL;
         goto out;
     }
-    if (mkdir_p(npm_dir) < 0 || mkdir_p(dist) < 0) {
+    if (fs_mkdir_p(npm_dir) < 0 || fs_mkdir_p(dist) < 0) {
         app_fail(err, APP_EINTERNAL, "cannot create cache directory '%s'", cache_dir);
         goto out;
     }

@@ -25,6 +25,7 @@
 #include <zstd.h>
 
 #include "app/buf.h"
+#include "app/fs.h"
 #include "app/mem.h"
 
 #define EXE_PARALLEL_DEFAULT 6
@@ -48,26 +49,6 @@ exe_cache_root(const struct exe_cache *c)
     return c->root;
 }
 
-static int
-mkdir_p(const char *path)
-{
-    char *p = xstrdup(path);
-    int ret = 0;
-
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-            ret = -1;
-        *q = '/';
-    }
-    if (mkdir(p, 0755) < 0 && errno != EEXIST)
-        ret = -1;
-    free(p);
-    return ret;
-}
-
 struct exe_cache *
 exe_cache_open(const char *root, struct app_err *err)
 {
@@ -85,7 +66,7 @@ exe_cache_open(const char *root, struct app_err *err)
     dirs[0] = xasprintf("%s/blobs/sha256", c->root);
     dirs[1] = xasprintf("%s/blobs/tmp", c->root);
     for (size_t i = 0; i < 2; i++) {
-        if (mkdir_p(dirs[i]) < 0) {
+        if (fs_mkdir_p(dirs[i]) < 0) {
             app_fail(err, APP_EINTERNAL, "cannot create cache directory '%s': %s", dirs[i],
                      strerror(errno));
             free(dirs[0]);

@@ -13,6 +13,7 @@
 #include "app/buf.h"
 #include "app/hash.h"
 #include "app/json.h"
+#include "app/fs.h"
 #include "app/mem.h"
 
 #define LAYOUT_MANIFEST ".almanac-layout"
@@ -117,22 +118,6 @@ remove_tree(const char *dir)
     rmdir(dir);
 }
 
-static int
-mkdir_parents(const char *path)
-{
-    char *p = xstrdup(path);
-
-    for (char *q = p + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        mkdir(p, 0755);
-        *q = '/';
-    }
-    free(p);
-    return 0;
-}
-
 int
 exe_layout_build(struct exe_cache *c, const char *dir, const struct exe_layout_file *files,
                  size_t n, const char *lock_text, int *reused, struct app_err *err)
@@ -155,7 +140,17 @@ exe_layout_build(struct exe_cache *c, const char *dir, const struct exe_layout_f
         ret = 0;
         goto out;
     }
-    mkdir_parents(dir);
+    {
+        /* The parents only: dir itself arrives by rename. A failure shows below. */
+        char *parent = xstrdup(dir);
+        char *slash = strrchr(parent, '/');
+
+        if (slash && slash != parent) {
+            *slash = '\0';
+            fs_mkdir_p(parent);
+        }
+        free(parent);
+    }
     remove_tree(tmp);
     if (mkdir(tmp, 0755) < 0) {
         app_fail(err, APP_EINTERNAL, "cannot create '%s': %s", tmp, strerror(errno));
