@@ -34,8 +34,6 @@ struct res_ctx {
     const struct flag_def *bundle; /* the bundle in force after the policy */
     const struct snap_runtime *rt;
     const struct snap_set *set;
-    const struct snap_runtime *orig_rt;
-    const struct flag_def *orig_bundle;
     int as_of;
     cJSON *warnings;
     cJSON *upgrade;
@@ -534,8 +532,6 @@ res_resolve(const struct snap *s, const struct res_input *in, struct res_output 
             goto out;
         }
     }
-    x.orig_rt = x.rt;
-    x.orig_bundle = x.bundle;
     policy = xjson(cJSON_CreateObject());
     date_format(x.as_of, as_of_s);
     xjson(cJSON_AddStringToObject(policy, "as_of", as_of_s));
@@ -673,7 +669,7 @@ add_change(cJSON *o, const char *key, const char *a, const char *b)
 /* Packages compared by name: added, removed, version changed. When no requirements
  * were given, the whole package sets are compared. */
 static cJSON *
-package_changes(const struct snap *s, const cJSON *from_pkgs, const cJSON *to_pkgs)
+package_changes(const cJSON *from_pkgs, const cJSON *to_pkgs)
 {
     cJSON *out = xjson(cJSON_CreateObject());
     cJSON *added = xjson(cJSON_AddArrayToObject(out, "added"));
@@ -681,7 +677,6 @@ package_changes(const struct snap *s, const cJSON *from_pkgs, const cJSON *to_pk
     cJSON *changed = xjson(cJSON_AddArrayToObject(out, "changed"));
     const cJSON *p;
 
-    (void)s;
     cJSON_ArrayForEach (p, from_pkgs) {
         const char *name = cJSON_GetObjectItem(p, "name")->valuestring;
         const cJSON *q = find_pkg(to_pkgs, name);
@@ -812,13 +807,13 @@ res_diff(const struct snap *s, const struct res_input *from, const struct res_in
     if (from->n_requirements || to->n_requirements) {
         xjson(cJSON_AddStringToObject(out, "packages_scope", "requirements"));
         cJSON_AddItemToObject(out, "packages",
-                              package_changes(s, cJSON_GetObjectItem(a.lock, "packages"),
+                              package_changes(cJSON_GetObjectItem(a.lock, "packages"),
                                               cJSON_GetObjectItem(b.lock, "packages")));
     } else {
         fa = set_packages(s, str_or_null(a.lock, "package_set"));
         fb = set_packages(s, str_or_null(b.lock, "package_set"));
         xjson(cJSON_AddStringToObject(out, "packages_scope", "package_set"));
-        cJSON_AddItemToObject(out, "packages", package_changes(s, fa, fb));
+        cJSON_AddItemToObject(out, "packages", package_changes(fa, fb));
     }
     {
         cJSON *w = xjson(cJSON_AddArrayToObject(out, "warnings"));
