@@ -44,7 +44,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lpthread -lm
 
-LIB_SRCS := $(wildcard app/*.c catalog/*.c flags/*.c artifacts/*.c)
+LIB_SRCS := $(wildcard app/*.c db/*.c catalog/*.c flags/*.c artifacts/*.c)
 SRV_SRCS := $(wildcard server/*.c)
 CLI_SRCS := $(wildcard cli/*.c executor/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

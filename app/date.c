@@ -123,3 +123,13 @@ date_today(void)
     gmtime_r(&now, &tm);
     return date_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
+
+void
+date_now_rfc3339(char out[APP_TIME_LEN])
+{
+    struct tm tm;
+    time_t t = time(NULL);
+
+    gmtime_r(&t, &tm);
+    strftime(out, APP_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

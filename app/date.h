@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #define APP_DATE_LEN 11 /* "YYYY-MM-DD" + NUL */
+#define APP_TIME_LEN 21 /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
 
 /* Parse a strict date; returns 0 and sets *days, or -1 when s is not a real
  * YYYY-MM-DD date in 2000-2999 (no spaces, no other separators). */
@@ -29,5 +30,9 @@ int date_today(void);
 
 /* 1 when ALMANAC_TODAY is set and valid (the server logs it). */
 int date_today_overridden(void);
+
+/* The current UTC time as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ" (wall clock, not
+ * ALMANAC_TODAY: timestamps record when something happened). */
+void date_now_rfc3339(char out[APP_TIME_LEN]);
 
 #endif

@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/date.h"
 #include "app/json.h"
 #include "app/mem.h"
 #include "artifacts/wasm.h"
+#include "db/events.h"
 
 #define UPLOAD_FILE_CHUNK (256 * 1024)
 
@@ -48,7 +50,7 @@ art_row_release(struct art_row *row)
 static void
 copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
-    const char *s = cat_col_text(st, col);
+    const char *s = db_col_text(st, col);
 
     dst[0] = '\0';
     if (s && strlen(s) < cap)
@@ -56,13 +58,13 @@ copy_col(char *dst, size_t cap, sqlite3_stmt *st, int col)
 }
 
 int
-artdb_get(struct cat *c, const char *hex, struct art_row *row, struct app_err *err)
+artdb_get(struct db *c, const char *hex, struct art_row *row, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc, ret = -1;
 
     memset(row, 0, sizeof(*row));
-    if (cat_prepare(c, &st, SQL_GET, err) < 0)
+    if (db_prepare(c, &st, SQL_GET, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -71,19 +73,19 @@ artdb_get(struct cat *c, const char *hex, struct art_row *row, struct app_err *e
         goto out;
     }
     if (rc != SQLITE_ROW) {
-        cat_sql_fail(c, err, "cannot read artifact");
+        db_sql_fail(c, err, "cannot read artifact");
         goto out;
     }
     memcpy(row->sha256, hex, APP_SHA256_HEX);
     row->size = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
     row->stored_size = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
-    row->media_type = xstrdup(cat_col_text(st, 2) ? cat_col_text(st, 2) : ART_MEDIA_DEFAULT);
-    row->file_name = xstrdup(cat_col_text(st, 3));
+    row->media_type = xstrdup(db_col_text(st, 2) ? db_col_text(st, 2) : ART_MEDIA_DEFAULT);
+    row->file_name = xstrdup(db_col_text(st, 3));
     row->stored = sqlite3_column_int(st, 4) != 0;
     copy_col(row->created_at, sizeof(row->created_at), st, 5);
     copy_col(row->blake2b, sizeof(row->blake2b), st, 6);
     copy_col(row->stored_sha256, sizeof(row->stored_sha256), st, 7);
-    row->wasm = xstrdup(cat_col_text(st, 8));
+    row->wasm = xstrdup(db_col_text(st, 8));
     ret = 0;
 out:
     sqlite3_finalize(st);
@@ -151,27 +153,27 @@ art_check_file_name(const char *s, struct app_err *err)
 }
 
 static int
-step_done(struct cat *c, sqlite3_stmt *st, struct app_err *err, const char *what)
+step_done(struct db *c, sqlite3_stmt *st, struct app_err *err, const char *what)
 {
     if (sqlite3_step(st) != SQLITE_DONE)
-        return cat_sql_fail(c, err, what);
+        return db_sql_fail(c, err, what);
     return 0;
 }
 
 int
-artdb_record(struct cat *c, const struct art_info *info, const char *media_type,
+artdb_record(struct db *c, const struct art_info *info, const char *media_type,
              const char *file_name, const cJSON *wasm, int *created, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     char *old_media = NULL, *old_name = NULL, *wasm_text = NULL;
     const char *media, *name;
-    char now[21];
+    char now[APP_TIME_LEN];
     int exists = 0, was_stored = 0, ret = -1, rc;
     cJSON *ev = NULL;
 
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         return -1;
-    if (cat_prepare(c, &st, SQL_OLD, err) < 0)
+    if (db_prepare(c, &st, SQL_OLD, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, info->sha256, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -185,11 +187,11 @@ artdb_record(struct cat *c, const struct art_info *info, const char *media_type,
                      (unsigned long long)info->size);
             goto out;
         }
-        old_media = xstrdup(cat_col_text(st, 1));
-        old_name = xstrdup(cat_col_text(st, 2));
+        old_media = xstrdup(db_col_text(st, 1));
+        old_name = xstrdup(db_col_text(st, 2));
         was_stored = sqlite3_column_int(st, 3) != 0;
     } else if (rc != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot read artifact");
+        db_sql_fail(c, err, "cannot read artifact");
         goto out;
     }
     sqlite3_finalize(st);
@@ -204,8 +206,8 @@ artdb_record(struct cat *c, const struct art_info *info, const char *media_type,
         media = art_media_type_for(name);
     else
         media = ART_MEDIA_DEFAULT;
-    cat_now(now);
-    if (cat_prepare(c, &st, exists ? SQL_UPDATE : SQL_INSERT, err) < 0)
+    date_now_rfc3339(now);
+    if (db_prepare(c, &st, exists ? SQL_UPDATE : SQL_INSERT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, info->sha256, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)info->size);
@@ -221,7 +223,7 @@ artdb_record(struct cat *c, const struct art_info *info, const char *media_type,
         goto out;
     sqlite3_finalize(st);
     st = NULL;
-    if (cat_prepare(c, &st, SQL_FACTS, err) < 0)
+    if (db_prepare(c, &st, SQL_FACTS, err) < 0)
         goto out;
     wasm_text = wasm ? json_canonical(wasm, NULL) : NULL;
     sqlite3_bind_text(st, 1, info->sha256, -1, SQLITE_STATIC);
@@ -239,17 +241,17 @@ artdb_record(struct cat *c, const struct art_info *info, const char *media_type,
         xjson(cJSON_AddNumberToObject(ev, "stored_size", (double)info->stored_size));
         xjson(cJSON_AddStringToObject(ev, "media_type", media));
         json_add_str_or_null(ev, "file_name", name);
-        if (cat_event(c, "artifact.stored", info->sha256, ev, err) < 0)
+        if (db_event_append(c, "artifact.stored", info->sha256, ev, err) < 0)
             goto out;
     }
-    if (cat_commit(c, err) < 0)
+    if (db_commit_catalog(c, err) < 0)
         goto out;
     if (created)
         *created = !was_stored;
     ret = 0;
 out:
     if (ret < 0)
-        cat_rollback(c);
+        db_rollback(c);
     sqlite3_finalize(st);
     cJSON_Delete(ev);
     free(wasm_text);
@@ -259,53 +261,51 @@ out:
 }
 
 int
-artdb_mark_unstored(struct cat *c, const char *hex, struct app_err *err)
+artdb_mark_unstored(struct db *c, const char *hex, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int ret = -1;
 
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         return -1;
-    if (cat_prepare(c, &st, SQL_UNSTORE, err) < 0)
+    if (db_prepare(c, &st, SQL_UNSTORE, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     if (step_done(c, st, err, "cannot update artifact") < 0)
         goto out;
     sqlite3_finalize(st);
-    if (cat_prepare(c, &st, SQL_UNFACT, err) < 0)
+    if (db_prepare(c, &st, SQL_UNFACT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     if (step_done(c, st, err, "cannot update artifact") < 0)
         goto out;
-    if (cat_event(c, "artifact.lost", hex, NULL, err) < 0 || cat_commit(c, err) < 0)
+    if (db_event_append(c, "artifact.lost", hex, NULL, err) < 0 || db_commit_catalog(c, err) < 0)
         goto out;
     ret = 0;
 out:
     if (ret < 0)
-        cat_rollback(c);
+        db_rollback(c);
     sqlite3_finalize(st);
     return ret;
 }
 
 int
-artdb_each_stored(struct cat *c, int (*fn)(void *ctx, const char *hex), void *ctx,
+artdb_each_stored(struct db *c, int (*fn)(void *ctx, const char *hex), void *ctx,
                   struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc, ret = -1;
 
-    if (cat_prepare(c, &st, SQL_STORED, err) < 0)
+    if (db_prepare(c, &st, SQL_STORED, err) < 0)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *hex = cat_col_text(st, 0);
+    while ((rc = db_next(st, err)) > 0) {
+        const char *hex = db_col_text(st, 0);
 
         if (hex && fn(ctx, hex) != 0)
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot list artifacts");
+    if (rc < 0)
         goto out;
-    }
     ret = 0;
 out:
     sqlite3_finalize(st);
@@ -410,7 +410,7 @@ art_upload_write(struct art_upload *u, const void *p, size_t n, struct app_err *
 }
 
 int
-art_upload_commit(struct art_upload *u, struct cat *c, struct art_row *out, int *created,
+art_upload_commit(struct art_upload *u, struct db *c, struct art_row *out, int *created,
                   struct app_err *err)
 {
     struct art_info info;
@@ -450,7 +450,7 @@ art_upload_free(struct art_upload *u)
 }
 
 int
-art_upload_file(struct art_store *s, struct cat *c, const char *path, const char *file_name,
+art_upload_file(struct art_store *s, struct db *c, const char *path, const char *file_name,
                 const char *media_type, const char *expect_hex, struct art_row *out, int *created,
                 struct app_err *err)
 {
@@ -494,5 +494,32 @@ out:
     art_upload_free(u);
     free(chunk);
     close(fd);
+    return ret;
+}
+
+int
+artdb_note_known(struct db *c, const char *sha256, long long size, const char *file_name,
+                 struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    char now[APP_TIME_LEN];
+    int ret = -1;
+
+    date_now_rfc3339(now);
+    if (db_prepare(c, &st,
+                   "INSERT INTO artifacts(sha256, size, file_name, created_at)"
+                   " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(sha256) DO UPDATE SET"
+                   " size = COALESCE(artifacts.size, ?2),"
+                   " file_name = COALESCE(artifacts.file_name, ?3)",
+                   err) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
+    if (size >= 0)
+        sqlite3_bind_int64(st, 2, size);
+    sqlite3_bind_text(st, 3, file_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    if (db_step_done(st, err, "cannot record artifact") == 0)
+        ret = 0;
+    sqlite3_finalize(st);
     return ret;
 }

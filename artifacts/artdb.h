@@ -22,7 +22,7 @@
 
 #include "app/err.h"
 #include "artifacts/store.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 #define ART_MEDIA_TYPE_MAX 127
 #define ART_FILE_NAME_MAX 255
@@ -45,7 +45,7 @@ struct art_row {
 void art_row_release(struct art_row *row);
 
 /* The row of hex (a valid digest). APP_ENOTFOUND when almanac does not know it. */
-int artdb_get(struct cat *c, const char *hex, struct art_row *row, struct app_err *err);
+int artdb_get(struct db *c, const char *hex, struct art_row *row, struct app_err *err);
 
 /* Mark hex stored with what the store reported (one transaction, with an
  * "artifact.stored" event when it was not stored before). media_type and file_name
@@ -53,15 +53,20 @@ int artdb_get(struct cat *c, const char *hex, struct art_row *row, struct app_er
  * name. wasm (borrowed, may be NULL) are the module's facts. *created (optional) is
  * 1 when the bytes were not stored before. A known size that differs fails with
  * APP_ECONFLICT. */
-int artdb_record(struct cat *c, const struct art_info *info, const char *media_type,
+int artdb_record(struct db *c, const struct art_info *info, const char *media_type,
                  const char *file_name, const cJSON *wasm, int *created, struct app_err *err);
 
+/* Note a digest a catalog object refers to (an external artifact until its bytes are
+ * uploaded): insert it, or fill a size or file name still unknown. */
+int artdb_note_known(struct db *c, const char *sha256, long long size, const char *file_name,
+                     struct app_err *err);
+
 /* The store lost the bytes of hex (fsck): stored = 0, facts dropped. */
-int artdb_mark_unstored(struct cat *c, const char *hex, struct app_err *err);
+int artdb_mark_unstored(struct db *c, const char *hex, struct app_err *err);
 
 /* Call fn for every row marked stored (fsck cross-check); stops when fn returns
  * non-zero. */
-int artdb_each_stored(struct cat *c, int (*fn)(void *ctx, const char *hex), void *ctx,
+int artdb_each_stored(struct db *c, int (*fn)(void *ctx, const char *hex), void *ctx,
                       struct app_err *err);
 
 /* The media type for a file name by its extension, or NULL when unknown. */
@@ -89,14 +94,14 @@ int art_upload_write(struct art_upload *u, const void *p, size_t n, struct app_e
 /* Finish: check the module (422 with the reason), the digest (409), publish the
  * bytes and record the row in c. out (optional) gets the row as now stored
  * (release it), *created (optional) is 1 when the bytes were new. */
-int art_upload_commit(struct art_upload *u, struct cat *c, struct art_row *out, int *created,
+int art_upload_commit(struct art_upload *u, struct db *c, struct art_row *out, int *created,
                       struct app_err *err);
 
 /* Free; an uncommitted upload leaves nothing behind. */
 void art_upload_free(struct art_upload *u);
 
 /* Upload a whole file (imports, seeding): the same checks as over HTTP. */
-int art_upload_file(struct art_store *s, struct cat *c, const char *path, const char *file_name,
+int art_upload_file(struct art_store *s, struct db *c, const char *path, const char *file_name,
                     const char *media_type, const char *expect_hex, struct art_row *out,
                     int *created, struct app_err *err);
 

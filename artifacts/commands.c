@@ -10,12 +10,12 @@
 #include "artifacts/sign.h"
 #include "artifacts/store.h"
 #include "artifacts/wasm.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 #define FSCK_CHUNK (256 * 1024)
 
 struct fsck_ctx {
-    struct cat *c;
+    struct db *c;
     struct art_store *s;
     int repair;
     char **seen; /* digests that have a file (good or corrupt) */
@@ -184,7 +184,7 @@ fsck_run(const char *data_dir, int repair)
     int ret = 2;
 
     x.repair = repair;
-    x.c = cat_open(data_dir, &err);
+    x.c = db_open(data_dir, &err);
     if (!x.c)
         goto out;
     x.s = art_store_open(data_dir, 0, &err);
@@ -235,7 +235,7 @@ out:
         free(x.seen[i]);
     free(x.seen);
     art_store_free(x.s);
-    cat_free(x.c);
+    db_close(x.c);
     app_err_release(&err);
     return ret;
 }

@@ -20,9 +20,11 @@
 
 #include <sodium.h>
 
+#include "app/date.h"
 #include "app/hash.h"
 #include "app/mem.h"
-#include "catalog/db.h"
+#include "db/db.h"
+#include "db/events.h"
 
 #define KEYNUM_LEN 8
 #define SK_FILE_LEN 158 /* minisign SeckeyStruct */
@@ -48,7 +50,7 @@
 
 struct art_keys {
     pthread_mutex_t mu;
-    struct cat *c;
+    struct db *c;
     char *dir;               /* DATA/keys */
     char id[ART_KEY_ID_LEN]; /* the loaded key, "" when none */
     uint8_t keynum[KEYNUM_LEN];
@@ -318,16 +320,16 @@ current_id(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *err)
     int rc, ret = -1;
 
     id[0] = '\0';
-    if (cat_prepare(k->c, &st, SQL_CURRENT, err) < 0)
+    if (db_prepare(k->c, &st, SQL_CURRENT, err) < 0)
         return -1;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const char *s = cat_col_text(st, 0);
+        const char *s = db_col_text(st, 0);
 
         if (s && key_id_valid(s))
             memcpy(id, s, ART_KEY_ID_LEN);
     } else if (rc != SQLITE_DONE) {
-        cat_sql_fail(k->c, err, "cannot read keys");
+        db_sql_fail(k->c, err, "cannot read keys");
         goto out;
     }
     ret = 0;
@@ -342,30 +344,30 @@ key_add(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     char *pub = NULL;
-    char now[21];
+    char now[APP_TIME_LEN];
     int ret = -1;
 
     if (key_generate(k, id, &pub, err) < 0)
         return -1;
-    cat_now(now);
-    if (cat_prepare(k->c, &st, SQL_KEY_RETIRE, err) < 0)
+    date_now_rfc3339(now);
+    if (db_prepare(k->c, &st, SQL_KEY_RETIRE, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(k->c, err, "cannot retire key");
+        db_sql_fail(k->c, err, "cannot retire key");
         goto out;
     }
     sqlite3_finalize(st);
-    if (cat_prepare(k->c, &st, SQL_KEY_INSERT, err) < 0)
+    if (db_prepare(k->c, &st, SQL_KEY_INSERT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pub, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(k->c, err, "cannot record key");
+        db_sql_fail(k->c, err, "cannot record key");
         goto out;
     }
-    if (cat_event(k->c, "key.created", id, NULL, err) < 0)
+    if (db_event_append(k->c, "key.created", id, NULL, err) < 0)
         goto out;
     ret = 0;
 out:
@@ -387,7 +389,7 @@ art_keys_open(const char *data_dir, struct app_err *err)
     k = xcalloc(1, sizeof(*k));
     pthread_mutex_init(&k->mu, NULL);
     k->dir = xasprintf("%s/keys", data_dir);
-    k->c = cat_open(data_dir, err);
+    k->c = db_open(data_dir, err);
     if (!k->c)
         goto fail;
     if (mkdir(k->dir, 0700) < 0 && errno != EEXIST) {
@@ -396,13 +398,13 @@ art_keys_open(const char *data_dir, struct app_err *err)
     }
     /* First start: make the first key; the transaction keeps two starting
      * processes from making two. */
-    if (cat_begin(k->c, err) < 0)
+    if (db_begin(k->c, err) < 0)
         goto fail;
     if (current_id(k, id, err) < 0 || (!id[0] && key_add(k, id, err) < 0)) {
-        cat_rollback(k->c);
+        db_rollback(k->c);
         goto fail;
     }
-    if (cat_commit(k->c, err) < 0)
+    if (db_commit_catalog(k->c, err) < 0)
         goto fail;
     if (key_load(k, id, err) < 0)
         goto fail;
@@ -418,7 +420,7 @@ art_keys_free(struct art_keys *k)
     if (!k)
         return;
     sodium_free(k->sk); /* wipes */
-    cat_free(k->c);
+    db_close(k->c);
     free(k->dir);
     pthread_mutex_destroy(&k->mu);
     free(k);
@@ -431,13 +433,13 @@ art_keys_rotate(struct art_keys *k, char new_id[ART_KEY_ID_LEN], struct app_err 
     int ret = -1;
 
     pthread_mutex_lock(&k->mu);
-    if (cat_begin(k->c, err) < 0)
+    if (db_begin(k->c, err) < 0)
         goto out;
     if (key_add(k, id, err) < 0) {
-        cat_rollback(k->c);
+        db_rollback(k->c);
         goto out;
     }
-    if (cat_commit(k->c, err) < 0 || key_load(k, id, err) < 0)
+    if (db_commit_catalog(k->c, err) < 0 || key_load(k, id, err) < 0)
         goto out;
     if (new_id)
         memcpy(new_id, id, ART_KEY_ID_LEN);
@@ -468,19 +470,19 @@ art_keys_list(struct art_keys *k, struct app_err *err)
     int rc, first = 1;
 
     pthread_mutex_lock(&k->mu);
-    if (cat_prepare(k->c, &st, SQL_KEY_LIST, err) < 0)
+    if (db_prepare(k->c, &st, SQL_KEY_LIST, err) < 0)
         goto out;
     arr = xjson(cJSON_CreateArray());
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *id = cat_col_text(st, 0), *pub = cat_col_text(st, 1);
-        const char *retired = cat_col_text(st, 3);
+    while ((rc = db_next(st, err)) > 0) {
+        const char *id = db_col_text(st, 0), *pub = db_col_text(st, 1);
+        const char *retired = db_col_text(st, 3);
         cJSON *o = xjson(cJSON_CreateObject());
         char *text = pubkey_text(id ? id : "", pub ? pub : "");
 
         xjson(cJSON_AddStringToObject(o, "id", id ? id : ""));
         xjson(cJSON_AddStringToObject(o, "algorithm", "Ed25519"));
-        xjson(cJSON_AddStringToObject(o, "created_at",
-                                      cat_col_text(st, 2) ? cat_col_text(st, 2) : ""));
+        xjson(
+            cJSON_AddStringToObject(o, "created_at", db_col_text(st, 2) ? db_col_text(st, 2) : ""));
         if (retired)
             xjson(cJSON_AddStringToObject(o, "retired_at", retired));
         else
@@ -491,8 +493,7 @@ art_keys_list(struct art_keys *k, struct app_err *err)
         cJSON_AddItemToArray(arr, o);
         first = 0;
     }
-    if (rc != SQLITE_DONE) {
-        cat_sql_fail(k->c, err, "cannot list keys");
+    if (rc < 0) {
         cJSON_Delete(arr);
         arr = NULL;
     }
@@ -511,7 +512,7 @@ art_keys_pubkey(struct art_keys *k, const char *id, char **text, struct app_err 
     if (!key_id_valid(id))
         return app_fail(err, APP_ENOTFOUND, "no key '%.40s'", id);
     pthread_mutex_lock(&k->mu);
-    if (cat_prepare(k->c, &st, SQL_KEY_GET, err) < 0)
+    if (db_prepare(k->c, &st, SQL_KEY_GET, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -520,10 +521,10 @@ art_keys_pubkey(struct art_keys *k, const char *id, char **text, struct app_err 
         goto out;
     }
     if (rc != SQLITE_ROW) {
-        cat_sql_fail(k->c, err, "cannot read key");
+        db_sql_fail(k->c, err, "cannot read key");
         goto out;
     }
-    *text = pubkey_text(id, cat_col_text(st, 0) ? cat_col_text(st, 0) : "");
+    *text = pubkey_text(id, db_col_text(st, 0) ? db_col_text(st, 0) : "");
     ret = 0;
 out:
     sqlite3_finalize(st);
@@ -565,7 +566,7 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
             const uint8_t b2[64], char **sig_text, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    char id[ART_KEY_ID_LEN], now[21];
+    char id[ART_KEY_ID_LEN], now[APP_TIME_LEN];
     char *trusted = NULL, *text = NULL;
     int rc, ret = -1;
 
@@ -576,19 +577,19 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
         app_fail(err, APP_EINTERNAL, "no signing key");
         goto out;
     }
-    if (cat_prepare(k->c, &st, SQL_SIG_GET, err) < 0)
+    if (db_prepare(k->c, &st, SQL_SIG_GET, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && cat_col_text(st, 0)) {
-        *sig_text = xstrdup(cat_col_text(st, 0));
+    if (rc == SQLITE_ROW && db_col_text(st, 0)) {
+        *sig_text = xstrdup(db_col_text(st, 0));
         ret = 0;
         goto out;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        cat_sql_fail(k->c, err, "cannot read signature");
+        db_sql_fail(k->c, err, "cannot read signature");
         goto out;
     }
     sqlite3_finalize(st);
@@ -596,11 +597,11 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
     /* Another process (key rotate) may have changed the current key. */
     if (strcmp(id, k->id) != 0 && key_load(k, id, err) < 0)
         goto out;
-    cat_now(now);
+    date_now_rfc3339(now);
     trusted = xasprintf("almanac kind=%s sha256=%s size=%llu key=%s signed=%s", kind, hex,
                         (unsigned long long)size, id, now);
     text = sign_text(k, b2, trusted);
-    if (cat_prepare(k->c, &st, SQL_SIG_PUT, err) < 0)
+    if (db_prepare(k->c, &st, SQL_SIG_PUT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
@@ -608,7 +609,7 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
     sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(k->c, err, "cannot cache signature");
+        db_sql_fail(k->c, err, "cannot cache signature");
         goto out;
     }
     *sig_text = text;

@@ -18,6 +18,7 @@
 #include "catalog/hooks.h"
 #include "catalog/lines.h"
 #include "catalog/locks.h"
+#include "db/events.h"
 
 #define EOL_MAX_LINES 64
 #define EOL_APPLY_CACHE_KIB (-131072) /* PRAGMA cache_size: negative means KiB */
@@ -614,7 +615,7 @@ db_lock(void *ctx, const char *lock_id, char **bytes, size_t *len, struct app_er
 }
 
 int
-eol_plan(struct cat *c, const struct snap *s, int as_of, int today, unsigned want,
+eol_plan(struct db *c, const struct snap *s, int as_of, int today, unsigned want,
          struct eol_plan **out, struct app_err *err)
 {
     const char *lines[EOL_MAX_LINES];
@@ -654,9 +655,9 @@ event_data(const char *prefix, const char *worker)
 }
 
 struct apply_ctx {
-    struct cat *c;
-    sqlite3_stmt *ev;
-    char now[21];
+    struct db *c;
+    struct db_event_writer ev;
+    char now[APP_TIME_LEN];
     struct eol_applied *res;
 };
 
@@ -664,14 +665,8 @@ static int
 event_add(struct apply_ctx *a, const char *kind, const char *subject, const char *data,
           long long *seq, struct app_err *err)
 {
-    sqlite3_reset(a->ev);
-    sqlite3_bind_text(a->ev, 1, a->now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(a->ev, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(a->ev, 3, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(a->ev, 4, data, -1, SQLITE_STATIC);
-    if (sqlite3_step(a->ev) != SQLITE_DONE)
-        return cat_sql_fail(a->c, err, "cannot record event");
-    *seq = sqlite3_last_insert_rowid(a->c->db);
+    if (db_event_writer_add(&a->ev, a->now, kind, subject, data, seq, err) < 0)
+        return -1;
     if (!a->res->first_seq)
         a->res->first_seq = *seq;
     a->res->last_seq = *seq;
@@ -680,10 +675,10 @@ event_add(struct apply_ctx *a, const char *kind, const char *subject, const char
 }
 
 static int
-step_done(struct cat *c, sqlite3_stmt *st, struct app_err *err)
+step_done(struct db *c, sqlite3_stmt *st, struct app_err *err)
 {
     if (sqlite3_step(st) != SQLITE_DONE)
-        return cat_sql_fail(c, err, "cannot update worker");
+        return db_sql_fail(c, err, "cannot update worker");
     sqlite3_reset(st);
     return 0;
 }
@@ -692,19 +687,16 @@ static int
 apply_moves(struct apply_ctx *a, const struct eol_plan *p, struct cat_outbox *ob,
             struct app_err *err)
 {
-    sqlite3_stmt *up = NULL, *hist = NULL;
+    sqlite3_stmt *up = NULL;
+    struct cat_history_writer hist = {0};
     int ret = -1;
 
-    if (cat_prepare(a->c, &up,
-                    "UPDATE workers SET lock_id = ?1, runtime = ?2, python_line = ?3,"
-                    " status = 'active', blocked_reason = NULL, blocked_since = NULL,"
-                    " updated_at = ?4 WHERE name = ?5",
-                    err) < 0 ||
-        cat_prepare(a->c, &hist,
-                    "INSERT INTO worker_history(name, seq, kind, lock_id, runtime, python_line,"
-                    " reason, event_seq, at) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM"
-                    " worker_history WHERE name = ?1), 'move', ?2, ?3, ?4, ?5, ?6, ?7)",
-                    err) < 0)
+    if (db_prepare(a->c, &up,
+                   "UPDATE workers SET lock_id = ?1, runtime = ?2, python_line = ?3,"
+                   " status = 'active', blocked_reason = NULL, blocked_since = NULL,"
+                   " updated_at = ?4 WHERE name = ?5",
+                   err) < 0 ||
+        cat_history_open(a->c, &hist, err) < 0)
         goto out;
     for (size_t i = 0; i < p->n_groups; i++) {
         const struct eol_group *g = &p->groups[i];
@@ -731,21 +723,28 @@ apply_moves(struct apply_ctx *a, const struct eol_plan *p, struct cat_outbox *ob
         sqlite3_bind_text(up, 5, name, -1, SQLITE_STATIC);
         if (step_done(a->c, up, err) < 0)
             goto out;
-        sqlite3_bind_text(hist, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(hist, 2, g->to_lock_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(hist, 3, g->to_runtime, -1, SQLITE_STATIC);
-        sqlite3_bind_text(hist, 4, g->to_line, -1, SQLITE_STATIC);
-        sqlite3_bind_text(hist, 5, g->reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(hist, 6, seq);
-        sqlite3_bind_text(hist, 7, a->now, -1, SQLITE_STATIC);
-        if (step_done(a->c, hist, err) < 0 || cat_outbox_add(ob, "worker.moved", seq, err) < 0)
-            goto out;
+        {
+            struct cat_history_entry e = {
+                .name = name,
+                .kind = "move",
+                .lock_id = g->to_lock_id,
+                .runtime = g->to_runtime,
+                .line = g->to_line,
+                .reason = g->reason,
+                .event_seq = seq,
+                .at = a->now,
+            };
+
+            if (cat_history_add(&hist, &e, err) < 0 ||
+                cat_outbox_add(ob, "worker.moved", seq, err) < 0)
+                goto out;
+        }
         a->res->moved++;
     }
     ret = 0;
 out:
     sqlite3_finalize(up);
-    sqlite3_finalize(hist);
+    cat_history_close(&hist);
     return ret;
 }
 
@@ -758,14 +757,14 @@ apply_blocks(struct apply_ctx *a, const struct eol_plan *p, struct cat_outbox *o
     int ret = -1;
 
     date_format(p->as_of, as_of_s);
-    if (cat_prepare(a->c, &up,
-                    "UPDATE workers SET status = 'blocked', blocked_reason = ?1,"
-                    " blocked_since = ?2, updated_at = ?3 WHERE name = ?4",
-                    err) < 0 ||
-        cat_prepare(a->c, &unb,
-                    "UPDATE workers SET status = 'active', blocked_reason = NULL,"
-                    " blocked_since = NULL, updated_at = ?1 WHERE name = ?2",
-                    err) < 0)
+    if (db_prepare(a->c, &up,
+                   "UPDATE workers SET status = 'blocked', blocked_reason = ?1,"
+                   " blocked_since = ?2, updated_at = ?3 WHERE name = ?4",
+                   err) < 0 ||
+        db_prepare(a->c, &unb,
+                   "UPDATE workers SET status = 'active', blocked_reason = NULL,"
+                   " blocked_since = NULL, updated_at = ?1 WHERE name = ?2",
+                   err) < 0)
         goto out;
     for (size_t i = 0; i < p->n_blocked; i++) {
         const struct eol_group *g = &p->groups[p->blocked[i].group];
@@ -857,8 +856,7 @@ apply_upcoming(struct apply_ctx *a, const struct eol_plan *p, struct cat_outbox 
     int ret = -1;
 
     date_format(p->as_of, as_of_s);
-    if (cat_prepare(a->c, &up, "UPDATE workers SET upcoming_notified = ?1 WHERE name = ?2", err) <
-        0)
+    if (db_prepare(a->c, &up, "UPDATE workers SET upcoming_notified = ?1 WHERE name = ?2", err) < 0)
         goto out;
     for (size_t i = 0; i < p->n_upcoming; i++) {
         const struct cat_worker *w = &p->rows[p->upcoming[i].row];
@@ -891,7 +889,7 @@ out:
 
 /* The connection's page cache size (PRAGMA cache_size), or 0 when unknown. */
 static long long
-cache_size(struct cat *c)
+cache_size(struct db *c)
 {
     sqlite3_stmt *st = NULL;
     long long v = 0;
@@ -904,7 +902,7 @@ cache_size(struct cat *c)
 }
 
 static void
-cache_size_set(struct cat *c, long long v)
+cache_size_set(struct db *c, long long v)
 {
     char q[64];
 
@@ -913,7 +911,7 @@ cache_size_set(struct cat *c, long long v)
 }
 
 int
-eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned flags,
+eol_apply(struct db *c, const struct snap *s, int as_of, int today, unsigned flags,
           struct eol_plan **out, struct eol_applied *res, struct app_err *err)
 {
     struct eol_plan *p = NULL;
@@ -927,7 +925,7 @@ eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned fl
         *out = NULL;
     a.c = c;
     a.res = res;
-    cat_now(a.now);
+    date_now_rfc3339(a.now);
     /* A large apply touches most of the registry's pages: with SQLite's small default
      * cache they would be spilled to the WAL and rewritten many times over. */
     if (old_cache)
@@ -943,25 +941,23 @@ eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned fl
                  err) < 0 ||
         cat_outbox_open(c, &ob, err) < 0)
         goto out;
-    if (cat_prepare(c, &a.ev, "INSERT INTO events(at, kind, subject, data) VALUES(?,?,?,?)", err) <
-        0)
+    if (db_event_writer_open(c, &a.ev, err) < 0)
         goto out;
     if (apply_moves(&a, p, &ob, err) < 0 || apply_blocks(&a, p, &ob, err) < 0 ||
         ((flags & EOL_NOTIFY_UPCOMING) && apply_upcoming(&a, p, &ob, err) < 0))
         goto out;
     res->deliveries = ob.queued;
-    sqlite3_finalize(a.ev);
-    a.ev = NULL;
+    db_event_writer_close(&a.ev);
     cat_outbox_close(&ob);
     if (cat_worker_commit(c, err) < 0)
         goto out;
     ret = 0;
 out:
     if (ret < 0) {
-        cat_rollback(c);
+        db_rollback(c);
         memset(res, 0, sizeof(*res));
     }
-    sqlite3_finalize(a.ev);
+    db_event_writer_close(&a.ev);
     cat_outbox_close(&ob);
     if (old_cache)
         cache_size_set(c, old_cache);

@@ -47,7 +47,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 #include "catalog/resolve.h"
 #include "catalog/snapshot.h"
 #include "catalog/workers.h"
@@ -127,7 +127,7 @@ int eol_plan_build(const struct snap *s, struct cat_worker *rows, size_t n_rows,
 void eol_plan_free(struct eol_plan *p);
 
 /* Read the rows a plan needs from the registry and build it. */
-int eol_plan(struct cat *c, const struct snap *s, int as_of, int today, unsigned want,
+int eol_plan(struct db *c, const struct snap *s, int as_of, int today, unsigned want,
              struct eol_plan **out, struct app_err *err);
 
 /* What an apply did. */
@@ -143,7 +143,7 @@ enum eol_apply_flags {
 
 /* Carry out the plan for as_of in one transaction (see above). *out (optional)
  * receives the plan that was applied. */
-int eol_apply(struct cat *c, const struct snap *s, int as_of, int today, unsigned flags,
+int eol_apply(struct db *c, const struct snap *s, int as_of, int today, unsigned flags,
               struct eol_plan **out, struct eol_applied *res, struct app_err *err);
 
 /* {as_of, totals: {registered, evaluated, moves, blocked, newly_blocked, unblocked},

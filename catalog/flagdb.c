@@ -7,6 +7,7 @@
 #include "app/date.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "db/events.h"
 
 #define FLAG_NAME_MAX 100
 
@@ -28,92 +29,101 @@ flag_name_valid(const char *s)
     " bundle_package_set, bundle_order, state, created_at, published_at"
 
 static cJSON *
-implied_of(struct cat *c, const char *name, struct app_err *err)
+implied_of(struct db *c, const char *name, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr = xjson(cJSON_CreateArray());
+    int rc;
 
-    if (cat_prepare(c, &st,
-                    "SELECT implied_by, after FROM flag_implied WHERE flag = ?"
-                    " ORDER BY implied_by",
-                    err) < 0) {
+    if (db_prepare(c, &st,
+                   "SELECT implied_by, after FROM flag_implied WHERE flag = ?"
+                   " ORDER BY implied_by",
+                   err) < 0) {
         cJSON_Delete(arr);
         return NULL;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *o = xjson(cJSON_CreateObject());
 
-        xjson(cJSON_AddStringToObject(o, "flag", cat_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(o, "after", cat_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(o, "flag", db_col_text(st, 0)));
+        xjson(cJSON_AddStringToObject(o, "after", db_col_text(st, 1)));
         cJSON_AddItemToArray(arr, o);
     }
     sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 
 static cJSON *
-flag_row(struct cat *c, sqlite3_stmt *st, struct app_err *err)
+flag_row(struct db *c, sqlite3_stmt *st, struct app_err *err)
 {
     cJSON *o = xjson(cJSON_CreateObject());
     cJSON *imp;
 
-    xjson(cJSON_AddStringToObject(o, "name", cat_col_text(st, 0)));
-    json_add_str_or_null(o, "disable_flag", cat_col_text(st, 1));
-    json_add_str_or_null(o, "enable_date", cat_col_text(st, 2));
-    imp = implied_of(c, cat_col_text(st, 0), err);
+    xjson(cJSON_AddStringToObject(o, "name", db_col_text(st, 0)));
+    json_add_str_or_null(o, "disable_flag", db_col_text(st, 1));
+    json_add_str_or_null(o, "enable_date", db_col_text(st, 2));
+    imp = implied_of(c, db_col_text(st, 0), err);
     if (!imp) {
         cJSON_Delete(o);
         return NULL;
     }
     cJSON_AddItemToObject(o, "implied_by", imp);
     xjson(cJSON_AddBoolToObject(o, "experimental", sqlite3_column_int(st, 3)));
-    xjson(cJSON_AddStringToObject(o, "description", cat_col_text(st, 4)));
+    xjson(cJSON_AddStringToObject(o, "description", db_col_text(st, 4)));
     if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
         cJSON *b = xjson(cJSON_AddObjectToObject(o, "bundle"));
 
-        xjson(cJSON_AddStringToObject(b, "runtime", cat_col_text(st, 5)));
-        xjson(cJSON_AddStringToObject(b, "package_set", cat_col_text(st, 6)));
+        xjson(cJSON_AddStringToObject(b, "runtime", db_col_text(st, 5)));
+        xjson(cJSON_AddStringToObject(b, "package_set", db_col_text(st, 6)));
         xjson(cJSON_AddNumberToObject(b, "order", sqlite3_column_int(st, 7)));
     } else {
         xjson(cJSON_AddNullToObject(o, "bundle"));
     }
-    xjson(cJSON_AddStringToObject(o, "state", cat_col_text(st, 8)));
-    xjson(cJSON_AddStringToObject(o, "created_at", cat_col_text(st, 9)));
-    json_add_str_or_null(o, "published_at", cat_col_text(st, 10));
+    xjson(cJSON_AddStringToObject(o, "state", db_col_text(st, 8)));
+    xjson(cJSON_AddStringToObject(o, "created_at", db_col_text(st, 9)));
+    json_add_str_or_null(o, "published_at", db_col_text(st, 10));
     return o;
 }
 
 cJSON *
-cat_flag_list(struct cat *c, struct app_err *err)
+cat_flag_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr;
+    int rc;
 
-    if (cat_prepare(c, &st, "SELECT " FLAG_COLS " FROM flags ORDER BY name", err) < 0)
+    if (db_prepare(c, &st, "SELECT " FLAG_COLS " FROM flags ORDER BY name", err) < 0)
         return NULL;
     arr = xjson(cJSON_CreateArray());
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *o = flag_row(c, st, err);
 
         if (!o) {
-            cJSON_Delete(arr);
-            arr = NULL;
+            rc = -1;
             break;
         }
         cJSON_AddItemToArray(arr, o);
     }
     sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 
 cJSON *
-cat_flag_get(struct cat *c, const char *name, struct app_err *err)
+cat_flag_get(struct db *c, const char *name, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL;
 
-    if (cat_prepare(c, &st, "SELECT " FLAG_COLS " FROM flags WHERE name = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT " FLAG_COLS " FROM flags WHERE name = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -126,14 +136,14 @@ cat_flag_get(struct cat *c, const char *name, struct app_err *err)
 
 /* Is `name` taken as an enable or disable name by a flag other than `self`? */
 static int
-name_taken(struct cat *c, const char *name, const char *self, struct app_err *err)
+name_taken(struct db *c, const char *name, const char *self, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int taken;
 
-    if (cat_prepare(c, &st,
-                    "SELECT 1 FROM flags WHERE (name = ?1 OR disable_flag = ?1) AND name != ?2",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT 1 FROM flags WHERE (name = ?1 OR disable_flag = ?1) AND name != ?2",
+                   err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
@@ -143,12 +153,12 @@ name_taken(struct cat *c, const char *name, const char *self, struct app_err *er
 }
 
 static int
-row_exists(struct cat *c, const char *sql, const char *a, struct app_err *err)
+row_exists(struct db *c, const char *sql, const char *a, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int found;
 
-    if (cat_prepare(c, &st, sql, err) < 0)
+    if (db_prepare(c, &st, sql, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
     found = sqlite3_step(st) == SQLITE_ROW;
@@ -165,7 +175,7 @@ struct flag_body {
 };
 
 static int
-parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body *f,
+parse_body(struct db *c, const char *name, const cJSON *body, struct flag_body *f,
            struct app_err *err)
 {
     const cJSON *x;
@@ -241,8 +251,8 @@ parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body 
             sqlite3_stmt *st = NULL;
             int ok;
 
-            if (cat_prepare(c, &st, "SELECT 1 FROM package_sets WHERE id = ?1 AND runtime_id = ?2",
-                            err) < 0)
+            if (db_prepare(c, &st, "SELECT 1 FROM package_sets WHERE id = ?1 AND runtime_id = ?2",
+                           err) < 0)
                 return -1;
             sqlite3_bind_text(st, 1, f->b_set, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, f->b_runtime, -1, SQLITE_STATIC);
@@ -257,15 +267,15 @@ parse_body(struct cat *c, const char *name, const cJSON *body, struct flag_body 
             sqlite3_stmt *st = NULL;
             int clash;
 
-            if (cat_prepare(c, &st, "SELECT name FROM flags WHERE bundle_order = ? AND name != ?",
-                            err) < 0)
+            if (db_prepare(c, &st, "SELECT name FROM flags WHERE bundle_order = ? AND name != ?",
+                           err) < 0)
                 return -1;
             sqlite3_bind_int64(st, 1, f->b_order);
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
             clash = sqlite3_step(st) == SQLITE_ROW;
             if (clash)
                 app_fail(err, APP_ECONFLICT, "bundle order %lld is already used by flag '%s'",
-                         f->b_order, cat_col_text(st, 0));
+                         f->b_order, db_col_text(st, 0));
             sqlite3_finalize(st);
             if (clash)
                 return -1;
@@ -309,21 +319,21 @@ same_published(const cJSON *cur, const cJSON *body, const char *name, struct app
 }
 
 cJSON *
-cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created, struct app_err *err)
+cat_flag_put(struct db *c, const char *name, const cJSON *body, int *created, struct app_err *err)
 {
     struct flag_body f;
     struct app_err ignore = {0};
     cJSON *cur = NULL, *out = NULL;
     sqlite3_stmt *st = NULL;
     const cJSON *x;
-    char now[21];
+    char now[APP_TIME_LEN];
     int taken;
 
     if (!flag_name_valid(name)) {
         app_fail(err, APP_EINVAL, "flag name '%s' must match [a-z][a-z0-9_]*", name);
         return NULL;
     }
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         return NULL;
     if (parse_body(c, name, body, &f, err) < 0)
         goto fail;
@@ -333,15 +343,15 @@ cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created, s
     if (cur && strcmp(cJSON_GetObjectItem(cur, "state")->valuestring, "published") == 0) {
         if (same_published(cur, body, name, err) < 0)
             goto fail;
-        if (cat_prepare(c, &st,
-                        "UPDATE flags SET description = COALESCE(?2, description) WHERE name = ?1",
-                        err) < 0)
+        if (db_prepare(c, &st,
+                       "UPDATE flags SET description = COALESCE(?2, description) WHERE name = ?1",
+                       err) < 0)
             goto fail;
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         if (f.description)
             sqlite3_bind_text(st, 2, f.description, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            cat_sql_fail(c, err, "cannot store flag");
+            db_sql_fail(c, err, "cannot store flag");
             goto fail;
         }
         goto done;
@@ -363,8 +373,8 @@ cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created, s
             goto fail;
         }
     }
-    cat_now(now);
-    if (cat_prepare(
+    date_now_rfc3339(now);
+    if (db_prepare(
             c, &st,
             "INSERT INTO flags(name, disable_flag, enable_date, experimental, description,"
             " bundle_runtime, bundle_package_set, bundle_order, created_at)"
@@ -388,28 +398,27 @@ cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created, s
     }
     sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot store flag");
+        db_sql_fail(c, err, "cannot store flag");
         goto fail;
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (cat_prepare(c, &st, "DELETE FROM flag_implied WHERE flag = ?", err) < 0)
+    if (db_prepare(c, &st, "DELETE FROM flag_implied WHERE flag = ?", err) < 0)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_step(st);
     sqlite3_finalize(st);
     st = NULL;
     cJSON_ArrayForEach (x, f.implied) {
-        if (cat_prepare(
-                c, &st,
-                "INSERT OR REPLACE INTO flag_implied(flag, implied_by, after) VALUES(?,?,?)",
-                err) < 0)
+        if (db_prepare(c, &st,
+                       "INSERT OR REPLACE INTO flag_implied(flag, implied_by, after) VALUES(?,?,?)",
+                       err) < 0)
             goto fail;
         sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, cJSON_GetObjectItem(x, "flag")->valuestring, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, cJSON_GetObjectItem(x, "after")->valuestring, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            cat_sql_fail(c, err, "cannot store flag implication");
+            db_sql_fail(c, err, "cannot store flag implication");
             goto fail;
         }
         sqlite3_finalize(st);
@@ -419,14 +428,15 @@ done:
     sqlite3_finalize(st);
     st = NULL;
     out = cat_flag_get(c, name, err);
-    if (!out || cat_event(c, *created ? "flag.created" : "flag.updated", name, out, err) < 0 ||
-        cat_commit(c, err) < 0)
+    if (!out ||
+        db_event_append(c, *created ? "flag.created" : "flag.updated", name, out, err) < 0 ||
+        db_commit_catalog(c, err) < 0)
         goto fail;
     cJSON_Delete(cur);
     return out;
 fail:
     sqlite3_finalize(st);
-    cat_rollback(c);
+    db_rollback(c);
     cJSON_Delete(cur);
     cJSON_Delete(out);
     return NULL;
@@ -460,26 +470,26 @@ check_future(const cJSON *cur, const char *name, int today, struct app_err *err)
 }
 
 static int
-published(struct cat *c, const char *sql, const char *id, struct app_err *err)
+published(struct db *c, const char *sql, const char *id, struct app_err *err)
 {
     return row_exists(c, sql, id, err);
 }
 
 cJSON *
-cat_flag_publish(struct cat *c, const char *name, int today, int force, struct app_err *err)
+cat_flag_publish(struct db *c, const char *name, int today, int force, struct app_err *err)
 {
     cJSON *cur = NULL, *out = NULL;
     const cJSON *b, *x;
     sqlite3_stmt *st = NULL;
-    char now[21];
+    char now[APP_TIME_LEN];
 
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         return NULL;
     cur = cat_flag_get(c, name, err);
     if (!cur)
         goto fail;
     if (strcmp(cJSON_GetObjectItem(cur, "state")->valuestring, "published") == 0) {
-        cat_rollback(c);
+        db_rollback(c);
         return cur;
     }
     if (!force && check_future(cur, name, today, err) < 0)
@@ -518,26 +528,27 @@ cat_flag_publish(struct cat *c, const char *name, int today, int force, struct a
             goto fail;
         }
     }
-    cat_now(now);
-    if (cat_prepare(c, &st, "UPDATE flags SET state = 'published', published_at = ? WHERE name = ?",
-                    err) < 0)
+    date_now_rfc3339(now);
+    if (db_prepare(c, &st, "UPDATE flags SET state = 'published', published_at = ? WHERE name = ?",
+                   err) < 0)
         goto fail;
     sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot publish flag");
+        db_sql_fail(c, err, "cannot publish flag");
         goto fail;
     }
     sqlite3_finalize(st);
     st = NULL;
     out = cat_flag_get(c, name, err);
-    if (!out || cat_event(c, "flag.published", name, out, err) < 0 || cat_commit(c, err) < 0)
+    if (!out || db_event_append(c, "flag.published", name, out, err) < 0 ||
+        db_commit_catalog(c, err) < 0)
         goto fail;
     cJSON_Delete(cur);
     return out;
 fail:
     sqlite3_finalize(st);
-    cat_rollback(c);
+    db_rollback(c);
     cJSON_Delete(cur);
     cJSON_Delete(out);
     return NULL;

@@ -13,13 +13,13 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
-cJSON *cat_flag_list(struct cat *c, struct app_err *err);
-cJSON *cat_flag_get(struct cat *c, const char *name, struct app_err *err);
-cJSON *cat_flag_put(struct cat *c, const char *name, const cJSON *body, int *created,
+cJSON *cat_flag_list(struct db *c, struct app_err *err);
+cJSON *cat_flag_get(struct db *c, const char *name, struct app_err *err);
+cJSON *cat_flag_put(struct db *c, const char *name, const cJSON *body, int *created,
                     struct app_err *err);
 /* today: days since epoch; force skips the future-date rule (seeding history only). */
-cJSON *cat_flag_publish(struct cat *c, const char *name, int today, int force, struct app_err *err);
+cJSON *cat_flag_publish(struct db *c, const char *name, int today, int force, struct app_err *err);
 
 #endif

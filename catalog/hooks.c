@@ -9,9 +9,11 @@
 
 #include <curl/curl.h>
 
+#include "app/date.h"
 #include "app/json.h"
 #include "app/mem.h"
 #include "catalog/workers.h"
+#include "db/events.h"
 
 const char *const cat_hook_kinds[] = {"worker.moved", "worker.blocked", "worker.upcoming", NULL};
 
@@ -110,31 +112,31 @@ events_normalize(const cJSON *arr, struct app_err *err)
 }
 
 static int
-hook_exists(struct cat *c, const char *id, int *exists, struct app_err *err)
+hook_exists(struct db *c, const char *id, int *exists, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc;
 
-    if (cat_prepare(c, &st, "SELECT 1 FROM webhooks WHERE id = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT 1 FROM webhooks WHERE id = ?", err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return cat_sql_fail(c, err, "cannot read webhook");
+        return db_sql_fail(c, err, "cannot read webhook");
     *exists = rc == SQLITE_ROW;
     return 0;
 }
 
 cJSON *
-cat_hook_put(struct cat *c, const char *id, const cJSON *body, int *created, struct app_err *err)
+cat_hook_put(struct db *c, const char *id, const cJSON *body, int *created, struct app_err *err)
 {
     const char *url = NULL, *secret = NULL;
     const cJSON *events = NULL;
     char *events_s = NULL;
     sqlite3_stmt *st = NULL;
     cJSON *ev = NULL, *out = NULL;
-    char now[21];
+    char now[APP_TIME_LEN];
     int exists = 0, ok = 0;
 
     if (!hook_id_valid(id)) {
@@ -169,14 +171,14 @@ cat_hook_put(struct cat *c, const char *id, const cJSON *body, int *created, str
         app_fail(err, APP_EINVAL, "a new webhook needs 'url', 'events' and 'secret'");
         goto out;
     }
-    cat_now(now);
-    if (cat_prepare(c, &st,
-                    exists ? "UPDATE webhooks SET url = COALESCE(?2, url), events = COALESCE(?3,"
-                             " events), secret = COALESCE(?4, secret), updated_at = ?5"
-                             " WHERE id = ?1"
-                           : "INSERT INTO webhooks(id, url, events, secret, created_at,"
-                             " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
-                    err) < 0)
+    date_now_rfc3339(now);
+    if (db_prepare(c, &st,
+                   exists ? "UPDATE webhooks SET url = COALESCE(?2, url), events = COALESCE(?3,"
+                            " events), secret = COALESCE(?4, secret), updated_at = ?5"
+                            " WHERE id = ?1"
+                          : "INSERT INTO webhooks(id, url, events, secret, created_at,"
+                            " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)",
+                   err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, url, -1, SQLITE_STATIC);
@@ -184,19 +186,19 @@ cat_hook_put(struct cat *c, const char *id, const cJSON *body, int *created, str
     sqlite3_bind_text(st, 4, secret, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot write webhook");
+        db_sql_fail(c, err, "cannot write webhook");
         goto out;
     }
     ev = xjson(cJSON_CreateObject());
     xjson(cJSON_AddStringToObject(ev, "webhook", id));
-    if (cat_event(c, exists ? "webhook.updated" : "webhook.created", id, ev, err) < 0 ||
+    if (db_event_append(c, exists ? "webhook.updated" : "webhook.created", id, ev, err) < 0 ||
         cat_worker_commit(c, err) < 0)
         goto out;
     ok = 1;
     *created = !exists;
 out:
     if (!ok)
-        cat_rollback(c);
+        db_rollback(c);
     sqlite3_finalize(st);
     cJSON_Delete(ev);
     free(events_s);
@@ -206,46 +208,51 @@ out:
 }
 
 static cJSON *
-hook_row(struct cat *c, sqlite3_stmt *st, struct app_err *err)
+hook_row(struct db *c, sqlite3_stmt *st, struct app_err *err)
 {
     cJSON *o = xjson(cJSON_CreateObject());
-    cJSON *events = cJSON_Parse(cat_col_text(st, 2));
+    cJSON *events = cJSON_Parse(db_col_text(st, 2));
     cJSON *counts = xjson(cJSON_AddObjectToObject(o, "deliveries"));
     sqlite3_stmt *q = NULL;
+    int rc;
 
-    xjson(cJSON_AddStringToObject(o, "id", cat_col_text(st, 0)));
-    xjson(cJSON_AddStringToObject(o, "url", cat_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(o, "id", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "url", db_col_text(st, 1)));
     cJSON_AddItemToObject(o, "events", events ? events : xjson(cJSON_CreateArray()));
-    xjson(cJSON_AddStringToObject(o, "created_at", cat_col_text(st, 3)));
-    xjson(cJSON_AddStringToObject(o, "updated_at", cat_col_text(st, 4)));
+    xjson(cJSON_AddStringToObject(o, "created_at", db_col_text(st, 3)));
+    xjson(cJSON_AddStringToObject(o, "updated_at", db_col_text(st, 4)));
     xjson(cJSON_AddNumberToObject(counts, "pending", 0));
     xjson(cJSON_AddNumberToObject(counts, "delivered", 0));
     xjson(cJSON_AddNumberToObject(counts, "failed", 0));
-    if (cat_prepare(c, &q,
-                    "SELECT state, COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?"
-                    " GROUP BY state",
-                    err) < 0) {
+    if (db_prepare(c, &q,
+                   "SELECT state, COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?"
+                   " GROUP BY state",
+                   err) < 0) {
         cJSON_Delete(o);
         return NULL;
     }
-    sqlite3_bind_text(q, 1, cat_col_text(st, 0), -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(q) == SQLITE_ROW)
-        cJSON_ReplaceItemInObject(counts, cat_col_text(q, 0),
+    sqlite3_bind_text(q, 1, db_col_text(st, 0), -1, SQLITE_TRANSIENT);
+    while ((rc = db_next(q, err)) > 0)
+        cJSON_ReplaceItemInObject(counts, db_col_text(q, 0),
                                   xjson(cJSON_CreateNumber((double)sqlite3_column_int64(q, 1))));
     sqlite3_finalize(q);
+    if (rc < 0) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 
 #define HOOK_COLS "id, url, events, created_at, updated_at"
 
 cJSON *
-cat_hook_get(struct cat *c, const char *id, struct app_err *err)
+cat_hook_get(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *out = NULL;
     int rc;
 
-    if (cat_prepare(c, &st, "SELECT " HOOK_COLS " FROM webhooks WHERE id = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT " HOOK_COLS " FROM webhooks WHERE id = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -254,77 +261,82 @@ cat_hook_get(struct cat *c, const char *id, struct app_err *err)
     else if (rc == SQLITE_DONE)
         app_fail(err, APP_ENOTFOUND, "webhook '%s' does not exist", id);
     else
-        cat_sql_fail(c, err, "cannot read webhook");
+        db_sql_fail(c, err, "cannot read webhook");
     sqlite3_finalize(st);
     return out;
 }
 
 cJSON *
-cat_hook_list(struct cat *c, struct app_err *err)
+cat_hook_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr;
     int rc;
 
-    if (cat_prepare(c, &st, "SELECT " HOOK_COLS " FROM webhooks ORDER BY id", err) < 0)
+    if (db_prepare(c, &st, "SELECT " HOOK_COLS " FROM webhooks ORDER BY id", err) < 0)
         return NULL;
     arr = xjson(cJSON_CreateArray());
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *h = hook_row(c, st, err);
 
-        if (!h)
+        if (!h) {
+            rc = -1;
             break;
+        }
         cJSON_AddItemToArray(arr, h);
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (rc < 0) {
         cJSON_Delete(arr);
-        if (rc != SQLITE_ROW)
-            cat_sql_fail(c, err, "cannot read webhooks");
         return NULL;
     }
     return arr;
 }
 
 int
-cat_hook_delete(struct cat *c, const char *id, struct app_err *err)
+cat_hook_delete(struct db *c, const char *id, struct app_err *err)
 {
     return cat_registry_delete(c, "DELETE FROM webhooks WHERE id = ?", "webhook", id,
                                "does not exist", err);
 }
 
 static cJSON *
-attempts_json(struct cat *c, long long delivery_id, struct app_err *err)
+attempts_json(struct db *c, long long delivery_id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr;
+    int rc;
 
-    if (cat_prepare(c, &st,
-                    "SELECT attempt, at, status_code, error, duration_ms FROM webhook_attempts"
-                    " WHERE delivery_id = ? ORDER BY attempt",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT attempt, at, status_code, error, duration_ms FROM webhook_attempts"
+                   " WHERE delivery_id = ? ORDER BY attempt",
+                   err) < 0)
         return NULL;
     sqlite3_bind_int64(st, 1, delivery_id);
     arr = xjson(cJSON_CreateArray());
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *a = xjson(cJSON_CreateObject());
 
         xjson(cJSON_AddNumberToObject(a, "attempt", sqlite3_column_int(st, 0)));
-        xjson(cJSON_AddStringToObject(a, "at", cat_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(a, "at", db_col_text(st, 1)));
         if (sqlite3_column_type(st, 2) == SQLITE_NULL)
             xjson(cJSON_AddNullToObject(a, "status_code"));
         else
             xjson(cJSON_AddNumberToObject(a, "status_code", sqlite3_column_int(st, 2)));
-        json_add_str_or_null(a, "error", cat_col_text(st, 3));
+        json_add_str_or_null(a, "error", db_col_text(st, 3));
         xjson(cJSON_AddNumberToObject(a, "duration_ms", (double)sqlite3_column_int64(st, 4)));
         cJSON_AddItemToArray(arr, a);
     }
     sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 
 cJSON *
-cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char *cursor,
+cat_hook_deliveries(struct db *c, const char *id, const char *state, const char *cursor,
                     size_t limit, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -357,12 +369,12 @@ cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char
     if (!probe)
         return NULL;
     cJSON_Delete(probe);
-    if (cat_prepare(c, &st,
-                    "SELECT id, event_seq, event_kind, state, next_attempt, last_status,"
-                    " last_error, created_at, finished_at FROM webhook_deliveries"
-                    " WHERE webhook_id = ?1 AND id < ?2 AND (?3 IS NULL OR state = ?3)"
-                    " ORDER BY id DESC LIMIT ?4",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT id, event_seq, event_kind, state, next_attempt, last_status,"
+                   " last_error, created_at, finished_at FROM webhook_deliveries"
+                   " WHERE webhook_id = ?1 AND id < ?2 AND (?3 IS NULL OR state = ?3)"
+                   " ORDER BY id DESC LIMIT ?4",
+                   err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, before);
@@ -370,10 +382,10 @@ cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char
     sqlite3_bind_int64(st, 4, (sqlite3_int64)limit + 1);
     out = xjson(cJSON_CreateObject());
     arr = xjson(cJSON_AddArrayToObject(out, "deliveries"));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < limit) {
+    while ((rc = db_next(st, err)) > 0 && n < limit) {
         cJSON *d = xjson(cJSON_CreateObject());
         long long did = sqlite3_column_int64(st, 0);
-        const char *dstate = cat_col_text(st, 3);
+        const char *dstate = db_col_text(st, 3);
         cJSON *attempts = attempts_json(c, did, err);
         char at[32];
 
@@ -383,7 +395,7 @@ cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char
         }
         xjson(cJSON_AddNumberToObject(d, "id", (double)did));
         xjson(cJSON_AddNumberToObject(d, "event_seq", (double)sqlite3_column_int64(st, 1)));
-        xjson(cJSON_AddStringToObject(d, "event", cat_col_text(st, 2)));
+        xjson(cJSON_AddStringToObject(d, "event", db_col_text(st, 2)));
         xjson(cJSON_AddStringToObject(d, "state", dstate));
         if (strcmp(dstate, "pending") == 0) {
             ms_format(sqlite3_column_int64(st, 4), at);
@@ -395,24 +407,23 @@ cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char
             xjson(cJSON_AddNullToObject(d, "last_status"));
         else
             xjson(cJSON_AddNumberToObject(d, "last_status", sqlite3_column_int(st, 5)));
-        json_add_str_or_null(d, "last_error", cat_col_text(st, 6));
-        xjson(cJSON_AddStringToObject(d, "created_at", cat_col_text(st, 7)));
-        json_add_str_or_null(d, "finished_at", cat_col_text(st, 8));
+        json_add_str_or_null(d, "last_error", db_col_text(st, 6));
+        xjson(cJSON_AddStringToObject(d, "created_at", db_col_text(st, 7)));
+        json_add_str_or_null(d, "finished_at", db_col_text(st, 8));
         cJSON_AddItemToObject(d, "attempts", attempts);
         cJSON_AddItemToArray(arr, d);
         last = did;
         n++;
     }
-    if (rc == SQLITE_ROW) {
+    if (rc < 0)
+        goto fail;
+    if (rc > 0) {
         char *next = xasprintf("%lld", last);
 
         xjson(cJSON_AddStringToObject(out, "next_cursor", next));
         free(next);
-    } else if (rc == SQLITE_DONE) {
-        xjson(cJSON_AddNullToObject(out, "next_cursor"));
     } else {
-        cat_sql_fail(c, err, "cannot read deliveries");
-        goto fail;
+        xjson(cJSON_AddNullToObject(out, "next_cursor"));
     }
     sqlite3_finalize(st);
     return out;
@@ -423,7 +434,7 @@ fail:
 }
 
 int
-cat_outbox_open(struct cat *c, struct cat_outbox *ob, struct app_err *err)
+cat_outbox_open(struct db *c, struct cat_outbox *ob, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     size_t cap = 0;
@@ -432,28 +443,28 @@ cat_outbox_open(struct cat *c, struct cat_outbox *ob, struct app_err *err)
     memset(ob, 0, sizeof(*ob));
     ob->c = c;
     ob->now_ms = cat_now_ms();
-    if (cat_prepare(c, &st,
-                    "SELECT h.id, j.value FROM webhooks h, json_each(h.events) j ORDER BY h.id",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT h.id, j.value FROM webhooks h, json_each(h.events) j ORDER BY h.id",
+                   err) < 0)
         return -1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         if (ob->n == cap) {
             cap = cap ? cap * 2 : 8;
             ob->hooks = xrealloc(ob->hooks, cap * sizeof(*ob->hooks));
             ob->kinds = xrealloc(ob->kinds, cap * sizeof(*ob->kinds));
         }
-        ob->hooks[ob->n] = xstrdup(cat_col_text(st, 0));
-        ob->kinds[ob->n++] = xstrdup(cat_col_text(st, 1));
+        ob->hooks[ob->n] = xstrdup(db_col_text(st, 0));
+        ob->kinds[ob->n++] = xstrdup(db_col_text(st, 1));
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (rc < 0) {
         cat_outbox_close(ob);
-        return cat_sql_fail(c, err, "cannot read webhooks");
+        return -1;
     }
-    if (ob->n && cat_prepare(c, &ob->ins,
-                             "INSERT INTO webhook_deliveries(webhook_id, event_seq, event_kind,"
-                             " next_attempt, created_at) VALUES(?, ?, ?, ?, ?)",
-                             err) < 0) {
+    if (ob->n && db_prepare(c, &ob->ins,
+                            "INSERT INTO webhook_deliveries(webhook_id, event_seq, event_kind,"
+                            " next_attempt, created_at) VALUES(?, ?, ?, ?, ?)",
+                            err) < 0) {
         cat_outbox_close(ob);
         return -1;
     }
@@ -463,11 +474,11 @@ cat_outbox_open(struct cat *c, struct cat_outbox *ob, struct app_err *err)
 int
 cat_outbox_add(struct cat_outbox *ob, const char *kind, long long seq, struct app_err *err)
 {
-    char now[21];
+    char now[APP_TIME_LEN];
 
     if (!ob->ins)
         return 0;
-    cat_now(now);
+    date_now_rfc3339(now);
     for (size_t i = 0; i < ob->n; i++) {
         if (strcmp(ob->kinds[i], kind) != 0)
             continue;
@@ -478,7 +489,7 @@ cat_outbox_add(struct cat_outbox *ob, const char *kind, long long seq, struct ap
         sqlite3_bind_int64(ob->ins, 4, ob->now_ms);
         sqlite3_bind_text(ob->ins, 5, now, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(ob->ins) != SQLITE_DONE)
-            return cat_sql_fail(ob->c, err, "cannot queue webhook delivery");
+            return db_sql_fail(ob->c, err, "cannot queue webhook delivery");
         ob->queued++;
     }
     return 0;
@@ -528,7 +539,7 @@ delivery_body(const char *kind, long long seq, const char *data, size_t *len)
 }
 
 int
-cat_outbox_due(struct cat *c, int64_t now_ms, size_t max, struct cat_delivery **out, size_t *n,
+cat_outbox_due(struct db *c, int64_t now_ms, size_t max, struct cat_delivery **out, size_t *n,
                int64_t *next_ms, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -537,39 +548,37 @@ cat_outbox_due(struct cat *c, int64_t now_ms, size_t max, struct cat_delivery **
     *out = xcalloc(max ? max : 1, sizeof(**out));
     *n = 0;
     *next_ms = INT64_MAX;
-    if (cat_prepare(c, &st,
-                    "SELECT d.id, d.event_seq, d.attempts, d.webhook_id, h.url, h.secret,"
-                    " d.event_kind, e.data FROM webhook_deliveries d"
-                    " JOIN webhooks h ON h.id = d.webhook_id"
-                    " LEFT JOIN events e ON e.seq = d.event_seq"
-                    " WHERE d.state = 'pending' AND d.next_attempt <= ?"
-                    " ORDER BY d.next_attempt, d.id LIMIT ?",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT d.id, d.event_seq, d.attempts, d.webhook_id, h.url, h.secret,"
+                   " d.event_kind, e.data FROM webhook_deliveries d"
+                   " JOIN webhooks h ON h.id = d.webhook_id"
+                   " LEFT JOIN events e ON e.seq = d.event_seq"
+                   " WHERE d.state = 'pending' AND d.next_attempt <= ?"
+                   " ORDER BY d.next_attempt, d.id LIMIT ?",
+                   err) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         struct cat_delivery *d = &(*out)[(*n)++];
 
         d->id = sqlite3_column_int64(st, 0);
         d->event_seq = sqlite3_column_int64(st, 1);
         d->attempts = sqlite3_column_int(st, 2);
-        d->hook_id = xstrdup(cat_col_text(st, 3));
-        d->url = xstrdup(cat_col_text(st, 4));
-        d->secret = xstrdup(cat_col_text(st, 5));
-        d->kind = xstrdup(cat_col_text(st, 6));
-        d->body = delivery_body(d->kind, d->event_seq, cat_col_text(st, 7), &d->body_len);
+        d->hook_id = xstrdup(db_col_text(st, 3));
+        d->url = xstrdup(db_col_text(st, 4));
+        d->secret = xstrdup(db_col_text(st, 5));
+        d->kind = xstrdup(db_col_text(st, 6));
+        d->body = delivery_body(d->kind, d->event_seq, db_col_text(st, 7), &d->body_len);
     }
-    if (rc != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot read webhook outbox");
+    if (rc < 0)
         goto out;
-    }
     sqlite3_finalize(st);
     st = NULL;
-    if (cat_prepare(c, &st,
-                    "SELECT MIN(next_attempt) FROM webhook_deliveries WHERE state = 'pending'"
-                    " AND next_attempt > ?",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT MIN(next_attempt) FROM webhook_deliveries WHERE state = 'pending'"
+                   " AND next_attempt > ?",
+                   err) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, now_ms);
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
@@ -588,25 +597,25 @@ out:
 }
 
 int
-cat_outbox_record(struct cat *c, const struct cat_delivery *d, long status, const char *error,
+cat_outbox_record(struct db *c, const struct cat_delivery *d, long status, const char *error,
                   long long duration_ms, int ok, int64_t retry_at_ms, struct app_err *err)
 {
     sqlite3_stmt *a = NULL, *u = NULL;
     const char *state = ok ? "delivered" : retry_at_ms < 0 ? "failed" : "pending";
-    char now[21];
+    char now[APP_TIME_LEN];
     int ret = -1;
 
-    cat_now(now);
+    date_now_rfc3339(now);
     if (cat_worker_begin(c, err) < 0)
         return -1;
-    if (cat_prepare(c, &a,
-                    "INSERT OR REPLACE INTO webhook_attempts(delivery_id, attempt, at,"
-                    " status_code, error, duration_ms) VALUES(?, ?, ?, ?, ?, ?)",
-                    err) < 0 ||
-        cat_prepare(c, &u,
-                    "UPDATE webhook_deliveries SET attempts = ?2, state = ?3, next_attempt = ?4,"
-                    " last_status = ?5, last_error = ?6, finished_at = ?7 WHERE id = ?1",
-                    err) < 0)
+    if (db_prepare(c, &a,
+                   "INSERT OR REPLACE INTO webhook_attempts(delivery_id, attempt, at,"
+                   " status_code, error, duration_ms) VALUES(?, ?, ?, ?, ?, ?)",
+                   err) < 0 ||
+        db_prepare(c, &u,
+                   "UPDATE webhook_deliveries SET attempts = ?2, state = ?3, next_attempt = ?4,"
+                   " last_status = ?5, last_error = ?6, finished_at = ?7 WHERE id = ?1",
+                   err) < 0)
         goto out;
     sqlite3_bind_int64(a, 1, d->id);
     sqlite3_bind_int(a, 2, d->attempts + 1);
@@ -627,13 +636,13 @@ cat_outbox_record(struct cat *c, const struct cat_delivery *d, long status, cons
     /* The update first: a webhook deleted meanwhile took its deliveries along. */
     if (sqlite3_step(u) != SQLITE_DONE ||
         (sqlite3_changes(c->db) > 0 && sqlite3_step(a) != SQLITE_DONE)) {
-        cat_sql_fail(c, err, "cannot record webhook attempt");
+        db_sql_fail(c, err, "cannot record webhook attempt");
         goto out;
     }
     ret = cat_worker_commit(c, err);
 out:
     if (ret < 0)
-        cat_rollback(c);
+        db_rollback(c);
     sqlite3_finalize(a);
     sqlite3_finalize(u);
     return ret;

@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 #define CAT_HOOK_ID_MAX 64
 #define CAT_HOOK_URL_MAX 2048
@@ -30,30 +30,30 @@ extern const char *const cat_hook_kinds[];
 /* Create or change webhook id from {url, events, secret} (secret may be omitted
  * when changing). Returns the webhook as cat_hook_get shows it; *created tells
  * which. 400 on a bad id, URL, event kind or secret. */
-cJSON *cat_hook_put(struct cat *c, const char *id, const cJSON *body, int *created,
+cJSON *cat_hook_put(struct db *c, const char *id, const cJSON *body, int *created,
                     struct app_err *err);
 
 /* {id, url, events, created_at, updated_at, deliveries: {pending, delivered,
  * failed}}; never the secret. 404 when unknown. */
-cJSON *cat_hook_get(struct cat *c, const char *id, struct app_err *err);
+cJSON *cat_hook_get(struct db *c, const char *id, struct app_err *err);
 
 /* Every webhook, by id. */
-cJSON *cat_hook_list(struct cat *c, struct app_err *err);
+cJSON *cat_hook_list(struct db *c, struct app_err *err);
 
 /* Remove a webhook and its deliveries; 404 when unknown. */
-int cat_hook_delete(struct cat *c, const char *id, struct app_err *err);
+int cat_hook_delete(struct db *c, const char *id, struct app_err *err);
 
 /* A page of a webhook's deliveries, newest first: {deliveries: [{id, event_seq,
  * event, state, attempts: [{attempt, at, status_code, error, duration_ms}],
  * next_attempt_at, last_status, last_error, created_at, finished_at}],
  * next_cursor}. state may be NULL (all) or pending/delivered/failed; cursor is the
  * previous page's next_cursor. */
-cJSON *cat_hook_deliveries(struct cat *c, const char *id, const char *state, const char *cursor,
+cJSON *cat_hook_deliveries(struct db *c, const char *id, const char *state, const char *cursor,
                            size_t limit, struct app_err *err);
 
 /* Queues deliveries while a transaction records events. */
 struct cat_outbox {
-    struct cat *c;
+    struct db *c;
     sqlite3_stmt *ins;
     char **hooks; /* webhook ids ... */
     char **kinds; /* ... and the kind each one subscribes to (pairs) */
@@ -63,7 +63,7 @@ struct cat_outbox {
 };
 
 /* Load the subscriptions (inside the caller's transaction). */
-int cat_outbox_open(struct cat *c, struct cat_outbox *ob, struct app_err *err);
+int cat_outbox_open(struct db *c, struct cat_outbox *ob, struct app_err *err);
 /* Queue event seq of kind for every webhook subscribed to kind. */
 int cat_outbox_add(struct cat_outbox *ob, const char *kind, long long seq, struct app_err *err);
 void cat_outbox_close(struct cat_outbox *ob);
@@ -81,14 +81,14 @@ void cat_delivery_release(struct cat_delivery *d);
 
 /* Up to max pending deliveries whose next attempt is at or before now_ms, oldest
  * first. *next_ms is set to the earliest later attempt time (INT64_MAX when none). */
-int cat_outbox_due(struct cat *c, int64_t now_ms, size_t max, struct cat_delivery **out, size_t *n,
+int cat_outbox_due(struct db *c, int64_t now_ms, size_t max, struct cat_delivery **out, size_t *n,
                    int64_t *next_ms, struct app_err *err);
 
 /* Record attempt number d->attempts + 1: its HTTP status (0: no answer), error
  * (NULL: none) and duration. When ok the delivery is delivered; otherwise it is
  * retried at retry_at_ms, or failed when retry_at_ms < 0. A delivery that no longer
  * exists (its webhook was deleted) is ignored. */
-int cat_outbox_record(struct cat *c, const struct cat_delivery *d, long status, const char *error,
+int cat_outbox_record(struct db *c, const struct cat_delivery *d, long status, const char *error,
                       long long duration_ms, int ok, int64_t retry_at_ms, struct app_err *err);
 
 /* Unix time in milliseconds. */

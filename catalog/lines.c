@@ -7,6 +7,7 @@
 #include "app/date.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "db/events.h"
 
 int
 cat_line_valid(const char *s)
@@ -63,13 +64,13 @@ static cJSON *
 line_row(sqlite3_stmt *st, int today)
 {
     cJSON *o = xjson(cJSON_CreateObject());
-    const char *eos = cat_col_text(st, 2);
+    const char *eos = db_col_text(st, 2);
     int eos_days = 0;
 
-    xjson(cJSON_AddStringToObject(o, "line", cat_col_text(st, 0)));
-    xjson(cJSON_AddStringToObject(o, "first_release", cat_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(o, "line", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "first_release", db_col_text(st, 1)));
     xjson(cJSON_AddStringToObject(o, "end_of_support", eos));
-    json_add_str_or_null(o, "notes", cat_col_text(st, 3));
+    json_add_str_or_null(o, "notes", db_col_text(st, 3));
     if (date_parse(eos, &eos_days) == 0)
         xjson(cJSON_AddStringToObject(o, "status", cat_support_status(eos_days, today)));
     return o;
@@ -82,33 +83,32 @@ line_row(sqlite3_stmt *st, int today)
     " CAST(substr(line, instr(line, '.') + 1) AS INTEGER)"
 
 cJSON *
-cat_line_list(struct cat *c, int today, struct app_err *err)
+cat_line_list(struct db *c, int today, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr = NULL;
     int rc;
 
-    if (cat_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines" LINE_ORDER, err) < 0)
+    if (db_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines" LINE_ORDER, err) < 0)
         return NULL;
     arr = xjson(cJSON_CreateArray());
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    while ((rc = db_next(st, err)) > 0)
         cJSON_AddItemToArray(arr, line_row(st, today));
-    if (rc != SQLITE_DONE) {
+    if (rc < 0) {
         cJSON_Delete(arr);
         arr = NULL;
-        cat_sql_fail(c, err, "cannot list python lines");
     }
     sqlite3_finalize(st);
     return arr;
 }
 
 cJSON *
-cat_line_get(struct cat *c, const char *line, int today, struct app_err *err)
+cat_line_get(struct db *c, const char *line, int today, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL;
 
-    if (cat_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines WHERE line = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines WHERE line = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -120,7 +120,7 @@ cat_line_get(struct cat *c, const char *line, int today, struct app_err *err)
 }
 
 cJSON *
-cat_line_put(struct cat *c, const char *line, const cJSON *body, int today, int *created,
+cat_line_put(struct db *c, const char *line, const cJSON *body, int today, int *created,
              struct app_err *err)
 {
     const char *first = NULL, *eos = NULL, *notes = NULL;
@@ -158,18 +158,18 @@ cat_line_put(struct cat *c, const char *line, const cJSON *body, int today, int 
         app_fail(err, APP_EINVAL, "end_of_support %s is not after first_release %s", eos, first);
         return NULL;
     }
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         return NULL;
-    if (cat_prepare(c, &st, "SELECT 1 FROM python_lines WHERE line = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT 1 FROM python_lines WHERE line = ?", err) < 0)
         goto fail;
     sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
     *created = sqlite3_step(st) != SQLITE_ROW;
     sqlite3_finalize(st);
-    if (cat_prepare(c, &st,
-                    "INSERT INTO python_lines(line, first_release, end_of_support, notes)"
-                    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(line) DO UPDATE SET"
-                    " first_release = ?2, end_of_support = ?3, notes = ?4",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "INSERT INTO python_lines(line, first_release, end_of_support, notes)"
+                   " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(line) DO UPDATE SET"
+                   " first_release = ?2, end_of_support = ?3, notes = ?4",
+                   err) < 0)
         goto fail;
     sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, first, -1, SQLITE_STATIC);
@@ -177,21 +177,21 @@ cat_line_put(struct cat *c, const char *line, const cJSON *body, int today, int 
     if (notes)
         sqlite3_bind_text(st, 4, notes, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot store python line");
+        db_sql_fail(c, err, "cannot store python line");
         goto fail;
     }
     sqlite3_finalize(st);
     st = NULL;
     out = cat_line_get(c, line, today, err);
     if (!out ||
-        cat_event(c, *created ? "python_line.created" : "python_line.updated", line, out, err) <
-            0 ||
-        cat_commit(c, err) < 0)
+        db_event_append(c, *created ? "python_line.created" : "python_line.updated", line, out,
+                        err) < 0 ||
+        db_commit_catalog(c, err) < 0)
         goto fail;
     return out;
 fail:
     sqlite3_finalize(st);
-    cat_rollback(c);
+    db_rollback(c);
     cJSON_Delete(out);
     return NULL;
 }

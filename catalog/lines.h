@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 #define CAT_SUPPORT_YEARS 5
 #define CAT_WARNING_DAYS 180
@@ -22,12 +22,12 @@ int cat_line_valid(const char *s);
 char *cat_line_of(const char *python_version);
 
 /* All lines, oldest first, each with its status as of today. */
-cJSON *cat_line_list(struct cat *c, int today, struct app_err *err);
-cJSON *cat_line_get(struct cat *c, const char *line, int today, struct app_err *err);
+cJSON *cat_line_list(struct db *c, int today, struct app_err *err);
+cJSON *cat_line_get(struct db *c, const char *line, int today, struct app_err *err);
 
 /* Create or change a line from {first_release, end_of_support?, notes?}. *created
  * tells which. Returns the stored representation. */
-cJSON *cat_line_put(struct cat *c, const char *line, const cJSON *body, int today, int *created,
+cJSON *cat_line_put(struct db *c, const char *line, const cJSON *body, int today, int *created,
                     struct app_err *err);
 
 /* "supported" / "ending" / "ended" for a line ending on eos, as of as_of. */

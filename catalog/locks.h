@@ -11,16 +11,16 @@
 #include <stddef.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 /* Store the len bytes of lock id (both borrowed), idempotently: an id already
  * stored keeps its first bytes. 500 on a database error. */
-int cat_lock_store(struct cat *c, const char *id, const char *bytes, size_t len,
+int cat_lock_store(struct db *c, const char *id, const char *bytes, size_t len,
                    struct app_err *err);
 
 /* Load the stored bytes of lock id into *bytes (NUL-terminated, the caller frees)
  * and *len. 404 (APP_ENOTFOUND) when the id was never issued, 500 on a database
  * error. The id is not checked for shape; callers facing clients do that. */
-int cat_lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err);
+int cat_lock_load(struct db *c, const char *id, char **bytes, size_t *len, struct app_err *err);
 
 #endif

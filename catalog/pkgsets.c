@@ -10,8 +10,10 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "artifacts/artdb.h"
 #include "catalog/req.h"
 #include "catalog/runtimes.h"
+#include "db/events.h"
 
 #define PKGSET_MAX_PACKAGES 20000
 
@@ -40,71 +42,77 @@ static cJSON *
 pkgset_row(sqlite3_stmt *st)
 {
     cJSON *o = xjson(cJSON_CreateObject());
-    cJSON *info = cJSON_Parse(cat_col_text(st, 8));
+    cJSON *info = cJSON_Parse(db_col_text(st, 8));
 
-    xjson(cJSON_AddStringToObject(o, "id", cat_col_text(st, 0)));
-    xjson(cJSON_AddStringToObject(o, "runtime", cat_col_text(st, 1)));
-    xjson(cJSON_AddStringToObject(o, "date", cat_col_text(st, 2)));
-    xjson(cJSON_AddStringToObject(o, "state", cat_col_text(st, 3)));
+    xjson(cJSON_AddStringToObject(o, "id", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "runtime", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(o, "date", db_col_text(st, 2)));
+    xjson(cJSON_AddStringToObject(o, "state", db_col_text(st, 3)));
     xjson(cJSON_AddBoolToObject(o, "deprecated", sqlite3_column_int(st, 4)));
-    json_add_str_or_null(o, "notes", cat_col_text(st, 5));
-    xjson(cJSON_AddStringToObject(o, "created_at", cat_col_text(st, 6)));
-    json_add_str_or_null(o, "published_at", cat_col_text(st, 7));
+    json_add_str_or_null(o, "notes", db_col_text(st, 5));
+    xjson(cJSON_AddStringToObject(o, "created_at", db_col_text(st, 6)));
+    json_add_str_or_null(o, "published_at", db_col_text(st, 7));
     cJSON_AddItemToObject(o, "info", info ? info : xjson(cJSON_CreateObject()));
     xjson(cJSON_AddNumberToObject(o, "package_count", sqlite3_column_int(st, 9)));
     return o;
 }
 
 cJSON *
-cat_pkgset_list(struct cat *c, struct app_err *err)
+cat_pkgset_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr;
+    int rc;
 
-    if (cat_prepare(c, &st, "SELECT " PS_COLS " FROM package_sets p ORDER BY p.runtime_id, p.date",
-                    err) < 0)
+    if (db_prepare(c, &st, "SELECT " PS_COLS " FROM package_sets p ORDER BY p.runtime_id, p.date",
+                   err) < 0)
         return NULL;
     arr = xjson(cJSON_CreateArray());
-    while (sqlite3_step(st) == SQLITE_ROW)
+    while ((rc = db_next(st, err)) > 0)
         cJSON_AddItemToArray(arr, pkgset_row(st));
     sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 
 static cJSON *
 json_col(sqlite3_stmt *st, int col)
 {
-    cJSON *v = cJSON_Parse(cat_col_text(st, col));
+    cJSON *v = cJSON_Parse(db_col_text(st, col));
 
     return v ? v : xjson(cJSON_CreateArray());
 }
 
 static cJSON *
-packages_of(struct cat *c, const char *id, struct app_err *err)
+packages_of(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr;
+    int rc;
 
-    if (cat_prepare(c, &st,
-                    "SELECT k.name, k.version, k.file_name, k.sha256, k.depends, k.imports,"
-                    " k.package_type, k.install_dir, COALESCE(a.stored, 0), a.size"
-                    " FROM packages k LEFT JOIN artifacts a ON a.sha256 = k.sha256"
-                    " WHERE k.set_id = ? ORDER BY k.name",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT k.name, k.version, k.file_name, k.sha256, k.depends, k.imports,"
+                   " k.package_type, k.install_dir, COALESCE(a.stored, 0), a.size"
+                   " FROM packages k LEFT JOIN artifacts a ON a.sha256 = k.sha256"
+                   " WHERE k.set_id = ? ORDER BY k.name",
+                   err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     arr = xjson(cJSON_CreateArray());
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *p = xjson(cJSON_CreateObject());
 
-        xjson(cJSON_AddStringToObject(p, "name", cat_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(p, "version", cat_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(p, "file_name", cat_col_text(st, 2)));
-        xjson(cJSON_AddStringToObject(p, "sha256", cat_col_text(st, 3)));
+        xjson(cJSON_AddStringToObject(p, "name", db_col_text(st, 0)));
+        xjson(cJSON_AddStringToObject(p, "version", db_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(p, "file_name", db_col_text(st, 2)));
+        xjson(cJSON_AddStringToObject(p, "sha256", db_col_text(st, 3)));
         cJSON_AddItemToObject(p, "depends", json_col(st, 4));
         cJSON_AddItemToObject(p, "imports", json_col(st, 5));
-        xjson(cJSON_AddStringToObject(p, "package_type", cat_col_text(st, 6)));
-        xjson(cJSON_AddStringToObject(p, "install_dir", cat_col_text(st, 7)));
+        xjson(cJSON_AddStringToObject(p, "package_type", db_col_text(st, 6)));
+        xjson(cJSON_AddStringToObject(p, "install_dir", db_col_text(st, 7)));
         xjson(cJSON_AddBoolToObject(p, "stored", sqlite3_column_int(st, 8)));
         if (sqlite3_column_type(st, 9) == SQLITE_NULL)
             xjson(cJSON_AddNullToObject(p, "size"));
@@ -113,16 +121,20 @@ packages_of(struct cat *c, const char *id, struct app_err *err)
         cJSON_AddItemToArray(arr, p);
     }
     sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 
 cJSON *
-cat_pkgset_get(struct cat *c, const char *id, int brief, struct app_err *err)
+cat_pkgset_get(struct db *c, const char *id, int brief, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL;
 
-    if (cat_prepare(c, &st, "SELECT " PS_COLS " FROM package_sets p WHERE p.id = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT " PS_COLS " FROM package_sets p WHERE p.id = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -195,8 +207,8 @@ lock_check(const cJSON *lock, const char *abi, struct app_err *err)
 
 /* Insert one lock entry; collects problems into err->errors. */
 static int
-insert_package(struct cat *c, sqlite3_stmt *ins, const char *id, const cJSON *entry,
-               const char *key, struct app_err *err)
+insert_package(struct db *c, sqlite3_stmt *ins, const char *id, const cJSON *entry, const char *key,
+               struct app_err *err)
 {
     const char *name = NULL, *version = NULL, *file = NULL, *sha = NULL, *ptype = NULL,
                *idir = NULL;
@@ -274,10 +286,10 @@ insert_package(struct cat *c, sqlite3_stmt *ins, const char *id, const cJSON *en
         if (sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
             app_fail(err, APP_EINVAL, "package '%s' appears twice (after normalization)", norm);
         else
-            cat_sql_fail(c, err, "cannot store package");
+            db_sql_fail(c, err, "cannot store package");
         goto out;
     }
-    if (cat_artifact_known(c, sha, -1, file, err) < 0)
+    if (artdb_note_known(c, sha, -1, file, err) < 0)
         goto out;
     ret = 0;
 out:
@@ -293,28 +305,30 @@ out:
 
 /* Every depends entry names a package of the set. */
 static int
-check_depends(struct cat *c, const char *id, struct app_err *err)
+check_depends(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int bad = 0;
+    int bad = 0, rc;
 
-    if (cat_prepare(c, &st,
-                    "SELECT k.name, d.value FROM packages k, json_each(k.depends) d"
-                    " WHERE k.set_id = ?1 AND NOT EXISTS (SELECT 1 FROM packages q"
-                    " WHERE q.set_id = ?1 AND q.name = d.value) ORDER BY k.name, d.value",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT k.name, d.value FROM packages k, json_each(k.depends) d"
+                   " WHERE k.set_id = ?1 AND NOT EXISTS (SELECT 1 FROM packages q"
+                   " WHERE q.set_id = ?1 AND q.name = d.value) ORDER BY k.name, d.value",
+                   err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *e = app_err_add(err, "unknown_dependency",
                                "package '%s' depends on '%s', which is not in the set",
-                               cat_col_text(st, 0), cat_col_text(st, 1));
+                               db_col_text(st, 0), db_col_text(st, 1));
 
-        xjson(cJSON_AddStringToObject(e, "name", cat_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(e, "depends", cat_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(e, "name", db_col_text(st, 0)));
+        xjson(cJSON_AddStringToObject(e, "depends", db_col_text(st, 1)));
         bad++;
     }
     sqlite3_finalize(st);
+    if (rc < 0)
+        return -1;
     if (bad)
         return app_fail(err, APP_EUNPROCESSABLE,
                         "%d dependencies name packages missing from the set", bad);
@@ -322,12 +336,12 @@ check_depends(struct cat *c, const char *id, struct app_err *err)
 }
 
 static int
-exec1(struct cat *c, const char *sql, const char *a, const char *b, struct app_err *err)
+exec1(struct db *c, const char *sql, const char *a, const char *b, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int ret = -1;
 
-    if (cat_prepare(c, &st, sql, err) < 0)
+    if (db_prepare(c, &st, sql, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
     if (b)
@@ -335,17 +349,17 @@ exec1(struct cat *c, const char *sql, const char *a, const char *b, struct app_e
     if (sqlite3_step(st) == SQLITE_DONE)
         ret = 0;
     else
-        cat_sql_fail(c, err, "cannot store package set");
+        db_sql_fail(c, err, "cannot store package set");
     sqlite3_finalize(st);
     return ret;
 }
 
 cJSON *
-cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *notes, int *created,
+cat_pkgset_put(struct db *c, const char *id, const cJSON *lock, const char *notes, int *created,
                struct app_err *err)
 {
     char *rt_id = NULL, *info_s = NULL;
-    char date_s[APP_DATE_LEN], now[21];
+    char date_s[APP_DATE_LEN], now[APP_TIME_LEN];
     cJSON *rt = NULL, *cur = NULL, *out = NULL;
     sqlite3_stmt *ins = NULL;
     struct app_err ignore = {0};
@@ -357,7 +371,7 @@ cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *not
         return NULL;
     }
     date_format(date, date_s);
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         goto out;
     rt = cat_runtime_get(c, rt_id, err);
     if (!rt) {
@@ -374,16 +388,16 @@ cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *not
                  "package set '%s' is published and cannot change; make a new dated set", id);
         goto fail;
     }
-    cat_now(now);
+    date_now_rfc3339(now);
     info_s = json_canonical(cJSON_GetObjectItemCaseSensitive(lock, "info"), NULL);
     {
         sqlite3_stmt *st = NULL;
 
-        if (cat_prepare(c, &st,
-                        "INSERT INTO package_sets(id, runtime_id, date, info, notes, created_at)"
-                        " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(id) DO UPDATE SET info = ?4,"
-                        " notes = ?5",
-                        err) < 0)
+        if (db_prepare(c, &st,
+                       "INSERT INTO package_sets(id, runtime_id, date, info, notes, created_at)"
+                       " VALUES(?1,?2,?3,?4,?5,?6) ON CONFLICT(id) DO UPDATE SET info = ?4,"
+                       " notes = ?5",
+                       err) < 0)
             goto fail;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, rt_id, -1, SQLITE_STATIC);
@@ -394,17 +408,17 @@ cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *not
         sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
             sqlite3_finalize(st);
-            cat_sql_fail(c, err, "cannot store package set");
+            db_sql_fail(c, err, "cannot store package set");
             goto fail;
         }
         sqlite3_finalize(st);
     }
     if (exec1(c, "DELETE FROM packages WHERE set_id = ?", id, NULL, err) < 0)
         goto fail;
-    if (cat_prepare(c, &ins,
-                    "INSERT INTO packages(set_id, name, version, file_name, sha256, depends,"
-                    " imports, package_type, install_dir, extra) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                    err) < 0)
+    if (db_prepare(c, &ins,
+                   "INSERT INTO packages(set_id, name, version, file_name, sha256, depends,"
+                   " imports, package_type, install_dir, extra) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                   err) < 0)
         goto fail;
     cJSON_ArrayForEach (x, cJSON_GetObjectItemCaseSensitive(lock, "packages")) {
         if (insert_package(c, ins, id, x, x->string, err) < 0)
@@ -414,12 +428,13 @@ cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *not
         goto fail;
     out = cat_pkgset_get(c, id, 1, err);
     if (!out ||
-        cat_event(c, *created ? "package_set.created" : "package_set.updated", id, out, err) < 0 ||
-        cat_commit(c, err) < 0)
+        db_event_append(c, *created ? "package_set.created" : "package_set.updated", id, out, err) <
+            0 ||
+        db_commit_catalog(c, err) < 0)
         goto fail;
     goto out;
 fail:
-    cat_rollback(c);
+    db_rollback(c);
     cJSON_Delete(out);
     out = NULL;
 out:
@@ -432,18 +447,18 @@ out:
 }
 
 cJSON *
-cat_pkgset_publish(struct cat *c, const char *id, struct app_err *err)
+cat_pkgset_publish(struct db *c, const char *id, struct app_err *err)
 {
     cJSON *cur = NULL, *rt = NULL, *out = NULL;
-    char now[21];
+    char now[APP_TIME_LEN];
 
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         return NULL;
     cur = cat_pkgset_get(c, id, 1, err);
     if (!cur)
         goto fail;
     if (strcmp(cJSON_GetObjectItem(cur, "state")->valuestring, "published") == 0) {
-        cat_rollback(c);
+        db_rollback(c);
         return cur;
     }
     rt = cat_runtime_get(c, cJSON_GetObjectItem(cur, "runtime")->valuestring, err);
@@ -455,18 +470,19 @@ cat_pkgset_publish(struct cat *c, const char *id, struct app_err *err)
                  cJSON_GetObjectItem(rt, "id")->valuestring);
         goto fail;
     }
-    cat_now(now);
+    date_now_rfc3339(now);
     if (exec1(c, "UPDATE package_sets SET state = 'published', published_at = ?2 WHERE id = ?1", id,
               now, err) < 0)
         goto fail;
     out = cat_pkgset_get(c, id, 1, err);
-    if (!out || cat_event(c, "package_set.published", id, out, err) < 0 || cat_commit(c, err) < 0)
+    if (!out || db_event_append(c, "package_set.published", id, out, err) < 0 ||
+        db_commit_catalog(c, err) < 0)
         goto fail;
     cJSON_Delete(cur);
     cJSON_Delete(rt);
     return out;
 fail:
-    cat_rollback(c);
+    db_rollback(c);
     cJSON_Delete(cur);
     cJSON_Delete(rt);
     cJSON_Delete(out);
@@ -474,43 +490,48 @@ fail:
 }
 
 cJSON *
-cat_pkgset_export(struct cat *c, const char *id, const char *base_url, struct app_err *err)
+cat_pkgset_export(struct db *c, const char *id, const char *base_url, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *set = NULL, *lock = NULL, *pk;
+    int rc;
 
     set = cat_pkgset_get(c, id, 1, err);
     if (!set)
         return NULL;
-    if (cat_prepare(c, &st,
-                    "SELECT name, version, file_name, sha256, depends, imports, package_type,"
-                    " install_dir, extra FROM packages WHERE set_id = ? ORDER BY name",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT name, version, file_name, sha256, depends, imports, package_type,"
+                   " install_dir, extra FROM packages WHERE set_id = ? ORDER BY name",
+                   err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     lock = xjson(cJSON_CreateObject());
     cJSON_AddItemToObject(lock, "info",
                           xjson(cJSON_Duplicate(cJSON_GetObjectItem(set, "info"), 1)));
     pk = xjson(cJSON_AddObjectToObject(lock, "packages"));
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *p = cJSON_Parse(cat_col_text(st, 8));
-        char *url = xasprintf("%s/v1/artifacts/sha256/%s/file/%s", base_url, cat_col_text(st, 3),
-                              cat_col_text(st, 2));
+    while ((rc = db_next(st, err)) > 0) {
+        cJSON *p = cJSON_Parse(db_col_text(st, 8));
+        char *url = xasprintf("%s/v1/artifacts/sha256/%s/file/%s", base_url, db_col_text(st, 3),
+                              db_col_text(st, 2));
 
         if (!p)
             p = xjson(cJSON_CreateObject());
-        xjson(cJSON_AddStringToObject(p, "name", cat_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(p, "version", cat_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(p, "name", db_col_text(st, 0)));
+        xjson(cJSON_AddStringToObject(p, "version", db_col_text(st, 1)));
         /* An absolute URL ending in the file name: Pyodide uses it as is and reads the
          * package type from the extension. */
         xjson(cJSON_AddStringToObject(p, "file_name", url));
-        xjson(cJSON_AddStringToObject(p, "sha256", cat_col_text(st, 3)));
+        xjson(cJSON_AddStringToObject(p, "sha256", db_col_text(st, 3)));
         cJSON_AddItemToObject(p, "depends", json_col(st, 4));
         cJSON_AddItemToObject(p, "imports", json_col(st, 5));
-        xjson(cJSON_AddStringToObject(p, "package_type", cat_col_text(st, 6)));
-        xjson(cJSON_AddStringToObject(p, "install_dir", cat_col_text(st, 7)));
-        cJSON_AddItemToObject(pk, cat_col_text(st, 0), p);
+        xjson(cJSON_AddStringToObject(p, "package_type", db_col_text(st, 6)));
+        xjson(cJSON_AddStringToObject(p, "install_dir", db_col_text(st, 7)));
+        cJSON_AddItemToObject(pk, db_col_text(st, 0), p);
         free(url);
+    }
+    if (rc < 0) {
+        cJSON_Delete(lock);
+        lock = NULL;
     }
 out:
     sqlite3_finalize(st);

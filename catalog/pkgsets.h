@@ -12,24 +12,24 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 /* 1 when id is "<runtime id>/<YYYY-MM-DD>"; fills rt (caller frees) and date. */
 int cat_pkgset_id_split(const char *id, char **runtime, int *date);
 
-cJSON *cat_pkgset_list(struct cat *c, struct app_err *err);
+cJSON *cat_pkgset_list(struct db *c, struct app_err *err);
 /* With packages (sorted by name) unless brief. */
-cJSON *cat_pkgset_get(struct cat *c, const char *id, int brief, struct app_err *err);
+cJSON *cat_pkgset_get(struct db *c, const char *id, int brief, struct app_err *err);
 
 /* Create or replace a draft set from a pyodide-lock.json object; the lock's
  * info.abi_version must match the runtime's ABI. */
-cJSON *cat_pkgset_put(struct cat *c, const char *id, const cJSON *lock, const char *notes,
+cJSON *cat_pkgset_put(struct db *c, const char *id, const cJSON *lock, const char *notes,
                       int *created, struct app_err *err);
 
-cJSON *cat_pkgset_publish(struct cat *c, const char *id, struct app_err *err);
+cJSON *cat_pkgset_publish(struct db *c, const char *id, struct app_err *err);
 
 /* A pyodide-lock.json for the set whose file names are this server's artifact URLs
  * relative to base_url (e.g. "http://host:8700"); the caller frees. */
-cJSON *cat_pkgset_export(struct cat *c, const char *id, const char *base_url, struct app_err *err);
+cJSON *cat_pkgset_export(struct db *c, const char *id, const char *base_url, struct app_err *err);
 
 #endif

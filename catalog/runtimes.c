@@ -9,7 +9,9 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "artifacts/artdb.h"
 #include "catalog/lines.h"
+#include "db/events.h"
 
 const char *const cat_runtime_roles[] = {"core-wasm", "core-js", "loader", "stdlib", "lock"};
 const size_t cat_n_runtime_roles = sizeof(cat_runtime_roles) / sizeof(cat_runtime_roles[0]);
@@ -44,61 +46,37 @@ role_valid(const char *role)
     return 0;
 }
 
-int
-cat_artifact_known(struct cat *c, const char *sha256, long long size, const char *file_name,
-                   struct app_err *err)
-{
-    sqlite3_stmt *st = NULL;
-    char now[21];
-    int ret = -1;
-
-    cat_now(now);
-    if (cat_prepare(c, &st,
-                    "INSERT INTO artifacts(sha256, size, file_name, created_at)"
-                    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(sha256) DO UPDATE SET"
-                    " size = COALESCE(artifacts.size, ?2),"
-                    " file_name = COALESCE(artifacts.file_name, ?3)",
-                    err) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, sha256, -1, SQLITE_STATIC);
-    if (size >= 0)
-        sqlite3_bind_int64(st, 2, size);
-    sqlite3_bind_text(st, 3, file_name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        cat_sql_fail(c, err, "cannot record artifact");
-    else
-        ret = 0;
-    sqlite3_finalize(st);
-    return ret;
-}
-
 static cJSON *
-runtime_artifacts(struct cat *c, const char *id, struct app_err *err)
+runtime_artifacts(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr = xjson(cJSON_CreateArray());
+    int rc;
 
-    if (cat_prepare(c, &st,
-                    "SELECT ra.role, ra.file_name, ra.sha256, ra.size, COALESCE(a.stored, 0)"
-                    " FROM runtime_artifacts ra LEFT JOIN artifacts a ON a.sha256 = ra.sha256"
-                    " WHERE ra.runtime_id = ? ORDER BY ra.role",
-                    err) < 0) {
+    if (db_prepare(c, &st,
+                   "SELECT ra.role, ra.file_name, ra.sha256, ra.size, COALESCE(a.stored, 0)"
+                   " FROM runtime_artifacts ra LEFT JOIN artifacts a ON a.sha256 = ra.sha256"
+                   " WHERE ra.runtime_id = ? ORDER BY ra.role",
+                   err) < 0) {
         cJSON_Delete(arr);
         return NULL;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *a = xjson(cJSON_CreateObject());
 
-        xjson(cJSON_AddStringToObject(a, "role", cat_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(a, "file_name", cat_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(a, "sha256", cat_col_text(st, 2)));
+        xjson(cJSON_AddStringToObject(a, "role", db_col_text(st, 0)));
+        xjson(cJSON_AddStringToObject(a, "file_name", db_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(a, "sha256", db_col_text(st, 2)));
         xjson(cJSON_AddNumberToObject(a, "size", (double)sqlite3_column_int64(st, 3)));
         xjson(cJSON_AddBoolToObject(a, "stored", sqlite3_column_int(st, 4)));
         cJSON_AddItemToArray(arr, a);
     }
     sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 
@@ -111,49 +89,57 @@ runtime_row(sqlite3_stmt *st)
 {
     cJSON *o = xjson(cJSON_CreateObject());
 
-    xjson(cJSON_AddStringToObject(o, "id", cat_col_text(st, 0)));
-    xjson(cJSON_AddStringToObject(o, "pyodide", cat_col_text(st, 1)));
-    xjson(cJSON_AddStringToObject(o, "python", cat_col_text(st, 2)));
-    xjson(cJSON_AddStringToObject(o, "python_line", cat_col_text(st, 3)));
-    xjson(cJSON_AddStringToObject(o, "emscripten", cat_col_text(st, 4)));
-    xjson(cJSON_AddStringToObject(o, "abi", cat_col_text(st, 5)));
-    xjson(cJSON_AddStringToObject(o, "release_date", cat_col_text(st, 6)));
-    xjson(cJSON_AddStringToObject(o, "state", cat_col_text(st, 7)));
+    xjson(cJSON_AddStringToObject(o, "id", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "pyodide", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(o, "python", db_col_text(st, 2)));
+    xjson(cJSON_AddStringToObject(o, "python_line", db_col_text(st, 3)));
+    xjson(cJSON_AddStringToObject(o, "emscripten", db_col_text(st, 4)));
+    xjson(cJSON_AddStringToObject(o, "abi", db_col_text(st, 5)));
+    xjson(cJSON_AddStringToObject(o, "release_date", db_col_text(st, 6)));
+    xjson(cJSON_AddStringToObject(o, "state", db_col_text(st, 7)));
     xjson(cJSON_AddBoolToObject(o, "deprecated", sqlite3_column_int(st, 8)));
-    json_add_str_or_null(o, "notes", cat_col_text(st, 9));
-    xjson(cJSON_AddStringToObject(o, "created_at", cat_col_text(st, 10)));
-    json_add_str_or_null(o, "published_at", cat_col_text(st, 11));
+    json_add_str_or_null(o, "notes", db_col_text(st, 9));
+    xjson(cJSON_AddStringToObject(o, "created_at", db_col_text(st, 10)));
+    json_add_str_or_null(o, "published_at", db_col_text(st, 11));
     return o;
 }
 
 cJSON *
-cat_runtime_list(struct cat *c, struct app_err *err)
+cat_runtime_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr;
+    int rc;
 
-    if (cat_prepare(c, &st, "SELECT " RT_COLS " FROM runtimes ORDER BY release_date, id", err) < 0)
+    if (db_prepare(c, &st, "SELECT " RT_COLS " FROM runtimes ORDER BY release_date, id", err) < 0)
         return NULL;
     arr = xjson(cJSON_CreateArray());
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *o = runtime_row(st);
         cJSON *arts = runtime_artifacts(c, cJSON_GetObjectItem(o, "id")->valuestring, err);
 
-        if (arts)
-            cJSON_AddItemToObject(o, "artifacts", arts);
         cJSON_AddItemToArray(arr, o);
+        if (!arts) {
+            rc = -1;
+            break;
+        }
+        cJSON_AddItemToObject(o, "artifacts", arts);
     }
     sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
     return arr;
 }
 
 cJSON *
-cat_runtime_get(struct cat *c, const char *id, struct app_err *err)
+cat_runtime_get(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL, *arts;
 
-    if (cat_prepare(c, &st, "SELECT " RT_COLS " FROM runtimes WHERE id = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT " RT_COLS " FROM runtimes WHERE id = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -289,12 +275,12 @@ parse_fields(const cJSON *body, struct rt_fields *f, struct app_err *err)
 }
 
 static int
-exec_bound(struct cat *c, const char *sql, const char *const *vals, size_t n, struct app_err *err)
+exec_bound(struct db *c, const char *sql, const char *const *vals, size_t n, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int ret = -1;
 
-    if (cat_prepare(c, &st, sql, err) < 0)
+    if (db_prepare(c, &st, sql, err) < 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         if (vals[i])
@@ -302,18 +288,18 @@ exec_bound(struct cat *c, const char *sql, const char *const *vals, size_t n, st
     if (sqlite3_step(st) == SQLITE_DONE)
         ret = 0;
     else
-        cat_sql_fail(c, err, "cannot store runtime");
+        db_sql_fail(c, err, "cannot store runtime");
     sqlite3_finalize(st);
     return ret;
 }
 
 cJSON *
-cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created, struct app_err *err)
+cat_runtime_put(struct db *c, const char *id, const cJSON *body, int *created, struct app_err *err)
 {
     struct rt_fields f;
     cJSON *cur = NULL, *out = NULL;
     struct app_err ignore = {0};
-    char now[21];
+    char now[APP_TIME_LEN];
 
     if (!cat_id_valid(id)) {
         app_fail(err, APP_EINVAL, "runtime id '%s' must match [a-z0-9][a-z0-9._-]*", id);
@@ -321,8 +307,8 @@ cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created, 
     }
     if (parse_fields(body, &f, err) < 0)
         goto out;
-    cat_now(now);
-    if (cat_begin(c, err) < 0)
+    date_now_rfc3339(now);
+    if (db_begin(c, err) < 0)
         goto out;
     cur = cat_runtime_get(c, id, &ignore);
     app_err_release(&ignore);
@@ -331,7 +317,7 @@ cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created, 
         sqlite3_stmt *st = NULL;
         int have_line;
 
-        if (cat_prepare(c, &st, "SELECT 1 FROM python_lines WHERE line = ?", err) < 0)
+        if (db_prepare(c, &st, "SELECT 1 FROM python_lines WHERE line = ?", err) < 0)
             goto fail;
         sqlite3_bind_text(st, 1, f.line, -1, SQLITE_STATIC);
         have_line = sqlite3_step(st) == SQLITE_ROW;
@@ -388,17 +374,18 @@ cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created, 
                     "INSERT INTO runtime_artifacts(runtime_id, role, file_name, sha256, size)"
                     " VALUES(?1,?2,?3,?4,CAST(?5 AS INTEGER))",
                     v2, 5, err) < 0 ||
-                cat_artifact_known(c, sha, size, file, err) < 0)
+                artdb_note_known(c, sha, size, file, err) < 0)
                 goto fail;
         }
     }
     out = cat_runtime_get(c, id, err);
-    if (!out || cat_event(c, *created ? "runtime.created" : "runtime.updated", id, out, err) < 0 ||
-        cat_commit(c, err) < 0)
+    if (!out ||
+        db_event_append(c, *created ? "runtime.created" : "runtime.updated", id, out, err) < 0 ||
+        db_commit_catalog(c, err) < 0)
         goto fail;
     goto out;
 fail:
-    cat_rollback(c);
+    db_rollback(c);
     cJSON_Delete(out);
     out = NULL;
 out:
@@ -408,19 +395,19 @@ out:
 }
 
 cJSON *
-cat_runtime_publish(struct cat *c, const char *id, struct app_err *err)
+cat_runtime_publish(struct db *c, const char *id, struct app_err *err)
 {
     cJSON *cur = NULL, *out = NULL;
     const cJSON *arts;
-    char now[21];
+    char now[APP_TIME_LEN];
 
-    if (cat_begin(c, err) < 0)
+    if (db_begin(c, err) < 0)
         return NULL;
     cur = cat_runtime_get(c, id, err);
     if (!cur)
         goto fail;
     if (strcmp(cJSON_GetObjectItem(cur, "state")->valuestring, "published") == 0) {
-        cat_rollback(c);
+        db_rollback(c);
         return cur;
     }
     arts = cJSON_GetObjectItem(cur, "artifacts");
@@ -439,7 +426,7 @@ cat_runtime_publish(struct cat *c, const char *id, struct app_err *err)
             goto fail;
         }
     }
-    cat_now(now);
+    date_now_rfc3339(now);
     {
         const char *vals[] = {now, id};
 
@@ -449,12 +436,13 @@ cat_runtime_publish(struct cat *c, const char *id, struct app_err *err)
             goto fail;
     }
     out = cat_runtime_get(c, id, err);
-    if (!out || cat_event(c, "runtime.published", id, out, err) < 0 || cat_commit(c, err) < 0)
+    if (!out || db_event_append(c, "runtime.published", id, out, err) < 0 ||
+        db_commit_catalog(c, err) < 0)
         goto fail;
     cJSON_Delete(cur);
     return out;
 fail:
-    cat_rollback(c);
+    db_rollback(c);
     cJSON_Delete(cur);
     cJSON_Delete(out);
     return NULL;

@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 /* The roles a runtime's core files play; publishing needs all of them. */
 extern const char *const cat_runtime_roles[];
@@ -20,21 +20,17 @@ extern const size_t cat_n_runtime_roles;
 /* 1 when s is a usable object id: [a-z0-9][a-z0-9._-]*, at most 100 bytes. */
 int cat_id_valid(const char *s);
 
-cJSON *cat_runtime_list(struct cat *c, struct app_err *err);
-cJSON *cat_runtime_get(struct cat *c, const char *id, struct app_err *err);
+cJSON *cat_runtime_list(struct db *c, struct app_err *err);
+cJSON *cat_runtime_get(struct db *c, const char *id, struct app_err *err);
 
 /* Create or replace a draft runtime from {pyodide, python, emscripten, abi,
  * release_date, artifacts: [{role, file_name, sha256, size}], notes?, deprecated?}.
  * On a published runtime only notes/deprecated may differ (else 409). */
-cJSON *cat_runtime_put(struct cat *c, const char *id, const cJSON *body, int *created,
+cJSON *cat_runtime_put(struct db *c, const char *id, const cJSON *body, int *created,
                        struct app_err *err);
 
 /* Publish a draft (all core roles present, python line known). Publishing twice is a
  * no-op that returns the object. */
-cJSON *cat_runtime_publish(struct cat *c, const char *id, struct app_err *err);
-
-/* Record a digest as known (external unless already stored). */
-int cat_artifact_known(struct cat *c, const char *sha256, long long size, const char *file_name,
-                       struct app_err *err);
+cJSON *cat_runtime_publish(struct db *c, const char *id, struct app_err *err);
 
 #endif

@@ -156,7 +156,7 @@ out:
 }
 
 static int
-seed_lines_load(struct cat *c, int today, struct app_err *err)
+seed_lines_load(struct db *c, int today, struct app_err *err)
 {
     for (size_t i = 0; i < sizeof(seed_lines) / sizeof(seed_lines[0]); i++) {
         struct app_err ignore = {0};
@@ -188,7 +188,7 @@ is_published(const cJSON *o)
 }
 
 static int
-seed_runtime_load(struct cat *c, const char *cache_dir, const struct seed_runtime *sr,
+seed_runtime_load(struct db *c, const char *cache_dir, const struct seed_runtime *sr,
                   seed_store_fn store, void *ctx, struct app_err *err)
 {
     struct pyo_dist d;
@@ -251,7 +251,7 @@ out:
 }
 
 static int
-seed_flags_load(struct cat *c, int today, struct app_err *err)
+seed_flags_load(struct db *c, int today, struct app_err *err)
 {
     for (size_t i = 0; i < sizeof(seed_flags) / sizeof(seed_flags[0]); i++) {
         const struct seed_flag *sf = &seed_flags[i];
@@ -309,7 +309,7 @@ seed_flags_load(struct cat *c, int today, struct app_err *err)
 }
 
 int
-seed_run(struct cat *c, const char *cache_dir, seed_store_fn store, void *store_ctx,
+seed_run(struct db *c, const char *cache_dir, seed_store_fn store, void *store_ctx,
          struct app_err *err)
 {
     int today = date_today();

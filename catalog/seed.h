@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 struct seed_runtime {
     const char *version; /* Pyodide version */
@@ -29,7 +29,7 @@ typedef int (*seed_store_fn)(void *ctx, const char *path, const char *file_name,
 
 /* Load lines, runtimes (importing each distribution from cache_dir, fetching it with
  * `npm pack` when missing), package sets and flags. Logs progress to stderr. */
-int seed_run(struct cat *c, const char *cache_dir, seed_store_fn store, void *store_ctx,
+int seed_run(struct db *c, const char *cache_dir, seed_store_fn store, void *store_ctx,
              struct app_err *err);
 
 /* Ensure the unpacked distribution of version is in cache_dir; returns its package

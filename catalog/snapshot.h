@@ -1,18 +1,16 @@
 /* catalog/snapshot.h: an immutable in-memory copy of the published catalog.
  *
- * Resolution is a pure function of a snapshot, the request and "today"; loading the
- * snapshot is the only I/O. The server shares one snapshot between threads (refcounted)
- * and rebuilds it when the catalog generation moves (any committed change).
+ * Resolution is a pure function of a snapshot, the request and "today". This model has
+ * no SQL: the server fills it from SQLite (catalog/snapload.c), a client can build
+ * one from JSON. The server shares one snapshot between threads (refcounted).
  * Only published runtimes, package sets and flags are in it.
  */
 #ifndef CATALOG_SNAPSHOT_H
 #define CATALOG_SNAPSHOT_H
 
-#include <pthread.h>
 #include <stddef.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
 #include "flags/flag.h"
 
 struct snap_pkg {
@@ -63,7 +61,7 @@ struct snap {
     size_t n_lines;
 };
 
-struct snap *snap_load(struct cat *c, struct app_err *err);
+/* Free a snapshot and everything it owns; NULL does nothing. */
 void snap_free(struct snap *s);
 
 const struct snap_runtime *snap_runtime(const struct snap *s, const char *id);
@@ -71,17 +69,5 @@ const struct snap_set *snap_set(const struct snap *s, const char *id);
 const struct snap_line *snap_line(const struct snap *s, const char *line);
 const struct snap_pkg *snap_pkg(const struct snap_set *set, const char *name);
 const struct flag_def *snap_flag(const struct snap *s, const char *name);
-
-/* A shared, refcounted current snapshot. */
-struct snapcache {
-    pthread_mutex_t mu;
-    struct snap *cur;
-};
-
-struct snapcache *snapcache_new(void);
-void snapcache_free(struct snapcache *sc);
-/* The current snapshot (rebuilt from c when stale); release it with snapcache_put. */
-struct snap *snapcache_get(struct snapcache *sc, struct cat *c, struct app_err *err);
-void snapcache_put(struct snapcache *sc, struct snap *s);
 
 #endif

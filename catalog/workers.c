@@ -18,6 +18,7 @@
 #include "app/mem.h"
 #include "catalog/lines.h"
 #include "catalog/locks.h"
+#include "db/events.h"
 
 #define WK_COLS                                                                                    \
     "w.name, w.compatibility_date, w.flags, w.requirements, w.allow_experimental,"                 \
@@ -78,26 +79,22 @@ cat_worker_name_valid(const char *name)
 }
 
 int
-cat_worker_begin(struct cat *c, struct app_err *err)
+cat_worker_begin(struct db *c, struct app_err *err)
 {
-    return cat_begin(c, err);
+    return db_begin(c, err);
 }
 
 int
-cat_worker_commit(struct cat *c, struct app_err *err)
+cat_worker_commit(struct db *c, struct app_err *err)
 {
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        cat_sql_fail(c, err, "cannot commit transaction");
-        cat_rollback(c);
-        return -1;
-    }
-    return 0;
+    /* Registry changes do not touch the published catalog: no generation bump. */
+    return db_commit(c, err);
 }
 
 static char *
 col_dup(sqlite3_stmt *st, int col)
 {
-    return xstrdup(cat_col_text(st, col));
+    return xstrdup(db_col_text(st, col));
 }
 
 /* Fill w from a row selected with WK_COLS. */
@@ -123,15 +120,14 @@ row_read(sqlite3_stmt *st, struct cat_worker *w)
 
 /* Step st to the end, collecting rows. */
 static int
-rows_collect(struct cat *c, sqlite3_stmt *st, size_t max, struct cat_worker **out, size_t *n,
-             struct app_err *err)
+rows_collect(sqlite3_stmt *st, size_t max, struct cat_worker **out, size_t *n, struct app_err *err)
 {
     size_t cap = 0;
-    int rc;
+    int rc = 0;
 
     *out = NULL;
     *n = 0;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (*n < max && (rc = db_next(st, err)) > 0) {
         if (*n == cap) {
             cap = cap ? cap * 2 : 64;
             *out = xrealloc(*out, cap * sizeof(**out));
@@ -139,23 +135,23 @@ rows_collect(struct cat *c, sqlite3_stmt *st, size_t max, struct cat_worker **ou
         memset(&(*out)[*n], 0, sizeof(**out));
         row_read(st, &(*out)[(*n)++]);
     }
-    if (*n < max && rc != SQLITE_DONE) {
+    if (rc < 0) {
         cat_workers_free(*out, *n);
         *out = NULL;
         *n = 0;
-        return cat_sql_fail(c, err, "cannot read workers");
+        return -1;
     }
     return 0;
 }
 
 int
-cat_worker_get(struct cat *c, const char *name, struct cat_worker *out, struct app_err *err)
+cat_worker_get(struct db *c, const char *name, struct cat_worker *out, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int rc, ret = -1;
 
     memset(out, 0, sizeof(*out));
-    if (cat_prepare(c, &st, "SELECT " WK_COLS WK_FROM " WHERE w.name = ?", err) < 0)
+    if (db_prepare(c, &st, "SELECT " WK_COLS WK_FROM " WHERE w.name = ?", err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -165,7 +161,7 @@ cat_worker_get(struct cat *c, const char *name, struct cat_worker *out, struct a
     } else if (rc == SQLITE_DONE) {
         app_fail(err, APP_ENOTFOUND, "worker '%s' is not registered", name);
     } else {
-        cat_sql_fail(c, err, "cannot read worker");
+        db_sql_fail(c, err, "cannot read worker");
     }
     sqlite3_finalize(st);
     return ret;
@@ -198,7 +194,7 @@ cursor_decode(const char *cursor, char out[WK_CURSOR_MAX], struct app_err *err)
 }
 
 int
-cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_worker **out, size_t *n,
+cat_worker_list(struct db *c, const struct cat_worker_query *q, struct cat_worker **out, size_t *n,
                 char **next_cursor, struct app_err *err)
 {
     struct buf sql;
@@ -242,12 +238,12 @@ cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_work
     }
     if (buf_puts(&sql, " ORDER BY w.name LIMIT ?") < 0)
         abort();
-    if (cat_prepare(c, &st, sql.data, err) < 0)
+    if (db_prepare(c, &st, sql.data, err) < 0)
         goto out;
     for (size_t i = 0; i < nb; i++)
         sqlite3_bind_text(st, (int)i + 1, binds[i], -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, (int)nb + 1, (sqlite3_int64)limit + 1);
-    if (rows_collect(c, st, limit + 1, out, n, err) < 0)
+    if (rows_collect(st, limit + 1, out, n, err) < 0)
         goto out;
     if (*n > limit) {
         cat_worker_release(&(*out)[limit]);
@@ -262,7 +258,7 @@ out:
 }
 
 int
-cat_worker_scan(struct cat *c, const char *const *lines, size_t n_lines, int with_blocked,
+cat_worker_scan(struct db *c, const char *const *lines, size_t n_lines, int with_blocked,
                 struct cat_worker **out, size_t *n, struct app_err *err)
 {
     struct buf sql;
@@ -281,11 +277,11 @@ cat_worker_scan(struct cat *c, const char *const *lines, size_t n_lines, int wit
             abort();
     if (buf_printf(&sql, ")%s ORDER BY w.name", with_blocked ? " OR w.status = 'blocked'" : "") < 0)
         abort();
-    if (cat_prepare(c, &st, sql.data, err) < 0)
+    if (db_prepare(c, &st, sql.data, err) < 0)
         goto out;
     for (size_t i = 0; i < n_lines; i++)
         sqlite3_bind_text(st, (int)i + 1, lines[i], -1, SQLITE_STATIC);
-    ret = rows_collect(c, st, (size_t)-1, out, n, err);
+    ret = rows_collect(st, (size_t)-1, out, n, err);
 out:
     sqlite3_finalize(st);
     buf_release(&sql);
@@ -293,57 +289,56 @@ out:
 }
 
 int
-cat_worker_count(struct cat *c, long long *n, struct app_err *err)
+cat_worker_count(struct db *c, long long *n, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     int ret = -1;
 
-    if (cat_prepare(c, &st, "SELECT COUNT(*) FROM workers", err) < 0)
+    if (db_prepare(c, &st, "SELECT COUNT(*) FROM workers", err) < 0)
         return -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         *n = sqlite3_column_int64(st, 0);
         ret = 0;
     } else {
-        cat_sql_fail(c, err, "cannot count workers");
+        db_sql_fail(c, err, "cannot count workers");
     }
     sqlite3_finalize(st);
     return ret;
 }
 
 cJSON *
-cat_worker_history(struct cat *c, const char *name, struct app_err *err)
+cat_worker_history(struct db *c, const char *name, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr;
     int rc;
 
-    if (cat_prepare(c, &st,
-                    "SELECT seq, kind, lock_id, runtime, python_line, reason, event_seq, at"
-                    " FROM worker_history WHERE name = ? ORDER BY seq",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   "SELECT seq, kind, lock_id, runtime, python_line, reason, event_seq, at"
+                   " FROM worker_history WHERE name = ? ORDER BY seq",
+                   err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     arr = xjson(cJSON_CreateArray());
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         cJSON *h = xjson(cJSON_CreateObject());
 
         xjson(cJSON_AddNumberToObject(h, "seq", sqlite3_column_int(st, 0)));
-        xjson(cJSON_AddStringToObject(h, "kind", cat_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(h, "lock_id", cat_col_text(st, 2)));
-        json_add_str_or_null(h, "runtime", cat_col_text(st, 3));
-        json_add_str_or_null(h, "python_line", cat_col_text(st, 4));
-        xjson(cJSON_AddStringToObject(h, "reason", cat_col_text(st, 5)));
+        xjson(cJSON_AddStringToObject(h, "kind", db_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(h, "lock_id", db_col_text(st, 2)));
+        json_add_str_or_null(h, "runtime", db_col_text(st, 3));
+        json_add_str_or_null(h, "python_line", db_col_text(st, 4));
+        xjson(cJSON_AddStringToObject(h, "reason", db_col_text(st, 5)));
         if (sqlite3_column_type(st, 6) == SQLITE_NULL)
             xjson(cJSON_AddNullToObject(h, "event_seq"));
         else
             xjson(cJSON_AddNumberToObject(h, "event_seq", (double)sqlite3_column_int64(st, 6)));
-        xjson(cJSON_AddStringToObject(h, "at", cat_col_text(st, 7)));
+        xjson(cJSON_AddStringToObject(h, "at", db_col_text(st, 7)));
         cJSON_AddItemToArray(arr, h);
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (rc < 0) {
         cJSON_Delete(arr);
-        cat_sql_fail(c, err, "cannot read worker history");
         return NULL;
     }
     return arr;
@@ -355,46 +350,63 @@ str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+int
+cat_history_open(struct db *c, struct cat_history_writer *w, struct app_err *err)
+{
+    w->c = c;
+    w->st = NULL;
+    return db_prepare(c, &w->st,
+                      "INSERT INTO worker_history(name, seq, kind, lock_id, runtime, python_line,"
+                      " reason, event_seq, at) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM"
+                      " worker_history WHERE name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                      err);
+}
+
+int
+cat_history_add(struct cat_history_writer *w, const struct cat_history_entry *e,
+                struct app_err *err)
+{
+    sqlite3_reset(w->st);
+    sqlite3_bind_text(w->st, 1, e->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->st, 2, e->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->st, 3, e->lock_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->st, 4, e->runtime, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->st, 5, e->line, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->st, 6, e->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(w->st, 7, e->event_seq);
+    sqlite3_bind_text(w->st, 8, e->at, -1, SQLITE_STATIC);
+    return db_step_done(w->st, err, "cannot record worker history");
+}
+
+void
+cat_history_close(struct cat_history_writer *w)
+{
+    sqlite3_finalize(w->st);
+    w->st = NULL;
+}
+
 /* Append history entry seq+1 for name. */
 static int
-history_add(struct cat *c, const char *name, const char *kind, const char *lock_id,
-            const char *runtime, const char *line, const char *reason, long long event_seq,
-            const char *at, struct app_err *err)
+history_add(struct db *c, const struct cat_history_entry *e, struct app_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    struct cat_history_writer w = {0};
     int ret = -1;
 
-    if (cat_prepare(c, &st,
-                    "INSERT INTO worker_history(name, seq, kind, lock_id, runtime, python_line,"
-                    " reason, event_seq, at) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM"
-                    " worker_history WHERE name = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    err) < 0)
-        return -1;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, lock_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, runtime, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, line, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, event_seq);
-    sqlite3_bind_text(st, 8, at, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_DONE)
+    if (cat_history_open(c, &w, err) == 0 && cat_history_add(&w, e, err) == 0)
         ret = 0;
-    else
-        cat_sql_fail(c, err, "cannot record worker history");
-    sqlite3_finalize(st);
+    cat_history_close(&w);
     return ret;
 }
 
 int
-cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes, size_t lock_len,
+cat_worker_pin(struct db *c, const struct cat_worker *w, const char *lock_bytes, size_t lock_len,
                int *created, int *changed, struct app_err *err)
 {
     struct cat_worker old = {0};
     struct app_err gerr = {0};
     sqlite3_stmt *st = NULL;
     cJSON *ev = NULL;
-    char now[21];
+    char now[APP_TIME_LEN];
     int exists, ret = -1;
 
     *created = *changed = 0;
@@ -415,20 +427,20 @@ cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes
         ret = cat_worker_commit(c, err);
         goto out;
     }
-    cat_now(now);
+    date_now_rfc3339(now);
     if (cat_lock_store(c, w->lock_id, lock_bytes, lock_len, err) < 0)
         goto out;
-    if (cat_prepare(c, &st,
-                    exists ? "UPDATE workers SET compatibility_date = ?2, flags = ?3,"
-                             " requirements = ?4, allow_experimental = ?5, lock_id = ?6,"
-                             " runtime = ?7, python_line = ?8, status = 'active',"
-                             " blocked_reason = NULL, blocked_since = NULL,"
-                             " upcoming_notified = CASE WHEN python_line IS ?8"
-                             " THEN upcoming_notified END, updated_at = ?9 WHERE name = ?1"
-                           : "INSERT INTO workers(name, compatibility_date, flags, requirements,"
-                             " allow_experimental, lock_id, runtime, python_line, created_at,"
-                             " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-                    err) < 0)
+    if (db_prepare(c, &st,
+                   exists ? "UPDATE workers SET compatibility_date = ?2, flags = ?3,"
+                            " requirements = ?4, allow_experimental = ?5, lock_id = ?6,"
+                            " runtime = ?7, python_line = ?8, status = 'active',"
+                            " blocked_reason = NULL, blocked_since = NULL,"
+                            " upcoming_notified = CASE WHEN python_line IS ?8"
+                            " THEN upcoming_notified END, updated_at = ?9 WHERE name = ?1"
+                          : "INSERT INTO workers(name, compatibility_date, flags, requirements,"
+                            " allow_experimental, lock_id, runtime, python_line, created_at,"
+                            " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                   err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, w->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, w->date, -1, SQLITE_STATIC);
@@ -440,7 +452,7 @@ cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes
     sqlite3_bind_text(st, 8, w->python_line, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, now, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, "cannot write worker");
+        db_sql_fail(c, err, "cannot write worker");
         goto out;
     }
     ev = xjson(cJSON_CreateObject());
@@ -450,12 +462,23 @@ cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes
     json_add_str_or_null(ev, "runtime", w->runtime);
     json_add_str_or_null(ev, "python_line", w->python_line);
     xjson(cJSON_AddBoolToObject(ev, "created", !exists));
-    if (cat_event(c, "worker.deployed", w->name, ev, err) < 0)
+    if (db_event_append(c, "worker.deployed", w->name, ev, err) < 0)
         goto out;
-    if (history_add(c, w->name, "deploy", w->lock_id, w->runtime, w->python_line,
-                    exists ? "redeployed" : "deployed", sqlite3_last_insert_rowid(c->db), now,
-                    err) < 0)
-        goto out;
+    {
+        struct cat_history_entry e = {
+            .name = w->name,
+            .kind = "deploy",
+            .lock_id = w->lock_id,
+            .runtime = w->runtime,
+            .line = w->python_line,
+            .reason = exists ? "redeployed" : "deployed",
+            .event_seq = sqlite3_last_insert_rowid(c->db),
+            .at = now,
+        };
+
+        if (history_add(c, &e, err) < 0)
+            goto out;
+    }
     if (cat_worker_commit(c, err) < 0)
         goto out;
     *created = !exists;
@@ -463,7 +486,7 @@ cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes
     ret = 0;
 out:
     if (ret < 0)
-        cat_rollback(c);
+        db_rollback(c);
     sqlite3_finalize(st);
     cJSON_Delete(ev);
     cat_worker_release(&old);
@@ -472,7 +495,7 @@ out:
 }
 
 int
-cat_registry_delete(struct cat *c, const char *sql, const char *noun, const char *key,
+cat_registry_delete(struct db *c, const char *sql, const char *noun, const char *key,
                     const char *missing, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
@@ -486,11 +509,11 @@ cat_registry_delete(struct cat *c, const char *sql, const char *noun, const char
         return app_fail(err, APP_EINTERNAL, "registry noun '%s' is too long", noun);
     if (cat_worker_begin(c, err) < 0)
         return -1;
-    if (cat_prepare(c, &st, sql, err) < 0)
+    if (db_prepare(c, &st, sql, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
-        cat_sql_fail(c, err, what);
+        db_sql_fail(c, err, what);
         goto out;
     }
     if (sqlite3_changes(c->db) == 0) {
@@ -499,19 +522,19 @@ cat_registry_delete(struct cat *c, const char *sql, const char *noun, const char
     }
     ev = xjson(cJSON_CreateObject());
     xjson(cJSON_AddStringToObject(ev, noun, key));
-    if (cat_event(c, kind, key, ev, err) < 0 || cat_worker_commit(c, err) < 0)
+    if (db_event_append(c, kind, key, ev, err) < 0 || cat_worker_commit(c, err) < 0)
         goto out;
     ret = 0;
 out:
     if (ret < 0)
-        cat_rollback(c);
+        db_rollback(c);
     sqlite3_finalize(st);
     cJSON_Delete(ev);
     return ret;
 }
 
 int
-cat_worker_delete(struct cat *c, const char *name, struct app_err *err)
+cat_worker_delete(struct db *c, const char *name, struct app_err *err)
 {
     return cat_registry_delete(c, "DELETE FROM workers WHERE name = ?", "worker", name,
                                "is not registered", err);

@@ -7,7 +7,7 @@
  * entry and an event in the same transaction.
  *
  * The registry is not part of the catalog snapshot, so its transactions commit with
- * cat_worker_commit, which (unlike cat_commit) does not bump the catalog generation:
+ * cat_worker_commit, which (unlike db_commit) does not bump the catalog generation:
  * deploying a worker must not throw away the shared snapshot and the resolve cache.
  */
 #ifndef CATALOG_WORKERS_H
@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 #include "catalog/locks.h" /* pinned locks are read back with cat_lock_load */
 
 #define CAT_WORKER_NAME_MAX 128
@@ -52,11 +52,11 @@ void cat_workers_free(struct cat_worker *v, size_t n);
 int cat_worker_name_valid(const char *name);
 
 /* BEGIN IMMEDIATE / COMMIT without bumping the catalog generation (see above). */
-int cat_worker_begin(struct cat *c, struct app_err *err);
-int cat_worker_commit(struct cat *c, struct app_err *err);
+int cat_worker_begin(struct db *c, struct app_err *err);
+int cat_worker_commit(struct db *c, struct app_err *err);
 
 /* Load one worker; 404 (APP_ENOTFOUND) when it is not registered. */
-int cat_worker_get(struct cat *c, const char *name, struct cat_worker *out, struct app_err *err);
+int cat_worker_get(struct db *c, const char *name, struct cat_worker *out, struct app_err *err);
 
 /* Filters of a listing; NULL fields do not filter. ends_before keeps workers whose
  * line's end of support is before that date (YYYY-MM-DD); after is the opaque
@@ -68,27 +68,27 @@ struct cat_worker_query {
 
 /* A page of workers ordered by name. *next_cursor (caller frees) is NULL on the
  * last page. Bad filters or cursors fail with 400. */
-int cat_worker_list(struct cat *c, const struct cat_worker_query *q, struct cat_worker **out,
+int cat_worker_list(struct db *c, const struct cat_worker_query *q, struct cat_worker **out,
                     size_t *n, char **next_cursor, struct app_err *err);
 
 /* Every worker on one of lines (n_lines may be 0), plus every blocked worker when
  * with_blocked, ordered by name: the rows end-of-support planning looks at. */
-int cat_worker_scan(struct cat *c, const char *const *lines, size_t n_lines, int with_blocked,
+int cat_worker_scan(struct db *c, const char *const *lines, size_t n_lines, int with_blocked,
                     struct cat_worker **out, size_t *n, struct app_err *err);
 
 /* The number of registered workers. */
-int cat_worker_count(struct cat *c, long long *n, struct app_err *err);
+int cat_worker_count(struct db *c, long long *n, struct app_err *err);
 
 /* The worker's history, oldest first: [{seq, kind, lock_id, runtime, python_line,
  * reason, event_seq, at}]. */
-cJSON *cat_worker_history(struct cat *c, const char *name, struct app_err *err);
+cJSON *cat_worker_history(struct db *c, const char *name, struct app_err *err);
 
 /* Register or redeploy w (name, date, flags, requirements, allow_experimental,
  * lock_id, runtime, python_line are read) pinned to the lock of lock_len bytes, in
  * one transaction: the lock is stored, the row written (status back to active), a
  * history entry and a "worker.deployed" event added. Redeploying with the same
  * inputs and lock changes nothing (*changed 0). *created tells a new worker. */
-int cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_bytes,
+int cat_worker_pin(struct db *c, const struct cat_worker *w, const char *lock_bytes,
                    size_t lock_len, int *created, int *changed, struct app_err *err);
 
 /* Delete one row of the registry (workers, webhooks) in its own transaction
@@ -98,17 +98,36 @@ int cat_worker_pin(struct cat *c, const struct cat_worker *w, const char *lock_b
  * database error; nothing changes on failure. All arguments are borrowed; noun is
  * a short word ("worker", "webhook"). Shared by catalog/workers.c and
  * catalog/hooks.c. */
-int cat_registry_delete(struct cat *c, const char *sql, const char *noun, const char *key,
+int cat_registry_delete(struct db *c, const char *sql, const char *noun, const char *key,
                         const char *missing, struct app_err *err);
 
 /* Remove a worker and its history (a "worker.deleted" event remains); 404 when it
  * is not registered. */
-int cat_worker_delete(struct cat *c, const char *name, struct app_err *err);
+int cat_worker_delete(struct db *c, const char *name, struct app_err *err);
 
 /* The worker as the API shows it: {name, compatibility_date, compatibility_flags,
  * requirements, allow_experimental, lock_id, runtime, python_line, status, blocked,
  * support: {end_of_support, status}, created_at, updated_at}; support status as of
  * today (days). */
 cJSON *cat_worker_json(const struct cat_worker *w, int today);
+
+/* One worker_history row: this module is the table's only writer. */
+struct cat_history_entry {
+    const char *name, *kind, *lock_id, *runtime, *line, *reason, *at;
+    long long event_seq;
+};
+
+/* A prepared history appender for transactions that record many entries (the
+ * end-of-support apply): open, add (entry seq = the worker's last + 1), close.
+ * cat_history_close is safe on a zeroed or closed writer. */
+struct cat_history_writer {
+    struct db *c;
+    sqlite3_stmt *st;
+};
+
+int cat_history_open(struct db *c, struct cat_history_writer *w, struct app_err *err);
+int cat_history_add(struct cat_history_writer *w, const struct cat_history_entry *e,
+                    struct app_err *err);
+void cat_history_close(struct cat_history_writer *w);
 
 #endif

@@ -84,10 +84,10 @@ art_api_fini(struct srv *s)
     s->store = NULL;
 }
 
-static struct cat *
+static struct db *
 need_cat(struct srv_req *r)
 {
-    struct cat *c = srv_cat(r);
+    struct db *c = srv_db(r);
 
     if (!c)
         app_fail(&r->err, APP_EINTERNAL, "database unavailable");
@@ -190,7 +190,7 @@ upload_done(struct srv_req *r)
 {
     struct upload_state *st = upload_start(r); /* an empty body never called upload */
     struct art_row row;
-    struct cat *c;
+    struct db *c;
     cJSON *out;
     char *loc;
     int created = 0;
@@ -220,7 +220,7 @@ upload_done(struct srv_req *r)
 static int
 load_stored(struct srv_req *r, const char *hex, struct art_row *row)
 {
-    struct cat *c;
+    struct db *c;
 
     if (check_hex(r, hex) < 0 || !(c = need_cat(r)))
         return -1;
@@ -554,7 +554,7 @@ static int
 h_meta(struct srv_req *r)
 {
     struct art_row row;
-    struct cat *c;
+    struct db *c;
 
     if (check_hex(r, r->params[0]) < 0 || !(c = need_cat(r)))
         return -1;
@@ -577,7 +577,7 @@ h_signature(struct srv_req *r)
     if (!row.blake2b[0]) {
         /* Stored by an older path without facts: compute them once. */
         struct art_info info;
-        struct cat *c = need_cat(r);
+        struct db *c = need_cat(r);
 
         if (!c || art_store_verify(r->srv->store, row.sha256, &info, &r->err) < 0 ||
             artdb_record(c, &info, NULL, NULL, NULL, NULL, &r->err) < 0)

@@ -1,18 +1,14 @@
-/* server/auth.h: admin bearer tokens: created on the server host, stored as SHA-256
- * hashes, compared in constant time. */
+/* server/auth.h: the bearer header of an admin request, checked against db/tokens.
+ * Knows nothing of the HTTP layer: http.c hands it the header value. */
 #ifndef SERVER_AUTH_H
 #define SERVER_AUTH_H
 
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
-struct srv_req;
-
-/* Create a token, store its hash; *token (caller frees) is shown once. */
-int auth_token_create(struct cat *c, char **token, struct app_err *err);
-
-/* 0 when the request carries a valid `Authorization: Bearer` token; otherwise fills
- * r->err with 401. */
-int auth_check(struct srv_req *r);
+/* 0 when authorization (the Authorization header value, or NULL) is
+ * "Bearer <valid token>"; otherwise -1 with err filled (401, or 500 when the token
+ * table cannot be read). */
+int srv_auth_check(struct db *c, const char *authorization, struct app_err *err);
 
 #endif

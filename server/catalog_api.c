@@ -11,6 +11,8 @@
 #include "catalog/lines.h"
 #include "catalog/pkgsets.h"
 #include "catalog/runtimes.h"
+#include "db/events.h"
+#include "db/migrate.h"
 #include "server/api.h"
 
 /* Reply with obj (200), or the error when obj is NULL. */
@@ -36,22 +38,17 @@ reply_list(struct srv_req *r, const char *key, cJSON *arr)
     return 0;
 }
 
-#define WITH_CAT(r, c)                                                                             \
-    struct cat *c = srv_cat(r);                                                                    \
-    if (!c)                                                                                        \
-    return app_fail(&(r)->err, APP_EINTERNAL, "database unavailable")
-
 static int
 h_lines(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply_list(r, "lines", cat_line_list(c, date_today(), &r->err));
 }
 
 static int
 h_line_get(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply(r, cat_line_get(c, r->params[0], date_today(), &r->err), 200);
 }
 
@@ -63,10 +60,7 @@ h_line_put(struct srv_req *r)
 
     if (!body)
         return -1;
-    {
-        WITH_CAT(r, c);
-        out = cat_line_put(c, r->params[0], body, date_today(), &created, &r->err);
-    }
+    out = cat_line_put(r->db, r->params[0], body, date_today(), &created, &r->err);
     cJSON_Delete(body);
     return reply(r, out, created ? 201 : 200);
 }
@@ -74,14 +68,14 @@ h_line_put(struct srv_req *r)
 static int
 h_runtimes(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply_list(r, "runtimes", cat_runtime_list(c, &r->err));
 }
 
 static int
 h_runtime_get(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply(r, cat_runtime_get(c, r->params[0], &r->err), 200);
 }
 
@@ -93,10 +87,7 @@ h_runtime_put(struct srv_req *r)
 
     if (!body)
         return -1;
-    {
-        WITH_CAT(r, c);
-        out = cat_runtime_put(c, r->params[0], body, &created, &r->err);
-    }
+    out = cat_runtime_put(r->db, r->params[0], body, &created, &r->err);
     cJSON_Delete(body);
     return reply(r, out, created ? 201 : 200);
 }
@@ -104,21 +95,21 @@ h_runtime_put(struct srv_req *r)
 static int
 h_runtime_publish(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply(r, cat_runtime_publish(c, r->params[0], &r->err), 200);
 }
 
 static int
 h_sets(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply_list(r, "package_sets", cat_pkgset_list(c, &r->err));
 }
 
 static int
 h_set_get(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply(r, cat_pkgset_get(c, r->params[0], 0, &r->err), 200);
 }
 
@@ -130,10 +121,7 @@ h_set_put(struct srv_req *r)
 
     if (!body)
         return -1;
-    {
-        WITH_CAT(r, c);
-        out = cat_pkgset_put(c, r->params[0], body, srv_query(r, "notes"), &created, &r->err);
-    }
+    out = cat_pkgset_put(r->db, r->params[0], body, srv_query(r, "notes"), &created, &r->err);
     cJSON_Delete(body);
     return reply(r, out, created ? 201 : 200);
 }
@@ -141,7 +129,7 @@ h_set_put(struct srv_req *r)
 static int
 h_set_publish(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply(r, cat_pkgset_publish(c, r->params[0], &r->err), 200);
 }
 
@@ -151,10 +139,7 @@ h_set_export(struct srv_req *r)
     char *base = api_base_url(r);
     cJSON *lock;
 
-    {
-        WITH_CAT(r, c);
-        lock = cat_pkgset_export(c, r->params[0], base, &r->err);
-    }
+    lock = cat_pkgset_export(r->db, r->params[0], base, &r->err);
     free(base);
     return reply(r, lock, 200);
 }
@@ -162,14 +147,14 @@ h_set_export(struct srv_req *r)
 static int
 h_flags(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply_list(r, "flags", cat_flag_list(c, &r->err));
 }
 
 static int
 h_flag_get(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply(r, cat_flag_get(c, r->params[0], &r->err), 200);
 }
 
@@ -181,10 +166,7 @@ h_flag_put(struct srv_req *r)
 
     if (!body)
         return -1;
-    {
-        WITH_CAT(r, c);
-        out = cat_flag_put(c, r->params[0], body, &created, &r->err);
-    }
+    out = cat_flag_put(r->db, r->params[0], body, &created, &r->err);
     cJSON_Delete(body);
     return reply(r, out, created ? 201 : 200);
 }
@@ -192,49 +174,27 @@ h_flag_put(struct srv_req *r)
 static int
 h_flag_publish(struct srv_req *r)
 {
-    WITH_CAT(r, c);
+    struct db *c = r->db;
     return reply(r, cat_flag_publish(c, r->params[0], date_today(), 0, &r->err), 200);
 }
-
-#define EVENTS_PAGE_MAX 1000
 
 static int
 h_events(struct srv_req *r)
 {
     const char *after = srv_query(r, "after"), *limit_s = srv_query(r, "limit");
     long long after_seq = 0, limit = 100;
-    sqlite3_stmt *st = NULL;
     cJSON *o, *arr;
 
     if (after && api_parse_int(after, 0, INT64_MAX, &after_seq) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'after' must be a non-negative integer");
-    if (limit_s && api_parse_int(limit_s, 1, EVENTS_PAGE_MAX, &limit) < 0)
+    if (limit_s && api_parse_int(limit_s, 1, DB_EVENTS_PAGE_MAX, &limit) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
-                        EVENTS_PAGE_MAX);
-    {
-        WITH_CAT(r, c);
-        if (cat_prepare(c, &st,
-                        "SELECT seq, at, kind, subject, data FROM events WHERE seq > ?"
-                        " ORDER BY seq LIMIT ?",
-                        &r->err) < 0)
-            return -1;
-    }
-    sqlite3_bind_int64(st, 1, after_seq);
-    sqlite3_bind_int64(st, 2, limit);
+                        DB_EVENTS_PAGE_MAX);
+    arr = db_events_page(r->db, after_seq, limit, &r->err);
+    if (!arr)
+        return -1;
     o = xjson(cJSON_CreateObject());
-    arr = xjson(cJSON_AddArrayToObject(o, "events"));
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *e = xjson(cJSON_CreateObject());
-        cJSON *data = cJSON_Parse(cat_col_text(st, 4));
-
-        xjson(cJSON_AddNumberToObject(e, "seq", (double)sqlite3_column_int64(st, 0)));
-        xjson(cJSON_AddStringToObject(e, "at", cat_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(e, "kind", cat_col_text(st, 2)));
-        xjson(cJSON_AddStringToObject(e, "subject", cat_col_text(st, 3)));
-        cJSON_AddItemToObject(e, "data", data ? data : xjson(cJSON_CreateObject()));
-        cJSON_AddItemToArray(arr, e);
-    }
-    sqlite3_finalize(st);
+    cJSON_AddItemToObject(o, "events", arr);
     srv_reply_json(r, 200, o);
     return 0;
 }
@@ -242,25 +202,19 @@ h_events(struct srv_req *r)
 static int
 h_health(struct srv_req *r)
 {
-    cJSON *o = xjson(cJSON_CreateObject());
+    cJSON *o;
     char today[APP_DATE_LEN];
-    sqlite3_stmt *st = NULL;
+    int version;
 
+    if (mig_version(r->db->db, &version, &r->err) < 0)
+        return -1;
+    o = xjson(cJSON_CreateObject());
     date_format(date_today(), today);
     xjson(cJSON_AddStringToObject(o, "status", "ok"));
     xjson(cJSON_AddStringToObject(o, "version", ALMANAC_VERSION));
     xjson(cJSON_AddStringToObject(o, "today", today));
     xjson(cJSON_AddBoolToObject(o, "today_overridden", date_today_overridden()));
-    {
-        WITH_CAT(r, c);
-        if (cat_prepare(c, &st, "SELECT MAX(version) FROM schema_migrations", &r->err) < 0) {
-            cJSON_Delete(o);
-            return -1;
-        }
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        xjson(cJSON_AddNumberToObject(o, "schema_version", sqlite3_column_int(st, 0)));
-    sqlite3_finalize(st);
+    xjson(cJSON_AddNumberToObject(o, "schema_version", version));
     srv_reply_json(r, 200, o);
     return 0;
 }

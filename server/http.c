@@ -11,6 +11,7 @@
 
 #include "app/hash.h"
 #include "app/json.h"
+#include "app/log.h"
 #include "app/mem.h"
 #include "server/auth.h"
 
@@ -21,20 +22,20 @@
 static void
 cat_key_free(void *p)
 {
-    cat_free(p);
+    db_close(p);
 }
 
-struct cat *
-srv_cat(struct srv_req *r)
+struct db *
+srv_db(struct srv_req *r)
 {
-    struct cat *c = pthread_getspecific(r->srv->cat_key);
+    struct db *c = pthread_getspecific(r->srv->cat_key);
     struct app_err err = {0};
 
     if (c)
         return c;
-    c = cat_open(r->srv->cfg.data_dir, &err);
+    c = db_open(r->srv->cfg.data_dir, &err);
     if (!c) {
-        fprintf(stderr, "almanacd: %s\n", err.msg);
+        app_log(APP_LOG_ERROR, "%s", err.msg);
         return NULL;
     }
     pthread_setspecific(r->srv->cat_key, c);
@@ -411,7 +412,13 @@ req_begin(struct srv_req *r, const char *url)
         return -1;
     }
     buf_release(&allow);
-    if ((r->route->flags & SRV_ADMIN) && auth_check(r) < 0)
+    /* Every handler gets the thread's connection here, opened once; a database that
+     * cannot be opened is a 500 before any handler or body is involved. */
+    r->db = srv_db(r);
+    if (!r->db)
+        return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
+    if ((r->route->flags & SRV_ADMIN) &&
+        srv_auth_check(r->db, srv_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->err) < 0)
         return -1;
     limit = (r->route->flags & SRV_STREAM) ? r->srv->cfg.upload_limit : r->srv->cfg.json_limit;
     cl = srv_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);

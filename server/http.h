@@ -26,7 +26,7 @@
 
 #include "app/buf.h"
 #include "app/err.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 #define SRV_MAX_PARAMS 4
 #define SRV_JSON_LIMIT_DEFAULT (1024 * 1024)
@@ -92,6 +92,9 @@ struct srv_req {
     int upload_failed;
     size_t drained; /* bytes discarded after a refusal */
     struct app_err err;
+    /* The thread's database connection, set before auth and the handler run (never
+     * NULL in a handler); borrowed, owned by the thread. */
+    struct db *db;
     /* Module state for streaming handlers; freed with state_free at completion. */
     void *state;
     void (*state_free)(void *state);
@@ -105,7 +108,7 @@ int srv_start(struct srv *s, struct app_err *err);
 void srv_stop(struct srv *s);
 
 /* The calling thread's catalog connection (opened on first use). */
-struct cat *srv_cat(struct srv_req *r);
+struct db *srv_db(struct srv_req *r);
 
 /* Query argument or header value, or NULL. Borrowed from the connection. */
 const char *srv_query(struct srv_req *r, const char *key);

@@ -16,9 +16,9 @@
 #include "app/hash.h"
 #include "app/mem.h"
 #include "catalog/seed.h"
-#include "catalog/snapshot.h"
+#include "catalog/snapload.h"
+#include "db/tokens.h"
 #include "server/api.h"
-#include "server/auth.h"
 #include "server/resolve_api.h"
 #include "server/workers_api.h"
 #include "server/artifacts_api.h"
@@ -170,7 +170,7 @@ cmd_serve(const struct opts *o)
 {
     struct srv s;
     struct app_err err = {0};
-    struct cat *c;
+    struct db *c;
     int ret = 1;
 
     memset(&s, 0, sizeof(s));
@@ -186,12 +186,12 @@ cmd_serve(const struct opts *o)
     }
     log_today();
     /* Open once up front so a bad data dir or a newer schema fails at start. */
-    c = cat_open(o->data, &err);
+    c = db_open(o->data, &err);
     if (!c) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         return 1;
     }
-    cat_free(c);
+    db_close(c);
     s.snaps = snapcache_new();
     s.cfg.sweep_enabled = !o->no_sweep;
     s.cfg.sweep_interval =
@@ -227,7 +227,7 @@ out:
 
 struct seed_store {
     struct art_store *store;
-    struct cat *cat;
+    struct db *cat;
 };
 
 /* Store a core file's bytes while seeding, so the seed runtimes are fully stored. */
@@ -255,7 +255,7 @@ static int
 cmd_seed(const struct opts *o)
 {
     struct app_err err = {0};
-    struct cat *c = cat_open(o->data, &err);
+    struct db *c = db_open(o->data, &err);
     struct seed_store ss = {0};
     char *cache = cache_dir();
     int ret = 1;
@@ -280,7 +280,7 @@ cmd_seed(const struct opts *o)
 out:
     art_store_free(ss.store);
     free(cache);
-    cat_free(c);
+    db_close(c);
     app_err_release(&err);
     return ret;
 }
@@ -289,7 +289,7 @@ static int
 cmd_token(const struct opts *o)
 {
     struct app_err err = {0};
-    struct cat *c = cat_open(o->data, &err);
+    struct db *c = db_open(o->data, &err);
     char *token = NULL;
     int ret = 1;
 
@@ -297,7 +297,7 @@ cmd_token(const struct opts *o)
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
-    if (auth_token_create(c, &token, &err) < 0) {
+    if (db_token_create(c, &token, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
@@ -307,7 +307,7 @@ cmd_token(const struct opts *o)
     ret = 0;
 out:
     free(token);
-    cat_free(c);
+    db_close(c);
     app_err_release(&err);
     return ret;
 }

@@ -17,7 +17,7 @@
 #include "catalog/locks.h"
 #include "catalog/req.h"
 #include "catalog/resolve.h"
-#include "catalog/snapshot.h"
+#include "catalog/snapload.h"
 #include "server/api.h"
 #include "server/resolve_api.h"
 
@@ -60,7 +60,7 @@ rcache_get(const char *key, size_t *len)
     char *out = NULL;
 
     pthread_mutex_lock(&rcache_mu);
-    if (s->key && s->generation == cat_generation() && strcmp(s->key, key) == 0) {
+    if (s->key && s->generation == db_generation() && strcmp(s->key, key) == 0) {
         out = xmalloc(s->len + 1);
         memcpy(out, s->body, s->len + 1);
         *len = s->len;
@@ -272,7 +272,7 @@ cache_key(const struct res_input *in)
 }
 
 int
-resolve_run(struct srv *s, struct cat *c, const struct res_input *in, struct res_output *out,
+resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
             struct app_err *err)
 {
     struct snap *snap = snapcache_get(s->snaps, c, err);
@@ -293,8 +293,8 @@ static int
 do_resolve(struct srv_req *r, struct inputs *x)
 {
     struct res_output out;
-    unsigned long gen = cat_generation();
-    struct cat *c;
+    unsigned long gen = db_generation();
+    struct db *c;
     char *key, *body;
     size_t len;
     cJSON *resp;
@@ -307,7 +307,7 @@ do_resolve(struct srv_req *r, struct inputs *x)
         srv_reply_bytes(r, 200, "application/json", body, len);
         return 0;
     }
-    c = srv_cat(r);
+    c = srv_db(r);
     if (!c) {
         free(key);
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
@@ -371,7 +371,7 @@ h_diff(struct srv_req *r)
 {
     struct inputs a = {0}, b = {0};
     struct snap *snap = NULL;
-    struct cat *c = srv_cat(r);
+    struct db *c = srv_db(r);
     cJSON *out = NULL;
     int ret = -1;
 
@@ -405,7 +405,7 @@ lock_id_valid(const char *id)
 /* The stored bytes of lock id as a client named it: 400 unless it is
  * "sha256:<64 hex>", 404 when never issued. */
 static int
-lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_err *err)
+lock_load(struct db *c, const char *id, char **bytes, size_t *len, struct app_err *err)
 {
     if (!lock_id_valid(id))
         return app_fail(err, APP_EINVAL, "lock id '%s' is not 'sha256:' and 64 hex digits", id);
@@ -415,7 +415,7 @@ lock_load(struct cat *c, const char *id, char **bytes, size_t *len, struct app_e
 static int
 h_lock_get(struct srv_req *r)
 {
-    struct cat *c = srv_cat(r);
+    struct db *c = srv_db(r);
     char *bytes = NULL;
     size_t len = 0;
     char etag[80];
@@ -434,7 +434,7 @@ h_lock_get(struct srv_req *r)
 static int
 h_lock_signature(struct srv_req *r)
 {
-    struct cat *c = srv_cat(r);
+    struct db *c = srv_db(r);
     char *bytes = NULL, *sig = NULL;
     size_t len = 0;
     int ret;

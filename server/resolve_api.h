@@ -13,7 +13,7 @@ typedef int (*resolve_sign_fn)(void *ctx, const char *lock_id, const char *bytes
 void resolve_api_set_signer(resolve_sign_fn fn, void *ctx);
 
 /* Resolve on the current snapshot and store the issued lock (cat_lock_store). */
-int resolve_run(struct srv *s, struct cat *c, const struct res_input *in, struct res_output *out,
+int resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
                 struct app_err *err);
 
 /* Free the response cache (at shutdown). */

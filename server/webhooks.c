@@ -14,7 +14,7 @@
 
 #include "app/hash.h"
 #include "app/mem.h"
-#include "catalog/db.h"
+#include "db/db.h"
 #include "catalog/hooks.h"
 #include "server/api.h"
 
@@ -26,7 +26,7 @@ struct wh_sender {
     pthread_mutex_t mu;
     pthread_cond_t cond;
     int stop, kicked;
-    struct cat *c;
+    struct db *c;
 };
 
 void
@@ -286,7 +286,7 @@ wh_sender_start(const char *data_dir, struct app_err *err)
         app_fail(err, APP_EINTERNAL, "cannot initialise libcurl");
         return NULL;
     }
-    w->c = cat_open(data_dir, err);
+    w->c = db_open(data_dir, err);
     if (!w->c) {
         free(w);
         return NULL;
@@ -294,7 +294,7 @@ wh_sender_start(const char *data_dir, struct app_err *err)
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
     if (pthread_create(&w->thread, NULL, sender_main, w) != 0) {
-        cat_free(w->c);
+        db_close(w->c);
         free(w);
         app_fail(err, APP_EINTERNAL, "cannot start the webhook thread");
         return NULL;
@@ -323,7 +323,7 @@ wh_sender_stop(struct wh_sender *w)
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    cat_free(w->c);
+    db_close(w->c);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cond);
     free(w);

@@ -32,7 +32,7 @@
 #include "catalog/hooks.h"
 #include "catalog/locks.h"
 #include "catalog/req.h"
-#include "catalog/snapshot.h"
+#include "catalog/snapload.h"
 #include "catalog/workers.h"
 #include "server/api.h"
 #include "server/resolve_api.h"
@@ -49,11 +49,6 @@ struct wk_state {
 
 /* One apply at a time, from the API or the sweep. */
 static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER;
-
-#define WITH_CAT(r, c)                                                                             \
-    struct cat *c = srv_cat(r);                                                                    \
-    if (!c)                                                                                        \
-    return app_fail(&(r)->err, APP_EINTERNAL, "database unavailable")
 
 static void
 kick(struct srv *s)
@@ -103,7 +98,7 @@ check_name(struct srv_req *r)
 
 /* The worker document: the row, its lock (parsed) and its history. */
 static cJSON *
-worker_doc(struct cat *c, const char *name, struct app_err *err)
+worker_doc(struct db *c, const char *name, struct app_err *err)
 {
     struct cat_worker w = {0};
     cJSON *o = NULL, *hist, *lock;
@@ -134,10 +129,7 @@ h_worker_get(struct srv_req *r)
 
     if (check_name(r) < 0)
         return -1;
-    {
-        WITH_CAT(r, c);
-        o = worker_doc(c, r->params[0], &r->err);
-    }
+    o = worker_doc(r->db, r->params[0], &r->err);
     if (!o)
         return -1;
     srv_reply_json(r, 200, o);
@@ -250,36 +242,32 @@ h_worker_put(struct srv_req *r)
     body = srv_body_json(r);
     if (!body)
         return -1;
-    {
-        WITH_CAT(r, c);
-        if (deploy_parse(body, &d, &r->err) < 0)
-            goto out;
-        in.date = d.date;
-        in.flags = d.flags;
-        in.n_flags = d.n_flags;
-        in.requirements = d.reqs;
-        in.n_requirements = d.n_reqs;
-        in.allow_experimental = d.allow_experimental;
-        in.python_entry = d.python_entry;
-        in.today = date_today();
-        /* Refused with the resolution's own problem document when it fails. */
-        if (resolve_run(r->srv, c, &in, &out, &r->err) < 0)
-            goto out;
-        resolved = 1;
-        rt = cJSON_GetObjectItemCaseSensitive(out.lock, "runtime");
-        w.name = r->params[0];
-        w.date = xstrdup(d.date);
-        w.flags = d.flags_json;
-        w.requirements = d.reqs_json;
-        w.allow_experimental = d.allow_experimental;
-        w.lock_id = out.lock_id;
-        w.runtime = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "id")->valuestring : NULL;
-        w.python_line =
-            cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "python_line")->valuestring : NULL;
-        if (cat_worker_pin(c, &w, out.lock_bytes, out.lock_len, &created, &changed, &r->err) < 0)
-            goto out;
-        doc = worker_doc(c, r->params[0], &r->err);
-    }
+    if (deploy_parse(body, &d, &r->err) < 0)
+        goto out;
+    in.date = d.date;
+    in.flags = d.flags;
+    in.n_flags = d.n_flags;
+    in.requirements = d.reqs;
+    in.n_requirements = d.n_reqs;
+    in.allow_experimental = d.allow_experimental;
+    in.python_entry = d.python_entry;
+    in.today = date_today();
+    /* Refused with the resolution's own problem document when it fails. */
+    if (resolve_run(r->srv, r->db, &in, &out, &r->err) < 0)
+        goto out;
+    resolved = 1;
+    rt = cJSON_GetObjectItemCaseSensitive(out.lock, "runtime");
+    w.name = r->params[0];
+    w.date = xstrdup(d.date);
+    w.flags = d.flags_json;
+    w.requirements = d.reqs_json;
+    w.allow_experimental = d.allow_experimental;
+    w.lock_id = out.lock_id;
+    w.runtime = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "id")->valuestring : NULL;
+    w.python_line = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "python_line")->valuestring : NULL;
+    if (cat_worker_pin(r->db, &w, out.lock_bytes, out.lock_len, &created, &changed, &r->err) < 0)
+        goto out;
+    doc = worker_doc(r->db, r->params[0], &r->err);
     if (!doc)
         goto out;
     cJSON_AddItemToObject(doc, "policy", xjson(cJSON_Duplicate(out.policy, 1)));
@@ -301,11 +289,8 @@ h_worker_delete(struct srv_req *r)
 {
     if (check_name(r) < 0)
         return -1;
-    {
-        WITH_CAT(r, c);
-        if (cat_worker_delete(c, r->params[0], &r->err) < 0)
-            return -1;
-    }
+    if (cat_worker_delete(r->db, r->params[0], &r->err) < 0)
+        return -1;
     srv_reply_empty(r, 204);
     return 0;
 }
@@ -331,11 +316,8 @@ h_workers_list(struct srv_req *r)
         return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
                         CAT_WORKER_PAGE_MAX);
     q.limit = (size_t)limit;
-    {
-        WITH_CAT(r, c);
-        if (cat_worker_list(c, &q, &rows, &n, &next, &r->err) < 0)
-            return -1;
-    }
+    if (cat_worker_list(r->db, &q, &rows, &n, &next, &r->err) < 0)
+        return -1;
     o = xjson(cJSON_CreateObject());
     arr = xjson(cJSON_AddArrayToObject(o, "workers"));
     for (size_t i = 0; i < n; i++)
@@ -356,15 +338,12 @@ h_eol_plan(struct srv_req *r)
 
     if (as_of_query(r, &as_of) < 0 || parse_bool_query(r, "summary", &summary) < 0)
         return -1;
-    {
-        WITH_CAT(r, c);
-        snap = snapcache_get(r->srv->snaps, c, &r->err);
-        if (!snap)
-            return -1;
-        if (eol_plan(c, snap, as_of, date_today(), EOL_WANT_MOVES, &p, &r->err) < 0) {
-            snapcache_put(r->srv->snaps, snap);
-            return -1;
-        }
+    snap = snapcache_get(r->srv->snaps, r->db, &r->err);
+    if (!snap)
+        return -1;
+    if (eol_plan(r->db, snap, as_of, date_today(), EOL_WANT_MOVES, &p, &r->err) < 0) {
+        snapcache_put(r->srv->snaps, snap);
+        return -1;
     }
     {
         size_t len;
@@ -388,16 +367,13 @@ h_eol_apply(struct srv_req *r)
     if (as_of_query(r, &as_of) < 0 || parse_bool_query(r, "summary", &summary) < 0 ||
         parse_bool_query(r, "notify_upcoming", &notify) < 0)
         return -1;
-    {
-        WITH_CAT(r, c);
-        snap = snapcache_get(r->srv->snaps, c, &r->err);
-        if (!snap)
-            return -1;
-        pthread_mutex_lock(&apply_mu);
-        rc = eol_apply(c, snap, as_of, date_today(), notify ? EOL_NOTIFY_UPCOMING : 0, &p, &a,
-                       &r->err);
-        pthread_mutex_unlock(&apply_mu);
-    }
+    snap = snapcache_get(r->srv->snaps, r->db, &r->err);
+    if (!snap)
+        return -1;
+    pthread_mutex_lock(&apply_mu);
+    rc = eol_apply(r->db, snap, as_of, date_today(), notify ? EOL_NOTIFY_UPCOMING : 0, &p, &a,
+                   &r->err);
+    pthread_mutex_unlock(&apply_mu);
     if (rc < 0) {
         snapcache_put(r->srv->snaps, snap);
         return -1;
@@ -424,15 +400,12 @@ h_eol_upcoming(struct srv_req *r)
 
     if (as_of_query(r, &as_of) < 0)
         return -1;
-    {
-        WITH_CAT(r, c);
-        snap = snapcache_get(r->srv->snaps, c, &r->err);
-        if (!snap)
-            return -1;
-        if (eol_plan(c, snap, as_of, date_today(), EOL_WANT_UPCOMING, &p, &r->err) < 0) {
-            snapcache_put(r->srv->snaps, snap);
-            return -1;
-        }
+    snap = snapcache_get(r->srv->snaps, r->db, &r->err);
+    if (!snap)
+        return -1;
+    if (eol_plan(r->db, snap, as_of, date_today(), EOL_WANT_UPCOMING, &p, &r->err) < 0) {
+        snapcache_put(r->srv->snaps, snap);
+        return -1;
     }
     srv_reply_json(r, 200, eol_upcoming_json(p));
     eol_plan_free(p);
@@ -445,10 +418,7 @@ h_hooks(struct srv_req *r)
 {
     cJSON *arr, *o;
 
-    {
-        WITH_CAT(r, c);
-        arr = cat_hook_list(c, &r->err);
-    }
+    arr = cat_hook_list(r->db, &r->err);
     if (!arr)
         return -1;
     o = xjson(cJSON_CreateObject());
@@ -465,10 +435,7 @@ h_hook_put(struct srv_req *r)
 
     if (!body)
         return -1;
-    {
-        WITH_CAT(r, c);
-        o = cat_hook_put(c, r->params[0], body, &created, &r->err);
-    }
+    o = cat_hook_put(r->db, r->params[0], body, &created, &r->err);
     cJSON_Delete(body);
     if (!o)
         return -1;
@@ -481,10 +448,7 @@ h_hook_get(struct srv_req *r)
 {
     cJSON *o;
 
-    {
-        WITH_CAT(r, c);
-        o = cat_hook_get(c, r->params[0], &r->err);
-    }
+    o = cat_hook_get(r->db, r->params[0], &r->err);
     if (!o)
         return -1;
     srv_reply_json(r, 200, o);
@@ -494,11 +458,8 @@ h_hook_get(struct srv_req *r)
 static int
 h_hook_delete(struct srv_req *r)
 {
-    {
-        WITH_CAT(r, c);
-        if (cat_hook_delete(c, r->params[0], &r->err) < 0)
-            return -1;
-    }
+    if (cat_hook_delete(r->db, r->params[0], &r->err) < 0)
+        return -1;
     srv_reply_empty(r, 204);
     return 0;
 }
@@ -513,11 +474,8 @@ h_hook_deliveries(struct srv_req *r)
     if (limit_s && api_parse_int(limit_s, 1, CAT_HOOK_PAGE_MAX, &limit) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
                         CAT_HOOK_PAGE_MAX);
-    {
-        WITH_CAT(r, c);
-        o = cat_hook_deliveries(c, r->params[0], srv_query(r, "state"), srv_query(r, "cursor"),
-                                (size_t)limit, &r->err);
-    }
+    o = cat_hook_deliveries(r->db, r->params[0], srv_query(r, "state"), srv_query(r, "cursor"),
+                            (size_t)limit, &r->err);
     if (!o)
         return -1;
     srv_reply_json(r, 200, o);
@@ -542,7 +500,7 @@ const size_t workers_n_routes = sizeof(workers_routes) / sizeof(workers_routes[0
 
 /* One sweep: apply the plan for today, with upcoming notices. */
 static void
-sweep_once(struct srv *s, struct cat **c)
+sweep_once(struct srv *s, struct db **c)
 {
     struct app_err err = {0};
     struct eol_applied a;
@@ -551,7 +509,7 @@ sweep_once(struct srv *s, struct cat **c)
     int today = date_today(), rc;
 
     date_format(today, today_s);
-    if (!*c && !(*c = cat_open(s->cfg.data_dir, &err)))
+    if (!*c && !(*c = db_open(s->cfg.data_dir, &err)))
         goto out;
     snap = snapcache_get(s->snaps, *c, &err);
     if (!snap)
@@ -580,7 +538,7 @@ sweep_main(void *arg)
 {
     struct srv *s = arg;
     struct wk_state *w = s->workers;
-    struct cat *c = NULL;
+    struct db *c = NULL;
 
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
@@ -595,7 +553,7 @@ sweep_main(void *arg)
             ;
     }
     pthread_mutex_unlock(&w->mu);
-    cat_free(c);
+    db_close(c);
     return NULL;
 }
 

@@ -9,7 +9,7 @@
 
 #include "app/date.h"
 #include "catalog/resolve.h"
-#include "catalog/snapshot.h"
+#include "catalog/snapload.h"
 
 static double
 now_us(void)
@@ -28,7 +28,7 @@ main(int argc, char **argv)
     struct app_err err = {0};
     struct res_input in = {0};
     struct res_output out;
-    struct cat *c;
+    struct db *c;
     struct snap *s;
     int n = argc > 2 ? atoi(argv[2]) : 2000;
     size_t closure = 0;
@@ -38,7 +38,7 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: bench_resolve DATA_DIR [N]\n");
         return 2;
     }
-    c = cat_open(argv[1], &err);
+    c = db_open(argv[1], &err);
     if (!c || !(s = snap_load(c, &err))) {
         fprintf(stderr, "bench_resolve: %s\n", err.msg);
         return 1;
@@ -62,6 +62,6 @@ main(int argc, char **argv)
     printf("uncached resolve: %zu-package closure, %d runs, %.1f us per resolution\n", closure, n,
            (t1 - t0) / n);
     snap_free(s);
-    cat_free(c);
+    db_close(c);
     return 0;
 }

@@ -18,19 +18,19 @@
 #include "app/date.h"
 #include "app/json.h"
 #include "app/mem.h"
-#include "catalog/db.h"
+#include "db/db.h"
 #include "catalog/eol.h"
 #include "catalog/hooks.h"
 #include "catalog/resolve.h"
 #include "catalog/seed.h"
-#include "catalog/snapshot.h"
+#include "catalog/snapload.h"
 #include "catalog/workers.h"
 
 #define TODAY "2026-11-25"
 
 static char template_dir[64]; /* seeded once */
 static char data_dir[64];     /* a fresh copy per test */
-static struct cat *db;
+static struct db *db;
 static struct snap *snap;
 
 static int
@@ -59,7 +59,7 @@ setup(void)
     cmd = xasprintf("cp '%s/almanac.db' '%s/almanac.db'", template_dir, data_dir);
     run(cmd);
     free(cmd);
-    db = cat_open(data_dir, &err);
+    db = db_open(data_dir, &err);
     ck_assert_msg(db != NULL, "%s", err.msg);
     snap = snap_load(db, &err);
     ck_assert_msg(snap != NULL, "%s", err.msg);
@@ -71,7 +71,7 @@ teardown(void)
     char *cmd = xasprintf("rm -rf '%s'", data_dir);
 
     snap_free(snap);
-    cat_free(db);
+    db_close(db);
     run(cmd);
     free(cmd);
 }
@@ -248,7 +248,7 @@ events_count(void)
     struct app_err err = {0};
     long long n;
 
-    ck_assert_int_eq(cat_prepare(db, &st, "SELECT COUNT(*) FROM events", &err), 0);
+    ck_assert_int_eq(db_prepare(db, &st, "SELECT COUNT(*) FROM events", &err), 0);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -789,18 +789,18 @@ seed_template(void)
     struct app_err err = {0};
     const char *env = getenv("ALMANAC_CACHE"), *home = getenv("HOME");
     char *cache = env && *env ? xstrdup(env) : xasprintf("%s/.cache/almanac", home ? home : "/tmp");
-    struct cat *c;
+    struct db *c;
     int ret = -1;
 
     setenv("ALMANAC_TODAY", TODAY, 1);
     snprintf(template_dir, sizeof(template_dir), "/tmp/almanac-test-eol-seed-XXXXXX");
     if (!mkdtemp(template_dir))
         goto out;
-    c = cat_open(template_dir, &err);
+    c = db_open(template_dir, &err);
     if (!c)
         goto out;
     ret = seed_run(c, cache, NULL, NULL, &err);
-    cat_free(c);
+    db_close(c);
 out:
     if (ret < 0)
         fprintf(stderr, "test_eol: cannot seed the catalog: %s\n", err.msg);

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "app/mem.h"
-#include "catalog/db.h"
-#include "catalog/migrate.h"
+#include "db/db.h"
+#include "db/migrate.h"
 
 static char *
 temp_dir(void)
@@ -20,7 +20,7 @@ temp_dir(void)
     return xstrdup(d);
 }
 
-/* Remove what cat_open made in dir. */
+/* Remove what db_open made in dir. */
 static void
 remove_dir(char *dir)
 {
@@ -37,7 +37,7 @@ remove_dir(char *dir)
 }
 
 static int
-count(struct cat *c, const char *sql)
+count(struct db *c, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     int n;
@@ -53,7 +53,7 @@ START_TEST(test_applied_once_in_order)
 {
     struct app_err err = {0};
     char *dir = temp_dir();
-    struct cat *c = cat_open(dir, &err);
+    struct db *c = db_open(dir, &err);
 
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(count(c, "SELECT COUNT(*) FROM schema_migrations"), (int)mig_count);
@@ -61,12 +61,12 @@ START_TEST(test_applied_once_in_order)
                      (int)mig_files[mig_count - 1].version);
     for (unsigned i = 1; i < mig_count; i++)
         ck_assert_uint_lt(mig_files[i - 1].version, mig_files[i].version);
-    cat_free(c);
+    db_close(c);
     /* Reopening applies nothing again. */
-    c = cat_open(dir, &err);
+    c = db_open(dir, &err);
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(count(c, "SELECT COUNT(*) FROM schema_migrations"), (int)mig_count);
-    cat_free(c);
+    db_close(c);
     remove_dir(dir);
 }
 END_TEST
@@ -75,7 +75,7 @@ START_TEST(test_newer_schema_refused)
 {
     struct app_err err = {0};
     char *dir = temp_dir();
-    struct cat *c = cat_open(dir, &err);
+    struct db *c = db_open(dir, &err);
 
     ck_assert_ptr_nonnull(c);
     ck_assert_int_eq(sqlite3_exec(c->db,
@@ -83,8 +83,8 @@ START_TEST(test_newer_schema_refused)
                                   " VALUES(9999, '9999_from_the_future')",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
-    cat_free(c);
-    c = cat_open(dir, &err);
+    db_close(c);
+    c = db_open(dir, &err);
     ck_assert_ptr_null(c);
     ck_assert_ptr_nonnull(strstr(err.msg, "newer than this almanacd"));
     ck_assert_ptr_nonnull(strstr(err.msg, "9999"));

@@ -19,7 +19,7 @@
 #include "artifacts/artdb.h"
 #include "artifacts/commands.h"
 #include "artifacts/store.h"
-#include "catalog/db.h"
+#include "db/db.h"
 
 #define LEVEL 3 /* fast for tests; the default level is measured in store.h */
 
@@ -399,7 +399,7 @@ START_TEST(test_upload_rows)
 {
     struct app_err err = {0};
     struct art_store *s = art_store_open(data_dir, LEVEL, &err);
-    struct cat *c = cat_open(data_dir, &err);
+    struct db *c = db_open(data_dir, &err);
     struct art_upload *u;
     struct art_row row;
     char hex[APP_SHA256_HEX];
@@ -414,10 +414,10 @@ START_TEST(test_upload_rows)
     {
         sqlite3_stmt *st = NULL;
 
-        ck_assert_int_eq(cat_prepare(c, &st,
-                                     "INSERT INTO artifacts(sha256, file_name, created_at)"
-                                     " VALUES(?, 'numpy.whl', '2026-01-01T00:00:00Z')",
-                                     &err),
+        ck_assert_int_eq(db_prepare(c, &st,
+                                    "INSERT INTO artifacts(sha256, file_name, created_at)"
+                                    " VALUES(?, 'numpy.whl', '2026-01-01T00:00:00Z')",
+                                    &err),
                          0);
         sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
         ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
@@ -494,7 +494,7 @@ START_TEST(test_upload_rows)
     art_row_release(&row);
     free(p);
     free(path);
-    cat_free(c);
+    db_close(c);
     art_store_free(s);
 }
 END_TEST
@@ -516,12 +516,12 @@ START_TEST(test_media_types)
 END_TEST
 
 static void
-sql(struct cat *c, const char *q, const char *hex)
+sql(struct db *c, const char *q, const char *hex)
 {
     struct app_err err = {0};
     sqlite3_stmt *st = NULL;
 
-    ck_assert_int_eq(cat_prepare(c, &st, q, &err), 0);
+    ck_assert_int_eq(db_prepare(c, &st, q, &err), 0);
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
@@ -532,7 +532,7 @@ START_TEST(test_fsck_command)
 {
     struct app_err err = {0};
     struct art_store *s = art_store_open(data_dir, LEVEL, &err);
-    struct cat *c = cat_open(data_dir, &err);
+    struct db *c = db_open(data_dir, &err);
     uint8_t *p = make_bytes(80000, 11);
     char *f1 = xasprintf("%s/one.bin", data_dir), *f2 = xasprintf("%s/two.bin", data_dir);
     struct art_row r1, r2, row;
@@ -589,7 +589,7 @@ START_TEST(test_fsck_command)
     free(f1);
     free(f2);
     free(p);
-    cat_free(c);
+    db_close(c);
     art_store_free(s);
 }
 END_TEST

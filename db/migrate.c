@@ -1,14 +1,11 @@
-/* catalog/migrate.c: apply embedded migrations in order, refuse newer schemas. */
-#include "catalog/migrate.h"
+/* db/migrate.c: apply embedded migrations in order, refuse newer schemas. */
+#include "db/migrate.h"
 
 #include <stdio.h>
 
 static int
 current_version(sqlite3 *db, int *version, struct app_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
-
     if (sqlite3_exec(db,
                      "CREATE TABLE IF NOT EXISTS schema_migrations("
                      " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
@@ -16,6 +13,15 @@ current_version(sqlite3 *db, int *version, struct app_err *err)
                      NULL, NULL, NULL) != SQLITE_OK)
         return app_fail(err, APP_EINTERNAL, "cannot create migrations table: %s",
                         sqlite3_errmsg(db));
+    return mig_version(db, version, err);
+}
+
+int
+mig_version(sqlite3 *db, int *version, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
     if (sqlite3_prepare_v2(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st,
                            NULL) != SQLITE_OK)
         return app_fail(err, APP_EINTERNAL, "cannot read schema version: %s", sqlite3_errmsg(db));
