@@ -10,7 +10,22 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
-#include "catalog/seed.h"
+
+/* The Pyodide releases almanac knows (DESIGN §13): the seed catalog imports these. */
+const struct pyo_known_release pyo_releases[] = {
+    {"0.26.4", "2024-11-15"}, {"0.27.7", "2025-06-04"},  {"0.28.3", "2025-09-22"},
+    {"0.29.3", "2026-03-17"}, {"314.0.7", "2026-09-14"},
+};
+const size_t pyo_n_releases = sizeof(pyo_releases) / sizeof(pyo_releases[0]);
+
+const char *
+pyo_release_date(const char *version)
+{
+    for (size_t i = 0; i < pyo_n_releases; i++)
+        if (strcmp(pyo_releases[i].version, version) == 0)
+            return pyo_releases[i].release_date;
+    return NULL;
+}
 
 static cJSON *
 read_json(const char *path, struct app_err *err)
@@ -103,7 +118,7 @@ pyo_read(const char *dir, const char *release_date, struct pyo_dist *out, struct
         goto out;
     }
     if (!release_date)
-        release_date = seed_release_date(version);
+        release_date = pyo_release_date(version);
     if (!release_date) {
         app_fail(err, APP_EINVAL,
                  "no release date known for Pyodide %s: give one (--release-date YYYY-MM-DD)",

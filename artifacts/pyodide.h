@@ -29,8 +29,20 @@ struct pyo_dist {
     size_t n_core;
 };
 
-/* Read dir (a Pyodide package folder). release_date may be NULL: then the seed
- * table's date for that version is used, and an unknown version is an error. */
+/* A Pyodide release almanac knows, with its release date. */
+struct pyo_known_release {
+    const char *version; /* Pyodide version */
+    const char *release_date;
+};
+
+extern const struct pyo_known_release pyo_releases[];
+extern const size_t pyo_n_releases;
+
+/* The release date of a known Pyodide version, or NULL. */
+const char *pyo_release_date(const char *version);
+
+/* Read dir (a Pyodide package folder). release_date may be NULL: then the known
+ * releases' date for that version is used, and an unknown version is an error. */
 int pyo_read(const char *dir, const char *release_date, struct pyo_dist *out, struct app_err *err);
 void pyo_release(struct pyo_dist *d);
 

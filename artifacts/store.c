@@ -22,6 +22,7 @@
 #include <sodium.h>
 #include <zstd.h>
 
+#include "app/log.h"
 #include "app/mem.h"
 
 #define ART_DIR "artifacts"
@@ -84,7 +85,7 @@ static int
 io_fail(struct app_err *err, const char *what, const char *path)
 {
     /* Paths stay in the server log; clients get the phrase only. */
-    fprintf(stderr, "almanac: store: %s '%s': %s\n", what, path, strerror(errno));
+    app_log(APP_LOG_ERROR, "store: %s '%s': %s", what, path, strerror(errno));
     return app_fail(err, APP_EINTERNAL, "artifact store: %s: %s", what, strerror(errno));
 }
 
@@ -523,7 +524,7 @@ art_writer_commit(struct art_writer *w, struct art_info *info, struct app_err *e
             ret = 0;
             goto out;
         }
-        fprintf(stderr, "almanac: store: replacing corrupt %s: %s\n", w->info.sha256, verr.msg);
+        app_log(APP_LOG_WARN, "store: replacing corrupt %s: %s", w->info.sha256, verr.msg);
     }
     if (rename(w->tmp_path, path) < 0) {
         io_fail(err, "cannot rename temp file", path);

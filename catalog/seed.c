@@ -1,18 +1,17 @@
 /* catalog/seed.c: the real seed catalog of DESIGN §13 and its idempotent loading. */
 #include "catalog/seed.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "app/date.h"
-#include "app/json.h"
 #include "app/fs.h"
+#include "app/json.h"
+#include "app/log.h"
 #include "app/mem.h"
+#include "artifacts/npm.h"
 #include "artifacts/pyodide.h"
 #include "catalog/flagdb.h"
 #include "catalog/lines.h"
@@ -27,12 +26,6 @@ static const struct seed_line seed_lines[] = {
     {"3.8", "2019-10-14"},  {"3.9", "2020-10-05"},  {"3.10", "2021-10-04"}, {"3.11", "2022-10-24"},
     {"3.12", "2023-10-02"}, {"3.13", "2024-10-07"}, {"3.14", "2025-10-07"}, {"3.15", "2026-10-01"},
 };
-
-const struct seed_runtime seed_runtimes[] = {
-    {"0.26.4", "2024-11-15"}, {"0.27.7", "2025-06-04"},  {"0.28.3", "2025-09-22"},
-    {"0.29.3", "2026-03-17"}, {"314.0.7", "2026-09-14"},
-};
-const size_t seed_n_runtimes = sizeof(seed_runtimes) / sizeof(seed_runtimes[0]);
 
 struct seed_flag {
     const char *name, *disable, *enable_date;
@@ -71,90 +64,6 @@ static const struct seed_flag seed_flags[] = {
      "Node.js compatibility APIs"},
 };
 
-const char *
-seed_release_date(const char *version)
-{
-    for (size_t i = 0; i < seed_n_runtimes; i++)
-        if (strcmp(seed_runtimes[i].version, version) == 0)
-            return seed_runtimes[i].release_date;
-    return NULL;
-}
-
-static int
-run_cmd(char *const argv[], const char *cwd, struct app_err *err)
-{
-    pid_t pid = fork();
-    int status;
-
-    if (pid < 0)
-        return app_fail(err, APP_EINTERNAL, "cannot fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (cwd && chdir(cwd) < 0)
-            _exit(127);
-        /* npm's chatter belongs on stderr: stdout is for the command's result. */
-        dup2(2, 1);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return app_fail(err, APP_EUNAVAILABLE, "'%s %s' failed", argv[0], argv[1]);
-    return 0;
-}
-
-char *
-seed_fetch_pyodide(const char *cache_dir, const char *version, struct app_err *err)
-{
-    char *npm_dir = xasprintf("%s/npm", cache_dir);
-    char *tgz = xasprintf("%s/pyodide-%s.tgz", npm_dir, version);
-    char *dist = xasprintf("%s/pyodide/%s", cache_dir, version);
-    char *pkg = xasprintf("%s/package", dist);
-    char *marker = xasprintf("%s/package/pyodide-lock.json", dist);
-    char *ret = NULL;
-
-    if (access(marker, R_OK) == 0) {
-        ret = pkg;
-        pkg = NULL;
-        goto out;
-    }
-    if (fs_mkdir_p(npm_dir) < 0 || fs_mkdir_p(dist) < 0) {
-        app_fail(err, APP_EINTERNAL, "cannot create cache directory '%s'", cache_dir);
-        goto out;
-    }
-    if (access(tgz, R_OK) != 0) {
-        char *spec = xasprintf("pyodide@%s", version);
-        char *argv[] = {"npm", "pack", spec, "--silent", NULL};
-        int rc;
-
-        fprintf(stderr, "almanac: fetching %s with npm pack into %s\n", spec, npm_dir);
-        rc = run_cmd(argv, npm_dir, err);
-        free(spec);
-        if (rc < 0) {
-            app_fail(err, APP_EUNAVAILABLE,
-                     "cannot fetch pyodide %s from the npm registry (npm pack failed); is npm "
-                     "installed and the registry reachable?",
-                     version);
-            goto out;
-        }
-    }
-    {
-        char *argv[] = {"tar", "-xzf", tgz, "-C", dist, NULL};
-
-        if (run_cmd(argv, NULL, err) < 0) {
-            app_fail(err, APP_EINTERNAL, "cannot unpack '%s'", tgz);
-            goto out;
-        }
-    }
-    ret = pkg;
-    pkg = NULL;
-out:
-    free(npm_dir);
-    free(tgz);
-    free(dist);
-    free(pkg);
-    free(marker);
-    return ret;
-}
-
 static int
 seed_lines_load(struct db *c, int today, struct app_err *err)
 {
@@ -188,7 +97,7 @@ is_published(const cJSON *o)
 }
 
 static int
-seed_runtime_load(struct db *c, const char *cache_dir, const struct seed_runtime *sr,
+seed_runtime_load(struct db *c, const char *cache_dir, const struct pyo_known_release *sr,
                   seed_store_fn store, void *ctx, struct app_err *err)
 {
     struct pyo_dist d;
@@ -198,7 +107,7 @@ seed_runtime_load(struct db *c, const char *cache_dir, const struct seed_runtime
     int created, ret = -1;
 
     memset(&d, 0, sizeof(d));
-    dir = seed_fetch_pyodide(cache_dir, sr->version, err);
+    dir = art_npm_fetch_pyodide(cache_dir, sr->version, err);
     if (!dir)
         goto out;
     if (pyo_read(dir, sr->release_date, &d, err) < 0)
@@ -238,7 +147,7 @@ seed_runtime_load(struct db *c, const char *cache_dir, const struct seed_runtime
         if (!out)
             goto out;
     }
-    fprintf(stderr, "almanac: seeded %s (python %s) and package set %s\n", d.id,
+    app_log(APP_LOG_INFO, "seeded %s (python %s) and package set %s", d.id,
             cJSON_GetObjectItem(d.runtime, "python")->valuestring, set_id);
     ret = 0;
 out:
@@ -284,7 +193,7 @@ seed_flags_load(struct db *c, int today, struct app_err *err)
         if (sf->bundle_version) {
             cJSON *b = xjson(cJSON_AddObjectToObject(body, "bundle"));
             char *rt = xasprintf("pyodide-%s", sf->bundle_version);
-            char *set = xasprintf("%s/%s", rt, seed_release_date(sf->bundle_version));
+            char *set = xasprintf("%s/%s", rt, pyo_release_date(sf->bundle_version));
 
             xjson(cJSON_AddStringToObject(b, "runtime", rt));
             xjson(cJSON_AddStringToObject(b, "package_set", set));
@@ -316,8 +225,8 @@ seed_run(struct db *c, const char *cache_dir, seed_store_fn store, void *store_c
 
     if (seed_lines_load(c, today, err) < 0)
         return -1;
-    for (size_t i = 0; i < seed_n_runtimes; i++)
-        if (seed_runtime_load(c, cache_dir, &seed_runtimes[i], store, store_ctx, err) < 0)
+    for (size_t i = 0; i < pyo_n_releases; i++)
+        if (seed_runtime_load(c, cache_dir, &pyo_releases[i], store, store_ctx, err) < 0)
             return -1;
     return seed_flags_load(c, today, err);
 }

@@ -11,17 +11,6 @@
 #include "app/err.h"
 #include "db/db.h"
 
-struct seed_runtime {
-    const char *version; /* Pyodide version */
-    const char *release_date;
-};
-
-extern const struct seed_runtime seed_runtimes[];
-extern const size_t seed_n_runtimes;
-
-/* The seed release date of a Pyodide version, or NULL. */
-const char *seed_release_date(const char *version);
-
 /* Hook to store a core file's bytes while seeding (set by the server when an artifact
  * store exists); NULL means record digests only. */
 typedef int (*seed_store_fn)(void *ctx, const char *path, const char *file_name,
@@ -31,9 +20,5 @@ typedef int (*seed_store_fn)(void *ctx, const char *path, const char *file_name,
  * `npm pack` when missing), package sets and flags. Logs progress to stderr. */
 int seed_run(struct db *c, const char *cache_dir, seed_store_fn store, void *store_ctx,
              struct app_err *err);
-
-/* Ensure the unpacked distribution of version is in cache_dir; returns its package
- * folder (caller frees). */
-char *seed_fetch_pyodide(const char *cache_dir, const char *version, struct app_err *err);
 
 #endif

@@ -37,6 +37,7 @@
 #include <sodium.h>
 
 #include "app/hash.h"
+#include "app/log.h"
 #include "app/mem.h"
 #include "artifacts/artdb.h"
 #include "artifacts/sign.h"
@@ -373,7 +374,7 @@ dl_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (n == 0)
         app_fail(&err, APP_EINTERNAL, "artifact %s ends early", d->hex);
 fail:
-    fprintf(stderr, "almanacd: download: %s\n", err.msg);
+    app_log(APP_LOG_ERROR, "download: %s", err.msg);
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 

@@ -147,7 +147,7 @@ srv_reply_problem(struct srv_req *r, struct app_err *err)
     s = json_canonical(p, NULL);
     cJSON_Delete(p);
     if (status >= 500)
-        fprintf(stderr, "almanacd: %s %s: %s\n", r->method, r->route ? r->route->pattern : "?",
+        app_log(APP_LOG_ERROR, "%s %s: %s", r->method, r->route ? r->route->pattern : "?",
                 err->msg);
     srv_reply_bytes(r, status, "application/problem+json", s, strlen(s));
 }

@@ -14,6 +14,7 @@
 
 #include "app/date.h"
 #include "app/hash.h"
+#include "app/log.h"
 #include "app/mem.h"
 #include "catalog/seed.h"
 #include "catalog/snapload.h"
@@ -317,6 +318,7 @@ main(int argc, char **argv)
 {
     struct opts o;
 
+    app_log_init("almanacd", APP_LOG_INFO);
     if (sodium_init() < 0) {
         fprintf(stderr, "almanacd: cannot initialise libsodium\n");
         return 1;

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "app/hash.h"
+#include "app/log.h"
 #include "app/mem.h"
 #include "db/db.h"
 #include "catalog/hooks.h"
@@ -164,9 +165,9 @@ flight_record(struct wh_sender *w, struct flight *f, CURLcode rc)
     }
     retry_at = ok || attempt >= WH_MAX_ATTEMPTS ? -1 : now + wh_backoff_ms(attempt);
     if (cat_outbox_record(w->c, &f->d, status, error, now - f->started_ms, ok, retry_at, &err) < 0)
-        fprintf(stderr, "almanacd: webhook delivery %lld: %s\n", f->d.id, err.msg);
+        app_log(APP_LOG_ERROR, "webhook delivery %lld: %s", f->d.id, err.msg);
     else if (!ok && retry_at < 0)
-        fprintf(stderr, "almanacd: webhook '%s' delivery %lld failed after %d attempts: %s\n",
+        app_log(APP_LOG_ERROR, "webhook '%s' delivery %lld failed after %d attempts: %s",
                 f->d.hook_id, f->d.id, attempt, error);
     app_err_release(&err);
 }
@@ -260,7 +261,7 @@ sender_main(void *arg)
         int64_t now = cat_now_ms(), next = INT64_MAX;
 
         if (cat_outbox_due(w->c, now, WH_BATCH, &ds, &n, &next, &err) < 0) {
-            fprintf(stderr, "almanacd: webhook outbox: %s\n", err.msg);
+            app_log(APP_LOG_ERROR, "webhook outbox: %s", err.msg);
             app_err_release(&err);
             wait_until(w, now + WH_IDLE_MS);
             continue;
