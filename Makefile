@@ -38,25 +38,46 @@ ifneq ($(WERROR),)
   WARN += -Werror
 endif
 
+# The client links no SQLite and no libmicrohttpd (check-client-link verifies it).
+CLI_PKGS := libcjson libcurl libsodium libzstd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CLI_PKG_LIBS = $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lpthread -lm
+CLI_LDLIBS = $(CLI_PKG_LIBS) -lpthread -lm
 
-LIB_SRCS := $(wildcard app/*.c db/*.c catalog/*.c flags/*.c artifacts/*.c)
+# Three libraries, by who may link them:
+#   core    pure code, no SQLite: app, flags, requirements, Python lines, the snapshot
+#           model and the resolver, minisign, the Wasm reader, the Pyodide reader;
+#   server  the database and everything on it (db, catalog SQL, artifacts store);
+#   exec    the executor (cache, fetch, layout, host).
+# almanacd links server + core; almanac links exec + core; tests link all three.
+CORE_MODULES := catalog/req catalog/pyline catalog/snapshot catalog/resolve \
+                artifacts/minisign artifacts/wasm artifacts/pyodide
+CORE_SRCS := $(wildcard app/*.c flags/*.c) $(CORE_MODULES:%=%.c)
+SERVER_LIB_SRCS := $(filter-out $(CORE_SRCS),$(wildcard db/*.c catalog/*.c artifacts/*.c))
+EXEC_SRCS := $(wildcard executor/*.c)
 SRV_SRCS := $(wildcard server/*.c)
-CLI_SRCS := $(wildcard cli/*.c executor/*.c)
+CLI_SRCS := $(wildcard cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+LIB_SRCS := $(CORE_SRCS) $(SERVER_LIB_SRCS)
 
-LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
+CORE_OBJS := $(CORE_SRCS:%.c=$(B)/obj/%.o)
+SERVER_LIB_OBJS := $(SERVER_LIB_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/migrations.o
+EXEC_OBJS := $(EXEC_SRCS:%.c=$(B)/obj/%.o)
 SRV_OBJS := $(SRV_SRCS:%.c=$(B)/obj/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(B)/obj/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
-LIB := $(B)/libalmanac.a
+CORE_LIB := $(B)/libalmanac-core.a
+SERVER_LIB := $(B)/libalmanac-server.a
+EXEC_LIB := $(B)/libalmanac-exec.a
+ALL_LIBS := $(SERVER_LIB) $(EXEC_LIB) $(CORE_LIB)
 
-.PHONY: all deps run seed serve test test-once unit api bench fuzz clean format format-check
+.PHONY: all deps run seed serve test test-once unit api bench fuzz clean format format-check \
+        check-layers check-client-link
 all: $(B)/almanacd $(B)/almanac
 
 $(B)/obj/%.o: %.c
@@ -73,22 +94,38 @@ $(B)/obj/gen/migrations.o: $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
-$(LIB): $(LIB_OBJS)
+$(CORE_LIB): $(CORE_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/almanacd: $(SRV_OBJS) $(LIB)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -o $@ $(SRV_OBJS) $(LIB) $(LDLIBS)
+$(SERVER_LIB): $(SERVER_LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/almanac: $(CLI_OBJS) $(LIB)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+$(EXEC_LIB): $(EXEC_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(LIB)
+$(B)/almanacd: $(SRV_OBJS) $(SERVER_LIB) $(CORE_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $(SRV_OBJS) $(SERVER_LIB) $(CORE_LIB) $(LDLIBS)
+
+$(B)/almanac: $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB) $(CLI_LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/tests
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/$*.d -o $@ $< $(LIB) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/$*.d -o $@ $< $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+
+# No include cycle, layers point down, the client includes only core modules.
+check-layers:
+	$(Q)sh scripts/check-layers.sh $(CORE_MODULES)
+
+# The client binary holds no SQLite and no server or database code.
+check-client-link: $(B)/almanac
+	$(Q)sh scripts/check-client-link.sh $(B)/almanac
 
 deps:
 	$(Q)sh scripts/deps.sh
@@ -110,9 +147,9 @@ unit: $(UNIT_BINS)
 
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/bench/%)
-$(B)/bench/%: tests/bench/%.c $(LIB)
+$(B)/bench/%: tests/bench/%.c $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/bench
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/bench/$*.d -o $@ $< $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/bench/$*.d -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 bench: deps all $(BENCH_BINS)
 	$(Q)sh tests/bench/run.sh $(B)

@@ -7,7 +7,7 @@
 
 #include "app/mem.h"
 #include "artifacts/artdb.h"
-#include "artifacts/sign.h"
+#include "artifacts/keys.h"
 #include "artifacts/store.h"
 #include "artifacts/wasm.h"
 #include "db/db.h"

@@ -18,6 +18,7 @@
 #include "catalog/hooks.h"
 #include "catalog/lines.h"
 #include "catalog/locks.h"
+#include "catalog/pyline.h"
 #include "db/events.h"
 
 #define EOL_MAX_LINES 64
@@ -110,27 +111,6 @@ map_put(struct eol_map *m, char *key, size_t val)
     m->keys[i] = key;
     m->vals[i] = val;
     m->n++;
-}
-
-/* "3.13" -> 3 * 1000 + 13; -1 when malformed. */
-static int
-line_rank(const char *line)
-{
-    int major = 0, minor = 0, dot = 0;
-
-    if (!line || !*line)
-        return -1;
-    for (const char *p = line; *p; p++) {
-        if (*p == '.' && !dot)
-            dot = 1;
-        else if (*p >= '0' && *p <= '9')
-            *(dot ? &minor : &major) = *(dot ? &minor : &major) * 10 + (*p - '0');
-        else
-            return -1;
-        if (major > 999 || minor > 999)
-            return -1;
-    }
-    return dot ? major * 1000 + minor : -1;
 }
 
 static const char *
@@ -390,7 +370,7 @@ group_eval(struct eol_plan *p, struct eol_group *g, int as_of, eol_lock_fn load_
 
     date_format(as_of, as_of_s);
     date_format(g->end_of_support, eos_s);
-    if (r->ok && line_rank(str_item(rt, "python_line")) > line_rank(g->python_line)) {
+    if (r->ok && cat_pyline_rank(str_item(rt, "python_line")) > cat_pyline_rank(g->python_line)) {
         g->outcome = EOL_MOVE;
         g->to_runtime = str_item(rt, "id");
         g->to_line = str_item(rt, "python_line");

@@ -7,58 +7,8 @@
 #include "app/date.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "catalog/pyline.h"
 #include "db/events.h"
-
-int
-cat_line_valid(const char *s)
-{
-    const char *p = s;
-    int dots = 0, digits = 0;
-
-    if (!s || !*s || strlen(s) > 8)
-        return 0;
-    for (; *p; p++) {
-        if (*p == '.') {
-            if (!digits || dots)
-                return 0;
-            dots++;
-            digits = 0;
-        } else if (*p >= '0' && *p <= '9') {
-            digits++;
-        } else {
-            return 0;
-        }
-    }
-    return dots == 1 && digits > 0;
-}
-
-char *
-cat_line_of(const char *v)
-{
-    const char *first = v ? strchr(v, '.') : NULL;
-    const char *second;
-    char *line;
-
-    if (!first)
-        return NULL;
-    second = strchr(first + 1, '.');
-    line = second ? xstrndup(v, (size_t)(second - v)) : xstrdup(v);
-    if (!cat_line_valid(line)) {
-        free(line);
-        return NULL;
-    }
-    return line;
-}
-
-const char *
-cat_support_status(int eos, int as_of)
-{
-    if (as_of >= eos)
-        return "ended";
-    if (as_of >= eos - CAT_WARNING_DAYS)
-        return "ending";
-    return "supported";
-}
 
 static cJSON *
 line_row(sqlite3_stmt *st, int today)
@@ -129,7 +79,7 @@ cat_line_put(struct db *c, const char *line, const cJSON *body, int today, int *
     int first_days, eos_days;
     cJSON *out = NULL;
 
-    if (!cat_line_valid(line)) {
+    if (!cat_pyline_valid(line)) {
         app_fail(err, APP_EINVAL, "'%s' is not a python line like '3.12'", line);
         return NULL;
     }

@@ -11,7 +11,7 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
-#include "catalog/lines.h"
+#include "catalog/pyline.h"
 #include "catalog/req.h"
 
 /* Resolution error kinds after the flag ones, in reporting order. */

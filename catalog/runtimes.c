@@ -11,6 +11,7 @@
 #include "app/mem.h"
 #include "artifacts/artdb.h"
 #include "catalog/lines.h"
+#include "catalog/pyline.h"
 #include "db/events.h"
 
 const char *const cat_runtime_roles[] = {"core-wasm", "core-js", "loader", "stdlib", "lock"};
@@ -232,7 +233,7 @@ parse_fields(const cJSON *body, struct rt_fields *f, struct app_err *err)
     if (date_parse(f->release_date, &days) < 0)
         return app_fail(err, APP_EINVAL, "release_date '%s' is not a valid date (YYYY-MM-DD)",
                         f->release_date);
-    f->line = cat_line_of(f->python);
+    f->line = cat_pyline_of(f->python);
     if (!f->line)
         return app_fail(err, APP_EINVAL, "python '%s' is not a version like '3.12.1'", f->python);
     a = cJSON_GetObjectItemCaseSensitive(body, "artifacts");

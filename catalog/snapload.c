@@ -9,6 +9,7 @@
 
 #include "app/date.h"
 #include "app/mem.h"
+#include "catalog/pyline.h"
 
 static char *
 col_dup(sqlite3_stmt *st, int i)
@@ -74,8 +75,10 @@ load_lines(struct db *c, struct snap *s, struct app_err *err)
         l = &s->lines[s->n_lines++];
         memset(l, 0, sizeof(*l));
         l->line = col_dup(st, 0);
-        l->major = atoi(l->line);
-        l->minor = atoi(strchr(l->line, '.') + 1);
+        if (cat_pyline_parse(l->line, &l->major, &l->minor) < 0) {
+            rc = app_fail(err, APP_EINTERNAL, "stored python line '%s' is malformed", l->line);
+            break;
+        }
         date_parse(db_col_text(st, 1), &l->first_release);
         date_parse(db_col_text(st, 2), &l->end_of_support);
     }

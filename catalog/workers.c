@@ -18,6 +18,7 @@
 #include "app/mem.h"
 #include "catalog/lines.h"
 #include "catalog/locks.h"
+#include "catalog/pyline.h"
 #include "db/events.h"
 
 #define WK_COLS                                                                                    \

@@ -14,6 +14,7 @@
 
 #include "app/json.h"
 #include "app/mem.h"
+#include "cli/output.h"
 
 #define CLI_CONNECT_TIMEOUT_S 10L
 #define CLI_HEADER_MAX 512
@@ -35,22 +36,6 @@ cli_http_free(struct cli_http *h)
     if (h->easy)
         curl_easy_cleanup(h->easy);
     free(h);
-}
-
-int
-cli_set_server(struct cli *c, const char *url, struct app_err *err)
-{
-    size_t n;
-
-    if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
-        return app_fail(err, APP_EINVAL, "server '%s' is not an http:// or https:// URL",
-                        url ? url : "");
-    n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    free(c->server);
-    c->server = xstrndup(url, n);
-    return 0;
 }
 
 char *

@@ -21,7 +21,7 @@
 
 #include "app/buf.h"
 #include "app/err.h"
-#include "cli/cli.h"
+#include "cli/state.h"
 
 /* Largest JSON response accepted (a package set lists a few hundred packages). */
 #define CLI_JSON_MAX (64u * 1024 * 1024)
@@ -58,10 +58,6 @@ char *cli_escape(const char *s);
 
 /* The absolute URL of path on c->server; the caller frees. */
 char *cli_url(const struct cli *c, const char *path);
-
-/* Set the server base URL (trailing slashes dropped); the URL must start with
- * http:// or https://. */
-int cli_set_server(struct cli *c, const char *url, struct app_err *err);
 
 /* Free the connection state (called by cli_release). */
 void cli_http_free(struct cli_http *h);

@@ -13,6 +13,7 @@
 #include "app/buf.h"
 #include "app/hash.h"
 #include "app/mem.h"
+#include "cli/output.h"
 #include "cli/trust.h"
 
 #define BLAKE_CHUNK (256 * 1024)

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "cli/cli.h"
+#include "cli/state.h"
 #include "cli/locks.h"
 #include "executor/cache.h"
 

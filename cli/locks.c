@@ -10,6 +10,8 @@
 #include "app/json.h"
 #include "app/mem.h"
 #include "cli/client.h"
+#include "cli/commands.h"
+#include "cli/output.h"
 #include "cli/trust.h"
 
 #define REQ_FILE_MAX (1024 * 1024)

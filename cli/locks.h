@@ -12,7 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-#include "cli/cli.h"
+#include "cli/opts.h"
+#include "cli/state.h"
 #include "cli/wrangler.h"
 
 /* Option keys shared by resolve, fetch, run, diff (2000-2099 are reserved). */

@@ -1,5 +1,5 @@
-/* cli/main.c: `almanac`, the command-line client: global options, the command
- * table (cli.h's CLI_COMMAND_GROUPS) and help. */
+/* cli/main.c: `almanac`, the command-line client: global options before the
+ * command, dispatch through cli/commands, and the exit status. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,156 +12,18 @@
 #include "app/mem.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/trust.h"
 
-#define CLI_WORDS_MAX 4
-
-static const struct cli_cmd *const groups[] = {
-#define CLI_GROUP_ENTRY(g) cli_cmds_##g,
-    CLI_COMMAND_GROUPS(CLI_GROUP_ENTRY)
-#undef CLI_GROUP_ENTRY
-};
-
-static const struct cli_cmd *current;
-
-static const char help_tail[] =
-    "\n"
-    "global options (anywhere on the line):\n"
-    "  --server URL   almanacd to talk to (env ALMANAC_SERVER; default " CLI_DEFAULT_SERVER ")\n"
-    "  --json         machine-readable output on stdout\n"
-    "  --key FILE     trust exactly this minisign public key (env ALMANAC_KEY) instead of\n"
-    "                 the key pinned on first use in ~/.config/almanac/known_keys\n"
-    "  -q, --quiet    no notes or progress on stderr\n"
-    "\n"
-    "environment:\n"
-    "  ALMANAC_TOKEN         admin token for writes (made on the server host with\n"
-    "                        'almanacd token create --data DIR')\n"
-    "  ALMANAC_CACHE         artifact cache (default ~/.cache/almanac)\n"
-    "  ALMANAC_EXECUTOR_DIR  directory of host.mjs (default: found next to almanac)\n"
-    "  ALMANAC_NODE          Node.js binary for 'almanac run' (default node)\n"
-    "\n"
-    "exit codes:\n"
-    "  0  ok\n"
-    "  1  usage error, or a local file that cannot be read or parsed\n"
-    "  2  the server refused the request (4xx; its problem is printed)\n"
-    "  3  network, server (5xx) or local I/O error\n"
-    "  4  verification failed: a signature, digest or size did not match, or the\n"
-    "     server's signing key is not the pinned one\n"
-    "  5  almanac run: the worker raised, or the executor failed\n";
-
+/* Release what c owns (HTTP handle, trust store, server string). */
 static void
-print_help(FILE *f)
+cli_release(struct cli *c)
 {
-    fprintf(f, "usage: almanac [--server URL] [--json] [--key FILE] COMMAND [ARGS]\n\n"
-               "commands:\n");
-    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
-        for (const struct cli_cmd *c = groups[g]; c->name; c++)
-            fprintf(f, "  %-18s %s\n", c->name, c->summary);
-    fprintf(f, "\n'almanac help COMMAND' shows a command's arguments.\n%s", help_tail);
-}
-
-/* The number of leading words of args that spell cmd's name, or 0. */
-static int
-words_match(const char *name, int argc, char **argv)
-{
-    int k = 0;
-    const char *p = name;
-
-    while (*p) {
-        size_t n = strcspn(p, " ");
-
-        if (k >= argc || strlen(argv[k]) != n || strncmp(argv[k], p, n) != 0)
-            return 0;
-        k++;
-        p += n;
-        while (*p == ' ')
-            p++;
-    }
-    return k;
-}
-
-static const struct cli_cmd *
-find_cmd(int argc, char **argv, int *words)
-{
-    const struct cli_cmd *best = NULL;
-    int best_k = 0;
-
-    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
-        for (const struct cli_cmd *c = groups[g]; c->name; c++) {
-            int k = words_match(c->name, argc, argv);
-
-            if (k > best_k) {
-                best = c;
-                best_k = k;
-            }
-        }
-    *words = best_k;
-    return best;
-}
-
-/* Commands whose first word is w ("lock" -> "lock show"). */
-static int
-list_family(FILE *f, const char *w)
-{
-    int n = 0;
-    size_t len = strlen(w);
-
-    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
-        for (const struct cli_cmd *c = groups[g]; c->name; c++)
-            if (strncmp(c->name, w, len) == 0 && c->name[len] == ' ') {
-                fprintf(f, "  almanac %s %s\n", c->name, c->usage);
-                n++;
-            }
-    return n;
-}
-
-int
-cli_usage(const char *cmd_name)
-{
-    const struct cli_cmd *c = current;
-
-    if (c)
-        printf("usage: almanac %s %s\n%s\n", c->name, c->usage, c->summary);
-    else
-        printf("usage: almanac %s\n", cmd_name);
-    return CLI_OK;
-}
-
-int
-cli_usage_error(const char *cmd_name, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("almanac: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    if (current)
-        fprintf(stderr, "usage: almanac %s %s\n", current->name, current->usage);
-    else if (cmd_name)
-        fprintf(stderr, "see 'almanac help %s'\n", cmd_name);
-    return CLI_EUSAGE;
-}
-
-static int
-help_cmd(int argc, char **argv)
-{
-    int k;
-    const struct cli_cmd *c;
-
-    if (argc == 0) {
-        print_help(stdout);
-        return CLI_OK;
-    }
-    c = find_cmd(argc, argv, &k);
-    if (c && k == argc) {
-        printf("usage: almanac %s %s\n%s\n", c->name, c->usage, c->summary);
-        return CLI_OK;
-    }
-    if (list_family(stdout, argv[0]))
-        return CLI_OK;
-    fprintf(stderr, "almanac: no command '%s'\n", argv[0]);
-    return CLI_EUSAGE;
+    cli_http_free(c->http);
+    c->http = NULL;
+    cli_trust_free(c->trust);
+    c->trust = NULL;
+    free(c->server);
+    c->server = NULL;
 }
 
 int
@@ -193,7 +55,7 @@ main(int argc, char **argv)
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             c.quiet = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            print_help(stdout);
+            cli_help_print(stdout);
             rc = CLI_OK;
             goto out;
         } else if (!strcmp(a, "--version")) {
@@ -225,23 +87,23 @@ main(int argc, char **argv)
         i++;
     }
     if (i >= argc) {
-        print_help(stderr);
+        cli_help_print(stderr);
         rc = CLI_EUSAGE;
         goto out;
     }
     if (!strcmp(argv[i], "help")) {
-        rc = help_cmd(argc - i - 1, argv + i + 1);
+        rc = cli_help_cmd(argc - i - 1, argv + i + 1);
         goto out;
     }
-    cmd = find_cmd(argc - i, argv + i, &words);
+    cmd = cli_cmd_find(argc - i, argv + i, &words);
     if (!cmd) {
         fprintf(stderr, "almanac: unknown command '%s'\n", argv[i]);
-        if (!list_family(stderr, argv[i]))
+        if (!cli_cmd_list_family(stderr, argv[i]))
             fprintf(stderr, "see 'almanac help'\n");
         rc = CLI_EUSAGE;
         goto out;
     }
-    current = cmd;
+    cli_cmd_set_current(cmd);
     i += words - 1;
     rc = cmd->run(&c, argc - i, argv + i);
 out:

@@ -6,25 +6,20 @@
 #include "cli/trust.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "app/buf.h"
 #include "app/hash.h"
 #include "app/mem.h"
-#include "artifacts/sign.h"
+#include "artifacts/minisign.h"
 #include "cli/client.h"
+#include "cli/output.h"
 
 #define TRUST_FILE_MAX (1024 * 1024)
-#define TRUST_PK_LEN 42  /* "Ed" + keynum[8] + pk[32] */
-#define TRUST_SIG_LEN 74 /* "ED" + keynum[8] + sig[64] */
-#define TRUST_B64_MAX 128
 
 struct trust_key {
     char id[ART_KEY_ID_LEN];
@@ -60,65 +55,17 @@ cli_trust_free(struct cli_trust *t)
     free(t);
 }
 
-static void
-keynum_id(const uint8_t *keynum, char id[ART_KEY_ID_LEN])
-{
-    uint64_t v = 0;
-
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | keynum[i];
-    snprintf(id, ART_KEY_ID_LEN, "%016" PRIX64, v);
-}
-
-/* Find the base64 line of a minisign public key text (or the text itself when it
- * is one line) and its key id. *b64 is allocated. */
+/* The base64 line of a minisign public key text and its key id (parsed by
+ * artifacts/minisign, the one implementation). *b64 is allocated. */
 static int
 pubkey_parse(const char *text, char **b64, char id[ART_KEY_ID_LEN], struct app_err *err)
 {
-    const char *p = text;
+    struct art_pubkey pk;
 
-    while (*p) {
-        const char *end = p + strcspn(p, "\n"), *e = end;
-
-        while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        while (p < e && (*p == ' ' || *p == '\t'))
-            p++;
-        if (e > p && strncmp(p, "untrusted comment:", 18) != 0) {
-            unsigned char bin[TRUST_PK_LEN];
-            size_t n = 0;
-
-            if ((size_t)(e - p) > TRUST_B64_MAX ||
-                sodium_base642bin(bin, sizeof(bin), p, (size_t)(e - p), NULL, &n, NULL,
-                                  sodium_base64_VARIANT_ORIGINAL) != 0 ||
-                n != TRUST_PK_LEN || memcmp(bin, "Ed", 2) != 0)
-                return app_fail(err, APP_EINVAL, "not a minisign Ed25519 public key");
-            keynum_id(bin + 2, id);
-            *b64 = xstrndup(p, (size_t)(e - p));
-            return 0;
-        }
-        p = *end ? end + 1 : end;
-    }
-    return app_fail(err, APP_EINVAL, "no public key in the key text");
-}
-
-/* The key id a signature text claims (its second line). */
-static int
-sig_key_id(const char *sig, char id[ART_KEY_ID_LEN], struct app_err *err)
-{
-    const char *p = strchr(sig, '\n'), *e;
-    unsigned char bin[TRUST_SIG_LEN];
-    size_t n = 0;
-
-    if (!p)
-        return app_fail(err, APP_ECONFLICT, "signature is not in minisign format");
-    p++;
-    e = p + strcspn(p, "\r\n");
-    if (sodium_base642bin(bin, sizeof(bin), p, (size_t)(e - p), NULL, &n, NULL,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        n != TRUST_SIG_LEN)
-        return app_fail(err, APP_ECONFLICT, "signature is not in minisign format");
-    keynum_id(bin + 2, id);
+    if (art_pubkey_parse(text, &pk, err) < 0)
+        return -1;
+    art_key_id(pk.keynum, id);
+    *b64 = art_pubkey_b64(&pk);
     return 0;
 }
 
@@ -370,8 +317,9 @@ verify_common(struct cli *c, const void *content, size_t len, const uint8_t *b2,
         return -1;
     if (!sig_text || !*sig_text)
         return app_fail(err, APP_ECONFLICT, "%s %.16s has no signature", kind, hex);
-    if (sig_key_id(sig_text, id, err) < 0)
-        return cli_wrap(err, APP_ECONFLICT, "%s %.16s", kind, hex);
+    if (art_sig_key_id(sig_text, id, err) < 0)
+        return cli_wrap(err, APP_ECONFLICT, "%s %.16s: signature is not in minisign format", kind,
+                        hex);
     k = find_key(c->trust, id);
     if (!k) {
         if (c->key_file || getenv("ALMANAC_KEY"))

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "app/err.h"
-#include "cli/cli.h"
+#include "cli/state.h"
 
 /* Load (and on first use fetch and pin) the keys for c->server; idempotent. */
 int cli_trust_load(struct cli *c, struct app_err *err);

@@ -40,7 +40,7 @@
 #include "app/log.h"
 #include "app/mem.h"
 #include "artifacts/artdb.h"
-#include "artifacts/sign.h"
+#include "artifacts/keys.h"
 #include "artifacts/store.h"
 #include "server/resolve_api.h"
 

@@ -3,6 +3,9 @@
 # BUILD_DIR (build by `make all unit` first):
 #   unit      every Check binary in BUILD_DIR/tests/ (its "Checks: N, Failures: F,
 #             Errors: E" line is counted; a crash or a non-zero exit is a failure)
+#   layers    `make check-layers`: no include cycle, layers point down
+#   client-link  scripts/check-client-link.sh: BUILD_DIR/almanac has no SQLite,
+#             database or server symbols
 #   api       tests/api/*.test.mjs with node's test runner against BUILD_DIR/almanacd
 #   executor  tests/executor/ (boots real Pyodide, about a minute), unless
 #             ALMANAC_SLOW_TESTS=0
@@ -140,6 +143,10 @@ if [ "$n_unit" -eq 0 ]; then
     echo "run.sh: no unit test binaries in $B/tests (make unit)" >&2
     record "unit" 0 1
 fi
+
+echo "== layers (include graph) and the client's link line"
+run_script layers "$LOGS/layers.log" 60 make -s --no-print-directory check-layers
+run_script client-link "$LOGS/client-link.log" 60 sh scripts/check-client-link.sh "$B/almanac"
 
 echo "== API tests (tests/api against $B/almanacd)"
 if [ ! -d tests/api/node_modules ]; then

@@ -14,7 +14,7 @@
 
 #include "app/hash.h"
 #include "app/mem.h"
-#include "artifacts/sign.h"
+#include "artifacts/keys.h"
 
 static char data_dir[64];
 static int have_minisign;

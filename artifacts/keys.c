@@ -1,12 +1,11 @@
-/* artifacts/sign.c: Ed25519 keys (libsodium) and minisign-format signatures.
+/* artifacts/keys.c: the server's signing keys: DATA/keys files, rotation, and the
+ * signature cache rows; the formats themselves are artifacts/minisign.c.
  *
- * Formats follow minisign (https://jedisct1.github.io/minisign/): public key
- * "Ed" || keynum || pk; secret key "Ed" || kdf "\0\0" (none) || "B2" || salt[32] ||
- * opslimit[8] || memlimit[8] || keynum || sk[64] || chk[32], chk being
- * BLAKE2b-256("Ed" || keynum || sk); signature "ED" || keynum || sig, then the
- * trusted comment and the global signature over sig || trusted comment.
+ * Secret key file (minisign's unencrypted SeckeyStruct): "Ed" || kdf "\0\0" (none)
+ * || "B2" || salt[32] || opslimit[8] || memlimit[8] || keynum || sk[64] || chk[32],
+ * chk being BLAKE2b-256("Ed" || keynum || sk).
  */
-#include "artifacts/sign.h"
+#include "artifacts/keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,16 +22,12 @@
 #include "app/date.h"
 #include "app/hash.h"
 #include "app/mem.h"
+#include "artifacts/minisign.h"
 #include "db/db.h"
 #include "db/events.h"
 
-#define KEYNUM_LEN 8
 #define SK_FILE_LEN 158 /* minisign SeckeyStruct */
 #define SK_FILE_MAX 1024
-#define PK_LEN 42  /* "Ed" + keynum + pk */
-#define SIG_LEN 74 /* "ED" + keynum + sig */
-#define UNTRUSTED_PREFIX "untrusted comment: "
-#define TRUSTED_PREFIX "trusted comment: "
 
 #define SQL_CURRENT                                                                                \
     "SELECT id FROM keys WHERE retired_at IS NULL ORDER BY created_at DESC, rowid DESC"            \
@@ -53,59 +48,9 @@ struct art_keys {
     struct db *c;
     char *dir;               /* DATA/keys */
     char id[ART_KEY_ID_LEN]; /* the loaded key, "" when none */
-    uint8_t keynum[KEYNUM_LEN];
+    uint8_t keynum[ART_KEYNUM_LEN];
     unsigned char *sk; /* sodium_malloc, PROT_NONE while idle */
 };
-
-static void
-key_id(const uint8_t keynum[KEYNUM_LEN], char id[ART_KEY_ID_LEN])
-{
-    uint64_t v = 0;
-
-    for (int i = KEYNUM_LEN - 1; i >= 0; i--)
-        v = v << 8 | keynum[i];
-    snprintf(id, ART_KEY_ID_LEN, "%016" PRIX64, v);
-}
-
-static int
-key_id_valid(const char *id)
-{
-    return strlen(id) == 16 && strspn(id, "0123456789ABCDEF") == 16;
-}
-
-void
-art_blake2b(const void *p, size_t n, uint8_t out[64])
-{
-    crypto_generichash_blake2b(out, 64, p, n, NULL, 0);
-}
-
-static char *
-b64(const void *p, size_t n)
-{
-    size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
-    char *s = xmalloc(cap);
-
-    sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
-    return s;
-}
-
-/* Decode exactly want bytes of base64 from s[0..n); -1 otherwise. */
-static int
-unb64(const char *s, size_t n, unsigned char *out, size_t want)
-{
-    size_t got = 0;
-    const char *end = NULL;
-
-    if (sodium_base642bin(out, want, s, n, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0)
-        return -1;
-    return got == want && end == s + n ? 0 : -1;
-}
-
-static char *
-pubkey_text(const char *id, const char *b64_line)
-{
-    return xasprintf("untrusted comment: minisign public key %s\n%s\n", id, b64_line);
-}
 
 static int
 write_file(const char *path, const char *data, size_t n, mode_t mode, struct app_err *err)
@@ -157,7 +102,7 @@ key_generate(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_b64, struct
     char *sk_b64 =
         sodium_malloc(sodium_base64_ENCODED_LEN(SK_FILE_LEN, sodium_base64_VARIANT_ORIGINAL));
     char *sk_text = sodium_malloc(SK_FILE_MAX);
-    unsigned char pk[PK_LEN];
+    unsigned char pk[ART_PUBKEY_LEN];
     char *path = NULL, *pub = NULL, *ptext = NULL;
     unsigned char *keynum, *sk;
     crypto_generichash_state hs;
@@ -171,17 +116,17 @@ key_generate(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_b64, struct
     memcpy(skf, "Ed", 2);
     memcpy(skf + 4, "B2", 2); /* kdf_alg stays "\0\0": unencrypted */
     keynum = skf + 54;
-    sk = keynum + KEYNUM_LEN;
-    randombytes_buf(keynum, KEYNUM_LEN);
+    sk = keynum + ART_KEYNUM_LEN;
+    randombytes_buf(keynum, ART_KEYNUM_LEN);
     memcpy(pk, "Ed", 2);
-    memcpy(pk + 2, keynum, KEYNUM_LEN);
-    crypto_sign_keypair(pk + 2 + KEYNUM_LEN, sk);
+    memcpy(pk + 2, keynum, ART_KEYNUM_LEN);
+    crypto_sign_keypair(pk + 2 + ART_KEYNUM_LEN, sk);
     crypto_generichash_init(&hs, NULL, 0, 32);
     crypto_generichash_update(&hs, skf, 2);
-    crypto_generichash_update(&hs, keynum, KEYNUM_LEN);
+    crypto_generichash_update(&hs, keynum, ART_KEYNUM_LEN);
     crypto_generichash_update(&hs, sk, crypto_sign_SECRETKEYBYTES);
     crypto_generichash_final(&hs, sk + crypto_sign_SECRETKEYBYTES, 32);
-    key_id(keynum, id);
+    art_key_id(keynum, id);
     sodium_bin2base64(sk_b64,
                       sodium_base64_ENCODED_LEN(SK_FILE_LEN, sodium_base64_VARIANT_ORIGINAL), skf,
                       SK_FILE_LEN, sodium_base64_VARIANT_ORIGINAL);
@@ -196,8 +141,8 @@ key_generate(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_b64, struct
     if (write_file(path, sk_text, (size_t)n, 0600, err) < 0)
         goto out;
     free(path);
-    pub = b64(pk, sizeof(pk));
-    ptext = pubkey_text(id, pub);
+    pub = art_b64(pk, sizeof(pk));
+    ptext = art_pubkey_file_text(id, pub);
     path = xasprintf("%s/%s.pub", k->dir, id);
     if (write_file(path, ptext, strlen(ptext), 0644, err) < 0)
         goto out;
@@ -262,7 +207,7 @@ key_load(struct art_keys *k, const char *id, struct app_err *err)
     }
     line++;
     end = line + strcspn(line, "\r\n");
-    if (unb64(line, (size_t)(end - line), skf, SK_FILE_LEN) < 0 || memcmp(skf, "Ed", 2) ||
+    if (art_b64_decode(line, (size_t)(end - line), skf, SK_FILE_LEN) < 0 || memcmp(skf, "Ed", 2) ||
         memcmp(skf + 4, "B2", 2)) {
         app_fail(err, APP_EINTERNAL, "secret key %s is malformed", id);
         goto out;
@@ -274,17 +219,17 @@ key_load(struct art_keys *k, const char *id, struct app_err *err)
                  id);
         goto out;
     }
-    key_id(skf + 54, got_id);
+    art_key_id(skf + 54, got_id);
     if (strcmp(got_id, id) != 0) {
         app_fail(err, APP_EINTERNAL, "secret key file %s holds key %s", id, got_id);
         goto out;
     }
     crypto_generichash_init(&hs, NULL, 0, sizeof(chk));
     crypto_generichash_update(&hs, skf, 2);
-    crypto_generichash_update(&hs, skf + 54, KEYNUM_LEN + crypto_sign_SECRETKEYBYTES);
+    crypto_generichash_update(&hs, skf + 54, ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES);
     crypto_generichash_final(&hs, chk, sizeof(chk));
-    if (sodium_memcmp(chk, skf + 54 + KEYNUM_LEN + crypto_sign_SECRETKEYBYTES, 32) != 0 &&
-        !sodium_is_zero(skf + 54 + KEYNUM_LEN + crypto_sign_SECRETKEYBYTES, 32)) {
+    if (sodium_memcmp(chk, skf + 54 + ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES, 32) != 0 &&
+        !sodium_is_zero(skf + 54 + ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES, 32)) {
         app_fail(err, APP_EINTERNAL, "secret key %s fails its checksum", id);
         goto out;
     }
@@ -296,9 +241,9 @@ key_load(struct art_keys *k, const char *id, struct app_err *err)
         }
     }
     sodium_mprotect_readwrite(k->sk);
-    memcpy(k->sk, skf + 54 + KEYNUM_LEN, crypto_sign_SECRETKEYBYTES);
+    memcpy(k->sk, skf + 54 + ART_KEYNUM_LEN, crypto_sign_SECRETKEYBYTES);
     sodium_mprotect_noaccess(k->sk);
-    memcpy(k->keynum, skf + 54, KEYNUM_LEN);
+    memcpy(k->keynum, skf + 54, ART_KEYNUM_LEN);
     memcpy(k->id, id, ART_KEY_ID_LEN);
     ret = 0;
 out:
@@ -326,7 +271,7 @@ current_id(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *err)
     if (rc == SQLITE_ROW) {
         const char *s = db_col_text(st, 0);
 
-        if (s && key_id_valid(s))
+        if (s && art_key_id_valid(s))
             memcpy(id, s, ART_KEY_ID_LEN);
     } else if (rc != SQLITE_DONE) {
         db_sql_fail(k->c, err, "cannot read keys");
@@ -477,7 +422,7 @@ art_keys_list(struct art_keys *k, struct app_err *err)
         const char *id = db_col_text(st, 0), *pub = db_col_text(st, 1);
         const char *retired = db_col_text(st, 3);
         cJSON *o = xjson(cJSON_CreateObject());
-        char *text = pubkey_text(id ? id : "", pub ? pub : "");
+        char *text = art_pubkey_file_text(id ? id : "", pub ? pub : "");
 
         xjson(cJSON_AddStringToObject(o, "id", id ? id : ""));
         xjson(cJSON_AddStringToObject(o, "algorithm", "Ed25519"));
@@ -509,7 +454,7 @@ art_keys_pubkey(struct art_keys *k, const char *id, char **text, struct app_err 
     sqlite3_stmt *st = NULL;
     int rc, ret = -1;
 
-    if (!key_id_valid(id))
+    if (!art_key_id_valid(id))
         return app_fail(err, APP_ENOTFOUND, "no key '%.40s'", id);
     pthread_mutex_lock(&k->mu);
     if (db_prepare(k->c, &st, SQL_KEY_GET, err) < 0)
@@ -524,40 +469,12 @@ art_keys_pubkey(struct art_keys *k, const char *id, char **text, struct app_err 
         db_sql_fail(k->c, err, "cannot read key");
         goto out;
     }
-    *text = pubkey_text(id, db_col_text(st, 0) ? db_col_text(st, 0) : "");
+    *text = art_pubkey_file_text(id, db_col_text(st, 0) ? db_col_text(st, 0) : "");
     ret = 0;
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&k->mu);
     return ret;
-}
-
-/* The minisign signature text over a BLAKE2b-512 digest with the loaded key. */
-static char *
-sign_text(struct art_keys *k, const uint8_t b2[64], const char *trusted)
-{
-    unsigned char sig[SIG_LEN], global[crypto_sign_BYTES];
-    size_t tlen = strlen(trusted);
-    unsigned char *msg = xmalloc(crypto_sign_BYTES + tlen);
-    char *s1, *s2, *text;
-
-    memcpy(sig, "ED", 2);
-    memcpy(sig + 2, k->keynum, KEYNUM_LEN);
-    sodium_mprotect_readonly(k->sk);
-    crypto_sign_detached(sig + 2 + KEYNUM_LEN, NULL, b2, 64, k->sk);
-    memcpy(msg, sig + 2 + KEYNUM_LEN, crypto_sign_BYTES);
-    memcpy(msg + crypto_sign_BYTES, trusted, tlen);
-    crypto_sign_detached(global, NULL, msg, crypto_sign_BYTES + tlen, k->sk);
-    sodium_mprotect_noaccess(k->sk);
-    s1 = b64(sig, sizeof(sig));
-    s2 = b64(global, sizeof(global));
-    text = xasprintf("untrusted comment: signature from almanac key %s\n%s\n"
-                     "trusted comment: %s\n%s\n",
-                     k->id, s1, trusted, s2);
-    free(msg);
-    free(s1);
-    free(s2);
-    return text;
 }
 
 /* The cached signature of (kind, hex) by the current key, made when missing. */
@@ -598,9 +515,11 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
     if (strcmp(id, k->id) != 0 && key_load(k, id, err) < 0)
         goto out;
     date_now_rfc3339(now);
-    trusted = xasprintf("almanac kind=%s sha256=%s size=%llu key=%s signed=%s", kind, hex,
-                        (unsigned long long)size, id, now);
-    text = sign_text(k, b2, trusted);
+    trusted = art_trusted_comment(kind, hex, size, id, now);
+    /* The secret is readable only for the two Ed25519 operations. */
+    sodium_mprotect_readonly(k->sk);
+    text = art_minisign_sign(k->keynum, k->sk, b2, trusted);
+    sodium_mprotect_noaccess(k->sk);
     if (db_prepare(k->c, &st, SQL_SIG_PUT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -650,223 +569,4 @@ art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t
         return app_fail(err, APP_EINVAL, "lock bytes hash to sha256:%s, not %s", hex, lock_id);
     art_blake2b(bytes, len, b2);
     return sign_cached(k, "lock", hex, len, b2, sig_text, err);
-}
-
-/* Parse a public key file (or its base64 line): keynum and Ed25519 key. */
-static int
-parse_pubkey(const char *text, uint8_t keynum[KEYNUM_LEN], uint8_t pk[32], struct app_err *err)
-{
-    const char *p = text;
-
-    while (*p) {
-        const char *end = p + strcspn(p, "\n");
-        const char *e = end;
-        unsigned char bin[PK_LEN];
-
-        while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        while (p < e && (*p == ' ' || *p == '\t'))
-            p++;
-        if (e > p && strncmp(p, "untrusted comment:", 18) != 0) {
-            if (unb64(p, (size_t)(e - p), bin, sizeof(bin)) < 0 || memcmp(bin, "Ed", 2))
-                return app_fail(err, APP_EINVAL, "not a minisign Ed25519 public key");
-            memcpy(keynum, bin + 2, KEYNUM_LEN);
-            memcpy(pk, bin + 2 + KEYNUM_LEN, 32);
-            return 0;
-        }
-        p = *end ? end + 1 : end;
-    }
-    return app_fail(err, APP_EINVAL, "no public key in the key text");
-}
-
-struct sig_parts {
-    uint8_t bin[SIG_LEN];
-    uint8_t global[crypto_sign_BYTES];
-    char *trusted;
-};
-
-/* Take the next line of *p (without its newline or a trailing CR). */
-static int
-next_line(const char **p, const char **line, size_t *n)
-{
-    const char *s = *p, *end;
-
-    if (!*s)
-        return -1;
-    end = s + strcspn(s, "\n");
-    *line = s;
-    *n = (size_t)(end - s);
-    if (*n && s[*n - 1] == '\r')
-        (*n)--;
-    *p = *end ? end + 1 : end;
-    return 0;
-}
-
-static int
-parse_sig(const char *text, struct sig_parts *sp, struct app_err *err)
-{
-    const char *p = text, *line;
-    size_t n, tp = strlen(TRUSTED_PREFIX);
-
-    sp->trusted = NULL;
-    if (next_line(&p, &line, &n) < 0 || n < strlen(UNTRUSTED_PREFIX) ||
-        strncmp(line, UNTRUSTED_PREFIX, strlen(UNTRUSTED_PREFIX)) != 0)
-        return app_fail(err, APP_EINVAL, "signature does not start with an untrusted comment");
-    if (next_line(&p, &line, &n) < 0 || unb64(line, n, sp->bin, SIG_LEN) < 0)
-        return app_fail(err, APP_EINVAL, "signature line is not a minisign signature");
-    if (memcmp(sp->bin, "ED", 2) != 0 && memcmp(sp->bin, "Ed", 2) != 0)
-        return app_fail(err, APP_EINVAL, "unsupported signature algorithm");
-    if (next_line(&p, &line, &n) < 0 || n < tp || strncmp(line, TRUSTED_PREFIX, tp) != 0)
-        return app_fail(err, APP_EINVAL, "signature has no trusted comment");
-    if (n - tp > ART_TRUSTED_COMMENT_MAX)
-        return app_fail(err, APP_EINVAL, "trusted comment is too long");
-    sp->trusted = xstrndup(line + tp, n - tp);
-    if (next_line(&p, &line, &n) < 0 || unb64(line, n, sp->global, sizeof(sp->global)) < 0) {
-        free(sp->trusted);
-        sp->trusted = NULL;
-        return app_fail(err, APP_EINVAL, "signature has no global signature");
-    }
-    return 0;
-}
-
-/* Verify with either the content (any algorithm) or its BLAKE2b-512 (ED only). */
-static int
-verify(const char *pubkey_text, const void *content, size_t len, const uint8_t *b2in,
-       const char *sig_text, char **trusted, struct app_err *err)
-{
-    uint8_t keynum[KEYNUM_LEN], pk[32], b2[64];
-    struct sig_parts sp;
-    unsigned char *msg = NULL;
-    char want[ART_KEY_ID_LEN], got[ART_KEY_ID_LEN];
-    size_t tlen;
-    int ret = -1, ok;
-
-    if (sodium_init() < 0)
-        return app_fail(err, APP_EINTERNAL, "cannot initialize libsodium");
-    if (parse_pubkey(pubkey_text, keynum, pk, err) < 0 || parse_sig(sig_text, &sp, err) < 0)
-        return -1;
-    if (memcmp(sp.bin + 2, keynum, KEYNUM_LEN) != 0) {
-        key_id(keynum, want);
-        key_id(sp.bin + 2, got);
-        app_fail(err, APP_EUNPROCESSABLE, "signature is by key %s, not %s", got, want);
-        goto out;
-    }
-    if (memcmp(sp.bin, "ED", 2) == 0) {
-        if (b2in)
-            memcpy(b2, b2in, sizeof(b2));
-        else
-            art_blake2b(content, len, b2);
-        ok = crypto_sign_verify_detached(sp.bin + 10, b2, sizeof(b2), pk) == 0;
-    } else if (!b2in) {
-        ok = crypto_sign_verify_detached(sp.bin + 10, content, len, pk) == 0;
-    } else {
-        app_fail(err, APP_EINVAL, "a legacy (not prehashed) signature needs the content");
-        goto out;
-    }
-    if (!ok) {
-        app_fail(err, APP_EUNPROCESSABLE, "signature does not verify");
-        goto out;
-    }
-    tlen = strlen(sp.trusted);
-    msg = xmalloc(crypto_sign_BYTES + tlen);
-    memcpy(msg, sp.bin + 10, crypto_sign_BYTES);
-    memcpy(msg + crypto_sign_BYTES, sp.trusted, tlen);
-    if (crypto_sign_verify_detached(sp.global, msg, crypto_sign_BYTES + tlen, pk) != 0) {
-        app_fail(err, APP_EUNPROCESSABLE, "trusted comment does not verify");
-        goto out;
-    }
-    if (trusted) {
-        *trusted = sp.trusted;
-        sp.trusted = NULL;
-    }
-    ret = 0;
-out:
-    free(msg);
-    free(sp.trusted);
-    return ret;
-}
-
-int
-art_verify(const char *pubkey_text, const void *content, size_t len, const char *sig_text,
-           char **trusted, struct app_err *err)
-{
-    return verify(pubkey_text, content ? content : "", len, NULL, sig_text, trusted, err);
-}
-
-int
-art_verify_prehashed(const char *pubkey_text, const uint8_t blake2b[64], const char *sig_text,
-                     char **trusted, struct app_err *err)
-{
-    return verify(pubkey_text, NULL, 0, blake2b, sig_text, trusted, err);
-}
-
-int
-art_pubkey_id(const char *pubkey_text, char id[ART_KEY_ID_LEN], struct app_err *err)
-{
-    uint8_t keynum[KEYNUM_LEN], pk[32];
-
-    if (parse_pubkey(pubkey_text, keynum, pk, err) < 0)
-        return -1;
-    key_id(keynum, id);
-    return 0;
-}
-
-int
-art_sig_key_id(const char *sig_text, char id[ART_KEY_ID_LEN], struct app_err *err)
-{
-    struct sig_parts sp;
-
-    if (parse_sig(sig_text, &sp, err) < 0)
-        return -1;
-    key_id(sp.bin + 2, id);
-    free(sp.trusted);
-    return 0;
-}
-
-/* The value of key=... among the space-separated fields of a trusted comment. */
-static int
-field(const char *trusted, const char *key, const char **v, size_t *n)
-{
-    size_t k = strlen(key);
-    const char *p = trusted;
-
-    while (*p) {
-        size_t len = strcspn(p, " \t");
-
-        if (len > k && strncmp(p, key, k) == 0 && p[k] == '=') {
-            *v = p + k + 1;
-            *n = len - k - 1;
-            return 0;
-        }
-        p += len;
-        p += strspn(p, " \t");
-    }
-    return -1;
-}
-
-static int
-field_is(const char *trusted, const char *key, const char *want)
-{
-    const char *v;
-    size_t n;
-
-    return field(trusted, key, &v, &n) == 0 && n == strlen(want) && memcmp(v, want, n) == 0;
-}
-
-int
-art_verify_binding(const char *trusted, const char *kind, const char *sha256_hex, uint64_t size,
-                   struct app_err *err)
-{
-    char sz[24];
-
-    snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
-    if (strncmp(trusted, "almanac ", 8) != 0)
-        return app_fail(err, APP_EUNPROCESSABLE, "trusted comment is not almanac's");
-    if (!field_is(trusted, "kind", kind))
-        return app_fail(err, APP_EUNPROCESSABLE, "signature is not for a %s", kind);
-    if (!field_is(trusted, "sha256", sha256_hex))
-        return app_fail(err, APP_EUNPROCESSABLE, "signature is for another digest");
-    if (!field_is(trusted, "size", sz))
-        return app_fail(err, APP_EUNPROCESSABLE, "signature is for another size");
-    return 0;
 }

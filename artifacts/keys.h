@@ -1,16 +1,7 @@
-/* artifacts/sign.h: Ed25519 signing keys and minisign-format signatures (DESIGN §8).
+/* artifacts/keys.h: the server's Ed25519 signing keys and its signatures (DESIGN §8).
  *
- * Signatures are minisign's prehashed form, so the stock `minisign -V` verifies
- * them with the public key from GET /v1/keys:
- *
- *   untrusted comment: signature from almanac key <ID>
- *   base64("ED" || keynum[8] || Ed25519(BLAKE2b-512(content)))
- *   trusted comment: almanac kind=<artifact|lock> sha256=<hex> size=<n> key=<ID> signed=<time>
- *   base64(Ed25519(signature[64] || trusted comment))
- *
- * The trusted comment is covered by the global signature, so it binds the object's
- * kind, digest and size. <ID> is the key id as minisign prints it: 16 upper-case
- * hex digits of the little-endian key number.
+ * Signatures are minisign's prehashed form (artifacts/minisign.h), so the stock
+ * `minisign -V` verifies them with the public key from GET /v1/keys.
  *
  * Keys: DATA/keys/<ID>.key holds the secret key in minisign's unencrypted secret key
  * format (mode 0600; `minisign -S -s` can use it), DATA/keys/<ID>.pub the public key
@@ -21,8 +12,8 @@
  * freed. Signatures are made on first request and cached in the `signatures` table,
  * one per (kind, digest, key).
  */
-#ifndef ARTIFACTS_SIGN_H
-#define ARTIFACTS_SIGN_H
+#ifndef ARTIFACTS_KEYS_H
+#define ARTIFACTS_KEYS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -30,10 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "app/err.h"
-
-#define ART_KEY_ID_LEN 17            /* 16 hex digits + NUL */
-#define ART_TRUSTED_COMMENT_MAX 8192 /* minisign's limit */
-#define ART_SIG_TEXT_MAX (ART_TRUSTED_COMMENT_MAX + 512)
+#include "artifacts/minisign.h"
 
 struct art_keys;
 
@@ -66,29 +54,5 @@ int art_sign_artifact(struct art_keys *k, const char *sha256_hex, uint64_t size,
  * is APP_EINVAL). Cached like artifacts. *sig_text: caller frees. */
 int art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t len,
                   char **sig_text, struct app_err *err);
-
-/* Verification, for clients (no keys object needed). pubkey_text is a minisign
- * public key file or its base64 line. The signature may be prehashed ("ED") or
- * legacy ("Ed", over the raw content; art_verify only). On success *trusted
- * (optional, caller frees) is the trusted comment. Failures: APP_EINVAL for
- * malformed key or signature text, APP_EUNPROCESSABLE for a wrong key id, a
- * signature or trusted comment that does not verify. */
-int art_verify(const char *pubkey_text, const void *content, size_t len, const char *sig_text,
-               char **trusted, struct app_err *err);
-int art_verify_prehashed(const char *pubkey_text, const uint8_t blake2b[64], const char *sig_text,
-                         char **trusted, struct app_err *err);
-
-/* The key id (as minisign prints it) of a public key text, or of the key that made
- * a signature text; -1 with APP_EINVAL when the text is not one. For pinning. */
-int art_pubkey_id(const char *pubkey_text, char id[ART_KEY_ID_LEN], struct app_err *err);
-int art_sig_key_id(const char *sig_text, char id[ART_KEY_ID_LEN], struct app_err *err);
-
-/* Check that a verified trusted comment binds kind ("artifact", "lock"), the sha256
- * hex of the object and its size. APP_EUNPROCESSABLE naming the field otherwise. */
-int art_verify_binding(const char *trusted, const char *kind, const char *sha256_hex, uint64_t size,
-                       struct app_err *err);
-
-/* BLAKE2b-512 of n bytes (what "ED" signatures sign). */
-void art_blake2b(const void *p, size_t n, uint8_t out[64]);
 
 #endif
