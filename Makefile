@@ -44,7 +44,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CLI_PKG_LIBS = $(shell pkg-config --libs $(CLI_PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE -I. -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
+# app/banned.h comes first in every translation unit: banned libc calls do not compile.
+BANNED  = -include app/banned.h
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SANFLAGS) -D_GNU_SOURCE $(BANNED) -I. -I$(B)/gen $(PKG_CFLAGS) -MMD -MP
 LDLIBS  = $(PKG_LIBS) -lpthread -lm
 CLI_LDLIBS = $(CLI_PKG_LIBS) -lpthread -lm
 
@@ -158,7 +160,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)
-	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -I$(B)/gen \
+	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE $(BANNED) -I. -I$(B)/gen \
 	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -30,7 +30,7 @@ main(int argc, char **argv)
     struct res_output out;
     struct db *c;
     struct snap *s;
-    int n = argc > 2 ? atoi(argv[2]) : 2000;
+    int n = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 2000;
     size_t closure = 0;
     double t0, t1;
 
