@@ -59,10 +59,11 @@ struct opts {
     long long threads, json_limit, upload_limit;
     long long sweep_interval; /* 0: the default (daily) */
     int no_sweep;
+    int repair; /* fsck only */
 };
 
 static int
-parse_opts(int argc, char **argv, int first, struct opts *o)
+parse_opts(int argc, char **argv, int first, int allow_repair, struct opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->data = getenv("ALMANAC_DATA");
@@ -77,6 +78,10 @@ parse_opts(int argc, char **argv, int first, struct opts *o)
         }
         if (!strcmp(a, "--no-sweep")) {
             o->no_sweep = 1;
+            continue;
+        }
+        if (!strcmp(a, "--repair") && allow_repair) {
+            o->repair = 1;
             continue;
         }
         if (!v) {
@@ -332,29 +337,28 @@ main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "serve"))
-        return parse_opts(argc, argv, 2, &o) < 0 ? 2 : cmd_serve(&o);
+        return parse_opts(argc, argv, 2, 0, &o) < 0 ? 2 : cmd_serve(&o);
     if (!strcmp(argv[1], "seed"))
-        return parse_opts(argc, argv, 2, &o) < 0 ? 2 : cmd_seed(&o);
+        return parse_opts(argc, argv, 2, 0, &o) < 0 ? 2 : cmd_seed(&o);
     if (!strcmp(argv[1], "token")) {
         if (argc < 3 || strcmp(argv[2], "create") != 0) {
             fprintf(stderr, "almanacd: usage: almanacd token create --data DIR\n");
             return 2;
         }
-        return parse_opts(argc, argv, 3, &o) < 0 ? 2 : cmd_token(&o);
+        return parse_opts(argc, argv, 3, 0, &o) < 0 ? 2 : cmd_token(&o);
     }
     if (!strcmp(argv[1], "fsck")) {
-        int repair = argc > 2 && !strcmp(argv[argc - 1], "--repair");
-
-        if (parse_opts(repair ? argc - 1 : argc, argv, 2, &o) < 0)
+        /* --repair may come anywhere among the options, as documented. */
+        if (parse_opts(argc, argv, 2, 1, &o) < 0)
             return 2;
-        return repair ? art_cmd_fsck_repair(o.data) : art_cmd_fsck(o.data);
+        return o.repair ? art_cmd_fsck_repair(o.data) : art_cmd_fsck(o.data);
     }
     if (!strcmp(argv[1], "key")) {
         if (argc < 3 || strcmp(argv[2], "rotate") != 0) {
             fprintf(stderr, "almanacd: usage: almanacd key rotate --data DIR\n");
             return 2;
         }
-        return parse_opts(argc, argv, 3, &o) < 0 ? 2 : art_cmd_key_rotate(o.data);
+        return parse_opts(argc, argv, 3, 0, &o) < 0 ? 2 : art_cmd_key_rotate(o.data);
     }
     fprintf(stderr, "almanacd: unknown command '%s'\n", argv[1]);
     usage(stderr);
