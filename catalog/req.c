@@ -427,16 +427,6 @@ req_split_text(const char *text, size_t len, char ***lines, size_t *n, struct ap
     return 0;
 }
 
-void
-req_lines_free(char **lines, size_t n)
-{
-    if (!lines)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(lines[i]);
-    free(lines);
-}
-
 static int
 is_space(char c)
 {

@@ -62,11 +62,9 @@ char *req_normalize(const char *name);
 
 /* Split a requirements.txt text of len bytes into lines: on '\n', dropping a '\r'
  * before it and a UTF-8 byte order mark at the start; a final newline does not start
- * an empty line. *lines (free with req_lines_free) may be NULL when *n is 0.
+ * an empty line. *lines (free with strv_free) may be NULL when *n is 0.
  * Returns -1 (APP_EINVAL, nothing allocated) when text holds a NUL byte. */
 int req_split_text(const char *text, size_t len, char ***lines, size_t *n, struct app_err *err);
-
-void req_lines_free(char **lines, size_t n);
 
 /* Parse n lines (a NULL line counts as blank). On success returns 0 with *out (free
  * with req_free_all; NULL when there are no requirements) holding one req per

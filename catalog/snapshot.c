@@ -4,13 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
+#include "app/strv.h"
 
 void
 snap_free(struct snap *s)
@@ -47,8 +41,8 @@ snap_free(struct snap *s)
 
             free(p->name), free(p->version), free(p->file_name), free(p->sha256);
             free(p->package_type), free(p->install_dir);
-            free_strings(p->depends, p->n_depends);
-            free_strings(p->imports, p->n_imports);
+            strv_free(p->depends, p->n_depends);
+            strv_free(p->imports, p->n_imports);
         }
         free(set->pkgs);
         free(set->id), free(set->runtime);

@@ -6,6 +6,7 @@
 
 #include "app/buf.h"
 #include "app/mem.h"
+#include "app/strv.h"
 #include "catalog/req.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -203,7 +204,7 @@ requirements_query(const char *text, struct buf *out, struct app_err *err)
             abort();
         first = 0;
     }
-    req_lines_free(lines, n);
+    strv_free(lines, n);
     return 0;
 }
 

@@ -14,11 +14,6 @@ char *api_base_url(struct srv_req *r);
 /* Strict decimal integer in [min, max]; -1 otherwise. */
 int api_parse_int(const char *s, long long min, long long max, long long *out);
 
-/* Split "a,b,c" into a NULL-terminated array of strings (empty items dropped);
- * the caller frees with api_list_free. */
-char **api_split_list(const char *s, size_t *n);
-void api_list_free(char **v, size_t n);
-
 extern const struct srv_route catalog_routes[];
 extern const size_t catalog_n_routes;
 extern const struct srv_route resolve_routes[];

@@ -19,6 +19,7 @@
 #include "catalog/resolve.h"
 #include "catalog/snapload.h"
 #include "server/api.h"
+#include "server/inputs.h"
 #include "server/resolve_api.h"
 
 #define RCACHE_SLOTS 4096
@@ -96,157 +97,6 @@ resolve_api_fini(void)
     pthread_mutex_unlock(&rcache_mu);
 }
 
-/* Request inputs, borrowed from the JSON body or owned split query lists. */
-struct inputs {
-    struct res_input in;
-    char **flags_own, **reqs_own;
-    size_t n_flags_own, n_reqs_own;
-    const char **flags_tmp, **reqs_tmp;
-};
-
-static void
-inputs_release(struct inputs *x)
-{
-    api_list_free(x->flags_own, x->n_flags_own);
-    api_list_free(x->reqs_own, x->n_reqs_own);
-    free(x->flags_tmp);
-    free(x->reqs_tmp);
-}
-
-static int
-is_op_char(char ch)
-{
-    return ch == '<' || ch == '>' || ch == '=' || ch == '!' || ch == '~';
-}
-
-/* requirements=a,b>=1,<2 : a piece that starts with an operator continues the one
- * before it ("b>=1,<2"). */
-static char **
-split_requirements(const char *s, size_t *n)
-{
-    size_t m = 0, k = 0;
-    char **v = api_split_list(s, &m);
-
-    for (size_t i = 0; i < m; i++) {
-        if (k > 0 && is_op_char(v[i][0])) {
-            char *joined = xasprintf("%s,%s", v[k - 1], v[i]);
-
-            free(v[k - 1]);
-            free(v[i]);
-            v[k - 1] = joined;
-        } else {
-            v[k++] = v[i];
-        }
-    }
-    *n = k;
-    return v;
-}
-
-static int
-strings_from_json(const cJSON *arr, const char ***out, size_t *n)
-{
-    const cJSON *x;
-    size_t i = 0;
-
-    *n = (size_t)cJSON_GetArraySize(arr);
-    *out = xcalloc(*n + 1, sizeof(**out));
-    cJSON_ArrayForEach (x, arr)
-        (*out)[i++] = x->valuestring;
-    return 0;
-}
-
-static int
-parse_bool(const char *s, int *out)
-{
-    if (!s)
-        return 0;
-    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
-        *out = 1;
-    else if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no") || !*s)
-        *out = 0;
-    else
-        return -1;
-    return 0;
-}
-
-static int
-inputs_from_json(const cJSON *body, struct inputs *x, struct app_err *err)
-{
-    const cJSON *flags = NULL, *reqs = NULL, *reqv;
-    const char *main_file = NULL;
-
-    if (!cJSON_IsObject(body))
-        return app_fail(err, APP_EINVAL, "request body must be a JSON object");
-    if (json_string(body, "compatibility_date", 1, &x->in.date, err) < 0 ||
-        json_string_array(body, "compatibility_flags", 0, &flags, err) < 0 ||
-        json_string(body, "as_of", 0, &x->in.as_of, err) < 0 ||
-        json_bool(body, "allow_experimental", 0, &x->in.allow_experimental, err) < 0 ||
-        json_string(body, "main", 0, &main_file, err) < 0)
-        return -1;
-    reqv = cJSON_GetObjectItemCaseSensitive(body, "requirements");
-    if (cJSON_IsString(reqv)) {
-        /* A whole requirements.txt text is accepted as well as a list of lines. */
-        char **lines = NULL;
-        size_t n = 0;
-
-        if (req_split_text(reqv->valuestring, strlen(reqv->valuestring), &lines, &n, err) < 0)
-            return -1;
-        x->reqs_own = lines;
-        x->n_reqs_own = n;
-        x->reqs_tmp = xcalloc(n + 1, sizeof(*x->reqs_tmp));
-        for (size_t i = 0; i < n; i++)
-            x->reqs_tmp[i] = lines[i];
-        x->in.requirements = x->reqs_tmp;
-        x->in.n_requirements = n;
-    } else {
-        if (json_string_array(body, "requirements", 0, &reqs, err) < 0)
-            return app_fail(err, APP_EINVAL,
-                            "field 'requirements' must be an array of strings or a "
-                            "requirements.txt text");
-        if (reqs) {
-            strings_from_json(reqs, &x->reqs_tmp, &x->in.n_requirements);
-            x->in.requirements = x->reqs_tmp;
-        }
-    }
-    if (flags) {
-        strings_from_json(flags, &x->flags_tmp, &x->in.n_flags);
-        x->in.flags = x->flags_tmp;
-    }
-    if (main_file) {
-        size_t n = strlen(main_file);
-
-        x->in.python_entry = n > 3 && strcmp(main_file + n - 3, ".py") == 0;
-    }
-    return 0;
-}
-
-static int
-inputs_from_query(struct srv_req *r, const char *date_key, struct inputs *x)
-{
-    const char *flags = srv_query(r, "flags"), *reqs = srv_query(r, "requirements");
-
-    x->in.date = srv_query(r, date_key);
-    if (!x->in.date)
-        return app_fail(&r->err, APP_EINVAL, "query parameter '%s' is required (YYYY-MM-DD)",
-                        date_key);
-    x->in.as_of = srv_query(r, "as_of");
-    if (x->in.as_of && !*x->in.as_of)
-        x->in.as_of = NULL;
-    if (parse_bool(srv_query(r, "allow_experimental"), &x->in.allow_experimental) < 0)
-        return app_fail(&r->err, APP_EINVAL, "query 'allow_experimental' must be true or false");
-    if (flags) {
-        x->flags_own = api_split_list(flags, &x->n_flags_own);
-        x->in.flags = (const char *const *)x->flags_own;
-        x->in.n_flags = x->n_flags_own;
-    }
-    if (reqs) {
-        x->reqs_own = split_requirements(reqs, &x->n_reqs_own);
-        x->in.requirements = (const char *const *)x->reqs_own;
-        x->in.n_requirements = x->n_reqs_own;
-    }
-    return 0;
-}
-
 /* The cache key: every input that changes the answer, canonically. */
 static char *
 cache_key(const struct res_input *in)
@@ -290,7 +140,7 @@ resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_
 }
 
 static int
-do_resolve(struct srv_req *r, struct inputs *x)
+do_resolve(struct srv_req *r, struct srv_inputs *x)
 {
     struct res_output out;
     unsigned long gen = db_generation();
@@ -341,15 +191,15 @@ do_resolve(struct srv_req *r, struct inputs *x)
 static int
 h_resolve_post(struct srv_req *r)
 {
-    struct inputs x = {0};
+    struct srv_inputs x = {0};
     cJSON *body = srv_body_json(r);
     int ret = -1;
 
     if (!body)
         return -1;
-    if (inputs_from_json(body, &x, &r->err) == 0)
+    if (srv_inputs_from_json(body, SRV_INPUTS_AS_OF, &x, &r->err) == 0)
         ret = do_resolve(r, &x);
-    inputs_release(&x);
+    srv_inputs_release(&x);
     cJSON_Delete(body);
     return ret;
 }
@@ -357,19 +207,19 @@ h_resolve_post(struct srv_req *r)
 static int
 h_resolve_get(struct srv_req *r)
 {
-    struct inputs x = {0};
+    struct srv_inputs x = {0};
     int ret = -1;
 
-    if (inputs_from_query(r, "date", &x) == 0)
+    if (srv_inputs_from_query(r, "date", &x) == 0)
         ret = do_resolve(r, &x);
-    inputs_release(&x);
+    srv_inputs_release(&x);
     return ret;
 }
 
 static int
 h_diff(struct srv_req *r)
 {
-    struct inputs a = {0}, b = {0};
+    struct srv_inputs a = {0}, b = {0};
     struct snap *snap = NULL;
     struct db *c = srv_db(r);
     cJSON *out = NULL;
@@ -377,7 +227,7 @@ h_diff(struct srv_req *r)
 
     if (!c)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
-    if (inputs_from_query(r, "from", &a) < 0 || inputs_from_query(r, "to", &b) < 0)
+    if (srv_inputs_from_query(r, "from", &a) < 0 || srv_inputs_from_query(r, "to", &b) < 0)
         goto out;
     a.in.today = b.in.today = date_today();
     snap = snapcache_get(r->srv->snaps, c, &r->err);
@@ -390,8 +240,8 @@ h_diff(struct srv_req *r)
     }
 out:
     snapcache_put(r->srv->snaps, snap);
-    inputs_release(&a);
-    inputs_release(&b);
+    srv_inputs_release(&a);
+    srv_inputs_release(&b);
     return ret;
 }
 

@@ -28,6 +28,7 @@
 #include "app/date.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "app/strv.h"
 #include "catalog/eol.h"
 #include "catalog/hooks.h"
 #include "catalog/locks.h"
@@ -35,6 +36,7 @@
 #include "catalog/snapload.h"
 #include "catalog/workers.h"
 #include "server/api.h"
+#include "server/inputs.h"
 #include "server/resolve_api.h"
 #include "server/webhooks.h"
 
@@ -136,102 +138,14 @@ h_worker_get(struct srv_req *r)
     return 0;
 }
 
-/* The deploy body: {compatibility_date, compatibility_flags?, requirements? (array
- * of lines or one requirements.txt text), allow_experimental?, main?}; as for
- * POST /v1/resolve, except that it always resolves as of today (as_of is ignored). */
-struct deploy {
-    const char *date;
-    const char **flags, **reqs;
-    size_t n_flags, n_reqs;
-    char **req_lines;
-    int allow_experimental;
-    int python_entry; /* "main" names a .py entry point (needs python_workers) */
-    char *flags_json, *reqs_json;
-};
-
-static void
-deploy_release(struct deploy *d)
-{
-    free(d->flags);
-    free(d->reqs);
-    req_lines_free(d->req_lines, d->n_reqs);
-    free(d->flags_json);
-    free(d->reqs_json);
-}
-
-static const char **
-strings_of(const cJSON *arr, size_t *n)
-{
-    const cJSON *x;
-    const char **v;
-    size_t i = 0;
-
-    *n = arr ? (size_t)cJSON_GetArraySize(arr) : 0;
-    v = xcalloc(*n + 1, sizeof(*v));
-    if (arr)
-        cJSON_ArrayForEach (x, arr)
-            v[i++] = x->valuestring;
-    return v;
-}
-
-static char *
-strings_json(const char *const *v, size_t n)
-{
-    cJSON *a = xjson(cJSON_CreateArray());
-    char *s;
-
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(a, xjson(cJSON_CreateString(v[i])));
-    s = json_canonical(a, NULL);
-    cJSON_Delete(a);
-    return s;
-}
-
-static int
-deploy_parse(const cJSON *body, struct deploy *d, struct app_err *err)
-{
-    const cJSON *flags = NULL, *reqs = NULL, *reqv;
-    const char *main_file = NULL;
-
-    if (!cJSON_IsObject(body))
-        return app_fail(err, APP_EINVAL, "request body must be a JSON object");
-    if (json_string(body, "compatibility_date", 1, &d->date, err) < 0 ||
-        json_string_array(body, "compatibility_flags", 0, &flags, err) < 0 ||
-        json_bool(body, "allow_experimental", 0, &d->allow_experimental, err) < 0 ||
-        json_string(body, "main", 0, &main_file, err) < 0)
-        return -1;
-    if (main_file) {
-        size_t n = strlen(main_file);
-
-        d->python_entry = n > 3 && strcmp(main_file + n - 3, ".py") == 0;
-    }
-    reqv = cJSON_GetObjectItemCaseSensitive(body, "requirements");
-    if (cJSON_IsString(reqv)) {
-        if (req_split_text(reqv->valuestring, strlen(reqv->valuestring), &d->req_lines, &d->n_reqs,
-                           err) < 0)
-            return -1;
-        d->reqs = xcalloc(d->n_reqs + 1, sizeof(*d->reqs));
-        for (size_t i = 0; i < d->n_reqs; i++)
-            d->reqs[i] = d->req_lines[i];
-    } else {
-        if (json_string_array(body, "requirements", 0, &reqs, err) < 0)
-            return app_fail(err, APP_EINVAL,
-                            "field 'requirements' must be an array of strings or a "
-                            "requirements.txt text");
-        d->reqs = strings_of(reqs, &d->n_reqs);
-    }
-    d->flags = strings_of(flags, &d->n_flags);
-    d->flags_json = strings_json(d->flags, d->n_flags);
-    d->reqs_json = strings_json(d->reqs, d->n_reqs);
-    return 0;
-}
-
+/* A deploy body is the resolution inputs of server/inputs.h, except that it always
+ * resolves as of today (as_of is ignored). */
 static int
 h_worker_put(struct srv_req *r)
 {
-    struct deploy d = {0};
-    struct res_input in = {0};
+    struct srv_inputs d = {0};
     struct res_output out = {0};
+    char *flags_json = NULL, *reqs_json = NULL;
     struct cat_worker w = {0};
     cJSON *body = NULL, *doc = NULL;
     const cJSON *rt;
@@ -242,26 +156,21 @@ h_worker_put(struct srv_req *r)
     body = srv_body_json(r);
     if (!body)
         return -1;
-    if (deploy_parse(body, &d, &r->err) < 0)
+    if (srv_inputs_from_json(body, 0, &d, &r->err) < 0)
         goto out;
-    in.date = d.date;
-    in.flags = d.flags;
-    in.n_flags = d.n_flags;
-    in.requirements = d.reqs;
-    in.n_requirements = d.n_reqs;
-    in.allow_experimental = d.allow_experimental;
-    in.python_entry = d.python_entry;
-    in.today = date_today();
+    d.in.today = date_today();
     /* Refused with the resolution's own problem document when it fails. */
-    if (resolve_run(r->srv, r->db, &in, &out, &r->err) < 0)
+    if (resolve_run(r->srv, r->db, &d.in, &out, &r->err) < 0)
         goto out;
     resolved = 1;
     rt = cJSON_GetObjectItemCaseSensitive(out.lock, "runtime");
     w.name = r->params[0];
-    w.date = xstrdup(d.date);
-    w.flags = d.flags_json;
-    w.requirements = d.reqs_json;
-    w.allow_experimental = d.allow_experimental;
+    flags_json = strv_to_json(d.in.flags, d.in.n_flags);
+    reqs_json = strv_to_json(d.in.requirements, d.in.n_requirements);
+    w.date = xstrdup(d.in.date);
+    w.flags = flags_json;
+    w.requirements = reqs_json;
+    w.allow_experimental = d.in.allow_experimental;
     w.lock_id = out.lock_id;
     w.runtime = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "id")->valuestring : NULL;
     w.python_line = cJSON_IsObject(rt) ? cJSON_GetObjectItem(rt, "python_line")->valuestring : NULL;
@@ -279,7 +188,9 @@ out:
     if (resolved)
         res_output_release(&out);
     free(w.date);
-    deploy_release(&d);
+    free(flags_json);
+    free(reqs_json);
+    srv_inputs_release(&d);
     cJSON_Delete(body);
     return ret;
 }

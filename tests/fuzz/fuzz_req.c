@@ -11,6 +11,7 @@
 
 #include "app/err.h"
 #include "app/mem.h"
+#include "app/strv.h"
 #include "catalog/req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -74,6 +75,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(n);
         free(nn);
     }
-    req_lines_free(lines, n_lines);
+    strv_free(lines, n_lines);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/err.h"
+#include "app/strv.h"
 #include "catalog/req.h"
 
 #define N(a) (sizeof(a) / sizeof(*(a)))
@@ -400,17 +401,17 @@ START_TEST(test_split_text)
         ck_assert_uint_eq(nr, 2);
         req_free_all(r, nr);
     }
-    req_lines_free(lines, n);
+    strv_free(lines, n);
 
     /* a final newline does not make an empty last line */
     ck_assert_int_eq(req_split_text("a\nb\n", 4, &lines, &n, &err), 0);
     ck_assert_uint_eq(n, 2);
-    req_lines_free(lines, n);
+    strv_free(lines, n);
 
     ck_assert_int_eq(req_split_text("", 0, &lines, &n, &err), 0);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(lines);
-    req_lines_free(NULL, 0);
+    strv_free(NULL, 0);
 
     ck_assert_int_eq(req_split_text("a\0b", 3, &lines, &n, &err), -1);
     ck_assert_int_eq(err.code, APP_EINVAL);
