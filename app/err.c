@@ -58,6 +58,7 @@ app_err_status(enum app_code code)
     case APP_OK: return 200;
     case APP_EINVAL: return 400;
     case APP_EAUTH: return 401;
+    case APP_EFORBIDDEN: return 403;
     case APP_ENOTFOUND: return 404;
     case APP_EMETHOD: return 405;
     case APP_ECONFLICT: return 409;
@@ -67,6 +68,7 @@ app_err_status(enum app_code code)
     case APP_EUNPROCESSABLE: return 422;
     case APP_EINTERNAL: return 500;
     case APP_EUNAVAILABLE: return 503;
+    case APP_EVERIFY: return 502;
     }
     return 500;
 }
@@ -78,6 +80,7 @@ app_err_title(enum app_code code)
     case APP_OK: return "OK";
     case APP_EINVAL: return "Bad Request";
     case APP_EAUTH: return "Unauthorized";
+    case APP_EFORBIDDEN: return "Forbidden";
     case APP_ENOTFOUND: return "Not Found";
     case APP_EMETHOD: return "Method Not Allowed";
     case APP_ECONFLICT: return "Conflict";
@@ -87,6 +90,46 @@ app_err_title(enum app_code code)
     case APP_EUNPROCESSABLE: return "Unprocessable Content";
     case APP_EINTERNAL: return "Internal Server Error";
     case APP_EUNAVAILABLE: return "Service Unavailable";
+    case APP_EVERIFY: return "Bad Gateway";
     }
     return "Internal Server Error";
+}
+
+const char *
+app_err_slug(enum app_code code)
+{
+    switch (code) {
+    case APP_OK: return "ok";
+    case APP_EINVAL: return "bad-request";
+    case APP_EAUTH: return "unauthorized";
+    case APP_EFORBIDDEN: return "forbidden";
+    case APP_ENOTFOUND: return "not-found";
+    case APP_EMETHOD: return "method-not-allowed";
+    case APP_ECONFLICT: return "conflict";
+    case APP_ETOOLARGE: return "too-large";
+    case APP_EMEDIA: return "unsupported-media-type";
+    case APP_ERANGE: return "range-not-satisfiable";
+    case APP_EUNPROCESSABLE: return "unprocessable";
+    case APP_EINTERNAL: return "internal";
+    case APP_EUNAVAILABLE: return "unavailable";
+    case APP_EVERIFY: return "bad-gateway";
+    }
+    return "internal";
+}
+
+enum app_code
+app_code_of_status(long status)
+{
+    switch (status) {
+    case 401: return APP_EAUTH;
+    case 403: return APP_EFORBIDDEN;
+    case 404: return APP_ENOTFOUND;
+    case 405: return APP_EMETHOD;
+    case 409: return APP_ECONFLICT;
+    case 413: return APP_ETOOLARGE;
+    case 415: return APP_EMEDIA;
+    case 416: return APP_ERANGE;
+    default: break;
+    }
+    return status >= 400 && status < 500 ? APP_EUNPROCESSABLE : APP_EUNAVAILABLE;
 }

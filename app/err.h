@@ -15,6 +15,7 @@ enum app_code {
     APP_OK = 0,
     APP_EINVAL,         /* malformed input: 400 */
     APP_EAUTH,          /* missing or bad token: 401 */
+    APP_EFORBIDDEN,     /* authenticated but not allowed: 403 */
     APP_ENOTFOUND,      /* no such object: 404 */
     APP_EMETHOD,        /* route exists, method does not: 405 */
     APP_ECONFLICT,      /* change to a published object, digest mismatch: 409 */
@@ -24,6 +25,7 @@ enum app_code {
     APP_EUNPROCESSABLE, /* well-formed but refused (resolution, bad wasm): 422 */
     APP_EINTERNAL,      /* bug or I/O failure on the server: 500 */
     APP_EUNAVAILABLE,   /* upstream unreachable: 503 */
+    APP_EVERIFY,        /* client side: a signature, digest or size did not verify */
 };
 
 #define APP_ERR_MSG_MAX 512
@@ -47,8 +49,19 @@ cJSON *app_err_add(struct app_err *err, const char *code, const char *fmt, ...)
 /* Free what err owns and reset it to APP_OK; safe on a zeroed struct. */
 void app_err_release(struct app_err *err);
 
-/* The HTTP status and short title for a code. */
+/* The HTTP status and short title for a code. APP_EVERIFY is the client's and is
+ * never sent; should a server path produce it, it answers 502 (what an upstream
+ * gave did not verify). */
 int app_err_status(enum app_code code);
 const char *app_err_title(enum app_code code);
+/* The last segment of a problem document's type URI ("not-found"). */
+const char *app_err_slug(enum app_code code);
+
+/* The one mapping of an HTTP error status a client received to a code: 401
+ * EAUTH, 403 EFORBIDDEN, 404 ENOTFOUND, 405 EMETHOD, 409 ECONFLICT, 413 ETOOLARGE,
+ * 415 EMEDIA, 416 ERANGE, any other 4xx (400 included: the server refused what it
+ * was sent, not a local input error) EUNPROCESSABLE, anything else (5xx, no
+ * answer) EUNAVAILABLE. */
+enum app_code app_code_of_status(long status);
 
 #endif

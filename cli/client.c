@@ -205,25 +205,13 @@ cli_response_release(struct cli_response *r)
     r->content_type = r->content_encoding = NULL;
 }
 
-static enum app_code
-code_of_status(long status)
-{
-    if (status == 401 || status == 403)
-        return APP_EAUTH;
-    if (status == 404)
-        return APP_ENOTFOUND;
-    if (status >= 400 && status < 500)
-        return APP_EUNPROCESSABLE;
-    return APP_EUNAVAILABLE;
-}
-
 int
 cli_problem(const struct cli *c, const struct cli_response *resp, struct app_err *err)
 {
     cJSON *doc = NULL;
     const cJSON *errors, *e;
     const char *detail = NULL;
-    enum app_code code = code_of_status(resp->status);
+    enum app_code code = app_code_of_status(resp->status);
 
     if (resp->body.len > 0)
         doc = cJSON_ParseWithLength(resp->body.data, resp->body.len);

@@ -5,8 +5,9 @@
  * set it is sent as `Authorization: Bearer <token>` with every request.
  *
  * Failures fill a struct app_err whose code tells the class (see cli_exit_code):
- *   4xx answers: APP_EAUTH (401, 403), APP_ENOTFOUND (404), APP_EUNPROCESSABLE
- *       (every other 4xx); the message is the problem document's `detail` (or its
+ *   4xx answers: the code of app_code_of_status (401 APP_EAUTH, 403
+ *       APP_EFORBIDDEN, 404 APP_ENOTFOUND, ..., APP_EUNPROCESSABLE for the rest);
+ *       the message is the problem document's `detail` (or its
  *       title, or "server answered N"), and err->errors holds a copy of its
  *       `errors[]` ({code, message, ...}) so cli_report prints each one;
  *   5xx answers, unreachable server, malformed JSON: APP_EUNAVAILABLE.

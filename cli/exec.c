@@ -88,7 +88,7 @@ verify_download(void *ctx, const struct exe_blob *b, const uint8_t blake2b[64], 
     struct verify_ctx *v = ctx;
 
     if (cli_trust_verify_prehashed(v->c, blake2b, size, sig_text, "artifact", b->hex, err) < 0)
-        return cli_wrap(err, APP_ECONFLICT, "download of %s refused", b->name);
+        return cli_wrap(err, APP_EVERIFY, "download of %s refused", b->name);
     return 0;
 }
 
@@ -170,7 +170,7 @@ cli_verify_signature(struct cli *c, struct exe_cache *cache, const char *hex, st
 
     sig = exe_cache_signature(cache, hex);
     if (!sig) {
-        app_fail(err, APP_ECONFLICT, "cache file %.16s has no stored signature", hex);
+        app_fail(err, APP_EVERIFY, "cache file %.16s has no stored signature", hex);
         goto out;
     }
     path = exe_cache_blob_path(cache, hex);
@@ -194,6 +194,6 @@ cli_verify_blob(struct cli *c, struct exe_cache *cache, const char *hex, uint64_
     if (rc < 0)
         return -1;
     if (rc == 0)
-        return app_fail(err, APP_ECONFLICT, "%.16s is not in the cache (run 'almanac fetch')", hex);
+        return app_fail(err, APP_EVERIFY, "%.16s is not in the cache (run 'almanac fetch')", hex);
     return cli_verify_signature(c, cache, hex, err);
 }

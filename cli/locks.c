@@ -204,7 +204,7 @@ check_lock(struct cli *c, struct cli_lock *l, const char *sig, struct app_err *e
 
     sha256_hex(l->bytes, l->len, hex);
     if (strcmp(hex, l->id + 7) != 0)
-        return app_fail(err, APP_ECONFLICT, "lock %s: its bytes hash to sha256:%s", l->id, hex);
+        return app_fail(err, APP_EVERIFY, "lock %s: its bytes hash to sha256:%s", l->id, hex);
     if (!sig) {
         char *esc = cli_escape(l->id), *path = xasprintf("/v1/locks/%s/signature", esc);
 
@@ -213,7 +213,7 @@ check_lock(struct cli *c, struct cli_lock *l, const char *sig, struct app_err *e
         free(path);
         if (ret < 0) {
             if (err->code == APP_ENOTFOUND)
-                err->code = APP_ECONFLICT; /* an unsigned lock is not usable */
+                err->code = APP_EVERIFY; /* an unsigned lock is not usable */
             return cli_wrap(err, err->code, "cannot get the signature of lock %s", l->id);
         }
         sig = fetched;

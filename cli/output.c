@@ -16,7 +16,9 @@ cli_exit_code(enum app_code code)
     case APP_OK: return CLI_OK;
     case APP_EINVAL: return CLI_EUSAGE;
     case APP_EAUTH:
+    case APP_EFORBIDDEN:
     case APP_ENOTFOUND:
+    case APP_ECONFLICT:
     case APP_EMETHOD:
     case APP_ETOOLARGE:
     case APP_EMEDIA:
@@ -24,7 +26,7 @@ cli_exit_code(enum app_code code)
     case APP_EUNPROCESSABLE: return CLI_EREFUSED;
     case APP_EINTERNAL:
     case APP_EUNAVAILABLE: return CLI_ENET;
-    case APP_ECONFLICT: return CLI_EVERIFY;
+    case APP_EVERIFY: return CLI_EVERIFY;
     }
     return CLI_ENET;
 }

@@ -11,8 +11,8 @@
 #include "cli/state.h"
 
 /* The exit code for an error class as the CLI uses them: APP_EINVAL local input,
- * 4xx from the server (EAUTH, ENOTFOUND, EUNPROCESSABLE, ...), EUNAVAILABLE and
- * EINTERNAL network and I/O, ECONFLICT verification. */
+ * 4xx from the server (EAUTH, EFORBIDDEN, ENOTFOUND, ECONFLICT, EUNPROCESSABLE,
+ * ...), EUNAVAILABLE and EINTERNAL network and I/O, EVERIFY verification. */
 int cli_exit_code(enum app_code code);
 
 /* Put a prefix before err's message: "<prefix>: <old message>", with code (keep

@@ -227,8 +227,7 @@ pin_first_use(struct cli *c, struct cli_trust *t, const char *known, struct app_
         free(b64);
     }
     if (t->n == 0) {
-        app_fail(err, APP_ECONFLICT, "server %s lists no usable signing key at /v1/keys",
-                 c->server);
+        app_fail(err, APP_EVERIFY, "server %s lists no usable signing key at /v1/keys", c->server);
         goto out;
     }
     {
@@ -316,17 +315,16 @@ verify_common(struct cli *c, const void *content, size_t len, const uint8_t *b2,
     if (cli_trust_load(c, err) < 0)
         return -1;
     if (!sig_text || !*sig_text)
-        return app_fail(err, APP_ECONFLICT, "%s %.16s has no signature", kind, hex);
+        return app_fail(err, APP_EVERIFY, "%s %.16s has no signature", kind, hex);
     if (art_sig_key_id(sig_text, id, err) < 0)
-        return cli_wrap(err, APP_ECONFLICT, "%s %.16s: signature is not in minisign format", kind,
+        return cli_wrap(err, APP_EVERIFY, "%s %.16s: signature is not in minisign format", kind,
                         hex);
     k = find_key(c->trust, id);
     if (!k) {
         if (c->key_file || getenv("ALMANAC_KEY"))
-            return app_fail(err, APP_ECONFLICT,
-                            "%s %.16s is signed by key %s, not by the key in %s", kind, hex, id,
-                            c->trust->source);
-        return app_fail(err, APP_ECONFLICT,
+            return app_fail(err, APP_EVERIFY, "%s %.16s is signed by key %s, not by the key in %s",
+                            kind, hex, id, c->trust->source);
+        return app_fail(err, APP_EVERIFY,
                         "%s %.16s is signed by key %s, which is not a key pinned for %s in "
                         "%s: the server's key changed (a rotation or an impostor); if you "
                         "trust the new key run 'almanac trust forget' and retry",
@@ -337,11 +335,11 @@ verify_common(struct cli *c, const void *content, size_t len, const uint8_t *b2,
     else
         rc = art_verify(k->b64, content, len, sig_text, &trusted, &e);
     if (rc < 0) {
-        app_fail(err, APP_ECONFLICT, "%s %.16s: bad signature: %s", kind, hex, e.msg);
+        app_fail(err, APP_EVERIFY, "%s %.16s: bad signature: %s", kind, hex, e.msg);
         goto out;
     }
     if (art_verify_binding(trusted, kind, hex, size, &e) < 0) {
-        app_fail(err, APP_ECONFLICT, "%s %.16s: signature is for another object: %s", kind, hex,
+        app_fail(err, APP_EVERIFY, "%s %.16s: signature is for another object: %s", kind, hex,
                  e.msg);
         goto out;
     }

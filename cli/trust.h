@@ -14,7 +14,7 @@
  *   known_hosts: a changed key means either a rotation or an impostor, and only the
  *   user can tell (`almanac trust forget` re-pins on next use).
  *
- * Verification failures use APP_ECONFLICT (exit code 4).
+ * Verification failures use APP_EVERIFY (exit code 4).
  */
 #ifndef CLI_TRUST_H
 #define CLI_TRUST_H

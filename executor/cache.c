@@ -191,7 +191,7 @@ exe_cache_check(struct exe_cache *c, const char *hex, uint64_t size, int full, s
         goto out;
     }
     if (size != EXE_SIZE_UNKNOWN && (uint64_t)st.st_size != size) {
-        app_fail(err, APP_ECONFLICT,
+        app_fail(err, APP_EVERIFY,
                  "cache file '%s' is corrupt: %jd bytes, the lock says %" PRIu64
                  " (remove it with 'almanac verify --repair')",
                  path, (intmax_t)st.st_size, size);
@@ -204,7 +204,7 @@ exe_cache_check(struct exe_cache *c, const char *hex, uint64_t size, int full, s
     if (sha256_file(path, got, &got_size, err) < 0)
         goto out;
     if (strcmp(got, hex) != 0) {
-        app_fail(err, APP_ECONFLICT,
+        app_fail(err, APP_EVERIFY,
                  "cache file '%s' is corrupt: its bytes hash to %s (remove it with "
                  "'almanac verify --repair')",
                  path, got);
@@ -275,7 +275,7 @@ dl_sink(struct dl *d, const void *p, size_t n)
     const unsigned char *q = p;
 
     if (d->b->size != EXE_SIZE_UNKNOWN && d->got + n > d->b->size)
-        return dl_fail(d, APP_ECONFLICT,
+        return dl_fail(d, APP_EVERIFY,
                        "download of %s (%.16s) is larger than the lock says: corrupt or "
                        "tampered with; nothing was cached",
                        d->b->name, d->b->hex);
@@ -355,7 +355,7 @@ dl_write(char *ptr, size_t size, size_t nmemb, void *userdata)
             size_t r = ZSTD_decompressStream(d->zs, &o, &in);
 
             if (ZSTD_isError(r)) {
-                dl_fail(d, APP_ECONFLICT, "download of %s is not valid zstd: %s", d->b->name,
+                dl_fail(d, APP_EVERIFY, "download of %s is not valid zstd: %s", d->b->name,
                         ZSTD_getErrorName(r));
                 return 0;
             }
@@ -458,9 +458,7 @@ dl_http_error(struct dl *d, const char *server)
 {
     cJSON *doc = d->errbody.len ? cJSON_ParseWithLength(d->errbody.data, d->errbody.len) : NULL;
     const cJSON *detail = cJSON_GetObjectItemCaseSensitive(doc, "detail");
-    enum app_code code = d->status == 404   ? APP_ENOTFOUND
-                         : d->status >= 500 ? APP_EUNAVAILABLE
-                                            : APP_EUNPROCESSABLE;
+    enum app_code code = app_code_of_status(d->status);
 
     if (d->status == 404)
         app_fail(&d->err, code,
@@ -494,18 +492,18 @@ dl_finish(struct exe_cache *c, struct exe_fetch *f, struct dl *d, CURLcode rc, C
         return -1;
     }
     if (d->is_zstd && !d->frame_done)
-        return app_fail(&d->err, APP_ECONFLICT, "download of %s ended inside a zstd frame",
+        return app_fail(&d->err, APP_EVERIFY, "download of %s ended inside a zstd frame",
                         d->b->name);
     crypto_hash_sha256_final(&d->sha, digest);
     crypto_generichash_final(&d->b2, b2, sizeof(b2));
     hex_encode(digest, sizeof(digest), hex);
     if (strcmp(hex, d->b->hex) != 0)
-        return app_fail(&d->err, APP_ECONFLICT,
+        return app_fail(&d->err, APP_EVERIFY,
                         "download of %s is corrupt or tampered with: its bytes hash to %s, not "
                         "%s; nothing was cached",
                         d->b->name, hex, d->b->hex);
     if (d->b->size != EXE_SIZE_UNKNOWN && d->got != d->b->size)
-        return app_fail(&d->err, APP_ECONFLICT,
+        return app_fail(&d->err, APP_EVERIFY,
                         "download of %s has %" PRIu64 " bytes, the lock says %" PRIu64
                         ": corrupt or tampered with; nothing was cached",
                         d->b->name, d->got, d->b->size);
@@ -514,7 +512,7 @@ dl_finish(struct exe_cache *c, struct exe_fetch *f, struct dl *d, CURLcode rc, C
                         d->b->name, curl_easy_strerror(sig_rc));
     curl_easy_getinfo(d->sig_h, CURLINFO_RESPONSE_CODE, &sig_status);
     if (sig_status != 200)
-        return app_fail(&d->err, APP_ECONFLICT,
+        return app_fail(&d->err, APP_EVERIFY,
                         "%s has no signature on the server (answered %ld): refusing it", d->b->name,
                         sig_status);
     if (f->verify && f->verify(f->verify_ctx, d->b, b2, d->got, d->sig.data, &d->err) < 0)
@@ -708,7 +706,7 @@ exe_cache_fetch(struct exe_cache *c, struct exe_fetch *f, struct exe_blob *bs, s
 
         for (size_t i = 0; i < nd; i++)
             if (ds[i].err.code != APP_OK &&
-                (!first || (ds[i].err.code == APP_ECONFLICT && first->err.code != APP_ECONFLICT)))
+                (!first || (ds[i].err.code == APP_EVERIFY && first->err.code != APP_EVERIFY)))
                 first = &ds[i];
         if (failed == 1)
             app_fail(err, first->err.code, "%s", first->err.msg);

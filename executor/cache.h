@@ -13,7 +13,7 @@
  * fetched when a good one is present. Checking a blob before use compares the
  * stamp with the file (a write through any hard link changes mtime and ctime) and
  * hashes it again whenever they differ; a full check always hashes. A blob whose
- * bytes do not match its name is refused (APP_ECONFLICT), never used and never
+ * bytes do not match its name is refused (APP_EVERIFY), never used and never
  * silently replaced: `almanac verify --repair` removes it.
  *
  * Downloads run concurrently (curl multi), ask for the zstd representation
@@ -45,7 +45,7 @@ const char *exe_cache_root(const struct exe_cache *c);
 char *exe_cache_blob_path(const struct exe_cache *c, const char *hex);
 
 /* Check blob hex: returns 1 when present and good, 0 when absent, -1 when present
- * but wrong (APP_ECONFLICT: its digest or size differs) or unreadable. size may be
+ * but wrong (APP_EVERIFY: its digest or size differs) or unreadable. size may be
  * EXE_SIZE_UNKNOWN. full: hash even when the stamp matches. */
 int exe_cache_check(struct exe_cache *c, const char *hex, uint64_t size, int full,
                     struct app_err *err);
@@ -86,7 +86,7 @@ struct exe_fetch {
 /* Make every blob of bs present: blobs in the cache are checked (stamp), the others
  * downloaded concurrently with their signatures, verified and renamed into place.
  * All downloads are attempted; the first failure is reported. Failures:
- * APP_ECONFLICT digest, size or signature mismatch (the download is dropped);
+ * APP_EVERIFY digest, size or signature mismatch (the download is dropped);
  * APP_ENOTFOUND the server does not have the bytes; APP_EUNAVAILABLE network or
  * server error; APP_EINTERNAL local I/O. */
 int exe_cache_fetch(struct exe_cache *c, struct exe_fetch *f, struct exe_blob *bs, size_t n,

@@ -104,33 +104,13 @@ srv_reply_empty(struct srv_req *r, unsigned status)
     set_response(r, status, resp);
 }
 
-static const char *
-problem_slug(enum app_code code)
-{
-    switch (code) {
-    case APP_OK: return "ok";
-    case APP_EINVAL: return "bad-request";
-    case APP_EAUTH: return "unauthorized";
-    case APP_ENOTFOUND: return "not-found";
-    case APP_EMETHOD: return "method-not-allowed";
-    case APP_ECONFLICT: return "conflict";
-    case APP_ETOOLARGE: return "too-large";
-    case APP_EMEDIA: return "unsupported-media-type";
-    case APP_ERANGE: return "range-not-satisfiable";
-    case APP_EUNPROCESSABLE: return "unprocessable";
-    case APP_EINTERNAL: return "internal";
-    case APP_EUNAVAILABLE: return "unavailable";
-    }
-    return "internal";
-}
-
 void
 srv_reply_problem(struct srv_req *r, struct app_err *err)
 {
     enum app_code code = err->code == APP_OK ? APP_EINTERNAL : err->code;
     unsigned status = (unsigned)app_err_status(code);
     cJSON *p = xjson(cJSON_CreateObject());
-    char *type = xasprintf("urn:almanac:problem:%s", problem_slug(code));
+    char *type = xasprintf("urn:almanac:problem:%s", app_err_slug(code));
     char *s;
 
     xjson(cJSON_AddStringToObject(p, "type", type));
