@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "app/mem.h"
@@ -25,4 +26,19 @@ fs_mkdir_p(const char *path)
         ret = -1;
     free(p);
     return ret;
+}
+
+int
+fs_name_check(const char *s, struct app_err *err)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n == 0 || n > APP_FILE_NAME_MAX)
+        return app_fail(err, APP_EINVAL, "file name must be 1 to %d bytes", APP_FILE_NAME_MAX);
+    if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strchr(s, '/') || strchr(s, '\\'))
+        return app_fail(err, APP_EINVAL, "file name '%.100s' is not a plain file name", s);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return app_fail(err, APP_EINVAL, "file name has a control character");
+    return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "app/date.h"
+#include "app/fs.h"
 #include "app/json.h"
 #include "app/mem.h"
 #include "artifacts/wasm.h"
@@ -134,21 +135,6 @@ art_check_media_type(const char *s, struct app_err *err)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
             return app_fail(err, APP_EINVAL, "media type has a control or non-ASCII byte");
-    return 0;
-}
-
-int
-art_check_file_name(const char *s, struct app_err *err)
-{
-    size_t n = strlen(s);
-
-    if (n == 0 || n > ART_FILE_NAME_MAX)
-        return app_fail(err, APP_EINVAL, "file name must be 1 to %d bytes", ART_FILE_NAME_MAX);
-    if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strchr(s, '/') || strchr(s, '\\'))
-        return app_fail(err, APP_EINVAL, "file name '%.100s' is not a plain file name", s);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return app_fail(err, APP_EINVAL, "file name has a control character");
     return 0;
 }
 
@@ -368,7 +354,7 @@ art_upload_new(struct art_store *s, const char *expect_hex, uint64_t expect_size
 {
     struct art_upload *u;
 
-    if (file_name && art_check_file_name(file_name, err) < 0)
+    if (file_name && fs_name_check(file_name, err) < 0)
         return NULL;
     if (media_type && art_check_media_type(media_type, err) < 0)
         return NULL;

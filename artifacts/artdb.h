@@ -25,7 +25,6 @@
 #include "db/db.h"
 
 #define ART_MEDIA_TYPE_MAX 127
-#define ART_FILE_NAME_MAX 255
 #define ART_MEDIA_DEFAULT "application/octet-stream"
 
 struct art_row {
@@ -73,11 +72,9 @@ int artdb_each_stored(struct db *c, int (*fn)(void *ctx, const char *hex), void 
 const char *art_media_type_for(const char *file_name);
 
 /* 0 when s is an acceptable media type ("type/subtype", optional parameters,
- * printable ASCII, at most ART_MEDIA_TYPE_MAX bytes) or file name (no '/', no
- * control characters, not "." or "..", at most ART_FILE_NAME_MAX bytes); else -1
- * with err (400). */
+ * printable ASCII, at most ART_MEDIA_TYPE_MAX bytes); else -1 with err (400). File
+ * names are checked by fs_name_check (app/fs.h). */
 int art_check_media_type(const char *s, struct app_err *err);
-int art_check_file_name(const char *s, struct app_err *err);
 
 struct art_upload;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/date.h"
+#include "app/fs.h"
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
@@ -244,7 +245,7 @@ insert_package(struct db *c, sqlite3_stmt *ins, const char *id, const cJSON *ent
         strcmp(idir, "dynlib") != 0)
         return app_fail(err, APP_EINVAL,
                         "package '%s': install_dir '%s' is not site, stdlib or dynlib", key, idir);
-    if (!file[0] || strchr(file, '/') || strchr(file, '\\'))
+    if (fs_name_check(file, NULL) < 0)
         return app_fail(err, APP_EINVAL, "package '%s': file_name '%s' must be a plain file name",
                         key, file);
     deps = string_list(cJSON_GetObjectItemCaseSensitive(entry, "depends"), 1);

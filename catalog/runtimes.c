@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "app/date.h"
+#include "app/fs.h"
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
@@ -263,7 +264,7 @@ parse_fields(const cJSON *body, struct rt_fields *f, struct app_err *err)
                                 "artifact sha256 '%s' is not 64 lower-case hex digits", sha);
             if (size < 0)
                 return app_fail(err, APP_EINVAL, "artifact size must not be negative");
-            if (strchr(file, '/') || !file[0])
+            if (fs_name_check(file, NULL) < 0)
                 return app_fail(err, APP_EINVAL,
                                 "artifact file_name '%s' must be a plain file name", file);
             for (const cJSON *y = a->child; y != x; y = y->next)

@@ -11,19 +11,13 @@
 #include <sodium.h>
 
 #include "app/buf.h"
+#include "app/fs.h"
 #include "app/hash.h"
 #include "app/mem.h"
 #include "cli/output.h"
 #include "cli/trust.h"
 
 #define BLAKE_CHUNK (256 * 1024)
-
-static int
-file_name_ok(const char *s)
-{
-    return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
-           strlen(s) < 256;
-}
 
 static int
 add_file(const cJSON *e, const char *role, struct cli_lock_file *f, struct app_err *err)
@@ -36,7 +30,7 @@ add_file(const cJSON *e, const char *role, struct cli_lock_file *f, struct app_e
     if (!cJSON_IsString(sha) || !sha256_hex_valid(sha->valuestring))
         return app_fail(err, APP_EUNAVAILABLE, "lock entry '%s' has no valid sha256",
                         cli_str(e, "name"));
-    if (!cJSON_IsString(name) || !file_name_ok(name->valuestring))
+    if (!cJSON_IsString(name) || fs_name_check(name->valuestring, NULL) < 0)
         return app_fail(err, APP_EUNAVAILABLE, "lock entry %.16s has a bad file_name",
                         sha->valuestring);
     f->blob.hex = sha->valuestring;

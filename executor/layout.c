@@ -23,8 +23,8 @@
 static int
 name_valid(const char *s)
 {
-    return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
-           strcmp(s, LAYOUT_MANIFEST) != 0 && strcmp(s, LAYOUT_LOCK) != 0;
+    return fs_name_check(s, NULL) == 0 && strcmp(s, LAYOUT_MANIFEST) != 0 &&
+           strcmp(s, LAYOUT_LOCK) != 0;
 }
 
 static char *

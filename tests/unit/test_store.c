@@ -14,6 +14,7 @@
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader */
 #include <zstd.h>
 
+#include "app/fs.h"
 #include "app/hash.h"
 #include "app/mem.h"
 #include "artifacts/artdb.h"
@@ -507,9 +508,9 @@ START_TEST(test_media_types)
     ck_assert_str_eq(art_media_type_for("pyodide-lock.json"), "application/json");
     ck_assert_ptr_null(art_media_type_for("README"));
     ck_assert_ptr_null(art_media_type_for(NULL));
-    ck_assert_int_eq(art_check_file_name("a b.whl", NULL), 0);
-    ck_assert_int_eq(art_check_file_name("..", NULL), -1);
-    ck_assert_int_eq(art_check_file_name("a\nb", NULL), -1);
+    ck_assert_int_eq(fs_name_check("a b.whl", NULL), 0);
+    ck_assert_int_eq(fs_name_check("..", NULL), -1);
+    ck_assert_int_eq(fs_name_check("a\nb", NULL), -1);
     ck_assert_int_eq(art_check_media_type("application/wasm", NULL), 0);
     ck_assert_int_eq(art_check_media_type("/wasm", NULL), -1);
 }
