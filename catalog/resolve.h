@@ -51,8 +51,4 @@ void res_output_release(struct res_output *out);
 /* The response document {lock_id, lock, policy, warnings}; borrows nothing. */
 cJSON *res_response(const struct res_output *out);
 
-/* Compare what two dates resolve to (GET /v1/diff). */
-cJSON *res_diff(const struct snap *s, const struct res_input *from, const struct res_input *to,
-                struct app_err *err);
-
 #endif

@@ -14,6 +14,7 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "catalog/diff.h"
 #include "catalog/locks.h"
 #include "catalog/req.h"
 #include "catalog/resolve.h"
