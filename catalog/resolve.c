@@ -11,23 +11,15 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "app/strv.h"
 #include "catalog/pyline.h"
 #include "catalog/req.h"
-
-/* Resolution error kinds after the flag ones, in reporting order. */
-enum res_kind {
-    RES_PYTHON_REQUIRED = 100,
-    RES_INVALID_REQUIREMENT,
-    RES_UNSUPPORTED,
-    RES_NOT_SATISFIED,
-    RES_UPGRADE_BLOCKED,
-    RES_NO_RUNTIME,
-};
 
 struct res_ctx {
     const struct snap *s;
     const struct res_input *in;
-    struct app_err *err;
+    struct res_issues errors;
+    struct res_issues warnings;
     struct flag_result fr;
     struct req *reqs;
     size_t n_reqs;
@@ -35,39 +27,112 @@ struct res_ctx {
     const struct snap_runtime *rt;
     const struct snap_set *set;
     int as_of;
-    cJSON *warnings;
     cJSON *upgrade;
 };
 
-static cJSON *
-issue_json(const struct flag_issue *is)
+static char *
+dup_or_null(const char *s)
 {
-    cJSON *o = xjson(cJSON_CreateObject());
-
-    xjson(cJSON_AddStringToObject(o, "code", is->code));
-    xjson(cJSON_AddStringToObject(o, "message", is->message));
-    xjson(cJSON_AddStringToObject(o, is->kind <= FLAG_DATE_IN_FUTURE ? "date" : "flag", is->name));
-    if (is->suggestion)
-        xjson(cJSON_AddStringToObject(o, "suggestion", is->suggestion));
-    return o;
+    return s ? xstrdup(s) : NULL;
 }
 
-static void warn(struct res_ctx *x, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static struct res_issue *issue_add(struct res_issues *v, int kind, const char *code,
+                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void
-warn(struct res_ctx *x, const char *code, const char *fmt, ...)
+/* Append an issue with its code and message; the caller sets subject fields. */
+static struct res_issue *
+issue_add(struct res_issues *v, int kind, const char *code, const char *fmt, ...)
 {
     char msg[APP_ERR_MSG_MAX];
-    cJSON *o = xjson(cJSON_CreateObject());
+    struct res_issue *is;
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    xjson(cJSON_AddStringToObject(o, "code", code));
-    xjson(cJSON_AddStringToObject(o, "message", msg));
-    cJSON_AddItemToArray(x->warnings, o);
+    v->v = xrealloc(v->v, (v->n + 1) * sizeof(*v->v));
+    is = &v->v[v->n++];
+    memset(is, 0, sizeof(*is));
+    is->kind = kind;
+    is->code = xstrdup(code);
+    is->message = xstrdup(msg);
+    return is;
+}
+
+/* A flag compiler issue: its name is a date or a flag by kind. */
+static void
+issue_from_flag(struct res_issues *v, const struct flag_issue *fi, int is_error)
+{
+    struct res_issue *is = issue_add(v, (int)fi->kind, fi->code, "%s", fi->message);
+    int about_date = fi->kind <= FLAG_DATE_IN_FUTURE;
+
+    if (about_date)
+        is->date = xstrdup(fi->name);
+    else
+        is->flag = xstrdup(fi->name);
+    is->suggestion = dup_or_null(fi->suggestion);
+    if (is_error && about_date)
+        is->field = xstrdup("compatibility_date");
+}
+
+static void
+issue_release(struct res_issue *is)
+{
+    free(is->code), free(is->message), free(is->name), free(is->flag), free(is->date);
+    free(is->field), free(is->suggestion), free(is->line), free(is->requirement);
+    free(is->resolved_version), free(is->python_line), free(is->from), free(is->to);
+    strv_free(is->packages, is->n_packages);
+}
+
+void
+res_issues_release(struct res_issues *is)
+{
+    if (!is)
+        return;
+    for (size_t i = 0; i < is->n; i++)
+        issue_release(&is->v[i]);
+    free(is->v);
+    is->v = NULL;
+    is->n = 0;
+}
+
+static void
+add_opt(cJSON *o, const char *key, const char *v)
+{
+    if (v)
+        xjson(cJSON_AddStringToObject(o, key, v));
+}
+
+void
+res_issues_render(const struct res_issues *is, cJSON **arr)
+{
+    if (!*arr)
+        *arr = xjson(cJSON_CreateArray());
+    for (size_t i = 0; i < is->n; i++) {
+        const struct res_issue *x = &is->v[i];
+        cJSON *o = xjson(cJSON_CreateObject());
+
+        xjson(cJSON_AddStringToObject(o, "code", x->code));
+        xjson(cJSON_AddStringToObject(o, "message", x->message));
+        add_opt(o, "name", x->name);
+        add_opt(o, "flag", x->flag);
+        add_opt(o, "date", x->date);
+        add_opt(o, "field", x->field);
+        add_opt(o, "suggestion", x->suggestion);
+        add_opt(o, "line", x->line);
+        add_opt(o, "requirement", x->requirement);
+        add_opt(o, "resolved_version", x->resolved_version);
+        add_opt(o, "python_line", x->python_line);
+        add_opt(o, "from", x->from);
+        add_opt(o, "to", x->to);
+        if (x->packages) {
+            cJSON *p = xjson(cJSON_AddArrayToObject(o, "packages"));
+
+            for (size_t j = 0; j < x->n_packages; j++)
+                cJSON_AddItemToArray(p, xjson(cJSON_CreateString(x->packages[j])));
+        }
+        cJSON_AddItemToArray(*arr, o);
+    }
 }
 
 /* The closest package name of the set, for "did you mean". */
@@ -90,15 +155,16 @@ suggest_pkg(const struct snap_set *set, const char *name)
 }
 
 /* Requirements missing from set; names sorted (reqs are sorted already). */
-static cJSON *
-missing_in(const struct res_ctx *x, const struct snap_set *set)
+static char **
+missing_in(const struct res_ctx *x, const struct snap_set *set, size_t *n)
 {
-    cJSON *arr = xjson(cJSON_CreateArray());
+    char **v = NULL;
 
+    *n = 0;
     for (size_t i = 0; i < x->n_reqs; i++)
         if (!snap_pkg(set, x->reqs[i].name))
-            cJSON_AddItemToArray(arr, xjson(cJSON_CreateString(x->reqs[i].name)));
-    return arr;
+            strv_push(&v, n, x->reqs[i].name);
+    return v;
 }
 
 static int
@@ -110,34 +176,18 @@ cmp_req(const void *a, const void *b)
 static int
 has_error(const struct res_ctx *x)
 {
-    return x->err->errors && cJSON_GetArraySize(x->err->errors) > 0;
+    return x->errors.n > 0;
 }
 
-/* DESIGN §5: move an ended worker to the oldest newer line that is still supported
- * as of as_of and has a published, non-experimental bundle (lowest order). */
-static void
-apply_policy(struct res_ctx *x, cJSON *policy)
+/* The oldest line newer than line, still supported as of as_of, with a published,
+ * non-experimental bundle (the lowest order on that line); NULL when none. */
+static const struct flag_def *
+successor_bundle(const struct res_ctx *x, const struct snap_line *line,
+                 const struct snap_line **target_line)
 {
-    const struct snap_line *line = snap_line(x->s, x->rt->line);
-    const struct snap_line *target_line = NULL;
     const struct flag_def *target = NULL;
-    char eos_s[APP_DATE_LEN], as_of_s[APP_DATE_LEN];
-    const char *status;
 
-    date_format(x->as_of, as_of_s);
-    xjson(cJSON_AddStringToObject(policy, "python_line", x->rt->line));
-    if (!line) {
-        /* A runtime whose line is unknown has no end date: treat as supported. */
-        xjson(cJSON_AddNullToObject(policy, "end_of_support"));
-        xjson(cJSON_AddStringToObject(policy, "status", "supported"));
-        return;
-    }
-    date_format(line->end_of_support, eos_s);
-    xjson(cJSON_AddStringToObject(policy, "end_of_support", eos_s));
-    status = cat_support_status(line->end_of_support, x->as_of);
-    xjson(cJSON_AddStringToObject(policy, "status", status));
-    if (strcmp(status, "supported") == 0)
-        return;
+    *target_line = NULL;
     for (size_t i = 0; i < x->s->n_lines && !target; i++) {
         const struct snap_line *l = &x->s->lines[i];
 
@@ -158,73 +208,117 @@ apply_policy(struct res_ctx *x, cJSON *policy)
                 target = f;
         }
         if (target)
-            target_line = l;
+            *target_line = l;
     }
+    return target;
+}
+
+/* "ending": a warning naming where the worker will go. */
+static void
+warn_ending(struct res_ctx *x, const struct snap_line *line, const char *eos_s,
+            const struct flag_def *target, const struct snap_line *target_line)
+{
+    if (target)
+        issue_add(&x->warnings, 0, "support_ending",
+                  "python %s reaches end of support on %s; workers on it will move to python %s "
+                  "(%s, flag '%s')",
+                  line->line, eos_s, target_line->line, target->bundle_runtime, target->name);
+    else
+        issue_add(&x->warnings, 0, "support_ending",
+                  "python %s reaches end of support on %s and no newer supported line has a "
+                  "bundle yet",
+                  line->line, eos_s);
+}
+
+/* "ended": move to target, unless a requirement is missing from its package set. */
+static void
+move_to(struct res_ctx *x, const struct snap_line *line, const char *eos_s,
+        const struct flag_def *target, const struct snap_line *target_line)
+{
+    const struct snap_set *tset = snap_set(x->s, target->bundle_package_set);
+    size_t n_missing;
+    char **missing = missing_in(x, tset, &n_missing);
+    cJSON *from, *to;
+    char *reason;
+
+    if (n_missing > 0) {
+        char *names = strv_to_json((const char *const *)missing, n_missing);
+        struct res_issue *is =
+            issue_add(&x->errors, RES_UPGRADE_BLOCKED, "upgrade_blocked",
+                      "python %s reached end of support on %s; the move to %s is "
+                      "blocked: %s not in package set '%s'",
+                      line->line, eos_s, target->bundle_runtime, names, tset->id);
+
+        is->packages = missing;
+        is->n_packages = n_missing;
+        is->from = xstrdup(x->rt->id);
+        is->to = xstrdup(target->bundle_runtime);
+        free(names);
+        return;
+    }
+    strv_free(missing, n_missing);
+    x->upgrade = xjson(cJSON_CreateObject());
+    from = xjson(cJSON_AddObjectToObject(x->upgrade, "from"));
+    to = xjson(cJSON_AddObjectToObject(x->upgrade, "to"));
+    reason = xasprintf("python %s reached end of support on %s; moved to the oldest "
+                       "supported line, python %s",
+                       line->line, eos_s, target_line->line);
+    xjson(cJSON_AddStringToObject(from, "runtime", x->rt->id));
+    xjson(cJSON_AddStringToObject(from, "python_line", x->rt->line));
+    xjson(cJSON_AddStringToObject(from, "bundle_flag", x->bundle->name));
+    xjson(cJSON_AddStringToObject(from, "package_set", x->set->id));
+    xjson(cJSON_AddStringToObject(to, "runtime", target->bundle_runtime));
+    xjson(cJSON_AddStringToObject(to, "python_line", target_line->line));
+    xjson(cJSON_AddStringToObject(to, "bundle_flag", target->name));
+    xjson(cJSON_AddStringToObject(to, "package_set", target->bundle_package_set));
+    xjson(cJSON_AddStringToObject(x->upgrade, "reason", reason));
+    free(reason);
+    x->bundle = target;
+    x->rt = snap_runtime(x->s, target->bundle_runtime);
+    x->set = tset;
+}
+
+/* DESIGN §5: a supported line stays; an ending one warns; an ended worker moves to
+ * the oldest newer line that is still supported as of as_of and has a published,
+ * non-experimental bundle (lowest order), or does not resolve. */
+static void
+apply_policy(struct res_ctx *x, cJSON *policy)
+{
+    const struct snap_line *line = snap_line(x->s, x->rt->line);
+    const struct snap_line *target_line = NULL;
+    const struct flag_def *target;
+    char eos_s[APP_DATE_LEN], as_of_s[APP_DATE_LEN];
+    const char *status;
+
+    date_format(x->as_of, as_of_s);
+    xjson(cJSON_AddStringToObject(policy, "python_line", x->rt->line));
+    if (!line) {
+        /* A runtime whose line is unknown has no end date: treat as supported. */
+        xjson(cJSON_AddNullToObject(policy, "end_of_support"));
+        xjson(cJSON_AddStringToObject(policy, "status", "supported"));
+        return;
+    }
+    date_format(line->end_of_support, eos_s);
+    xjson(cJSON_AddStringToObject(policy, "end_of_support", eos_s));
+    status = cat_support_status(line->end_of_support, x->as_of);
+    xjson(cJSON_AddStringToObject(policy, "status", status));
+    if (strcmp(status, "supported") == 0)
+        return;
+    target = successor_bundle(x, line, &target_line);
     if (strcmp(status, "ending") == 0) {
-        if (target)
-            warn(x, "support_ending",
-                 "python %s reaches end of support on %s; workers on it will move to python %s "
-                 "(%s, flag '%s')",
-                 line->line, eos_s, target_line->line, target->bundle_runtime, target->name);
-        else
-            warn(x, "support_ending",
-                 "python %s reaches end of support on %s and no newer supported line has a "
-                 "bundle yet",
-                 line->line, eos_s);
+        warn_ending(x, line, eos_s, target, target_line);
         return;
     }
     if (!target) {
-        cJSON *e = app_err_add(x->err, "no_supported_runtime",
-                               "python %s reached end of support on %s and no newer line is "
-                               "supported as of %s",
-                               line->line, eos_s, as_of_s);
+        struct res_issue *is = issue_add(&x->errors, RES_NO_RUNTIME, "no_supported_runtime",
+                                         "python %s reached end of support on %s and no newer "
+                                         "line is supported as of %s",
+                                         line->line, eos_s, as_of_s);
 
-        xjson(cJSON_AddStringToObject(e, "python_line", line->line));
-        xjson(cJSON_AddNumberToObject(e, "kind_order", RES_NO_RUNTIME));
+        is->python_line = xstrdup(line->line);
         return;
     }
-    {
-        const struct snap_set *tset = snap_set(x->s, target->bundle_package_set);
-        cJSON *missing = missing_in(x, tset);
-
-        if (cJSON_GetArraySize(missing) > 0) {
-            char *names = json_canonical(missing, NULL);
-            cJSON *e = app_err_add(x->err, "upgrade_blocked",
-                                   "python %s reached end of support on %s; the move to %s is "
-                                   "blocked: %s not in package set '%s'",
-                                   line->line, eos_s, target->bundle_runtime, names, tset->id);
-
-            cJSON_AddItemToObject(e, "packages", missing);
-            xjson(cJSON_AddStringToObject(e, "from", x->rt->id));
-            xjson(cJSON_AddStringToObject(e, "to", target->bundle_runtime));
-            xjson(cJSON_AddNumberToObject(e, "kind_order", RES_UPGRADE_BLOCKED));
-            free(names);
-            return;
-        }
-        cJSON_Delete(missing);
-        x->upgrade = xjson(cJSON_CreateObject());
-        {
-            cJSON *from = xjson(cJSON_AddObjectToObject(x->upgrade, "from"));
-            cJSON *to = xjson(cJSON_AddObjectToObject(x->upgrade, "to"));
-            char *reason = xasprintf("python %s reached end of support on %s; moved to the oldest "
-                                     "supported line, python %s",
-                                     line->line, eos_s, target_line->line);
-
-            xjson(cJSON_AddStringToObject(from, "runtime", x->rt->id));
-            xjson(cJSON_AddStringToObject(from, "python_line", x->rt->line));
-            xjson(cJSON_AddStringToObject(from, "bundle_flag", x->bundle->name));
-            xjson(cJSON_AddStringToObject(from, "package_set", x->set->id));
-            xjson(cJSON_AddStringToObject(to, "runtime", target->bundle_runtime));
-            xjson(cJSON_AddStringToObject(to, "python_line", target_line->line));
-            xjson(cJSON_AddStringToObject(to, "bundle_flag", target->name));
-            xjson(cJSON_AddStringToObject(to, "package_set", target->bundle_package_set));
-            xjson(cJSON_AddStringToObject(x->upgrade, "reason", reason));
-            free(reason);
-        }
-        x->bundle = target;
-        x->rt = snap_runtime(x->s, target->bundle_runtime);
-        x->set = tset;
-    }
+    move_to(x, line, eos_s, target, target_line);
 }
 
 struct closure {
@@ -301,26 +395,24 @@ close_packages(struct res_ctx *x)
 
         if (!p) {
             const char *sug = suggest_pkg(x->set, r->name);
-            cJSON *e =
-                app_err_add(x->err, "unsupported_package",
-                            "package '%s' is not in package set '%s'%s%s%s", r->name, x->set->id,
-                            sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
+            struct res_issue *is =
+                issue_add(&x->errors, RES_UNSUPPORTED, "unsupported_package",
+                          "package '%s' is not in package set '%s'%s%s%s", r->name, x->set->id,
+                          sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
 
-            xjson(cJSON_AddStringToObject(e, "name", r->name));
-            if (sug)
-                xjson(cJSON_AddStringToObject(e, "suggestion", sug));
-            xjson(cJSON_AddNumberToObject(e, "kind_order", RES_UNSUPPORTED));
+            is->name = xstrdup(r->name);
+            is->suggestion = dup_or_null(sug);
             continue;
         }
         if (!req_check(r, p->version, &failed)) {
-            cJSON *e = app_err_add(x->err, "requirement_not_satisfied",
-                                   "requirement '%s' is not satisfied: package set '%s' has %s %s",
-                                   r->line, x->set->id, p->name, p->version);
+            struct res_issue *is =
+                issue_add(&x->errors, RES_NOT_SATISFIED, "requirement_not_satisfied",
+                          "requirement '%s' is not satisfied: package set '%s' has %s %s", r->line,
+                          x->set->id, p->name, p->version);
 
-            xjson(cJSON_AddStringToObject(e, "name", r->name));
-            xjson(cJSON_AddStringToObject(e, "requirement", r->line));
-            xjson(cJSON_AddStringToObject(e, "resolved_version", p->version));
-            xjson(cJSON_AddNumberToObject(e, "kind_order", RES_NOT_SATISFIED));
+            is->name = xstrdup(r->name);
+            is->requirement = xstrdup(r->line);
+            is->resolved_version = xstrdup(p->version);
         }
         visit(x->set, &cl, p);
     }
@@ -407,121 +499,141 @@ build_lock(struct res_ctx *x, cJSON *packages)
     return lock;
 }
 
+/* Problems by kind, then by name (issues without one keep their order). */
 static int
-cmp_err(const void *a, const void *b)
+cmp_issue(const void *a, const void *b)
 {
-    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-    int kx = cJSON_GetObjectItem(x, "kind_order")->valueint;
-    int ky = cJSON_GetObjectItem(y, "kind_order")->valueint;
-    const cJSON *nx = cJSON_GetObjectItem(x, "name"), *ny = cJSON_GetObjectItem(y, "name");
+    const struct res_issue *x = a, *y = b;
 
-    if (kx != ky)
-        return kx < ky ? -1 : 1;
-    if (cJSON_IsString(nx) && cJSON_IsString(ny))
-        return strcmp(nx->valuestring, ny->valuestring);
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1;
+    if (x->name && y->name)
+        return strcmp(x->name, y->name);
     return 0;
 }
 
-/* Errors in a stable order: by kind, then subject; the sort key is dropped. */
+/* Inputs that are checked before any resolution: as_of, the flags (compiled), the
+ * requirements (parsed and sorted), and python_workers when Python is asked for. */
 static void
-order_errors(struct app_err *err)
+check_inputs(struct res_ctx *x)
 {
-    size_t n = (size_t)cJSON_GetArraySize(err->errors), i = 0;
-    cJSON **v = xcalloc(n, sizeof(*v));
-    cJSON *arr;
-
-    while (err->errors->child)
-        v[i++] = cJSON_DetachItemViaPointer(err->errors, err->errors->child);
-    qsort(v, n, sizeof(*v), cmp_err);
-    arr = err->errors;
-    for (i = 0; i < n; i++) {
-        cJSON_DeleteItemFromObject(v[i], "kind_order");
-        cJSON_AddItemToArray(arr, v[i]);
-    }
-    free(v);
-}
-
-static void
-tag_kind(cJSON *e, int kind)
-{
-    xjson(cJSON_AddNumberToObject(e, "kind_order", kind));
-}
-
-int
-res_resolve(const struct snap *s, const struct res_input *in, struct res_output *out,
-            struct app_err *err)
-{
-    struct res_ctx x = {0};
+    const struct res_input *in = x->in;
     struct flag_input fi = {0};
-    cJSON *policy = NULL, *packages = NULL;
-    int python_on, ret = -1;
-    char as_of_s[APP_DATE_LEN];
+    struct app_err rerr = {0};
 
-    memset(out, 0, sizeof(*out));
-    x.s = s;
-    x.in = in;
-    x.err = err;
-    x.warnings = xjson(cJSON_CreateArray());
-    err->code = APP_OK;
-    if (!err->errors)
-        err->errors = xjson(cJSON_CreateArray());
-    if (in->n_flags > RES_MAX_FLAGS || in->n_requirements > RES_MAX_REQUIREMENTS) {
-        app_fail(err, APP_ETOOLARGE, "too many flags or requirements (limits %d and %d)",
-                 RES_MAX_FLAGS, RES_MAX_REQUIREMENTS);
-        goto out;
-    }
-    x.as_of = in->today;
-    if (in->as_of && date_parse(in->as_of, &x.as_of) < 0) {
-        cJSON *e = app_err_add(err, "invalid_date",
-                               "as_of '%s' is not a valid date (YYYY-MM-DD, a real calendar date)",
-                               in->as_of);
+    x->as_of = in->today;
+    if (in->as_of && date_parse(in->as_of, &x->as_of) < 0) {
+        struct res_issue *is = issue_add(
+            &x->errors, FLAG_INVALID_DATE, "invalid_date",
+            "as_of '%s' is not a valid date (YYYY-MM-DD, a real calendar date)", in->as_of);
 
-        xjson(cJSON_AddStringToObject(e, "date", in->as_of));
-        xjson(cJSON_AddStringToObject(e, "field", "as_of"));
-        tag_kind(e, FLAG_INVALID_DATE);
+        is->date = xstrdup(in->as_of);
+        is->field = xstrdup("as_of");
     }
     fi.date = in->date ? in->date : "";
     fi.flags = in->flags;
     fi.n_flags = in->n_flags;
     fi.allow_experimental = in->allow_experimental;
     fi.today = in->today;
-    flag_compile(s->flags, s->n_flags, &fi, &x.fr);
-    for (size_t i = 0; i < x.fr.n_errors; i++) {
-        cJSON *e = issue_json(&x.fr.errors[i]);
+    flag_compile(x->s->flags, x->s->n_flags, &fi, &x->fr);
+    for (size_t i = 0; i < x->fr.n_errors; i++)
+        issue_from_flag(&x->errors, &x->fr.errors[i], 1);
+    for (size_t i = 0; i < x->fr.n_warnings; i++)
+        issue_from_flag(&x->warnings, &x->fr.warnings[i], 0);
+    if (req_parse_lines(in->requirements, in->n_requirements, &x->reqs, &x->n_reqs, &rerr) < 0) {
+        const cJSON *e;
 
-        if (x.fr.errors[i].kind <= FLAG_DATE_IN_FUTURE)
-            xjson(cJSON_AddStringToObject(e, "field", "compatibility_date"));
-        tag_kind(e, (int)x.fr.errors[i].kind);
-        cJSON_AddItemToArray(err->errors, e);
-    }
-    for (size_t i = 0; i < x.fr.n_warnings; i++)
-        cJSON_AddItemToArray(x.warnings, issue_json(&x.fr.warnings[i]));
-    {
-        struct app_err rerr = {0};
+        cJSON_ArrayForEach (e, rerr.errors) {
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+            const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+            const cJSON *line = cJSON_GetObjectItemCaseSensitive(e, "line");
+            struct res_issue *is =
+                issue_add(&x->errors, RES_INVALID_REQUIREMENT,
+                          cJSON_IsString(code) ? code->valuestring : "invalid_requirement", "%s",
+                          cJSON_IsString(msg) ? msg->valuestring : "invalid requirement");
 
-        if (req_parse_lines(in->requirements, in->n_requirements, &x.reqs, &x.n_reqs, &rerr) < 0) {
-            cJSON *e;
-
-            while (rerr.errors && (e = cJSON_DetachItemFromArray(rerr.errors, 0))) {
-                tag_kind(e, RES_INVALID_REQUIREMENT);
-                cJSON_AddItemToArray(err->errors, e);
-            }
+            is->line = cJSON_IsString(line) ? xstrdup(line->valuestring) : NULL;
         }
-        app_err_release(&rerr);
     }
-    if (x.n_reqs > 1)
-        qsort(x.reqs, x.n_reqs, sizeof(*x.reqs), cmp_req);
-    python_on = flag_result_has(&x.fr, "python_workers");
-    if ((x.n_reqs > 0 || in->python_entry) && !python_on) {
-        cJSON *e = app_err_add(err, "python_workers_required",
-                               "%s need the 'python_workers' compatibility flag",
-                               x.n_reqs ? "python requirements" : "a python entry point");
+    app_err_release(&rerr);
+    if (x->n_reqs > 1)
+        qsort(x->reqs, x->n_reqs, sizeof(*x->reqs), cmp_req);
+    if ((x->n_reqs > 0 || in->python_entry) && !flag_result_has(&x->fr, "python_workers")) {
+        struct res_issue *is =
+            issue_add(&x->errors, RES_PYTHON_REQUIRED, "python_workers_required",
+                      "%s need the 'python_workers' compatibility flag",
+                      x->n_reqs ? "python requirements" : "a python entry point");
 
-        xjson(cJSON_AddStringToObject(e, "flag", "python_workers"));
-        tag_kind(e, RES_PYTHON_REQUIRED);
+        is->flag = xstrdup("python_workers");
     }
+}
+
+/* The policy document, after moving the worker when its line ended. */
+static cJSON *
+policy_of(struct res_ctx *x)
+{
+    cJSON *policy = xjson(cJSON_CreateObject());
+    char as_of_s[APP_DATE_LEN];
+
+    date_format(x->as_of, as_of_s);
+    xjson(cJSON_AddStringToObject(policy, "as_of", as_of_s));
+    if (x->rt) {
+        apply_policy(x, policy);
+    } else {
+        xjson(cJSON_AddNullToObject(policy, "python_line"));
+        xjson(cJSON_AddNullToObject(policy, "end_of_support"));
+        xjson(cJSON_AddStringToObject(policy, "status", "supported"));
+    }
+    return policy;
+}
+
+/* The lock, its canonical bytes and id, the policy and the warnings into out. */
+static void
+finish(struct res_ctx *x, cJSON *packages, cJSON *policy, struct res_output *out)
+{
+    char hex[APP_SHA256_HEX];
+
+    out->lock = build_lock(x, packages);
+    cJSON_AddItemToObject(policy, "upgrade", x->upgrade ? x->upgrade : xjson(cJSON_CreateNull()));
+    x->upgrade = NULL;
+    out->lock_bytes = json_canonical(out->lock, &out->lock_len);
+    sha256_hex(out->lock_bytes, out->lock_len, hex);
+    snprintf(out->lock_id, sizeof(out->lock_id), "sha256:%s", hex);
+    out->policy = policy;
+    out->warnings = NULL;
+    res_issues_render(&x->warnings, &out->warnings);
+    out->as_of = x->as_of;
+}
+
+/* The summary message of a failed resolution: its one problem, or a count. */
+static int
+fail_unresolvable(const struct res_issues *errors, struct app_err *err)
+{
+    if (errors->n == 1)
+        return app_fail(err, APP_EUNPROCESSABLE, "%s", errors->v[0].message);
+    return app_fail(err, APP_EUNPROCESSABLE, "the worker does not resolve: %zu problems, first: %s",
+                    errors->n, errors->v[0].message);
+}
+
+int
+res_resolve_issues(const struct snap *s, const struct res_input *in, struct res_output *out,
+                   struct res_issues *issues, struct app_err *err)
+{
+    struct res_ctx x = {0};
+    cJSON *policy = NULL, *packages = NULL;
+    int ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    x.s = s;
+    x.in = in;
+    if (in->n_flags > RES_MAX_FLAGS || in->n_requirements > RES_MAX_REQUIREMENTS) {
+        app_fail(err, APP_ETOOLARGE, "too many flags or requirements (limits %d and %d)",
+                 RES_MAX_FLAGS, RES_MAX_REQUIREMENTS);
+        goto out;
+    }
+    check_inputs(&x);
     if (has_error(&x))
-        goto fail;
+        goto unresolvable;
     x.bundle = x.fr.bundle;
     if (x.bundle) {
         x.rt = snap_runtime(s, x.bundle->bundle_runtime);
@@ -532,66 +644,44 @@ res_resolve(const struct snap *s, const struct res_input *in, struct res_output 
             goto out;
         }
     }
-    policy = xjson(cJSON_CreateObject());
-    date_format(x.as_of, as_of_s);
-    xjson(cJSON_AddStringToObject(policy, "as_of", as_of_s));
-    if (x.rt) {
-        apply_policy(&x, policy);
-    } else {
-        xjson(cJSON_AddNullToObject(policy, "python_line"));
-        xjson(cJSON_AddNullToObject(policy, "end_of_support"));
-        xjson(cJSON_AddStringToObject(policy, "status", "supported"));
-    }
+    policy = policy_of(&x);
     if (has_error(&x))
-        goto fail;
+        goto unresolvable;
     packages = close_packages(&x);
     if (has_error(&x))
-        goto fail;
-    out->lock = build_lock(&x, packages);
-    packages = NULL;
-    cJSON_AddItemToObject(policy, "upgrade", x.upgrade ? x.upgrade : xjson(cJSON_CreateNull()));
-    x.upgrade = NULL;
-    out->lock_bytes = json_canonical(out->lock, &out->lock_len);
-    {
-        char hex[APP_SHA256_HEX];
-
-        sha256_hex(out->lock_bytes, out->lock_len, hex);
-        snprintf(out->lock_id, sizeof(out->lock_id), "sha256:%s", hex);
-    }
-    out->policy = policy;
-    policy = NULL;
-    out->warnings = x.warnings;
-    x.warnings = NULL;
-    out->as_of = x.as_of;
-    cJSON_Delete(err->errors);
-    err->errors = NULL;
+        goto unresolvable;
+    finish(&x, packages, policy, out);
+    packages = policy = NULL;
     ret = 0;
     goto out;
-fail:
-    order_errors(err);
-    {
-        int n = cJSON_GetArraySize(err->errors);
-        const cJSON *first = cJSON_GetArrayItem(err->errors, 0);
-
-        if (n == 1)
-            app_fail(err, APP_EUNPROCESSABLE, "%s",
-                     cJSON_GetObjectItem(first, "message")->valuestring);
-        else
-            app_fail(err, APP_EUNPROCESSABLE, "the worker does not resolve: %d problems, first: %s",
-                     n, cJSON_GetObjectItem(first, "message")->valuestring);
+unresolvable:
+    qsort(x.errors.v, x.errors.n, sizeof(*x.errors.v), cmp_issue);
+    fail_unresolvable(&x.errors, err);
+    if (issues) {
+        *issues = x.errors;
+        memset(&x.errors, 0, sizeof(x.errors));
     }
 out:
-    if (ret < 0 && err->code != APP_EUNPROCESSABLE && err->errors &&
-        cJSON_GetArraySize(err->errors) == 0) {
-        cJSON_Delete(err->errors);
-        err->errors = NULL;
-    }
     cJSON_Delete(policy);
     cJSON_Delete(packages);
-    cJSON_Delete(x.warnings);
     cJSON_Delete(x.upgrade);
+    res_issues_release(&x.errors);
+    res_issues_release(&x.warnings);
     flag_result_release(&x.fr);
     req_free_all(x.reqs, x.n_reqs);
+    return ret;
+}
+
+int
+res_resolve(const struct snap *s, const struct res_input *in, struct res_output *out,
+            struct app_err *err)
+{
+    struct res_issues issues = {0};
+    int ret = res_resolve_issues(s, in, out, &issues, err);
+
+    if (ret < 0 && issues.n)
+        res_issues_render(&issues, &err->errors);
+    res_issues_release(&issues);
     return ret;
 }
 
