@@ -242,3 +242,11 @@ json_add_str_or_null(cJSON *obj, const char *key, const char *s)
     else
         xjson(cJSON_AddNullToObject(obj, key));
 }
+
+const char *
+json_str_item(const cJSON *obj, const char *key)
+{
+    const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -32,4 +32,7 @@ int json_string_array(const cJSON *obj, const char *key, int required, const cJS
 /* Add a string or JSON null when s is NULL. */
 void json_add_str_or_null(cJSON *obj, const char *key, const char *s);
 
+/* obj[key] when it is a string, else NULL (obj may be NULL). Borrowed. */
+const char *json_str_item(const cJSON *obj, const char *key);
+
 #endif

@@ -52,7 +52,7 @@
 #include "catalog/snapshot.h"
 #include "catalog/workers.h"
 
-struct eol_map;
+struct strmap;
 
 enum eol_want {
     EOL_WANT_MOVES = 1 << 0,    /* moves, blocks and unblocks as of the date */
@@ -110,7 +110,7 @@ struct eol_plan {
     struct eol_entry *moves, *blocked, *unblocked, *upcoming;
     size_t n_moves, n_blocked, n_unblocked, n_upcoming;
     size_t n_newly_blocked;
-    struct eol_map *res_map, *group_map; /* internal: key -> index */
+    struct strmap *res_map, *group_map; /* internal: key -> index */
 };
 
 /* Load a stored lock's bytes (the caller frees *bytes). */
@@ -170,5 +170,21 @@ cJSON *eol_upcoming_json(const struct eol_plan *p);
 /* {moved, blocked, unblocked, upcoming_notified, events, deliveries, first_seq,
  * last_seq}. */
 cJSON *eol_applied_json(const struct eol_applied *a);
+
+/* Pieces shared by the planner, the apply and the documents (eol_json.c). */
+
+/* {runtime, python_line, lock_id?}: one side of a move. */
+cJSON *eol_side_json(const char *runtime, const char *line, const char *lock_id);
+
+/* The canonical text of obj (taken over) without its closing brace: an event's data
+ * lacking only its last key, "worker", which sorts after every other key. */
+char *eol_event_prefix(cJSON *obj);
+
+/* An event's data: prefix (eol_event_prefix) + the worker's name. Caller frees. */
+char *eol_event_data(const char *prefix, const char *worker);
+
+/* One upcoming entry {worker, runtime, python_line, lock_id, end_of_support,
+ * days_left, target, blocked, notified?}. */
+cJSON *eol_upcoming_entry(const struct eol_plan *p, const struct eol_entry *e, int with_notified);
 
 #endif
