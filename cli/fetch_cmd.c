@@ -7,7 +7,7 @@
 
 #include "app/mem.h"
 #include "cli/cli.h"
-#include "cli/exec.h"
+#include "cli/lockfiles.h"
 #include "cli/locks.h"
 #include "cli/trust.h"
 

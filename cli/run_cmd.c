@@ -23,7 +23,7 @@
 #include "app/mem.h"
 #include "cli/cli.h"
 #include "cli/client.h"
-#include "cli/exec.h"
+#include "cli/lockfiles.h"
 #include "cli/locks.h"
 #include "executor/cache.h"
 #include "executor/layout.h"

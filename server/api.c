@@ -8,7 +8,7 @@
 #include "app/mem.h"
 
 char *
-api_base_url(struct srv_req *r)
+srv_base_url(struct srv_req *r)
 {
     const char *host = srv_header(r, MHD_HTTP_HEADER_HOST);
 
@@ -18,7 +18,7 @@ api_base_url(struct srv_req *r)
 }
 
 int
-api_parse_int(const char *s, long long min, long long max, long long *out)
+srv_parse_int(const char *s, long long min, long long max, long long *out)
 {
     char *end = NULL;
     long long v;

@@ -9,16 +9,16 @@
 #define ALMANAC_VERSION "0.1.0"
 
 /* "http://host:port" as the client addressed us (Host header), for absolute URLs. */
-char *api_base_url(struct srv_req *r);
+char *srv_base_url(struct srv_req *r);
 
 /* Strict decimal integer in [min, max]; -1 otherwise. */
-int api_parse_int(const char *s, long long min, long long max, long long *out);
+int srv_parse_int(const char *s, long long min, long long max, long long *out);
 
-extern const struct srv_route catalog_routes[];
-extern const size_t catalog_n_routes;
-extern const struct srv_route resolve_routes[];
-extern const size_t resolve_n_routes;
-extern const struct srv_route workers_routes[];
-extern const size_t workers_n_routes;
+extern const struct srv_route srv_catalog_routes[];
+extern const size_t srv_catalog_n_routes;
+extern const struct srv_route srv_resolve_routes[];
+extern const size_t srv_resolve_n_routes;
+extern const struct srv_route srv_workers_routes[];
+extern const size_t srv_workers_n_routes;
 
 #endif

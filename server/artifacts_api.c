@@ -59,7 +59,7 @@ sign_lock(void *ctx, const char *lock_id, const char *bytes, size_t len, char **
 }
 
 int
-art_api_init(struct srv *s, struct app_err *err)
+srv_artifacts_init(struct srv *s, struct app_err *err)
 {
     s->store = art_store_open(s->cfg.data_dir, s->cfg.zstd_level, err);
     if (!s->store)
@@ -70,15 +70,15 @@ art_api_init(struct srv *s, struct app_err *err)
         s->store = NULL;
         return -1;
     }
-    resolve_api_set_signer(sign_lock, s->keys);
+    srv_resolve_set_signer(sign_lock, s->keys);
     return 0;
 }
 
 void
-art_api_fini(struct srv *s)
+srv_artifacts_fini(struct srv *s)
 {
     if (s->keys)
-        resolve_api_set_signer(NULL, NULL);
+        srv_resolve_set_signer(NULL, NULL);
     art_keys_free(s->keys);
     s->keys = NULL;
     art_store_free(s->store);
@@ -628,7 +628,7 @@ h_key_file(struct srv_req *r)
     return 0;
 }
 
-const struct srv_route art_routes[] = {
+const struct srv_route srv_artifacts_routes[] = {
     {"POST", "/v1/artifacts", SRV_ADMIN | SRV_STREAM, upload_done, upload_chunk},
     {"PUT", "/v1/artifacts/sha256/{hex}", SRV_ADMIN | SRV_STREAM, upload_done, upload_chunk},
     {"GET", "/v1/artifacts/sha256/{hex}", 0, h_get, NULL},
@@ -640,4 +640,5 @@ const struct srv_route art_routes[] = {
     {"GET", "/v1/keys", 0, h_keys, NULL},
     {"GET", "/v1/keys/{file}", 0, h_key_file, NULL},
 };
-const size_t art_n_routes = sizeof(art_routes) / sizeof(art_routes[0]);
+const size_t srv_artifacts_n_routes =
+    sizeof(srv_artifacts_routes) / sizeof(srv_artifacts_routes[0]);

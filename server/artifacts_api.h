@@ -8,14 +8,14 @@
 #include "app/err.h"
 #include "server/http.h"
 
-extern const struct srv_route art_routes[];
-extern const size_t art_n_routes;
+extern const struct srv_route srv_artifacts_routes[];
+extern const size_t srv_artifacts_n_routes;
 
 /* Open s->store (DATA/artifacts, level s->cfg.zstd_level, 0 = default) and
  * s->keys (DATA/keys, first key made on first start). Call before srv_start. */
-int art_api_init(struct srv *s, struct app_err *err);
+int srv_artifacts_init(struct srv *s, struct app_err *err);
 
-/* Close what art_api_init opened (after srv_stop); safe when init failed. */
-void art_api_fini(struct srv *s);
+/* Close what srv_artifacts_init opened (after srv_stop); safe when init failed. */
+void srv_artifacts_fini(struct srv *s);
 
 #endif

@@ -136,7 +136,7 @@ h_set_publish(struct srv_req *r)
 static int
 h_set_export(struct srv_req *r)
 {
-    char *base = api_base_url(r);
+    char *base = srv_base_url(r);
     cJSON *lock;
 
     lock = cat_pkgset_export(r->db, r->params[0], base, &r->err);
@@ -185,9 +185,9 @@ h_events(struct srv_req *r)
     long long after_seq = 0, limit = 100;
     cJSON *o, *arr;
 
-    if (after && api_parse_int(after, 0, INT64_MAX, &after_seq) < 0)
+    if (after && srv_parse_int(after, 0, INT64_MAX, &after_seq) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'after' must be a non-negative integer");
-    if (limit_s && api_parse_int(limit_s, 1, DB_EVENTS_PAGE_MAX, &limit) < 0)
+    if (limit_s && srv_parse_int(limit_s, 1, DB_EVENTS_PAGE_MAX, &limit) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
                         DB_EVENTS_PAGE_MAX);
     arr = db_events_page(r->db, after_seq, limit, &r->err);
@@ -219,7 +219,7 @@ h_health(struct srv_req *r)
     return 0;
 }
 
-const struct srv_route catalog_routes[] = {
+const struct srv_route srv_catalog_routes[] = {
     {"GET", "/v1/health", 0, h_health, NULL},
     {"GET", "/v1/events", 0, h_events, NULL},
     {"GET", "/v1/python", 0, h_lines, NULL},
@@ -239,4 +239,4 @@ const struct srv_route catalog_routes[] = {
     {"PUT", "/v1/flags/{name}", SRV_ADMIN, h_flag_put, NULL},
     {"POST", "/v1/flags/{name}/publish", SRV_ADMIN, h_flag_publish, NULL},
 };
-const size_t catalog_n_routes = sizeof(catalog_routes) / sizeof(catalog_routes[0]);
+const size_t srv_catalog_n_routes = sizeof(srv_catalog_routes) / sizeof(srv_catalog_routes[0]);

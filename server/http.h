@@ -40,7 +40,7 @@ struct srv_config {
     uint64_t upload_limit;
     unsigned threads;
     int zstd_level;
-    int sweep_enabled;       /* daily end-of-support sweep (workers module) */
+    int sweep_enabled;       /* daily end-of-support sweep (server/workers_api.c) */
     unsigned sweep_interval; /* seconds between sweeps */
 };
 
@@ -52,7 +52,7 @@ struct srv {
     struct snapcache *snaps;
     struct art_store *store;
     struct art_keys *keys;
-    struct wk_state *workers;
+    struct srv_jobs *jobs; /* background threads: the end-of-support sweep, webhook delivery */
 };
 
 enum srv_route_flags {

@@ -93,16 +93,16 @@ parse_opts(int argc, char **argv, int first, int allow_repair, struct opts *o)
         } else if (!strcmp(a, "--listen")) {
             o->listen = v;
         } else if (!strcmp(a, "--threads")) {
-            if (api_parse_int(v, 1, 256, &o->threads) < 0)
+            if (srv_parse_int(v, 1, 256, &o->threads) < 0)
                 goto bad;
         } else if (!strcmp(a, "--json-limit")) {
-            if (api_parse_int(v, 1024, 1LL << 30, &o->json_limit) < 0)
+            if (srv_parse_int(v, 1024, 1LL << 30, &o->json_limit) < 0)
                 goto bad;
         } else if (!strcmp(a, "--sweep-interval")) {
-            if (api_parse_int(v, 1, 366LL * 86400, &o->sweep_interval) < 0)
+            if (srv_parse_int(v, 1, 366LL * 86400, &o->sweep_interval) < 0)
                 goto bad;
         } else if (!strcmp(a, "--upload-limit")) {
-            if (api_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
+            if (srv_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
                 goto bad;
         } else {
             fprintf(stderr, "almanacd: unknown option '%s'\n", a);
@@ -140,7 +140,7 @@ parse_listen(const char *s, struct srv_config *cfg)
 
     if (!colon || (size_t)(colon - s) >= sizeof(cfg->host) || colon == s)
         return -1;
-    if (api_parse_int(colon + 1, 0, 65535, &port) < 0)
+    if (srv_parse_int(colon + 1, 0, 65535, &port) < 0)
         return -1;
     memcpy(cfg->host, s, (size_t)(colon - s));
     cfg->host[colon - s] = '\0';
@@ -155,7 +155,7 @@ zstd_level(void)
     const char *e = getenv("ALMANAC_ZSTD_LEVEL");
     long long v;
 
-    if (e && api_parse_int(e, 1, 22, &v) == 0)
+    if (e && srv_parse_int(e, 1, 22, &v) == 0)
         return (int)v;
     return 0;
 }
@@ -201,10 +201,10 @@ cmd_serve(const struct opts *o)
     s.snaps = snapcache_new();
     s.cfg.sweep_enabled = !o->no_sweep;
     s.cfg.sweep_interval =
-        o->sweep_interval ? (unsigned)o->sweep_interval : WK_SWEEP_INTERVAL_DEFAULT;
+        o->sweep_interval ? (unsigned)o->sweep_interval : SRV_SWEEP_INTERVAL_DEFAULT;
     s.cfg.zstd_level = zstd_level();
     /* Modules first, so the first request finds them ready. */
-    if (art_api_init(&s, &err) < 0 || workers_init(&s, &err) < 0) {
+    if (srv_artifacts_init(&s, &err) < 0 || srv_jobs_start(&s, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
@@ -223,9 +223,9 @@ cmd_serve(const struct opts *o)
     srv_stop(&s);
     ret = 0;
 out:
-    workers_fini(&s);
-    art_api_fini(&s);
-    resolve_api_fini();
+    srv_jobs_stop(&s);
+    srv_artifacts_fini(&s);
+    srv_resolve_fini();
     snapcache_free(s.snaps);
     app_err_release(&err);
     return ret;

@@ -34,11 +34,11 @@ struct rcache_slot {
 
 static struct rcache_slot rcache[RCACHE_SLOTS];
 static pthread_mutex_t rcache_mu = PTHREAD_MUTEX_INITIALIZER;
-static resolve_sign_fn sign_hook;
+static srv_resolve_sign_fn sign_hook;
 static void *sign_ctx;
 
 void
-resolve_api_set_signer(resolve_sign_fn fn, void *ctx)
+srv_resolve_set_signer(srv_resolve_sign_fn fn, void *ctx)
 {
     sign_hook = fn;
     sign_ctx = ctx;
@@ -87,7 +87,7 @@ rcache_put(const char *key, const char *body, size_t len, unsigned long generati
 }
 
 void
-resolve_api_fini(void)
+srv_resolve_fini(void)
 {
     pthread_mutex_lock(&rcache_mu);
     for (size_t i = 0; i < RCACHE_SLOTS; i++) {
@@ -123,8 +123,8 @@ cache_key(const struct res_input *in)
 }
 
 int
-resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
-            struct app_err *err)
+srv_resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
+                struct app_err *err)
 {
     struct snap *snap = snapcache_get(s->snaps, c, err);
     int ret;
@@ -163,7 +163,7 @@ do_resolve(struct srv_req *r, struct srv_inputs *x)
         free(key);
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
     }
-    if (resolve_run(r->srv, c, &x->in, &out, &r->err) < 0) {
+    if (srv_resolve_run(r->srv, c, &x->in, &out, &r->err) < 0) {
         free(key);
         return -1;
     }
@@ -304,11 +304,11 @@ h_lock_signature(struct srv_req *r)
     return 0;
 }
 
-const struct srv_route resolve_routes[] = {
+const struct srv_route srv_resolve_routes[] = {
     {"POST", "/v1/resolve", 0, h_resolve_post, NULL},
     {"GET", "/v1/resolve", 0, h_resolve_get, NULL},
     {"GET", "/v1/diff", 0, h_diff, NULL},
     {"GET", "/v1/locks/{id}", 0, h_lock_get, NULL},
     {"GET", "/v1/locks/{id}/signature", 0, h_lock_signature, NULL},
 };
-const size_t resolve_n_routes = sizeof(resolve_routes) / sizeof(resolve_routes[0]);
+const size_t srv_resolve_n_routes = sizeof(srv_resolve_routes) / sizeof(srv_resolve_routes[0]);

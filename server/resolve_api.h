@@ -6,17 +6,17 @@
 #include "server/http.h"
 
 /* Sign a lock's bytes; the text (caller frees) is a minisign signature. */
-typedef int (*resolve_sign_fn)(void *ctx, const char *lock_id, const char *bytes, size_t len,
-                               char **sig, struct app_err *err);
+typedef int (*srv_resolve_sign_fn)(void *ctx, const char *lock_id, const char *bytes, size_t len,
+                                   char **sig, struct app_err *err);
 
 /* Install the lock signer (artifacts module); NULL leaves locks unsigned. */
-void resolve_api_set_signer(resolve_sign_fn fn, void *ctx);
+void srv_resolve_set_signer(srv_resolve_sign_fn fn, void *ctx);
 
 /* Resolve on the current snapshot and store the issued lock (cat_lock_store). */
-int resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
-                struct app_err *err);
+int srv_resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
+                    struct app_err *err);
 
 /* Free the response cache (at shutdown). */
-void resolve_api_fini(void);
+void srv_resolve_fini(void);
 
 #endif

@@ -50,7 +50,7 @@ backoff_base(void)
     const char *e = getenv("ALMANAC_WEBHOOK_BACKOFF_MS");
     long long v;
 
-    if (e && api_parse_int(e, 1, 24LL * 3600 * 1000, &v) == 0)
+    if (e && srv_parse_int(e, 1, 24LL * 3600 * 1000, &v) == 0)
         return v;
     return WH_BACKOFF_MS_DEFAULT;
 }

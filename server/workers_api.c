@@ -40,7 +40,7 @@
 #include "server/resolve_api.h"
 #include "server/webhooks.h"
 
-struct wk_state {
+struct srv_jobs {
     struct wh_sender *sender;
     pthread_t sweep;
     int sweep_running;
@@ -55,8 +55,8 @@ static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER;
 static void
 kick(struct srv *s)
 {
-    if (s->workers)
-        wh_sender_kick(s->workers->sender);
+    if (s->jobs)
+        wh_sender_kick(s->jobs->sender);
 }
 
 static int
@@ -160,7 +160,7 @@ h_worker_put(struct srv_req *r)
         goto out;
     d.in.today = date_today();
     /* Refused with the resolution's own problem document when it fails. */
-    if (resolve_run(r->srv, r->db, &d.in, &out, &r->err) < 0)
+    if (srv_resolve_run(r->srv, r->db, &d.in, &out, &r->err) < 0)
         goto out;
     resolved = 1;
     rt = cJSON_GetObjectItemCaseSensitive(out.lock, "runtime");
@@ -223,7 +223,7 @@ h_workers_list(struct srv_req *r)
     q.status = srv_query(r, "status");
     q.ends_before = srv_query(r, "ends_before");
     q.cursor = srv_query(r, "cursor");
-    if (limit_s && api_parse_int(limit_s, 1, CAT_WORKER_PAGE_MAX, &limit) < 0)
+    if (limit_s && srv_parse_int(limit_s, 1, CAT_WORKER_PAGE_MAX, &limit) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
                         CAT_WORKER_PAGE_MAX);
     q.limit = (size_t)limit;
@@ -382,7 +382,7 @@ h_hook_deliveries(struct srv_req *r)
     long long limit = CAT_HOOK_PAGE_DEFAULT;
     cJSON *o;
 
-    if (limit_s && api_parse_int(limit_s, 1, CAT_HOOK_PAGE_MAX, &limit) < 0)
+    if (limit_s && srv_parse_int(limit_s, 1, CAT_HOOK_PAGE_MAX, &limit) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
                         CAT_HOOK_PAGE_MAX);
     o = cat_hook_deliveries(r->db, r->params[0], srv_query(r, "state"), srv_query(r, "cursor"),
@@ -393,7 +393,7 @@ h_hook_deliveries(struct srv_req *r)
     return 0;
 }
 
-const struct srv_route workers_routes[] = {
+const struct srv_route srv_workers_routes[] = {
     {"GET", "/v1/workers", 0, h_workers_list, NULL},
     {"GET", "/v1/workers/{name}", 0, h_worker_get, NULL},
     {"PUT", "/v1/workers/{name}", SRV_ADMIN, h_worker_put, NULL},
@@ -407,7 +407,7 @@ const struct srv_route workers_routes[] = {
     {"DELETE", "/v1/webhooks/{id}", SRV_ADMIN, h_hook_delete, NULL},
     {"GET", "/v1/webhooks/{id}/deliveries", 0, h_hook_deliveries, NULL},
 };
-const size_t workers_n_routes = sizeof(workers_routes) / sizeof(workers_routes[0]);
+const size_t srv_workers_n_routes = sizeof(srv_workers_routes) / sizeof(srv_workers_routes[0]);
 
 /* One sweep: apply the plan for today, with upcoming notices. */
 static void
@@ -448,7 +448,7 @@ static void *
 sweep_main(void *arg)
 {
     struct srv *s = arg;
-    struct wk_state *w = s->workers;
+    struct srv_jobs *w = s->jobs;
     struct db *c = NULL;
 
     pthread_mutex_lock(&w->mu);
@@ -469,9 +469,9 @@ sweep_main(void *arg)
 }
 
 int
-workers_init(struct srv *s, struct app_err *err)
+srv_jobs_start(struct srv *s, struct app_err *err)
 {
-    struct wk_state *w = xcalloc(1, sizeof(*w));
+    struct srv_jobs *w = xcalloc(1, sizeof(*w));
 
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
@@ -482,12 +482,12 @@ workers_init(struct srv *s, struct app_err *err)
         free(w);
         return -1;
     }
-    s->workers = w;
+    s->jobs = w;
     if (s->cfg.sweep_enabled) {
         if (s->cfg.sweep_interval == 0)
-            s->cfg.sweep_interval = WK_SWEEP_INTERVAL_DEFAULT;
+            s->cfg.sweep_interval = SRV_SWEEP_INTERVAL_DEFAULT;
         if (pthread_create(&w->sweep, NULL, sweep_main, s) != 0) {
-            workers_fini(s);
+            srv_jobs_stop(s);
             return app_fail(err, APP_EINTERNAL, "cannot start the sweep thread");
         }
         w->sweep_running = 1;
@@ -496,9 +496,9 @@ workers_init(struct srv *s, struct app_err *err)
 }
 
 void
-workers_fini(struct srv *s)
+srv_jobs_stop(struct srv *s)
 {
-    struct wk_state *w = s->workers;
+    struct srv_jobs *w = s->jobs;
 
     if (!w)
         return;
@@ -512,5 +512,5 @@ workers_fini(struct srv *s)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cond);
     free(w);
-    s->workers = NULL;
+    s->jobs = NULL;
 }

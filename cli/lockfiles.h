@@ -1,7 +1,7 @@
-/* cli/exec.h: the glue between verified locks and the executor's cache: which
+/* cli/lockfiles.h: the glue between verified locks and the executor's cache: which
  * blobs a lock needs, fetching them with signature checks, and re-verifying. */
-#ifndef CLI_EXEC_H
-#define CLI_EXEC_H
+#ifndef CLI_LOCKFILES_H
+#define CLI_LOCKFILES_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* cli/exec.c: fetch a lock's files into the cache with signatures checked. */
-#include "cli/exec.h"
+/* cli/lockfiles.c: fetch a lock's files into the cache with signatures checked. */
+#include "cli/lockfiles.h"
 
 #include <errno.h>
 #include <fcntl.h>
