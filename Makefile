@@ -116,10 +116,14 @@ $(B)/almanac: $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB) $(CLI_LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c $(ALL_LIBS)
+# Shared test data (tests/lib), linked by the unit tests, benches and fuzzers.
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/obj/%.o)
+
+$(B)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/tests
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/$*.d -o $@ $< $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/$*.d -o $@ $< $(TESTLIB_OBJS) $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
 
 # No include cycle, layers point down, the client includes only core modules.
 check-layers:
@@ -156,12 +160,23 @@ $(B)/bench/%: tests/bench/%.c $(ALL_LIBS)
 bench: deps all $(BENCH_BINS)
 	$(Q)sh tests/bench/run.sh $(B)
 
+# make fuzz: build every target, then run each for FUZZ_SECONDS (default 60) with its
+# corpus in build/fuzz/corpus/NAME (seeded from tests/fuzz/corpus/NAME when present).
+FUZZ_SECONDS ?= 60
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
-fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(B)/gen/migrations.c
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+fuzz: $(FUZZ_BINS)
+	$(Q)set -e; for f in $(FUZZ_BINS); do \
+	  n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
+	  if [ -d tests/fuzz/corpus/$$n ]; then cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus/$$n/ 2>/dev/null || true; fi; \
+	  echo "  FUZZ    $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/fuzz/corpus/$$n 2>build/fuzz/$$n.log || \
+	    { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
+	done
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(TESTLIB_SRCS) $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE $(BANNED) -I. -I$(B)/gen \
-	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
+	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(TESTLIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -18,25 +18,13 @@
 #include "catalog/pkgsets.h"
 #include "catalog/runtimes.h"
 
-struct seed_line {
-    const char *line, *first_release;
-};
-
-static const struct seed_line seed_lines[] = {
+const struct seed_line seed_lines[] = {
     {"3.8", "2019-10-14"},  {"3.9", "2020-10-05"},  {"3.10", "2021-10-04"}, {"3.11", "2022-10-24"},
     {"3.12", "2023-10-02"}, {"3.13", "2024-10-07"}, {"3.14", "2025-10-07"}, {"3.15", "2026-10-01"},
 };
+const size_t seed_n_lines = sizeof(seed_lines) / sizeof(seed_lines[0]);
 
-struct seed_flag {
-    const char *name, *disable, *enable_date;
-    const char *implied_by, *after;
-    int experimental;
-    const char *bundle_version; /* Pyodide version of the bundle, or NULL */
-    int order;
-    const char *description;
-};
-
-static const struct seed_flag seed_flags[] = {
+const struct seed_flag seed_flags[] = {
     {"python_workers", NULL, NULL, NULL, NULL, 0, "0.26.4", 1,
      "run Python workers (Pyodide 0.26.4, CPython 3.12)"},
     {"python_workers_20250116", "no_python_workers_20250116", NULL, "python_workers", "2025-09-29",
@@ -63,11 +51,12 @@ static const struct seed_flag seed_flags[] = {
     {"nodejs_compat", "no_nodejs_compat", NULL, NULL, NULL, 0, NULL, 0,
      "Node.js compatibility APIs"},
 };
+const size_t seed_n_flags = sizeof(seed_flags) / sizeof(seed_flags[0]);
 
 static int
 seed_lines_load(struct db *c, int today, struct app_err *err)
 {
-    for (size_t i = 0; i < sizeof(seed_lines) / sizeof(seed_lines[0]); i++) {
+    for (size_t i = 0; i < seed_n_lines; i++) {
         struct app_err ignore = {0};
         cJSON *cur = cat_line_get(c, seed_lines[i].line, today, &ignore), *body, *out;
         int created;
@@ -162,7 +151,7 @@ out:
 static int
 seed_flags_load(struct db *c, int today, struct app_err *err)
 {
-    for (size_t i = 0; i < sizeof(seed_flags) / sizeof(seed_flags[0]); i++) {
+    for (size_t i = 0; i < seed_n_flags; i++) {
         const struct seed_flag *sf = &seed_flags[i];
         struct app_err ignore = {0};
         cJSON *cur = cat_flag_get(c, sf->name, &ignore), *body, *out;

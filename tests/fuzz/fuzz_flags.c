@@ -14,76 +14,14 @@
 #include "app/date.h"
 #include "app/mem.h"
 #include "flags/flag.h"
+#include "tests/lib/fixtures.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define N(a) (sizeof(a) / sizeof(*(a)))
-
-static struct flag_implied imp_20250116[1], imp_workflows[1], imp_snapshot[1], imp_rng[1];
-static struct flag_def seed[12];
+/* The seed flags (tests/lib/fixtures, one copy), made on the first input. */
+static struct flag_def *seed;
+static size_t n_seed;
 static int today;
-
-static int
-D(const char *s)
-{
-    int d;
-
-    if (date_parse(s, &d) < 0)
-        abort();
-    return d;
-}
-
-static void
-seed_init(void)
-{
-    today = D("2026-11-25");
-    imp_20250116[0] = (struct flag_implied){"python_workers", D("2025-09-29")};
-    imp_workflows[0] = (struct flag_implied){"python_workers", D("2025-09-20")};
-    imp_snapshot[0] = (struct flag_implied){"python_workers_20250116", D("2025-10-16")};
-    imp_rng[0] = (struct flag_implied){"python_workers", D("2025-12-16")};
-    seed[0] = (struct flag_def){.name = "python_workers", .bundle_order = 1};
-    seed[1] = (struct flag_def){.name = "python_workers_20250116",
-                                .disable = "no_python_workers_20250116",
-                                .implied = imp_20250116,
-                                .n_implied = 1,
-                                .bundle_order = 2};
-    seed[2] = (struct flag_def){.name = "python_workers_20260610",
-                                .disable = "no_python_workers_20260610",
-                                .bundle_order = 3};
-    seed[3] = (struct flag_def){.name = "python_workers_20260817",
-                                .disable = "no_python_workers_20260817",
-                                .experimental = 1,
-                                .bundle_order = 4};
-    seed[4] = (struct flag_def){.name = "python_no_global_handlers",
-                                .disable = "disable_python_no_global_handlers",
-                                .has_enable_date = 1,
-                                .enable_date = D("2025-08-14")};
-    seed[5] = (struct flag_def){.name = "python_workflows",
-                                .disable = "disable_python_workflows",
-                                .implied = imp_workflows,
-                                .n_implied = 1};
-    seed[6] = (struct flag_def){.name = "python_dedicated_snapshot",
-                                .disable = "disable_python_dedicated_snapshot",
-                                .implied = imp_snapshot,
-                                .n_implied = 1};
-    seed[7] = (struct flag_def){.name = "python_check_rng_state",
-                                .disable = "disable_python_check_rng_state",
-                                .implied = imp_rng,
-                                .n_implied = 1};
-    seed[8] = (struct flag_def){.name = "python_request_headers_preserve_commas",
-                                .disable = "disable_python_request_headers_preserve_commas",
-                                .has_enable_date = 1,
-                                .enable_date = D("2026-02-17")};
-    seed[9] = (struct flag_def){.name = "formdata_parser_supports_files",
-                                .disable = "formdata_parser_converts_files_to_strings",
-                                .has_enable_date = 1,
-                                .enable_date = D("2021-11-03")};
-    seed[10] = (struct flag_def){.name = "fetch_refuses_unknown_protocols",
-                                 .disable = "fetch_treats_unknown_protocols_as_http",
-                                 .has_enable_date = 1,
-                                 .enable_date = D("2021-11-10")};
-    seed[11] = (struct flag_def){.name = "nodejs_compat", .disable = "no_nodejs_compat"};
-}
 
 static void
 check(const struct flag_result *r)
@@ -107,7 +45,7 @@ check(const struct flag_result *r)
     if (r->bundle) {
         if (!flag_result_has(r, r->bundle->name))
             abort();
-        for (size_t i = 0; i < N(seed); i++)
+        for (size_t i = 0; i < n_seed; i++)
             if (seed[i].bundle_order > r->bundle->bundle_order && flag_result_has(r, seed[i].name))
                 abort();
     }
@@ -122,8 +60,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     int rc;
 
-    if (!seed[0].name)
-        seed_init();
+    if (!seed) {
+        seed = fx_seed_flags(&n_seed);
+        today = fx_day(FX_TODAY);
+    }
     text = xstrndup((const char *)data, size); /* stops at a NUL byte */
     for (char *p = text, *nl;; p = nl + 1) {
         parts = xrealloc(parts, (n + 1) * sizeof(*parts));
@@ -138,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.allow_experimental = size > 0 && (data[0] & 1);
     in.today = today;
 
-    rc = flag_compile(seed, N(seed), &in, &r);
+    rc = flag_compile(seed, n_seed, &in, &r);
     if ((rc == 0) != (r.n_errors == 0))
         abort();
     check(&r);

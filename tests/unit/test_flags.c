@@ -7,6 +7,7 @@
 
 #include "app/date.h"
 #include "flags/flag.h"
+#include "tests/lib/fixtures.h"
 
 #define N(a) (sizeof(a) / sizeof(*(a)))
 
@@ -21,72 +22,23 @@ D(const char *s)
 
 static int today; /* 2026-11-25, the day DESIGN §15 was measured */
 
-/* ---- the seed flags of DESIGN §13 ------------------------------------------- */
+/* ---- the seed flags of DESIGN §13 (tests/lib/fixtures, one copy) ------------- */
 
-static struct flag_implied imp_20250116[1], imp_workflows[1], imp_snapshot[1], imp_rng[1];
-static struct flag_def seed[12];
+static struct flag_def *seed;
+static size_t n_seed;
 
 static void
 seed_setup(void)
 {
-    today = D("2026-11-25");
-    imp_20250116[0] = (struct flag_implied){"python_workers", D("2025-09-29")};
-    imp_workflows[0] = (struct flag_implied){"python_workers", D("2025-09-20")};
-    imp_snapshot[0] = (struct flag_implied){"python_workers_20250116", D("2025-10-16")};
-    imp_rng[0] = (struct flag_implied){"python_workers", D("2025-12-16")};
+    today = fx_day(FX_TODAY);
+    seed = fx_seed_flags(&n_seed);
+}
 
-    memset(seed, 0, sizeof(seed));
-    seed[0] = (struct flag_def){.name = "python_workers",
-                                .bundle_order = 1,
-                                .bundle_runtime = "pyodide-0.26.4",
-                                .bundle_package_set = "pyodide-0.26.4/2024-11-15"};
-    seed[1] = (struct flag_def){.name = "python_workers_20250116",
-                                .disable = "no_python_workers_20250116",
-                                .implied = imp_20250116,
-                                .n_implied = 1,
-                                .bundle_order = 2,
-                                .bundle_runtime = "pyodide-0.28.3",
-                                .bundle_package_set = "pyodide-0.28.3/2025-09-22"};
-    seed[2] = (struct flag_def){.name = "python_workers_20260610",
-                                .disable = "no_python_workers_20260610",
-                                .bundle_order = 3,
-                                .bundle_runtime = "pyodide-314.0.7",
-                                .bundle_package_set = "pyodide-314.0.7/2026-09-14"};
-    seed[3] = (struct flag_def){.name = "python_workers_20260817",
-                                .disable = "no_python_workers_20260817",
-                                .experimental = 1,
-                                .bundle_order = 4,
-                                .bundle_runtime = "pyodide-314.0.7",
-                                .bundle_package_set = "pyodide-314.0.7/2026-09-14"};
-    seed[4] = (struct flag_def){.name = "python_no_global_handlers",
-                                .disable = "disable_python_no_global_handlers",
-                                .has_enable_date = 1,
-                                .enable_date = D("2025-08-14")};
-    seed[5] = (struct flag_def){.name = "python_workflows",
-                                .disable = "disable_python_workflows",
-                                .implied = imp_workflows,
-                                .n_implied = 1};
-    seed[6] = (struct flag_def){.name = "python_dedicated_snapshot",
-                                .disable = "disable_python_dedicated_snapshot",
-                                .implied = imp_snapshot,
-                                .n_implied = 1};
-    seed[7] = (struct flag_def){.name = "python_check_rng_state",
-                                .disable = "disable_python_check_rng_state",
-                                .implied = imp_rng,
-                                .n_implied = 1};
-    seed[8] = (struct flag_def){.name = "python_request_headers_preserve_commas",
-                                .disable = "disable_python_request_headers_preserve_commas",
-                                .has_enable_date = 1,
-                                .enable_date = D("2026-02-17")};
-    seed[9] = (struct flag_def){.name = "formdata_parser_supports_files",
-                                .disable = "formdata_parser_converts_files_to_strings",
-                                .has_enable_date = 1,
-                                .enable_date = D("2021-11-03")};
-    seed[10] = (struct flag_def){.name = "fetch_refuses_unknown_protocols",
-                                 .disable = "fetch_treats_unknown_protocols_as_http",
-                                 .has_enable_date = 1,
-                                 .enable_date = D("2021-11-10")};
-    seed[11] = (struct flag_def){.name = "nodejs_compat", .disable = "no_nodejs_compat"};
+static void
+seed_teardown(void)
+{
+    fx_flags_free(seed, n_seed);
+    seed = NULL;
 }
 
 /* Compile date + a NULL-terminated flag list against defs. */
@@ -104,7 +56,7 @@ compile_in(const struct flag_def *defs, size_t n_defs, const char *date, int all
 static int
 compile(const char *date, const char *const *flags, struct flag_result *r)
 {
-    return compile_in(seed, N(seed), date, 0, flags, r);
+    return compile_in(seed, n_seed, date, 0, flags, r);
 }
 
 #define FLAGS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -239,11 +191,11 @@ START_TEST(test_edit_distance_and_suggest)
     ck_assert_uint_eq(flag_edit_distance("same", "same"), 0);
     ck_assert_uint_eq(flag_edit_distance("nodejs_compat", "nodejs_compta"), 2);
 
-    ck_assert_str_eq(flag_suggest(seed, N(seed), "nodejs_compt"), "nodejs_compat");
-    ck_assert_str_eq(flag_suggest(seed, N(seed), "Python_Workers"), "python_workers");
+    ck_assert_str_eq(flag_suggest(seed, n_seed, "nodejs_compt"), "nodejs_compat");
+    ck_assert_str_eq(flag_suggest(seed, n_seed, "Python_Workers"), "python_workers");
     /* limit max(2, len/3): "nodejs" is 7 edits from "nodejs_compat" */
-    ck_assert_ptr_null(flag_suggest(seed, N(seed), "nodejs"));
-    ck_assert_ptr_null(flag_suggest(seed, N(seed), "ab"));
+    ck_assert_ptr_null(flag_suggest(seed, n_seed, "nodejs"));
+    ck_assert_ptr_null(flag_suggest(seed, n_seed, "ab"));
     ck_assert_ptr_null(flag_suggest(NULL, 0, "anything"));
 }
 END_TEST
@@ -299,7 +251,7 @@ START_TEST(test_experimental)
     ck_assert_ptr_nonnull(strstr(r.errors[0].message, "allow_experimental"));
     flag_result_release(&r);
 
-    ck_assert_int_eq(compile_in(seed, N(seed), "2026-10-01", 1, f, &r), 0);
+    ck_assert_int_eq(compile_in(seed, n_seed, "2026-10-01", 1, f, &r), 0);
     ck_assert_uint_eq(r.n_errors, 0);
     ck_assert(flag_result_has(&r, "python_workers_20260817"));
     ck_assert_str_eq(r.bundle->name, "python_workers_20260817");
@@ -671,15 +623,17 @@ START_TEST(test_bundle_highest_order)
 
     /* the order decides, not the definition order: same flags, defs reversed */
     {
-        struct flag_def rev[N(seed)];
+        struct flag_def *rev = calloc(n_seed, sizeof(*rev));
 
-        for (size_t i = 0; i < N(seed); i++)
-            rev[i] = seed[N(seed) - 1 - i];
-        ck_assert_int_eq(compile_in(rev, N(rev), "2026-07-01", 0,
+        ck_assert_ptr_nonnull(rev);
+        for (size_t i = 0; i < n_seed; i++)
+            rev[i] = seed[n_seed - 1 - i];
+        ck_assert_int_eq(compile_in(rev, n_seed, "2026-07-01", 0,
                                     FLAGS("python_workers", "python_workers_20260610"), &r),
                          0);
         ck_assert_str_eq(r.bundle->name, "python_workers_20260610");
         flag_result_release(&r);
+        free(rev);
     }
 
     /* no Python flag, no bundle */
@@ -704,8 +658,9 @@ START_TEST(test_result_helpers)
     ck_assert_uint_eq(r.n_enabled, 0);
     flag_result_release(&r);
 
-    ck_assert_ptr_eq(flag_find(seed, N(seed), "nodejs_compat"), &seed[11]);
-    ck_assert_ptr_null(flag_find(seed, N(seed), "no_nodejs_compat"));
+    ck_assert_str_eq(flag_find(seed, n_seed, "nodejs_compat")->name, "nodejs_compat");
+    ck_assert_str_eq(flag_find(seed, n_seed, "nodejs_compat")->disable, "no_nodejs_compat");
+    ck_assert_ptr_null(flag_find(seed, n_seed, "no_nodejs_compat"));
     ck_assert_str_eq(flag_kind_code(FLAG_REDUNDANT), "redundant_flag");
     ck_assert_str_eq(flag_kind_code(FLAG_INVALID_DATE), "invalid_date");
 }
@@ -717,7 +672,7 @@ flags_suite(void)
     Suite *s = suite_create("flags");
     TCase *t = tcase_create("compile");
 
-    tcase_add_checked_fixture(t, seed_setup, NULL);
+    tcase_add_checked_fixture(t, seed_setup, seed_teardown);
     tcase_add_test(t, test_dates_valid);
     tcase_add_test(t, test_dates_invalid);
     tcase_add_test(t, test_date_missing);
