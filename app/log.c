@@ -1,19 +1,67 @@
-/* app/log.c: one logging hook for library code (see app/log.h). */
+/* app/log.c: levelled, one-write-per-line logging to stderr or a file (see app/log.h). */
 #include "app/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "app/mem.h"
+
+/* The destination. app_log_open_file is called before any thread starts; a reopen
+ * dup2()s the new file onto the same descriptor number, which the kernel does
+ * atomically, so writers never take a lock and never see a closed descriptor. */
+static int log_fd = STDERR_FILENO;
+static char *log_path;
+static pthread_mutex_t reopen_mu = PTHREAD_MUTEX_INITIALIZER;
+static enum app_log_level log_level_min = APP_LOG_INFO;
+static enum app_log_format log_fmt = APP_LOG_PLAIN;
 static const char *log_prog = "almanac";
-static enum app_log_level log_min = APP_LOG_INFO;
 static app_log_sink log_sink;
 static void *log_sink_arg;
+
+/* A line under construction, cut at APP_LOG_LINE_MAX (one byte spare for the newline). */
+struct line {
+    char s[APP_LOG_LINE_MAX + 1];
+    size_t n;
+};
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+int
+app_log_parse_level(const char *s, enum app_log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (s && strcmp(s, level_names[i]) == 0) {
+            *out = (enum app_log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int
+app_log_parse_format(const char *s, enum app_log_format *out)
+{
+    if (s && strcmp(s, "text") == 0)
+        *out = APP_LOG_TEXT;
+    else if (s && strcmp(s, "json") == 0)
+        *out = APP_LOG_JSON;
+    else
+        return -1;
+    return 0;
+}
 
 void
 app_log_init(const char *prog, enum app_log_level min_level)
 {
     log_prog = prog ? prog : "almanac";
-    log_min = min_level;
+    log_level_min = min_level;
 }
 
 void
@@ -24,21 +72,290 @@ app_log_set_sink(app_log_sink sink, void *arg)
 }
 
 void
-app_log(enum app_log_level level, const char *fmt, ...)
+app_log_set_format(enum app_log_format f)
 {
-    char line[APP_LOG_LINE_MAX];
+    log_fmt = f;
+}
+
+int
+app_log_enabled(enum app_log_level lv)
+{
+    return lv >= log_level_min;
+}
+
+static int
+open_path(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int
+app_log_open_file(const char *path)
+{
+    int fd = open_path(path);
+
+    if (fd < 0)
+        return -1;
+    pthread_mutex_lock(&reopen_mu);
+    if (log_fd == STDERR_FILENO) {
+        log_fd = fd;
+    } else {
+        dup2(fd, log_fd);
+        close(fd);
+    }
+    free(log_path);
+    log_path = xstrdup(path);
+    pthread_mutex_unlock(&reopen_mu);
+    return 0;
+}
+
+int
+app_log_reopen(void)
+{
+    int fd, ret = 0;
+
+    pthread_mutex_lock(&reopen_mu);
+    if (log_path) {
+        fd = open_path(log_path);
+        if (fd < 0) {
+            ret = -1;
+        } else {
+            dup2(fd, log_fd);
+            close(fd);
+        }
+    }
+    pthread_mutex_unlock(&reopen_mu);
+    return ret;
+}
+
+/* Write l with its newline: l->s has the spare byte. */
+static void
+write_line(struct line *l)
+{
+    size_t off = 0, len = l->n;
+
+    l->s[len++] = '\n';
+    while (off < len) {
+        ssize_t n = write(log_fd, l->s + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+}
+
+void
+app_log_time(char out[APP_LOG_TIME_LEN])
+{
+    /* gmtime_r takes glibc's time-zone lock; at tens of thousands of access lines a
+     * second that serializes the threads, so each thread formats a second once. */
+    static __thread time_t last_sec = -1;
+    static __thread char sec[20];
+    struct timespec ts;
+    struct tm tm;
+
+    int ms;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != last_sec) {
+        last_sec = ts.tv_sec;
+        gmtime_r(&ts.tv_sec, &tm);
+        /* strftime's output is bounded by its format: 19 characters. */
+        if (strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+            memcpy(sec, "0000-00-00T00:00:00", 20);
+    }
+    ms = (int)(ts.tv_nsec / 1000000) % 1000;
+    memcpy(out, sec, 19);
+    out[19] = '.';
+    out[20] = (char)('0' + ms / 100);
+    out[21] = (char)('0' + ms / 10 % 10);
+    out[22] = (char)('0' + ms % 10);
+    out[23] = 'Z';
+    out[24] = '\0';
+}
+
+static void
+put(struct line *l, const char *s, size_t n)
+{
+    if (n > APP_LOG_LINE_MAX - l->n)
+        n = APP_LOG_LINE_MAX - l->n;
+    memcpy(l->s + l->n, s, n);
+    l->n += n;
+}
+
+static void
+puts_(struct line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+static void putf(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+putf(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(l->s + l->n, APP_LOG_LINE_MAX + 1 - l->n, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    l->n += (size_t)n < APP_LOG_LINE_MAX - l->n ? (size_t)n : APP_LOG_LINE_MAX - l->n;
+}
+
+/* A JSON string, quoted; control characters escaped, bytes >= 0x80 passed through. */
+static void
+put_json_str(struct line *l, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    puts_(l, "\"");
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+
+            put(l, e, 2);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+            put(l, e, 6);
+        } else {
+            put(l, (const char *)&c, 1);
+        }
+    }
+    puts_(l, "\"");
+}
+
+/* Text values: control characters and spaces would break the one-line, space
+ * separated format, so they become '?' / '_' . */
+/* Decimal digits of v. */
+static void
+put_u64(struct line *l, uint64_t v)
+{
+    char d[20];
+    size_t i = sizeof(d);
+
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(l, d + i, sizeof(d) - i);
+}
+
+static void
+put_text_field(struct line *l, const char *s)
+{
+    size_t clean = 0;
+
+    if (!s || !*s) {
+        puts_(l, "-");
+        return;
+    }
+    /* The common case, a field with nothing to replace, is one copy. */
+    while (s[clean] && (unsigned char)s[clean] > 0x20 && s[clean] != 0x7f)
+        clean++;
+    put(l, s, clean);
+    for (s += clean; *s; s++) {
+        char c = *s;
+
+        if ((unsigned char)c < 0x20 || c == 0x7f)
+            c = '?';
+        else if (c == ' ')
+            c = '_';
+        put(l, &c, 1);
+    }
+}
+
+void
+app_log(enum app_log_level lv, const char *fmt, ...)
+{
+    char msg[APP_LOG_LINE_MAX], t[APP_LOG_TIME_LEN];
+    struct line l;
     va_list ap;
 
-    if (level < log_min)
+    if (!app_log_enabled(lv))
         return;
     va_start(ap, fmt);
     /* Truncation is acceptable for a log line; the sink always gets a string. */
-    (void)vsnprintf(line, sizeof(line), fmt, ap);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (log_sink) {
-        log_sink(level, line, log_sink_arg);
+        log_sink(lv, msg, log_sink_arg);
         return;
     }
-    /* One fprintf per line: stdio locks the stream, so threads do not interleave. */
-    fprintf(stderr, "%s: %s\n", log_prog, line);
+    for (char *p = msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    l.n = 0;
+    if (log_fmt == APP_LOG_JSON) {
+        app_log_time(t);
+        putf(&l, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":", t, level_names[lv]);
+        put_json_str(&l, msg);
+        puts_(&l, "}");
+    } else if (log_fmt == APP_LOG_TEXT) {
+        app_log_time(t);
+        putf(&l, "%s %s %s: %s", t, level_names[lv], log_prog, msg);
+    } else {
+        putf(&l, "%s: %s", log_prog, msg);
+    }
+    write_line(&l);
+}
+
+void
+app_log_access(const struct app_log_access *a)
+{
+    char t[APP_LOG_TIME_LEN];
+    struct line l;
+
+    if (!app_log_enabled(APP_LOG_INFO))
+        return;
+    app_log_time(t);
+    l.n = 0;
+    if (log_fmt == APP_LOG_JSON) {
+        putf(&l, "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"access\",\"request_id\":", t);
+        put_json_str(&l, a->request_id);
+        puts_(&l, ",\"client\":");
+        put_json_str(&l, a->client);
+        puts_(&l, ",\"method\":");
+        put_json_str(&l, a->method);
+        puts_(&l, ",\"path\":");
+        put_json_str(&l, a->path);
+        puts_(&l, ",\"route\":");
+        put_json_str(&l, a->route);
+        putf(&l, ",\"status\":%u,\"bytes\":%llu,\"duration_ms\":%.3f,\"principal\":", a->status,
+             (unsigned long long)a->bytes, a->seconds * 1000.0);
+        put_json_str(&l, a->principal ? a->principal : "-");
+        puts_(&l, "}");
+    } else {
+        /* time level "access" request-id client method path status bytes duration
+         * principal; hand-formatted, as this runs once per request. */
+        uint64_t tenths = (uint64_t)(a->seconds * 10000.0 + 0.5); /* 0.1 ms */
+
+        puts_(&l, t);
+        puts_(&l, " info access ");
+        put_text_field(&l, a->request_id);
+        puts_(&l, " ");
+        put_text_field(&l, a->client);
+        puts_(&l, " ");
+        put_text_field(&l, a->method);
+        puts_(&l, " ");
+        put_text_field(&l, a->path);
+        puts_(&l, " ");
+        put_u64(&l, a->status);
+        puts_(&l, " ");
+        put_u64(&l, a->bytes);
+        puts_(&l, "B ");
+        put_u64(&l, tenths / 10);
+        put(&l, ".", 1);
+        put_u64(&l, tenths % 10);
+        puts_(&l, "ms ");
+        put_text_field(&l, a->principal ? a->principal : "-");
+    }
+    write_line(&l);
 }

@@ -174,6 +174,30 @@ on_stored_row(void *ctx, const char *hex)
     return 0;
 }
 
+/* Rows a restore without artifacts recorded as missing: listed, never a failure
+ * (their bytes were left out of the backup on purpose). */
+static int
+report_restored_missing(struct fsck_ctx *x, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned long n = 0;
+
+    if (db_prepare(x->c, &st,
+                   "SELECT sha256, missing_since FROM artifacts WHERE stored = 0 AND "
+                   "missing_since IS NOT NULL ORDER BY sha256",
+                   err) < 0)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        printf("not restored %s: left out of the backup (restored %s); upload its bytes again\n",
+               db_col_text(st, 0), db_col_text(st, 1));
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (n)
+        printf("fsck: %lu artifacts recorded as not restored (not a failure)\n", n);
+    return 0;
+}
+
 static int
 fsck_run(const char *data_dir, int repair)
 {
@@ -215,6 +239,8 @@ fsck_run(const char *data_dir, int repair)
             app_err_release(&e2);
         }
     }
+    if (report_restored_missing(&x, &err) < 0)
+        goto out;
     printf("fsck: %lu artifacts checked: %lu corrupt, %lu missing, %lu mismatched, "
            "%lu unrecorded, %lu stray, %lu temp files removed, %lu repaired\n",
            f.checked, f.corrupt, x.missing, x.mismatched, x.unrecorded, f.stray, f.temps,

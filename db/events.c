@@ -7,7 +7,23 @@
 #include "app/json.h"
 #include "app/mem.h"
 
-#define SQL_EVENT_INSERT "INSERT INTO events(at, kind, subject, data) VALUES(?,?,?,?)"
+#define SQL_EVENT_INSERT "INSERT INTO events(at, kind, subject, data, principal) VALUES(?,?,?,?,?)"
+
+/* Per thread: a server thread runs one request's handler at a time and sets it just
+ * before (http.c), the sweep thread sets "sweep", commands "cli". */
+static __thread const char *event_principal;
+
+void
+db_event_set_principal(const char *principal)
+{
+    event_principal = principal;
+}
+
+const char *
+db_event_principal(void)
+{
+    return event_principal ? event_principal : "system";
+}
 
 int
 db_event_writer_open(struct db *c, struct db_event_writer *w, struct app_err *err)
@@ -26,6 +42,7 @@ db_event_writer_add(struct db_event_writer *w, const char *at, const char *kind,
     sqlite3_bind_text(w->st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(w->st, 3, subject, -1, SQLITE_STATIC);
     sqlite3_bind_text(w->st, 4, data, -1, SQLITE_STATIC);
+    sqlite3_bind_text(w->st, 5, db_event_principal(), -1, SQLITE_STATIC);
     if (db_step_done(w->st, err, "cannot record event") < 0)
         return -1;
     if (seq)
@@ -69,7 +86,7 @@ db_events_page(struct db *c, long long after, long long limit, struct app_err *e
     int rc;
 
     if (db_prepare(c, &st,
-                   "SELECT seq, at, kind, subject, data FROM events WHERE seq > ?"
+                   "SELECT seq, at, kind, subject, data, principal FROM events WHERE seq > ?"
                    " ORDER BY seq LIMIT ?",
                    err) < 0)
         return NULL;
@@ -84,6 +101,7 @@ db_events_page(struct db *c, long long after, long long limit, struct app_err *e
         xjson(cJSON_AddStringToObject(e, "at", db_col_text(st, 1)));
         xjson(cJSON_AddStringToObject(e, "kind", db_col_text(st, 2)));
         xjson(cJSON_AddStringToObject(e, "subject", db_col_text(st, 3)));
+        xjson(cJSON_AddStringToObject(e, "principal", db_col_text(st, 5)));
         cJSON_AddItemToObject(e, "data", data ? data : xjson(cJSON_CreateObject()));
         cJSON_AddItemToArray(arr, e);
     }

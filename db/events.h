@@ -17,6 +17,12 @@
 /* The largest page GET /v1/events serves. */
 #define DB_EVENTS_PAGE_MAX 1000
 
+/* Who the calling thread acts for (a token name, "cli", "sweep"); every event
+ * appended by this thread records it. Borrowed: the string must outlive its use.
+ * NULL resets it to "system". */
+void db_event_set_principal(const char *principal);
+const char *db_event_principal(void);
+
 /* Append an event (kind, subject, data object borrowed, NULL for {}) inside the
  * current transaction. */
 int db_event_append(struct db *c, const char *kind, const char *subject, const cJSON *data,
@@ -38,7 +44,7 @@ int db_event_writer_add(struct db_event_writer *w, const char *at, const char *k
 void db_event_writer_close(struct db_event_writer *w);
 
 /* Up to limit events with seq > after, oldest first, as an array of
- * {seq, at, kind, subject, data}; the caller owns it. NULL with err on failure. */
+ * {seq, at, kind, subject, data, principal}; the caller owns it. NULL with err on failure. */
 cJSON *db_events_page(struct db *c, long long after, long long limit, struct app_err *err);
 
 #endif

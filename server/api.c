@@ -10,11 +10,16 @@
 char *
 srv_base_url(struct srv_req *r)
 {
-    const char *host = srv_header(r, MHD_HTTP_HEADER_HOST);
+    const char *u = r->srv->cfg.public_url;
+    size_t n;
 
-    if (!host || !*host || strpbrk(host, "/ \\\"<>"))
-        return xasprintf("http://%s:%u", r->srv->cfg.host, (unsigned)r->srv->cfg.port);
-    return xasprintf("http://%s", host);
+    /* Never the request's Host: a forged Host must not reach an exported file. */
+    if (!u || !*u)
+        return xstrdup("");
+    n = strlen(u);
+    while (n && u[n - 1] == '/')
+        n--;
+    return xstrndup(u, n);
 }
 
 int

@@ -8,7 +8,8 @@
 
 #define ALMANAC_VERSION "0.1.0"
 
-/* "http://host:port" as the client addressed us (Host header), for absolute URLs. */
+/* The base for absolute URLs in exports: --public-url without a trailing slash, or ""
+ * (server-relative URLs) when it is not set. Caller frees. */
 char *srv_base_url(struct srv_req *r);
 
 /* Strict decimal integer in [min, max]; -1 otherwise. */
@@ -20,5 +21,7 @@ extern const struct srv_route srv_resolve_routes[];
 extern const size_t srv_resolve_n_routes;
 extern const struct srv_route srv_workers_routes[];
 extern const size_t srv_workers_n_routes;
+extern const struct srv_route srv_ops_routes[];
+extern const size_t srv_ops_n_routes;
 
 #endif

@@ -457,6 +457,7 @@ reply_zstd(struct srv_req *r, const struct art_row *row)
         return app_fail(&r->err, APP_EINTERNAL, "cannot create response");
     }
     srv_reply_response(r, 200, resp);
+    srv_set_resp_len(r, stored_size);
     common_headers(r, row, 1);
     srv_add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, row->media_type);
     srv_add_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "zstd");
@@ -514,6 +515,7 @@ reply_identity(struct srv_req *r, const struct art_row *row)
         return app_fail(&r->err, APP_EINTERNAL, "cannot create response");
     }
     srv_reply_response(r, status, resp);
+    srv_set_resp_len(r, len);
     common_headers(r, row, 0);
     srv_add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, row->media_type);
     digest_header(row->sha256, digest);
@@ -629,8 +631,8 @@ h_key_file(struct srv_req *r)
 }
 
 const struct srv_route srv_artifacts_routes[] = {
-    {"POST", "/v1/artifacts", SRV_ADMIN | SRV_STREAM, upload_done, upload_chunk},
-    {"PUT", "/v1/artifacts/sha256/{hex}", SRV_ADMIN | SRV_STREAM, upload_done, upload_chunk},
+    {"POST", "/v1/artifacts", SRV_PUBLISH | SRV_STREAM, upload_done, upload_chunk},
+    {"PUT", "/v1/artifacts/sha256/{hex}", SRV_PUBLISH | SRV_STREAM, upload_done, upload_chunk},
     {"GET", "/v1/artifacts/sha256/{hex}", 0, h_get, NULL},
     /* The same bytes under their file name, for clients such as Pyodide that read the
      * package type from the URL's extension (the pyodide-lock.json export uses it). */

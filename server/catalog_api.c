@@ -1,6 +1,6 @@
 /* server/catalog_api.c: catalog routes: python lines, runtimes, package sets, flags,
- * events. Reads are public; writes need a token (SRV_ADMIN). PUT answers 201 when it
- * created the object and 200 when it changed it. */
+ * events. Reads are public; writes need a token (SRV_PUBLISH drafts, SRV_ADMIN publishing). PUT
+ * answers 201 when it created the object and 200 when it changed it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,22 +221,22 @@ h_health(struct srv_req *r)
 
 const struct srv_route srv_catalog_routes[] = {
     {"GET", "/v1/health", 0, h_health, NULL},
-    {"GET", "/v1/events", 0, h_events, NULL},
+    {"GET", "/v1/events", SRV_PRIVATE, h_events, NULL},
     {"GET", "/v1/python", 0, h_lines, NULL},
     {"GET", "/v1/python/{line}", 0, h_line_get, NULL},
-    {"PUT", "/v1/python/{line}", SRV_ADMIN, h_line_put, NULL},
+    {"PUT", "/v1/python/{line}", SRV_PUBLISH, h_line_put, NULL},
     {"GET", "/v1/runtimes", 0, h_runtimes, NULL},
     {"GET", "/v1/runtimes/{id}", 0, h_runtime_get, NULL},
-    {"PUT", "/v1/runtimes/{id}", SRV_ADMIN, h_runtime_put, NULL},
+    {"PUT", "/v1/runtimes/{id}", SRV_PUBLISH, h_runtime_put, NULL},
     {"POST", "/v1/runtimes/{id}/publish", SRV_ADMIN, h_runtime_publish, NULL},
     {"GET", "/v1/package-sets", 0, h_sets, NULL},
     {"GET", "/v1/package-sets/{id+}/pyodide-lock.json", 0, h_set_export, NULL},
     {"POST", "/v1/package-sets/{id+}/publish", SRV_ADMIN, h_set_publish, NULL},
     {"GET", "/v1/package-sets/{id+}", 0, h_set_get, NULL},
-    {"PUT", "/v1/package-sets/{id+}", SRV_ADMIN, h_set_put, NULL},
+    {"PUT", "/v1/package-sets/{id+}", SRV_PUBLISH, h_set_put, NULL},
     {"GET", "/v1/flags", 0, h_flags, NULL},
     {"GET", "/v1/flags/{name}", 0, h_flag_get, NULL},
-    {"PUT", "/v1/flags/{name}", SRV_ADMIN, h_flag_put, NULL},
+    {"PUT", "/v1/flags/{name}", SRV_PUBLISH, h_flag_put, NULL},
     {"POST", "/v1/flags/{name}/publish", SRV_ADMIN, h_flag_publish, NULL},
 };
 const size_t srv_catalog_n_routes = sizeof(srv_catalog_routes) / sizeof(srv_catalog_routes[0]);

@@ -1,9 +1,13 @@
 /* server/http.c: libmicrohttpd glue: routing, bodies, auth, problem replies. */
+#include "db/events.h"
 #include "server/http.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,6 +18,8 @@
 #include "app/log.h"
 #include "app/mem.h"
 #include "server/auth.h"
+#include "server/metrics.h"
+#include "server/net.h"
 
 #define SRV_MAX_SEGMENTS 16
 #define SRV_CONN_TIMEOUT_S 60
@@ -80,6 +86,13 @@ srv_reply_bytes(struct srv_req *r, unsigned status, const char *content_type, ch
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     set_response(r, status, resp);
+    r->resp_len = len;
+}
+
+void
+srv_set_resp_len(struct srv_req *r, uint64_t len)
+{
+    r->resp_len = len;
 }
 
 void
@@ -102,6 +115,7 @@ srv_reply_empty(struct srv_req *r, unsigned status)
     if (!resp)
         abort();
     set_response(r, status, resp);
+    r->resp_len = 0;
 }
 
 void
@@ -123,12 +137,14 @@ srv_reply_problem(struct srv_req *r, struct app_err *err)
     } else {
         xjson(cJSON_AddArrayToObject(p, "errors"));
     }
+    if (r->request_id[0])
+        xjson(cJSON_AddStringToObject(p, "request_id", r->request_id));
     free(type);
     s = json_canonical(p, NULL);
     cJSON_Delete(p);
     if (status >= 500)
-        app_log(APP_LOG_ERROR, "%s %s: %s", r->method, r->route ? r->route->pattern : "?",
-                err->msg);
+        app_log(APP_LOG_ERROR, "%s %s: %s (request %s)", r->method,
+                r->route ? r->route->pattern : "?", err->msg, r->request_id);
     srv_reply_bytes(r, status, "application/problem+json", s, strlen(s));
 }
 
@@ -341,6 +357,7 @@ queue(struct srv_req *r)
     if (!r->resp)
         srv_reply_problem(r, &r->err);
     MHD_add_response_header(r->resp, "Server", "almanacd");
+    MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
     ret = MHD_queue_response(r->conn, r->status, r->resp);
     return ret;
 }
@@ -355,21 +372,124 @@ req_free(struct srv_req *r)
     for (size_t i = 0; i < r->n_params; i++)
         free(r->params[i]);
     buf_release(&r->body);
+    free(r->path);
     app_err_release(&r->err);
     if (r->resp)
         MHD_destroy_response(r->resp);
     free(r);
 }
 
+static double
+mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A route's position across srv_all_routes (the metrics' index); the total when
+ * route is NULL. */
+static size_t
+route_index(const struct srv_route *rt)
+{
+    size_t base = 0;
+
+    for (size_t t = 0; t < srv_n_route_tables; t++) {
+        const struct srv_route *first = srv_all_routes[t].routes;
+        size_t n = *srv_all_routes[t].n;
+
+        if (rt && rt >= first && rt < first + n)
+            return base + (size_t)(rt - first);
+        base += n;
+    }
+    return base;
+}
+
+/* Hand every route template to the metrics, in route_index order. */
+static void
+metrics_start(void)
+{
+    size_t n = route_index(NULL), k = 0;
+    const char **names = xcalloc(n + 1, sizeof(*names));
+
+    for (size_t t = 0; t < srv_n_route_tables; t++)
+        for (size_t i = 0; i < *srv_all_routes[t].n; i++)
+            names[k++] = srv_all_routes[t].routes[i].pattern;
+    srv_metrics_init(names, n);
+    free(names);
+}
+
+/* The access line and the metrics of a finished request. A response cut short
+ * (client gone, server stopping) reports status 499 bytes 0 in the log, like nginx,
+ * so a cut download is not mistaken for a served one. */
+static void
+req_finish(struct srv_req *r, enum MHD_RequestTerminationCode toe)
+{
+    double secs = mono_now() - r->t0;
+    unsigned status = r->status ? r->status : 500;
+    uint64_t bytes = r->is_head ? 0 : r->resp_len;
+
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        status = r->status ? r->status : 499;
+        bytes = 0;
+    }
+    srv_metrics_request(route_index(r->route), r->method, status, secs);
+    if (bytes && r->resp && r->route && strncmp(r->route->pattern, "/v1/artifacts/", 14) == 0)
+        srv_metrics_artifact_bytes(
+            MHD_get_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_ENCODING), bytes);
+    /* Every write made with a token, refused or not, with the token's name. */
+    if (r->route && (r->route->flags & (SRV_ADMIN | SRV_PUBLISH)) && r->principal[0])
+        app_log(APP_LOG_INFO, "write by %s: %s %s -> %u (request %s)", r->principal, r->method,
+                r->path, status, r->request_id);
+    if (r->srv->cfg.access_log) {
+        struct app_log_access a = {
+            .request_id = r->request_id,
+            .client = r->client,
+            .method = r->method,
+            .path = r->path,
+            .route = r->route ? r->route->pattern : "unmatched",
+            .status = status,
+            .bytes = bytes,
+            .seconds = secs,
+            .principal = r->principal[0] ? r->principal : NULL,
+        };
+
+        app_log_access(&a);
+    }
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
+    struct srv *s = cls;
+    struct srv_req *r = *con_cls;
+
     (void)conn;
-    (void)toe;
-    req_free(*con_cls);
-    *con_cls = NULL;
+    if (r) {
+        req_finish(r, toe);
+        req_free(r);
+        *con_cls = NULL;
+        __atomic_fetch_sub(&s->in_flight, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* Check the bearer token against the route's scope; a failure is logged with the
+ * method, path and client (r->err holds the 401/403). */
+static int
+req_authorize(struct srv_req *r, enum db_scope need)
+{
+    struct db_token_who who;
+    int rc =
+        srv_auth_check(r->db, srv_header(r, MHD_HTTP_HEADER_AUTHORIZATION), need, &who, &r->err);
+
+    if (who.name[0])
+        snprintf(r->principal, sizeof(r->principal), "%s", who.name);
+    if (rc < 0 && r->err.code != APP_EINTERNAL)
+        app_log(APP_LOG_WARN, "auth failed: %s: %s %s from %s", r->err.msg, r->method, r->path,
+                r->client);
+    return rc;
 }
 
 /* First callback: route, authorize, check the declared length. Returns 0 when the
@@ -380,6 +500,7 @@ req_begin(struct srv_req *r, const char *url)
     struct buf allow;
     const char *cl;
     uint64_t limit;
+    enum db_scope need = DB_SCOPE_NONE;
 
     buf_init(&allow, 0);
     r->route = route_find(r, url, &allow);
@@ -397,8 +518,14 @@ req_begin(struct srv_req *r, const char *url)
     r->db = srv_db(r);
     if (!r->db)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
-    if ((r->route->flags & SRV_ADMIN) &&
-        srv_auth_check(r->db, srv_header(r, MHD_HTTP_HEADER_AUTHORIZATION), &r->err) < 0)
+    /* Before any byte of the body: a refused write is 401/403 whatever it holds. */
+    if (r->route->flags & SRV_ADMIN)
+        need = DB_SCOPE_ADMIN;
+    else if (r->route->flags & SRV_PUBLISH)
+        need = DB_SCOPE_PUBLISH;
+    else if ((r->route->flags & SRV_PRIVATE) && r->srv->cfg.private_reads)
+        need = DB_SCOPE_READ;
+    if (need != DB_SCOPE_NONE && req_authorize(r, need) < 0)
         return -1;
     limit = (r->route->flags & SRV_STREAM) ? r->srv->cfg.upload_limit : r->srv->cfg.json_limit;
     cl = srv_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -417,6 +544,66 @@ req_begin(struct srv_req *r, const char *url)
     return 0;
 }
 
+/* The request id and the client address, for the access line and problems. */
+static void
+req_identify(struct srv_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    srv_request_id(srv_header(r, "X-Request-Id"), r->request_id);
+    srv_client_address(ci ? ci->client_addr : NULL, srv_header(r, "Forwarded"),
+                       srv_header(r, "X-Forwarded-For"), r->srv->cfg.trusted, r->srv->cfg.n_trusted,
+                       r->client);
+}
+
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[APP_LOG_LINE_MAX];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    app_log(APP_LOG_DEBUG, "libmicrohttpd: %s", msg);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls);
+
+/* The --metrics-listen socket: GET /metrics only, everything else 404. */
+static enum MHD_Result
+on_metrics_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                   const char *version, const char *upload_data, size_t *upload_data_size,
+                   void **con_cls)
+{
+    if (strcmp(url, "/metrics") != 0 && !*con_cls) {
+        struct srv *s = cls;
+        struct srv_req *r = xcalloc(1, sizeof(*r));
+
+        (void)version;
+        (void)upload_data;
+        r->srv = s;
+        r->conn = conn;
+        r->method = method;
+        r->is_head = strcmp(method, "HEAD") == 0;
+        r->t0 = mono_now();
+        r->path = xstrdup(url);
+        buf_init(&r->body, 0);
+        *con_cls = r;
+        __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_RELAXED);
+        req_identify(r);
+        *upload_data_size = 0;
+        app_fail(&r->err, APP_ENOTFOUND, "this listener serves only GET /metrics");
+        return queue(r);
+    }
+    return on_request(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -431,14 +618,18 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         r->conn = conn;
         r->method = method;
         r->is_head = strcmp(method, "HEAD") == 0;
+        r->t0 = mono_now();
+        r->path = xstrdup(url);
         buf_init(&r->body, 0);
         *con_cls = r;
+        __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_RELAXED);
+        req_identify(r);
         if (req_begin(r, url) < 0)
             r->upload_failed = 1; /* reply after the body is drained */
         /* Replying before the body is read closes the connection; only do so
          * for refusals, where that is what we want. */
-        if (r->upload_failed &&
-            (r->err.code == APP_ETOOLARGE || r->err.code == APP_EAUTH || *upload_data_size == 0))
+        if (r->upload_failed && (r->err.code == APP_ETOOLARGE || r->err.code == APP_EAUTH ||
+                                 r->err.code == APP_EFORBIDDEN || *upload_data_size == 0))
             return queue(r);
         return MHD_YES;
     }
@@ -460,6 +651,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
                 return MHD_YES;
             }
             r->body.len += n; /* count only; the module keeps the bytes */
+            db_event_set_principal(r->principal[0] ? r->principal : NULL);
             if (r->route->upload(r, upload_data, n) < 0)
                 r->upload_failed = 1;
         } else if (buf_append(&r->body, upload_data, n) < 0) {
@@ -469,6 +661,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         }
         return MHD_YES;
     }
+    /* Set here, not at the first callback: one thread interleaves connections. */
+    db_event_set_principal(r->principal[0] ? r->principal : NULL);
     if (!r->upload_failed && r->route->handle(r) < 0 && r->resp == NULL)
         srv_reply_problem(r, &r->err);
     else if (!r->upload_failed && !r->resp)
@@ -476,43 +670,79 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     return queue(r);
 }
 
-static int
-parse_host(const char *host, struct sockaddr_in *sa)
-{
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    if (strcmp(host, "localhost") == 0)
-        host = "127.0.0.1";
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
-}
-
 int
 srv_start(struct srv *s, struct app_err *err)
 {
-    struct sockaddr_in sa;
+    const int tls = s->cfg.tls_cert_pem && s->cfg.tls_key_pem;
+    const unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                           MHD_USE_TURBO | MHD_USE_ITC | (tls ? MHD_USE_TLS : 0);
 
-    if (parse_host(s->cfg.host, &sa) < 0)
-        return app_fail(err, APP_EINVAL, "cannot listen on '%s': not an IPv4 address", s->cfg.host);
-    sa.sin_port = htons(s->cfg.port);
+    metrics_start();
+    srv_request_id_init();
     if (pthread_key_create(&s->cat_key, cat_key_free) != 0)
         return app_fail(err, APP_EINTERNAL, "cannot create thread key");
+    /* The socket is bound by server/net.c, so a taken port is reported there, and
+     * SO_REUSEPORT is set only when asked for. */
+    if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        pthread_key_delete(s->cat_key);
+        return app_fail(err, APP_EINVAL, "this libmicrohttpd has no TLS support");
+    }
+    /* Without TLS the two HTTPS options are left out (MHD refuses them). */
     s->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO, 0,
-        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->cfg.listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONN_TIMEOUT_S,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_logger, NULL, tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cfg.tls_cert_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, s->cfg.tls_key_pem, MHD_OPTION_END);
     if (!s->mhd) {
         pthread_key_delete(s->cat_key);
-        return app_fail(err, APP_EINTERNAL, "cannot listen on %s:%u (address in use?)", s->cfg.host,
-                        (unsigned)s->cfg.port);
+        return app_fail(err, APP_EINTERNAL, "cannot start the HTTP server");
+    }
+    if (s->cfg.metrics_fd >= 0) {
+        s->metrics_mhd =
+            MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0,
+                             NULL, NULL, on_metrics_request, s, MHD_OPTION_LISTEN_SOCKET,
+                             s->cfg.metrics_fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONN_TIMEOUT_S,
+                             MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
+        if (!s->metrics_mhd) {
+            srv_stop(s);
+            return app_fail(err, APP_EINTERNAL, "cannot start the metrics listener");
+        }
     }
     return 0;
 }
 
 void
+srv_quiesce(struct srv *s)
+{
+    MHD_socket fd;
+
+    if (s->mhd) {
+        fd = MHD_quiesce_daemon(s->mhd);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+    if (s->metrics_mhd) {
+        fd = MHD_quiesce_daemon(s->metrics_mhd);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+}
+
+unsigned long
+srv_in_flight(const struct srv *s)
+{
+    return __atomic_load_n(&s->in_flight, __ATOMIC_RELAXED);
+}
+
+void
 srv_stop(struct srv *s)
 {
+    if (s->metrics_mhd) {
+        MHD_stop_daemon(s->metrics_mhd);
+        s->metrics_mhd = NULL;
+    }
     if (!s->mhd)
         return;
     MHD_stop_daemon(s->mhd);

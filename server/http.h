@@ -27,10 +27,12 @@
 #include "app/buf.h"
 #include "app/err.h"
 #include "db/db.h"
+#include "server/net.h"
 
 #define SRV_MAX_PARAMS 4
 #define SRV_JSON_LIMIT_DEFAULT (1024 * 1024)
 #define SRV_UPLOAD_LIMIT_DEFAULT (512ull * 1024 * 1024)
+#define SRV_DRAIN_TIMEOUT_DEFAULT 10
 
 struct srv_config {
     const char *data_dir;
@@ -42,11 +44,23 @@ struct srv_config {
     int zstd_level;
     int sweep_enabled;       /* daily end-of-support sweep (server/workers_api.c) */
     unsigned sweep_interval; /* seconds between sweeps */
+    int listen_fd;           /* bound and listening (server/listen.c); MHD owns it after start */
+    int metrics_fd;          /* -1, or a second listener serving only GET /metrics */
+    unsigned drain_timeout;  /* seconds in-flight requests get after SIGTERM */
+    int access_log;          /* one access line per request */
+    int private_reads;       /* SRV_PRIVATE routes need a read token */
+    const char *public_url;  /* absolute base for exports, or NULL: server-relative */
+    char *tls_cert_pem;      /* with tls_key_pem: serve HTTPS (GnuTLS); owned by the caller */
+    char *tls_key_pem;
+    struct srv_cidr trusted[SRV_MAX_TRUSTED_PROXIES];
+    size_t n_trusted;
 };
 
 struct srv {
     struct srv_config cfg;
     struct MHD_Daemon *mhd;
+    struct MHD_Daemon *metrics_mhd;
+    unsigned long in_flight; /* requests begun and not completed (atomic) */
     pthread_key_t cat_key;
     /* Module state, owned by the module's init/fini. */
     struct snapcache *snaps;
@@ -56,9 +70,11 @@ struct srv {
 };
 
 enum srv_route_flags {
-    SRV_ADMIN = 1 << 0,  /* needs a bearer token */
-    SRV_STREAM = 1 << 1, /* body handed to route->upload chunk by chunk */
-    SRV_RAW = 1 << 2,    /* body buffered but not required to be JSON */
+    SRV_ADMIN = 1 << 0,   /* needs a bearer token */
+    SRV_STREAM = 1 << 1,  /* body handed to route->upload chunk by chunk */
+    SRV_RAW = 1 << 2,     /* body buffered but not required to be JSON */
+    SRV_PUBLISH = 1 << 3, /* needs a publish (or admin) token */
+    SRV_PRIVATE = 1 << 4, /* a read token under --private-reads */
 };
 
 struct srv_req;
@@ -101,11 +117,26 @@ struct srv_req {
     /* The response to queue. */
     struct MHD_Response *resp;
     unsigned status;
+    uint64_t resp_len; /* body length of resp (0 for HEAD) */
+    /* For the access line, metrics and problem documents. */
+    char *path; /* as received, without the query */
+    char request_id[SRV_REQUEST_ID_MAX + 1];
+    char client[SRV_CLIENT_MAX];
+    char principal[65]; /* token name, or "" */
+    double t0;          /* monotonic seconds at the first callback */
 };
 
-/* Start serving; returns -1 with err filled when the port cannot be bound. */
+/* Start serving on cfg.listen_fd; returns -1 with err filled. */
 int srv_start(struct srv *s, struct app_err *err);
+/* Stop accepting new connections; requests under way go on. */
+void srv_quiesce(struct srv *s);
+/* Requests begun and not yet completed. */
+unsigned long srv_in_flight(const struct srv *s);
 void srv_stop(struct srv *s);
+
+/* Set the length the access log and metrics report for a response built by the
+ * caller (srv_reply_response). */
+void srv_set_resp_len(struct srv_req *r, uint64_t len);
 
 /* The calling thread's catalog connection (opened on first use). */
 struct db *srv_db(struct srv_req *r);

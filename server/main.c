@@ -1,4 +1,4 @@
-/* server/main.c: almanacd's commands: serve, seed, token create, fsck, key rotate.
+/* server/main.c: almanacd's commands: serve, init, seed, token, fsck, key rotate.
  *
  * Messages go to stderr; stdout carries only a command's result (the token), so
  * scripts can capture it.
@@ -8,18 +8,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <sodium.h>
 
 #include "app/date.h"
+#include "app/fs.h"
 #include "app/hash.h"
 #include "app/log.h"
 #include "app/mem.h"
 #include "catalog/seed.h"
 #include "catalog/snapload.h"
+#include "db/events.h"
 #include "db/tokens.h"
 #include "server/api.h"
+#include "server/backup.h"
+#include "server/datalock.h"
+#include "server/metrics.h"
+#include "server/net.h"
 #include "server/resolve_api.h"
 #include "server/workers_api.h"
 #include "server/artifacts_api.h"
@@ -28,29 +37,84 @@
 #include "artifacts/store.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8700"
+/* How often the drain loop looks at the in-flight count. */
+#define DRAIN_POLL_US 20000
+#define CONFIG_LINE_MAX 1024
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void
 on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        reopen_requested = 1;
+    else
+        stop_requested = 1;
 }
+
+/* Every serve option, its value name and its default, for --help and --config. */
+struct opt_doc {
+    const char *name, *arg, *def, *help;
+};
+
+static const struct opt_doc serve_opts[] = {
+    {"--data", "DIR", "$ALMANAC_DATA", "data directory (made by almanacd init or seed)"},
+    {"--config", "FILE", "none", "read options from FILE (key = value lines, INI or TOML)"},
+    {"--listen", "ADDR", DEFAULT_LISTEN, "HOST:PORT, [IPV6]:PORT or :PORT (every interface)"},
+    {"--reuse-port", NULL, "off", "set SO_REUSEPORT (share the port with other servers)"},
+    {"--threads", "N", "number of CPUs", "worker threads"},
+    {"--json-limit", "BYTES", "1048576", "largest JSON request body"},
+    {"--upload-limit", "BYTES", "536870912", "largest artifact upload"},
+    {"--sweep-interval", "SECONDS", "86400", "seconds between end-of-support sweeps"},
+    {"--no-sweep", NULL, "off", "no end-of-support sweep"},
+    {"--drain-timeout", "SECONDS", "10", "on SIGTERM/SIGINT, time in-flight requests get"},
+    {"--log-format", "text|json", "text", "log line format"},
+    {"--log-level", "LEVEL", "info", "debug, info, warn or error"},
+    {"--log-file", "FILE", "stderr", "append log lines to FILE (SIGHUP reopens it)"},
+    {"--access-log", "on|off", "on", "one access line per request"},
+    {"--public-url", "URL", "none", "base of absolute URLs in exports (else server-relative)"},
+    {"--private-reads", NULL, "off", "registry, events, webhooks and /metrics need a read token"},
+    {"--metrics-listen", "ADDR", "none", "also serve GET /metrics (only) on ADDR"},
+    {"--trusted-proxy", "CIDR", "none", "trust Forwarded/X-Forwarded-For from CIDR (repeatable)"},
+    {"--tls-cert", "FILE", "none", "serve HTTPS with this PEM certificate (chain)"},
+    {"--tls-key", "FILE", "none", "the PEM private key of --tls-cert"},
+};
+#define N_SERVE_OPTS (sizeof(serve_opts) / sizeof(serve_opts[0]))
 
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: almanacd serve --data DIR [--listen HOST:PORT] [--threads N]\n"
-               "                      [--json-limit BYTES] [--upload-limit BYTES]\n"
-               "                      [--sweep-interval SECONDS] [--no-sweep]\n"
-               "       almanacd seed --data DIR          load the seed catalog (idempotent)\n"
-               "       almanacd token create --data DIR  print a new admin token on stdout\n"
-               "       almanacd fsck --data DIR [--repair] re-verify every stored artifact\n"
-               "       almanacd key rotate --data DIR    make a new signing key\n"
-               "environment: ALMANAC_TODAY=YYYY-MM-DD replaces today's date;\n"
-               "             ALMANAC_CACHE (default ~/.cache/almanac) holds Pyodide downloads;\n"
-               "             ALMANAC_ZSTD_LEVEL (1-22, default 19) is the store's zstd level\n");
+    fprintf(f,
+            "usage: almanacd serve --data DIR [options]   (almanacd serve --help lists them)\n"
+            "       almanacd init --data DIR          create an empty data directory (idempotent)\n"
+            "       almanacd seed --data DIR          load the seed catalog (idempotent)\n"
+            "       almanacd token create --data DIR [--name NAME] [--scope admin|publish|read]\n"
+            "                             [--expires YYYY-MM-DD]   print a new token on stdout\n"
+            "       almanacd token list --data DIR    names, scopes, created, last used\n"
+            "       almanacd token revoke NAME --data DIR\n"
+            "       almanacd fsck --data DIR [--repair] re-verify every stored artifact\n"
+            "       almanacd key rotate --data DIR    make a new signing key\n"
+            "       almanacd backup --data DIR --to FILE [--no-artifacts]\n"
+            "       almanacd restore --from FILE --data NEWDIR\n"
+            "       almanacd --version\n"
+            "environment: ALMANAC_TODAY=YYYY-MM-DD replaces today's date (invalid: fatal);\n"
+            "             ALMANAC_DATA is the default --data;\n"
+            "             ALMANAC_CACHE (default ~/.cache/almanac) holds Pyodide downloads;\n"
+            "             ALMANAC_ZSTD_LEVEL (1-22, default 19) is the store's zstd level\n");
+}
+
+static void
+serve_usage(FILE *f)
+{
+    fprintf(f, "usage: almanacd serve --data DIR [options]\noptions (default in brackets):\n");
+    for (size_t i = 0; i < N_SERVE_OPTS; i++) {
+        char left[48];
+
+        snprintf(left, sizeof(left), "%s%s%s", serve_opts[i].name, serve_opts[i].arg ? " " : "",
+                 serve_opts[i].arg ? serve_opts[i].arg : "");
+        fprintf(f, "  %-30s %s [%s]\n", left, serve_opts[i].help, serve_opts[i].def);
+    }
+    fprintf(f, "signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reopens --log-file\n");
 }
 
 struct opts {
@@ -58,61 +122,246 @@ struct opts {
     const char *listen;
     long long threads, json_limit, upload_limit;
     long long sweep_interval; /* 0: the default (daily) */
-    int no_sweep;
-    int repair; /* fsck only */
+    long long drain_timeout;
+    int no_sweep, reuse_port, private_reads, access_log, repair, no_artifacts;
+    const char *to, *from; /* backup, restore */
+    const char *log_format, *log_level, *log_file, *public_url, *metrics_listen;
+    const char *tls_cert, *tls_key;
+    const char *trusted[SRV_MAX_TRUSTED_PROXIES];
+    size_t n_trusted;
+    /* token commands */
+    const char *name, *scope, *expires;
+    /* strings read from --config, freed at exit */
+    char *owned[2 * N_SERVE_OPTS + 8];
+    size_t n_owned;
 };
 
+static void
+opts_release(struct opts *o)
+{
+    for (size_t i = 0; i < o->n_owned; i++)
+        free(o->owned[i]);
+    o->n_owned = 0;
+}
+
+/* Set one option by name (without "--"); v NULL for a switch. 0, or -1 after a
+ * one-line message. from is "option" or "FILE:LINE" for the message. */
 static int
-parse_opts(int argc, char **argv, int first, int allow_repair, struct opts *o)
+set_opt(struct opts *o, const char *k, const char *v, const char *from)
+{
+    if (!strcmp(k, "no-sweep") || !strcmp(k, "reuse-port") || !strcmp(k, "private-reads") ||
+        !strcmp(k, "repair") || !strcmp(k, "no-artifacts")) {
+        int on = 1;
+
+        if (v && !strcmp(v, "false"))
+            on = 0;
+        else if (v && strcmp(v, "true") != 0)
+            goto bad;
+        if (!strcmp(k, "no-sweep"))
+            o->no_sweep = on;
+        else if (!strcmp(k, "reuse-port"))
+            o->reuse_port = on;
+        else if (!strcmp(k, "private-reads"))
+            o->private_reads = on;
+        else if (!strcmp(k, "no-artifacts"))
+            o->no_artifacts = on;
+        else
+            o->repair = on;
+        return 0;
+    }
+    if (!v) {
+        fprintf(stderr, "almanacd: %s: option '--%s' needs a value or is unknown\n", from, k);
+        return -1;
+    }
+    if (!strcmp(k, "data")) {
+        o->data = v;
+    } else if (!strcmp(k, "listen")) {
+        o->listen = v;
+    } else if (!strcmp(k, "threads")) {
+        if (srv_parse_int(v, 1, 256, &o->threads) < 0)
+            goto bad;
+    } else if (!strcmp(k, "json-limit")) {
+        if (srv_parse_int(v, 1024, 1LL << 30, &o->json_limit) < 0)
+            goto bad;
+    } else if (!strcmp(k, "sweep-interval")) {
+        if (srv_parse_int(v, 1, 366LL * 86400, &o->sweep_interval) < 0)
+            goto bad;
+    } else if (!strcmp(k, "upload-limit")) {
+        if (srv_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
+            goto bad;
+    } else if (!strcmp(k, "drain-timeout")) {
+        if (srv_parse_int(v, 0, 3600, &o->drain_timeout) < 0)
+            goto bad;
+    } else if (!strcmp(k, "log-format")) {
+        enum app_log_format f;
+
+        if (app_log_parse_format(v, &f) < 0)
+            goto bad;
+        o->log_format = v;
+    } else if (!strcmp(k, "log-level")) {
+        enum app_log_level l;
+
+        if (app_log_parse_level(v, &l) < 0)
+            goto bad;
+        o->log_level = v;
+    } else if (!strcmp(k, "log-file")) {
+        o->log_file = v;
+    } else if (!strcmp(k, "access-log")) {
+        if (strcmp(v, "on") && strcmp(v, "off"))
+            goto bad;
+        o->access_log = !strcmp(v, "on");
+    } else if (!strcmp(k, "public-url")) {
+        if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+            goto bad;
+        o->public_url = v;
+    } else if (!strcmp(k, "metrics-listen")) {
+        o->metrics_listen = v;
+    } else if (!strcmp(k, "trusted-proxy")) {
+        struct srv_cidr cidr;
+
+        if (srv_cidr_parse(v, &cidr) < 0 || o->n_trusted == SRV_MAX_TRUSTED_PROXIES)
+            goto bad;
+        o->trusted[o->n_trusted++] = v;
+    } else if (!strcmp(k, "tls-cert")) {
+        o->tls_cert = v;
+    } else if (!strcmp(k, "tls-key")) {
+        o->tls_key = v;
+    } else if (!strcmp(k, "name")) {
+        o->name = v;
+    } else if (!strcmp(k, "scope")) {
+        o->scope = v;
+    } else if (!strcmp(k, "expires")) {
+        o->expires = v;
+    } else if (!strcmp(k, "to")) {
+        o->to = v;
+    } else if (!strcmp(k, "from")) {
+        o->from = v;
+    } else {
+        fprintf(stderr, "almanacd: %s: unknown option '--%s'\n", from, k);
+        return -1;
+    }
+    return 0;
+bad:
+    fprintf(stderr, "almanacd: %s: invalid value '%s' for --%s\n", from, v ? v : "", k);
+    return -1;
+}
+
+static char *
+trim(char *s)
+{
+    char *e;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        *--e = '\0';
+    return s;
+}
+
+/* --config FILE: "key = value" lines (INI, or the flat subset of TOML: quoted
+ * strings, true/false, numbers), '#' or ';' comments, [sections] ignored. Keys are
+ * the long option names without "--", '_' allowed for '-'. */
+static int
+load_config(struct opts *o, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[CONFIG_LINE_MAX], from[CONFIG_LINE_MAX + 16];
+    int n = 0, ret = -1;
+
+    if (!f) {
+        fprintf(stderr, "almanacd: cannot read config '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *l = trim(line), *eq, *k, *v;
+        size_t vl;
+
+        n++;
+        snprintf(from, sizeof(from), "%s:%d", path, n);
+        if (!*l || *l == '#' || *l == ';' || *l == '[')
+            continue;
+        eq = strchr(l, '=');
+        if (!eq) {
+            fprintf(stderr, "almanacd: %s: expected 'key = value'\n", from);
+            goto out;
+        }
+        *eq = '\0';
+        k = trim(l);
+        v = trim(eq + 1);
+        for (char *p = k; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        vl = strlen(v);
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+            v[vl - 1] = '\0';
+            v++;
+        } else {
+            char *hash = strchr(v, '#');
+
+            if (hash) {
+                *hash = '\0';
+                v = trim(v);
+            }
+        }
+        if (o->n_owned == sizeof(o->owned) / sizeof(o->owned[0])) {
+            fprintf(stderr, "almanacd: %s: too many settings\n", from);
+            goto out;
+        }
+        o->owned[o->n_owned] = xstrdup(v);
+        if (set_opt(o, k, o->owned[o->n_owned++], from) < 0)
+            goto out;
+    }
+    ret = 0;
+out:
+    fclose(f);
+    return ret;
+}
+
+static int
+parse_opts(int argc, char **argv, int first, struct opts *o, int serve)
 {
     memset(o, 0, sizeof(*o));
     o->data = getenv("ALMANAC_DATA");
     o->listen = DEFAULT_LISTEN;
+    o->access_log = 1;
+    o->drain_timeout = -1;
+    /* The config file first, so flags override it wherever they stand. */
+    for (int i = first; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") && load_config(o, argv[i + 1]) < 0)
+            return -1;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
+            if (serve)
+                serve_usage(stdout);
+            else
+                usage(stdout);
             exit(0);
         }
-        if (!strcmp(a, "--no-sweep")) {
-            o->no_sweep = 1;
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "almanacd: unexpected argument '%s'\n", a);
+            return -1;
+        }
+        if (!strcmp(a, "--config")) {
+            i++;
             continue;
         }
-        if (!strcmp(a, "--repair") && allow_repair) {
-            o->repair = 1;
+        if (!strcmp(a, "--no-sweep") || !strcmp(a, "--reuse-port") ||
+            !strcmp(a, "--private-reads") || !strcmp(a, "--repair") ||
+            !strcmp(a, "--no-artifacts")) {
+            set_opt(o, a + 2, NULL, "option");
             continue;
         }
         if (!v) {
             fprintf(stderr, "almanacd: option '%s' needs a value or is unknown\n", a);
             return -1;
         }
-        if (!strcmp(a, "--data")) {
-            o->data = v;
-        } else if (!strcmp(a, "--listen")) {
-            o->listen = v;
-        } else if (!strcmp(a, "--threads")) {
-            if (srv_parse_int(v, 1, 256, &o->threads) < 0)
-                goto bad;
-        } else if (!strcmp(a, "--json-limit")) {
-            if (srv_parse_int(v, 1024, 1LL << 30, &o->json_limit) < 0)
-                goto bad;
-        } else if (!strcmp(a, "--sweep-interval")) {
-            if (srv_parse_int(v, 1, 366LL * 86400, &o->sweep_interval) < 0)
-                goto bad;
-        } else if (!strcmp(a, "--upload-limit")) {
-            if (srv_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
-                goto bad;
-        } else {
-            fprintf(stderr, "almanacd: unknown option '%s'\n", a);
+        if (set_opt(o, a + 2, v, "option") < 0)
             return -1;
-        }
         i++;
-        continue;
-    bad:
-        fprintf(stderr, "almanacd: invalid value '%s' for %s\n", v, a);
-        return -1;
     }
     if (!o->data) {
         fprintf(stderr, "almanacd: --data DIR is required (or set ALMANAC_DATA)\n");
@@ -130,22 +379,6 @@ cache_dir(void)
     if (c && *c)
         return xstrdup(c);
     return xasprintf("%s/.cache/almanac", home && *home ? home : "/tmp");
-}
-
-static int
-parse_listen(const char *s, struct srv_config *cfg)
-{
-    const char *colon = strrchr(s, ':');
-    long long port;
-
-    if (!colon || (size_t)(colon - s) >= sizeof(cfg->host) || colon == s)
-        return -1;
-    if (srv_parse_int(colon + 1, 0, 65535, &port) < 0)
-        return -1;
-    memcpy(cfg->host, s, (size_t)(colon - s));
-    cfg->host[colon - s] = '\0';
-    cfg->port = (uint16_t)port;
-    return 0;
 }
 
 /* ALMANAC_ZSTD_LEVEL overrides the store's level (tests seed faster at level 1). */
@@ -167,7 +400,91 @@ log_today(void)
 
     if (date_today_overridden()) {
         date_format(date_today(), today);
-        fprintf(stderr, "almanacd: ALMANAC_TODAY is set: today is %s\n", today);
+        app_log(APP_LOG_INFO, "ALMANAC_TODAY is set: today is %s", today);
+    }
+}
+
+/* serve, token, fsck and key work on an existing database only: a mistyped --data
+ * must not silently become a new, empty catalog. */
+static int
+require_db(const char *data)
+{
+    char *db = xasprintf("%s/almanac.db", data);
+    struct stat st;
+    int ok = stat(db, &st) == 0 && S_ISREG(st.st_mode);
+
+    free(db);
+    if (ok)
+        return 0;
+    fprintf(stderr,
+            "almanacd: no almanac database in '%s'; create one with 'almanacd init --data %s'\n",
+            data, data);
+    return -1;
+}
+
+static int
+setup_logging(const struct opts *o)
+{
+    enum app_log_format f = APP_LOG_TEXT;
+    enum app_log_level l = APP_LOG_INFO;
+
+    /* The server's lines carry a time and a level; commands keep "almanacd: ...". */
+    if (o->log_format)
+        app_log_parse_format(o->log_format, &f);
+    if (o->log_level)
+        app_log_parse_level(o->log_level, &l);
+    app_log_set_format(f);
+    app_log_init("almanacd", l);
+    if (o->log_file && app_log_open_file(o->log_file) < 0) {
+        fprintf(stderr, "almanacd: cannot open log file '%s': %s\n", o->log_file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* A PEM file into memory (libmicrohttpd takes the certificate and key as strings). */
+#define PEM_MAX (1024 * 1024)
+static int
+read_pem(const char *path, char **out)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (!f) {
+        fprintf(stderr, "almanacd: cannot read '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    buf = xmalloc(PEM_MAX + 1);
+    n = fread(buf, 1, PEM_MAX + 1, f);
+    fclose(f);
+    buf[n > PEM_MAX ? PEM_MAX : n] = '\0';
+    if (n == 0 || n > PEM_MAX || !strstr(buf, "-----BEGIN ")) {
+        fprintf(stderr, "almanacd: '%s' is not a PEM file\n", path);
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    return 0;
+}
+
+/* Wait for in-flight requests (downloads included) up to the drain timeout. */
+static void
+drain(struct srv *s, unsigned timeout_s)
+{
+    struct timespec t0, now;
+    unsigned long n;
+
+    srv_quiesce(s);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while ((n = srv_in_flight(s)) > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= (time_t)timeout_s) {
+            app_log(APP_LOG_WARN, "drain timeout of %us reached with %lu request(s) in flight",
+                    timeout_s, n);
+            return;
+        }
+        usleep(DRAIN_POLL_US);
     }
 }
 
@@ -176,28 +493,60 @@ cmd_serve(const struct opts *o)
 {
     struct srv s;
     struct app_err err = {0};
+    struct sigaction sa;
     struct db *c;
+    struct data_lock *lock = NULL;
+    char shown[SRV_ADDR_MAX], mshown[SRV_ADDR_MAX];
     int ret = 1;
 
     memset(&s, 0, sizeof(s));
+    s.cfg.listen_fd = -1;
+    s.cfg.metrics_fd = -1;
+    if (!o->tls_cert != !o->tls_key) {
+        fprintf(stderr, "almanacd: --tls-cert and --tls-key go together\n");
+        return 2;
+    }
+    if (require_db(o->data) < 0)
+        return 1;
+    if (setup_logging(o) < 0)
+        return 1;
     s.cfg.data_dir = o->data;
     s.cfg.json_limit = o->json_limit ? (size_t)o->json_limit : SRV_JSON_LIMIT_DEFAULT;
     s.cfg.upload_limit = o->upload_limit ? (uint64_t)o->upload_limit : SRV_UPLOAD_LIMIT_DEFAULT;
     s.cfg.threads = o->threads ? (unsigned)o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
     if (s.cfg.threads < 1)
         s.cfg.threads = 1;
-    if (parse_listen(o->listen, &s.cfg) < 0) {
-        fprintf(stderr, "almanacd: --listen '%s' is not HOST:PORT\n", o->listen);
-        return 2;
+    s.cfg.drain_timeout =
+        o->drain_timeout >= 0 ? (unsigned)o->drain_timeout : SRV_DRAIN_TIMEOUT_DEFAULT;
+    s.cfg.access_log = o->access_log;
+    s.cfg.private_reads = o->private_reads;
+    s.cfg.public_url = o->public_url;
+    for (size_t i = 0; i < o->n_trusted; i++)
+        srv_cidr_parse(o->trusted[i], &s.cfg.trusted[s.cfg.n_trusted++]);
+    lock = data_lock_take(o->data, &err);
+    if (!lock) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
     }
-    log_today();
     /* Open once up front so a bad data dir or a newer schema fails at start. */
     c = db_open(o->data, &err);
     if (!c) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
-        return 1;
+        goto out;
     }
     db_close(c);
+    if (srv_listen_open(o->listen, o->reuse_port, &s.cfg.listen_fd, shown, &err) < 0) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
+    if (o->metrics_listen &&
+        srv_listen_open(o->metrics_listen, 0, &s.cfg.metrics_fd, mshown, &err) < 0) {
+        fprintf(stderr, "almanacd: --metrics-listen: %s\n", err.msg);
+        goto out;
+    }
+    if (o->tls_cert && (read_pem(o->tls_cert, &s.cfg.tls_cert_pem) < 0 ||
+                        read_pem(o->tls_key, &s.cfg.tls_key_pem) < 0))
+        goto out;
     s.snaps = snapcache_new();
     s.cfg.sweep_enabled = !o->no_sweep;
     s.cfg.sweep_interval =
@@ -208,25 +557,55 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (srv_start(&s, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
-    fprintf(stderr, "almanacd: serving on http://%s:%u (data %s)\n", s.cfg.host,
-            (unsigned)s.cfg.port, o->data);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
-    while (!stop_requested)
+    s.cfg.listen_fd = -1; /* libmicrohttpd owns it now */
+    s.cfg.metrics_fd = -1;
+    log_today();
+    app_log(APP_LOG_INFO, "serving on %s://%s (data %s, pid %ld)", o->tls_cert ? "https" : "http",
+            shown, o->data, (long)getpid());
+    if (o->metrics_listen)
+        app_log(APP_LOG_INFO, "metrics on http://%s/metrics", mshown);
+    while (!stop_requested) {
         pause();
-    fprintf(stderr, "almanacd: stopping\n");
+        if (reopen_requested) {
+            reopen_requested = 0;
+            if (app_log_reopen() < 0)
+                app_log(APP_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
+            else
+                app_log(APP_LOG_INFO, "log file reopened (SIGHUP)");
+        }
+    }
+    app_log(APP_LOG_INFO, "stopping: draining in-flight requests (up to %us)", s.cfg.drain_timeout);
+    drain(&s, s.cfg.drain_timeout);
     srv_stop(&s);
+    app_log(APP_LOG_INFO, "stopped");
     ret = 0;
 out:
+    if (s.cfg.listen_fd >= 0)
+        close(s.cfg.listen_fd);
+    if (s.cfg.metrics_fd >= 0)
+        close(s.cfg.metrics_fd);
     srv_jobs_stop(&s);
     srv_artifacts_fini(&s);
     srv_resolve_fini();
     snapcache_free(s.snaps);
+    srv_metrics_fini();
+    free(s.cfg.tls_cert_pem);
+    if (s.cfg.tls_key_pem) {
+        sodium_memzero(s.cfg.tls_key_pem, strlen(s.cfg.tls_key_pem));
+        free(s.cfg.tls_key_pem);
+    }
+    data_lock_release(lock);
     app_err_release(&err);
     return ret;
 }
@@ -261,13 +640,19 @@ static int
 cmd_seed(const struct opts *o)
 {
     struct app_err err = {0};
-    struct db *c = db_open(o->data, &err);
+    struct db *c = NULL;
     struct seed_store ss = {0};
+    struct data_lock *lock = NULL;
     char *cache = cache_dir();
     int ret = 1;
 
     log_today();
-    if (!c) {
+    db_event_set_principal("cli");
+    if (fs_mkdir_p(o->data) < 0) {
+        fprintf(stderr, "almanacd: cannot create '%s': %s\n", o->data, strerror(errno));
+        goto out;
+    }
+    if (!(lock = data_lock_take(o->data, &err)) || !(c = db_open(o->data, &err))) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
@@ -287,43 +672,175 @@ out:
     art_store_free(ss.store);
     free(cache);
     db_close(c);
+    data_lock_release(lock);
+    app_err_release(&err);
+    return ret;
+}
+
+/* init: the database (migrated) and the artifact store, nothing else. Idempotent. */
+static int
+cmd_init(const struct opts *o)
+{
+    struct app_err err = {0};
+    struct db *c = NULL;
+    struct art_store *store = NULL;
+    int ret = 1;
+
+    if (fs_mkdir_p(o->data) < 0) {
+        fprintf(stderr, "almanacd: cannot create '%s': %s\n", o->data, strerror(errno));
+        return 1;
+    }
+    if (!(c = db_open(o->data, &err)) || !(store = art_store_open(o->data, zstd_level(), &err))) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        goto out;
+    }
+    fprintf(stderr,
+            "almanacd: data directory %s is ready (load the catalog with 'almanacd seed')\n",
+            o->data);
+    ret = 0;
+out:
+    art_store_free(store);
+    db_close(c);
     app_err_release(&err);
     return ret;
 }
 
 static int
-cmd_token(const struct opts *o)
+cmd_token(const char *verb, const char *arg, const struct opts *o)
 {
     struct app_err err = {0};
-    struct db *c = db_open(o->data, &err);
-    char *token = NULL;
+    struct db *c = NULL;
+    char *token = NULL, *name = NULL;
+    enum db_scope scope = DB_SCOPE_ADMIN;
+    cJSON *list = NULL, *t;
     int ret = 1;
 
-    if (!c) {
-        fprintf(stderr, "almanacd: %s\n", err.msg);
-        goto out;
+    if (require_db(o->data) < 0)
+        return 1;
+    db_event_set_principal("cli");
+    if (o->scope && db_scope_parse(o->scope, &scope) < 0) {
+        fprintf(stderr, "almanacd: --scope must be admin, publish or read\n");
+        return 2;
     }
-    if (db_token_create(c, &token, &err) < 0) {
-        fprintf(stderr, "almanacd: %s\n", err.msg);
-        goto out;
+    c = db_open(o->data, &err);
+    if (!c)
+        goto fail;
+    if (!strcmp(verb, "create")) {
+        if (db_token_create(c, o->name, scope, o->expires, &token, &name, &err) < 0)
+            goto fail;
+        printf("%s\n", token);
+        fflush(stdout);
+        fprintf(stderr, "almanacd: created %s token '%s'%s%s; it is shown once, store it safely\n",
+                db_scope_name(scope), name, o->expires ? ", expiring " : "",
+                o->expires ? o->expires : "");
+        sodium_memzero(token, strlen(token));
+    } else if (!strcmp(verb, "list")) {
+        list = db_token_list(c, &err);
+        if (!list)
+            goto fail;
+        printf("%-24s %-8s %-21s %-21s %-21s %s\n", "NAME", "SCOPE", "CREATED", "LAST USED",
+               "EXPIRES", "REVOKED");
+        cJSON_ArrayForEach (t, list) {
+            const char *k[] = {"name",         "scope",      "created_at",
+                               "last_used_at", "expires_at", "revoked_at"};
+            const char *v[6];
+
+            for (int i = 0; i < 6; i++) {
+                cJSON *f = cJSON_GetObjectItemCaseSensitive(t, k[i]);
+
+                v[i] = cJSON_IsString(f) ? f->valuestring : "-";
+            }
+            printf("%-24s %-8s %-21s %-21s %-21s %s\n", v[0], v[1], v[2], v[3], v[4], v[5]);
+        }
+    } else {
+        if (db_token_revoke(c, arg, &err) < 0)
+            goto fail;
+        fprintf(stderr, "almanacd: token '%s' is revoked\n", arg);
     }
-    printf("%s\n", token);
-    fprintf(stderr, "almanacd: created an admin token; it is shown once, store it safely\n");
-    sodium_memzero(token, strlen(token));
     ret = 0;
+    goto out;
+fail:
+    fprintf(stderr, "almanacd: %s\n", err.msg);
+    ret = err.code == APP_EINVAL ? 2 : 1;
 out:
+    cJSON_Delete(list);
     free(token);
+    free(name);
     db_close(c);
     app_err_release(&err);
     return ret;
+}
+
+static int
+cmd_fsck(const struct opts *o)
+{
+    struct app_err err = {0};
+    struct data_lock *lock = NULL;
+    int ret;
+
+    if (require_db(o->data) < 0)
+        return 1;
+    if (!o->repair)
+        return art_cmd_fsck(o->data);
+    lock = data_lock_take(o->data, &err);
+    if (!lock) {
+        fprintf(stderr, "almanacd: %s\n", err.msg);
+        app_err_release(&err);
+        return 1;
+    }
+    ret = art_cmd_fsck_repair(o->data);
+    data_lock_release(lock);
+    return ret;
+}
+
+static int
+cmd_backup(const char *verb, const struct opts *o)
+{
+    if (!strcmp(verb, "backup")) {
+        if (!o->to) {
+            fprintf(stderr,
+                    "almanacd: usage: almanacd backup --data DIR --to FILE [--no-artifacts]\n");
+            return 2;
+        }
+        if (require_db(o->data) < 0)
+            return 1;
+        return srv_backup(o->data, o->to, o->no_artifacts);
+    }
+    if (!o->from) {
+        fprintf(stderr, "almanacd: usage: almanacd restore --from FILE --data DIR\n");
+        return 2;
+    }
+    return srv_restore(o->from, o->data);
+}
+
+/* An invalid ALMANAC_TODAY would silently mean "today"; refuse it everywhere. */
+static int
+check_today_env(void)
+{
+    const char *e = getenv("ALMANAC_TODAY");
+    int days;
+
+    if (e && date_parse(e, &days) < 0) {
+        fprintf(stderr, "almanacd: ALMANAC_TODAY '%.40s' is not a YYYY-MM-DD date (2000-2999)\n",
+                e);
+        return -1;
+    }
+    return 0;
 }
 
 int
 main(int argc, char **argv)
 {
     struct opts o;
+    int rc;
 
     app_log_init("almanacd", APP_LOG_INFO);
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        printf("almanacd %s\n", ALMANAC_VERSION);
+        return 0;
+    }
+    if (check_today_env() < 0)
+        return 2;
     if (sodium_init() < 0) {
         fprintf(stderr, "almanacd: cannot initialise libsodium\n");
         return 1;
@@ -337,30 +854,47 @@ main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "serve"))
-        return parse_opts(argc, argv, 2, 0, &o) < 0 ? 2 : cmd_serve(&o);
-    if (!strcmp(argv[1], "seed"))
-        return parse_opts(argc, argv, 2, 0, &o) < 0 ? 2 : cmd_seed(&o);
-    if (!strcmp(argv[1], "token")) {
-        if (argc < 3 || strcmp(argv[2], "create") != 0) {
-            fprintf(stderr, "almanacd: usage: almanacd token create --data DIR\n");
+        rc = parse_opts(argc, argv, 2, &o, 1) < 0 ? 2 : cmd_serve(&o);
+    else if (!strcmp(argv[1], "seed"))
+        rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_seed(&o);
+    else if (!strcmp(argv[1], "init"))
+        rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_init(&o);
+    else if (!strcmp(argv[1], "token")) {
+        const char *verb = argc > 2 ? argv[2] : "";
+        int first = 3;
+        const char *arg = NULL;
+
+        if (strcmp(verb, "create") && strcmp(verb, "list") && strcmp(verb, "revoke")) {
+            fprintf(stderr, "almanacd: usage: almanacd token create|list|revoke --data DIR\n");
             return 2;
         }
-        return parse_opts(argc, argv, 3, 0, &o) < 0 ? 2 : cmd_token(&o);
-    }
-    if (!strcmp(argv[1], "fsck")) {
-        /* --repair may come anywhere among the options, as documented. */
-        if (parse_opts(argc, argv, 2, 1, &o) < 0)
-            return 2;
-        return o.repair ? art_cmd_fsck_repair(o.data) : art_cmd_fsck(o.data);
-    }
-    if (!strcmp(argv[1], "key")) {
+        if (!strcmp(verb, "revoke")) {
+            if (argc < 4 || !strncmp(argv[3], "--", 2)) {
+                fprintf(stderr, "almanacd: usage: almanacd token revoke NAME --data DIR\n");
+                return 2;
+            }
+            arg = argv[3];
+            first = 4;
+        }
+        memset(&o, 0, sizeof(o));
+        rc = parse_opts(argc, argv, first, &o, 0) < 0 ? 2 : cmd_token(verb, arg, &o);
+    } else if (!strcmp(argv[1], "fsck"))
+        rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_fsck(&o);
+    else if (!strcmp(argv[1], "backup") || !strcmp(argv[1], "restore"))
+        rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_backup(argv[1], &o);
+    else if (!strcmp(argv[1], "key")) {
         if (argc < 3 || strcmp(argv[2], "rotate") != 0) {
             fprintf(stderr, "almanacd: usage: almanacd key rotate --data DIR\n");
             return 2;
         }
-        return parse_opts(argc, argv, 3, 0, &o) < 0 ? 2 : art_cmd_key_rotate(o.data);
+        rc = parse_opts(argc, argv, 3, &o, 0) < 0 ? 2
+             : require_db(o.data) < 0             ? 1
+                                                  : art_cmd_key_rotate(o.data);
+    } else {
+        fprintf(stderr, "almanacd: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return 2;
     }
-    fprintf(stderr, "almanacd: unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    opts_release(&o);
+    return rc;
 }

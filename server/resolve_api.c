@@ -22,6 +22,7 @@
 #include "server/api.h"
 #include "server/inputs.h"
 #include "server/resolve_api.h"
+#include "server/metrics.h"
 
 #define RCACHE_SLOTS 4096
 
@@ -153,6 +154,7 @@ do_resolve(struct srv_req *r, struct srv_inputs *x)
     x->in.today = date_today();
     key = cache_key(&x->in);
     body = rcache_get(key, &len);
+    srv_metrics_resolve_cache(body != NULL);
     if (body) {
         free(key);
         srv_reply_bytes(r, 200, "application/json", body, len);

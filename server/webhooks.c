@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "catalog/hooks.h"
 #include "server/api.h"
+#include "server/metrics.h"
 
 #define WH_POLL_MS 100
 #define WH_RESPONSE_MAX (64 * 1024)
@@ -164,6 +165,8 @@ flight_record(struct wh_sender *w, struct flight *f, CURLcode rc)
         error = msg;
     }
     retry_at = ok || attempt >= WH_MAX_ATTEMPTS ? -1 : now + wh_backoff_ms(attempt);
+    if (!ok)
+        srv_metrics_webhook_failure();
     if (cat_outbox_record(w->c, &f->d, status, error, now - f->started_ms, ok, retry_at, &err) < 0)
         app_log(APP_LOG_ERROR, "webhook delivery %lld: %s", f->d.id, err.msg);
     else if (!ok && retry_at < 0)

@@ -27,6 +27,7 @@
 
 #include "app/date.h"
 #include "app/json.h"
+#include "app/log.h"
 #include "app/mem.h"
 #include "app/strv.h"
 #include "catalog/eol.h"
@@ -35,8 +36,10 @@
 #include "catalog/req.h"
 #include "catalog/snapload.h"
 #include "catalog/workers.h"
+#include "db/events.h"
 #include "server/api.h"
 #include "server/inputs.h"
+#include "server/metrics.h"
 #include "server/resolve_api.h"
 #include "server/webhooks.h"
 
@@ -286,8 +289,21 @@ h_eol_apply(struct srv_req *r)
                    &r->err);
     pthread_mutex_unlock(&apply_mu);
     if (rc < 0) {
+        srv_metrics_eol_apply("api", 0, 0, 0, 0);
+        app_log(APP_LOG_ERROR, "eol apply by %s failed: %s", r->principal, r->err.msg);
         snapcache_put(r->srv->snaps, snap);
         return -1;
+    }
+    srv_metrics_eol_apply("api", 1, a.moved, a.blocked, a.unblocked);
+    {
+        char as_of_s[APP_DATE_LEN];
+
+        date_format(as_of, as_of_s);
+        app_log(APP_LOG_INFO,
+                "eol apply by %s as of %s: %zu moved, %zu blocked, %zu unblocked, %zu upcoming "
+                "notices, %zu webhook deliveries queued (request %s)",
+                r->principal, as_of_s, a.moved, a.blocked, a.unblocked, a.upcoming_notified,
+                a.deliveries, r->request_id);
     }
     if (a.deliveries)
         kick(r->srv);
@@ -394,18 +410,18 @@ h_hook_deliveries(struct srv_req *r)
 }
 
 const struct srv_route srv_workers_routes[] = {
-    {"GET", "/v1/workers", 0, h_workers_list, NULL},
-    {"GET", "/v1/workers/{name}", 0, h_worker_get, NULL},
-    {"PUT", "/v1/workers/{name}", SRV_ADMIN, h_worker_put, NULL},
-    {"DELETE", "/v1/workers/{name}", SRV_ADMIN, h_worker_delete, NULL},
+    {"GET", "/v1/workers", SRV_PRIVATE, h_workers_list, NULL},
+    {"GET", "/v1/workers/{name}", SRV_PRIVATE, h_worker_get, NULL},
+    {"PUT", "/v1/workers/{name}", SRV_PUBLISH, h_worker_put, NULL},
+    {"DELETE", "/v1/workers/{name}", SRV_PUBLISH, h_worker_delete, NULL},
     {"GET", "/v1/eol/plan", 0, h_eol_plan, NULL},
     {"POST", "/v1/eol/apply", SRV_ADMIN, h_eol_apply, NULL},
     {"GET", "/v1/eol/upcoming", 0, h_eol_upcoming, NULL},
-    {"GET", "/v1/webhooks", 0, h_hooks, NULL},
-    {"GET", "/v1/webhooks/{id}", 0, h_hook_get, NULL},
+    {"GET", "/v1/webhooks", SRV_PRIVATE, h_hooks, NULL},
+    {"GET", "/v1/webhooks/{id}", SRV_PRIVATE, h_hook_get, NULL},
     {"PUT", "/v1/webhooks/{id}", SRV_ADMIN, h_hook_put, NULL},
     {"DELETE", "/v1/webhooks/{id}", SRV_ADMIN, h_hook_delete, NULL},
-    {"GET", "/v1/webhooks/{id}/deliveries", 0, h_hook_deliveries, NULL},
+    {"GET", "/v1/webhooks/{id}/deliveries", SRV_PRIVATE, h_hook_deliveries, NULL},
 };
 const size_t srv_workers_n_routes = sizeof(srv_workers_routes) / sizeof(srv_workers_routes[0]);
 
@@ -430,16 +446,19 @@ sweep_once(struct srv *s, struct db **c)
     pthread_mutex_unlock(&apply_mu);
     if (rc < 0)
         goto out;
+    srv_metrics_eol_apply("sweep", 1, a.moved, a.blocked, a.unblocked);
     if (a.events)
-        fprintf(stderr,
-                "almanacd: sweep %s: %zu moved, %zu blocked, %zu unblocked, %zu upcoming "
-                "notices, %zu webhook deliveries queued\n",
+        app_log(APP_LOG_INFO,
+                "eol apply (sweep) %s: %zu moved, %zu blocked, %zu unblocked, %zu upcoming "
+                "notices, %zu webhook deliveries queued",
                 today_s, a.moved, a.blocked, a.unblocked, a.upcoming_notified, a.deliveries);
     if (a.deliveries)
         kick(s);
 out:
-    if (err.code != APP_OK)
-        fprintf(stderr, "almanacd: sweep %s failed: %s\n", today_s, err.msg);
+    if (err.code != APP_OK) {
+        srv_metrics_eol_apply("sweep", 0, 0, 0, 0);
+        app_log(APP_LOG_ERROR, "eol apply (sweep) %s failed: %s", today_s, err.msg);
+    }
     snapcache_put(s->snaps, snap);
     app_err_release(&err);
 }
@@ -451,6 +470,7 @@ sweep_main(void *arg)
     struct srv_jobs *w = s->jobs;
     struct db *c = NULL;
 
+    db_event_set_principal("sweep");
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         struct timespec ts;

@@ -36,7 +36,9 @@ test('the seed and the token are in the log, in seq order', async () => {
   const tok = all.findIndex((e) => e.kind === 'token.created');
   assert.ok(all.slice(0, tok).every((e) => e.kind !== 'token.created' && !e.kind.startsWith('worker.')),
             'the seed comes first, then the token');
-  assert.equal(all[tok].subject, 'token');
+  // The subject is the token's name (`token create` without --name generates one).
+  assert.match(all[tok].subject, /^token-[0-9a-f]{8}$/);
+  assert.equal(all[tok].principal, 'cli');
 });
 
 test('paging with after and limit', async () => {

@@ -5,6 +5,7 @@
 #   3. a 10 MB stored artifact, zstd and identity, vs nginx serving the same file (wrk)
 #   4. end-of-support plan/apply for 100 000 workers (tests/bench/eol_bench.sh, if present)
 #   5. executor warm-cache overhead and cold starts (tests/cli/bench.sh)
+#   6. access logging and metrics cost, A/B (tests/bench/ops_bench.sh)
 # A benchmark, not a test: it prints numbers and fails only when a tool fails.
 set -eu
 B=${1:-build}
@@ -124,5 +125,9 @@ fi
 if [ -f "$ROOT/tests/cli/bench.sh" ]; then
     echo "-- 5. executor: cold start with and without a snapshot, warm-cache overhead"
     bash "$ROOT/tests/cli/bench.sh" "$B" "${BENCH_RUNS:-5}"
+fi
+if [ -f "$ROOT/tests/bench/ops_bench.sh" ]; then
+    echo "-- 6. access logging and metrics"
+    sh "$ROOT/tests/bench/ops_bench.sh" "$B"
 fi
 echo "-- almanacd resident memory: ${RSS0} KiB after warm-up, ${RSS1} KiB after the resolve load, $(rss) KiB after the downloads"

@@ -50,11 +50,12 @@ check_log() {
     fi
 }
 
+"$BIN" init --data "$DATA" 2>/dev/null || fail "almanacd init failed"
 TOKEN=$("$BIN" token create --data "$DATA" 2>/dev/null)
 : > "$WORK/acked"
 
 # Start on a random free port; another process may take the port between the check
-# and the bind, so a start that fails with "address in use" tries another port.
+# and the bind, so a start that fails with "cannot listen" tries another port.
 start_server() {
     tries=0
     while :; do
@@ -72,7 +73,7 @@ start_server() {
             i=$((i + 1))
             [ $i -lt 100 ] || fail "server did not start (see $WORK/server.log)"
             if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-                if tail -1 "$WORK/server.log" | grep -q 'address in use' && [ $tries -lt 5 ]; then
+                if tail -1 "$WORK/server.log" | grep -q 'cannot listen' && [ $tries -lt 5 ]; then
                     up=0
                     break
                 fi

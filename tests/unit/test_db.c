@@ -201,18 +201,43 @@ END_TEST
 START_TEST(test_tokens)
 {
     struct app_err err = {0};
-    char *tok = NULL;
+    struct db_token_who who;
+    char *tok = NULL, *name = NULL, *ro = NULL;
 
-    ck_assert_int_eq(db_token_create(c, &tok, &err), 0);
+    ck_assert_int_eq(db_token_create(c, NULL, DB_SCOPE_ADMIN, NULL, &tok, &name, &err), 0);
     ck_assert_int_eq(strncmp(tok, DB_TOKEN_PREFIX, strlen(DB_TOKEN_PREFIX)), 0);
-    ck_assert_int_eq(db_token_check(c, tok, &err), 0);
-    ck_assert_int_eq(db_token_check(c, "alm_nope", &err), -1);
+    ck_assert_int_eq(strncmp(name, "token-", 6), 0);
+    ck_assert_int_eq(db_token_check(c, tok, &who, &err), 0);
+    ck_assert_str_eq(who.name, name);
+    ck_assert_int_eq(who.scope, DB_SCOPE_ADMIN);
+    ck_assert_int_eq(db_token_check(c, "alm_nope", &who, &err), -1);
     ck_assert_int_eq(err.code, APP_EAUTH);
     app_err_release(&err);
+    /* a taken name is 409; a past expiry and an unknown scope are 400 */
+    ck_assert_int_eq(db_token_create(c, name, DB_SCOPE_READ, NULL, &ro, NULL, &err), -1);
+    ck_assert_int_eq(err.code, APP_ECONFLICT);
+    app_err_release(&err);
+    ck_assert_int_eq(db_token_create(c, "old", DB_SCOPE_READ, "2001-01-01", &ro, NULL, &err), -1);
+    ck_assert_int_eq(err.code, APP_EINVAL);
+    app_err_release(&err);
+    ck_assert_int_eq(db_token_create(c, "ro", DB_SCOPE_READ, "2999-01-01", &ro, NULL, &err), 0);
+    ck_assert_int_eq(db_token_check(c, ro, &who, &err), 0);
+    ck_assert_int_eq(who.scope, DB_SCOPE_READ);
+    /* revocation counts from the next check */
+    ck_assert_int_eq(db_token_revoke(c, "ro", &err), 0);
+    ck_assert_int_eq(db_token_check(c, ro, &who, &err), -1);
+    ck_assert_int_eq(err.code, APP_EAUTH);
+    ck_assert_ptr_nonnull(strstr(err.msg, "revoked"));
+    app_err_release(&err);
+    ck_assert_int_eq(db_token_revoke(c, "nope", &err), -1);
+    ck_assert_int_eq(err.code, APP_ENOTFOUND);
+    app_err_release(&err);
     db_fault_next(1);
-    ck_assert_int_eq(db_token_check(c, tok, &err), -1);
+    ck_assert_int_eq(db_token_check(c, tok, &who, &err), -1);
     ck_assert_int_eq(err.code, APP_EINTERNAL);
     free(tok);
+    free(ro);
+    free(name);
     app_err_release(&err);
 }
 END_TEST

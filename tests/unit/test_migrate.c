@@ -93,6 +93,52 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
+/* Tokens made before scopes (schema 3) become admin tokens named legacy-N, and
+ * events before the principal column say "system". */
+START_TEST(test_legacy_tokens_become_admin)
+{
+    struct app_err err = {0};
+    char *dir = temp_dir();
+    char *path = xasprintf("%s/almanac.db", dir);
+    sqlite3 *db = NULL;
+    struct db *c;
+
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "CREATE TABLE schema_migrations(version INTEGER PRIMARY KEY,"
+                                  " name TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT 'x')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    for (unsigned i = 0; i < mig_count && mig_files[i].version <= 3; i++) {
+        char *rec = xasprintf("INSERT INTO schema_migrations(version, name) VALUES(%u, '%s')",
+                              mig_files[i].version, mig_files[i].name);
+
+        ck_assert_int_eq(sqlite3_exec(db, mig_files[i].sql, NULL, NULL, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_exec(db, rec, NULL, NULL, NULL), SQLITE_OK);
+        free(rec);
+    }
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "INSERT INTO tokens(hash, created_at) VALUES"
+                                  " ('a', '2026-01-01T00:00:00Z'), ('b', '2026-01-02T00:00:00Z');"
+                                  "INSERT INTO events(at, kind, subject) VALUES"
+                                  " ('2026-01-01T00:00:00Z', 'token.created', 'token')",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    c = db_open(dir, &err);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(count(c, "SELECT COUNT(*) FROM tokens WHERE scope = 'admin' AND"
+                              " name = 'legacy-' || id AND revoked_at IS NULL"),
+                     2);
+    ck_assert_int_eq(count(c, "SELECT COUNT(*) FROM tokens WHERE name IN ('legacy-1', 'legacy-2')"),
+                     2);
+    ck_assert_int_eq(count(c, "SELECT COUNT(*) FROM events WHERE principal = 'system'"), 1);
+    db_close(c);
+    free(path);
+    remove_dir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -103,6 +149,7 @@ main(void)
 
     tcase_add_test(tc, test_applied_once_in_order);
     tcase_add_test(tc, test_newer_schema_refused);
+    tcase_add_test(tc, test_legacy_tokens_become_admin);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

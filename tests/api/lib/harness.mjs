@@ -300,11 +300,10 @@ class Server {
 
   async prepare(seed) {
     fs.mkdirSync(this.dataDir, { recursive: true });
-    if (seed) {
-      const r = await run(['seed', '--data', this.dataDir], this.env);
-      this.logs.push(['almanacd seed', r.stderr]);
-      assert.equal(r.code, 0, `almanacd seed failed (${r.code ?? r.signal}):\n${r.stderr}`);
-    }
+    // serve and token refuse a directory without a database: seed or init makes one.
+    const r = await run([seed ? 'seed' : 'init', '--data', this.dataDir], this.env);
+    this.logs.push([`almanacd ${seed ? 'seed' : 'init'}`, r.stderr]);
+    assert.equal(r.code, 0, `almanacd ${seed ? 'seed' : 'init'} failed (${r.code ?? r.signal}):\n${r.stderr}`);
     const t = await run(['token', 'create', '--data', this.dataDir], this.env);
     this.logs.push(['almanacd token create', t.stderr]);
     assert.equal(t.code, 0, `almanacd token create failed:\n${t.stderr}`);

@@ -1,0 +1,72 @@
+#!/bin/sh
+# tests/bench/ops_bench.sh BUILD_DIR: the cost of access logging and metrics on cached
+# resolve throughput. A = `--access-log off`, B = the default (one access line per
+# request, to a log file as an operator would run it); A/B/A/B, three rounds of
+# BENCH_OPS_DURATION (default 10) seconds each with wrk, then the medians compared.
+# Request metrics are counted in both (they cannot be turned off); the comparison is
+# the one the issue asks for. A benchmark: it fails only when a tool fails.
+set -eu
+B=${1:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DUR=${BENCH_OPS_DURATION:-10}
+CONN=${BENCH_CONNECTIONS:-32}
+ROUNDS=${BENCH_OPS_ROUNDS:-3}
+TMP=$(mktemp -d)
+SRV_PID=""
+cleanup() {
+    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+export ALMANAC_TODAY=${ALMANAC_TODAY:-2026-11-25}
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+RES="/v1/resolve?date=2024-04-01&flags=python_workers&requirements=aiohttp,pydantic,pandas,requests"
+
+ALMANAC_ZSTD_LEVEL=1 "$ROOT/$B/almanacd" seed --data "$TMP/data" 2>/dev/null
+
+# The server's CPU time (user + system) in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run MODE: one wrk run against a fresh server; prints "req/s cpu-microseconds-per-request".
+# CPU per request is printed too: on a shared machine req/s swings with the
+# neighbours' load, the server's own CPU time per request much less.
+run() {
+    port=$(free_port)
+    "$ROOT/$B/almanacd" serve --data "$TMP/data" --listen 127.0.0.1:$port --no-sweep \
+        --access-log "$1" --log-file "$TMP/almanacd-$1.log" 2>>"$TMP/stderr.log" &
+    SRV_PID=$!
+    for i in $(seq 100); do
+        curl -sf "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break
+        sleep 0.05
+    done
+    curl -sf "http://127.0.0.1:$port$RES" >/dev/null
+    t0=$(cpu_ticks "$SRV_PID")
+    wrk -t2 -c"$CONN" -d"${DUR}s" "http://127.0.0.1:$port$RES" > "$TMP/wrk.out"
+    t1=$(cpu_ticks "$SRV_PID")
+    hz=$(getconf CLK_TCK)
+    awk -v t="$((t1 - t0))" -v hz="$hz" '/requests in/ {n=$1} /Requests\/sec/ {r=$2}
+        END {printf "%s %.2f\n", r, (n > 0 ? 1e6 * t / hz / n : 0)}' "$TMP/wrk.out"
+    kill "$SRV_PID"
+    wait "$SRV_PID" 2>/dev/null || true
+    SRV_PID=""
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "-- access log and metrics cost on cached resolve (A = --access-log off, B = default; ${ROUNDS}x A/B, ${DUR}s each)"
+: > "$TMP/a" && : > "$TMP/b"
+for r in $(seq "$ROUNDS"); do
+    a=$(run off)
+    b=$(run on)
+    echo "$a" >> "$TMP/a"
+    echo "$b" >> "$TMP/b"
+    echo "round $r: off ${a% *} req/s (${a#* } us CPU/req), on ${b% *} req/s (${b#* } us CPU/req)"
+done
+MA=$(cut -d' ' -f1 "$TMP/a" | median)
+MB=$(cut -d' ' -f1 "$TMP/b" | median)
+CA=$(cut -d' ' -f2 "$TMP/a" | median)
+CB=$(cut -d' ' -f2 "$TMP/b" | median)
+LINES=$(wc -l < "$TMP/almanacd-on.log")
+echo "median throughput: --access-log off $MA req/s, default $MB req/s: $(echo "$MA $MB" | awk '{printf "%.1f", 100*($1-$2)/$1}')% loss (goal < 5%)"
+echo "median server CPU per request: off $CA us, default $CB us: $(echo "$CA $CB" | awk '{printf "%+.1f", 100*($2-$1)/$1}')%; $LINES access lines written"
+echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine skew req/s)"
