@@ -233,6 +233,17 @@ function readConfig(argv) {
   if (mode === "load" && !fs.existsSync(snapPath))
     throw hostError(`snapshot ${snapPath} does not exist`, { code: "snapshot_missing" });
 
+  const flags = cfg.flags == null ? [] : cfg.flags;
+  if (!Array.isArray(flags) || flags.some((f) => typeof f !== "string" || !/^[a-z0-9_]+$/.test(f)))
+    throw hostError("config.flags must be an array of flag names");
+  const workerConfig = cfg.config == null ? {} : cfg.config;
+  if (typeof workerConfig !== "object" || Array.isArray(workerConfig)) throw hostError("config.config must be an object");
+  const projectDir = cfg.project_dir == null ? path.dirname(worker) : path.resolve(str(cfg.project_dir, "project_dir"));
+  const event = cfg.event == null ? "fetch" : cfg.event;
+  if (!["fetch", "scheduled"].includes(event)) throw hostError(`config.event must be "fetch" or "scheduled"`);
+  const cron = cfg.cron == null ? "" : cfg.cron;
+  if (typeof cron !== "string") throw hostError("config.cron must be a string");
+
   return {
     dir,
     lockFile,
@@ -240,6 +251,14 @@ function readConfig(argv) {
     worker,
     request: { method, url, headers, body },
     env,
+    flags,
+    config: workerConfig,
+    projectDir,
+    stateDir: cfg.state_dir == null ? path.join(projectDir, ".almanac", "state") : path.resolve(str(cfg.state_dir, "state_dir")),
+    fresh: cfg.fresh === true,
+    allowNet: cfg.allow_net === true,
+    event,
+    cron,
     snapshot: { mode, path: snapPath },
     timings: cfg.timings === true,
     timeoutMs: parseTimeout(cfg.timeout_ms),
@@ -318,11 +337,26 @@ function verifyPackageFiles(dir, lock, keys) {
 // (directories with __init__.py, copied whole).  They are written into Pyodide's FS under
 // WORKER_FS_DIR; tracebacks are mapped back to the host path.
 // ---------------------------------------------------------------------------------------
-const WORKER_FS_DIR = "/session/worker";
+const WORKER_FS_DIR = "/session/metadata"; // where the platform puts the worker's files
 const MAX_WORKER_FILES = 5000;
 const MAX_WORKER_BYTES = 64 * 1024 * 1024;
 
-function collectWorkerFiles(worker) {
+// The platform's vendored-code directories: python_modules/ of the project (always), and
+// vendor/ beside the main module while the legacy vendor path is on and the config's
+// rules name it (wrangler uploads it only through a rule).
+function vendorDirs(cfg) {
+  const dirs = [];
+  const pm = path.join(cfg.projectDir, "python_modules");
+  if (fs.existsSync(pm) && fs.statSync(pm).isDirectory()) dirs.push({ abs: pm, rel: "python_modules" });
+  const rules = Array.isArray(cfg.config.rules) ? cfg.config.rules : [];
+  const ruled = rules.some((r) => Array.isArray(r?.globs) && r.globs.some((g) => typeof g === "string" && g.startsWith("vendor/")));
+  const vd = path.join(path.dirname(cfg.worker), "vendor");
+  if (ruled && !cfg.flags.includes("python_workers_force_new_vendor_path") && fs.existsSync(vd))
+    dirs.push({ abs: vd, rel: "vendor" });
+  return dirs;
+}
+
+function collectWorkerFiles(worker, extraDirs = []) {
   const root = path.dirname(worker);
   const files = []; // {rel, bytes}
   let total = 0;
@@ -348,6 +382,12 @@ function collectWorkerFiles(worker) {
     const p = path.join(root, ent.name);
     if (ent.isFile() && ent.name.endsWith(".py") && p !== worker) add(p);
     else if (ent.isDirectory() && fs.existsSync(path.join(p, "__init__.py"))) addPackageDir(p);
+  }
+  for (const d of extraDirs) {
+    const before = files.length;
+    addPackageDir(d.abs);
+    for (let i = before; i < files.length; i++)
+      files[i].rel = `${d.rel}/${path.relative(d.abs, path.join(root, files[i].rel)).split(path.sep).join("/")}`;
   }
   const h = crypto.createHash("sha256");
   for (const f of files) h.update(`${f.rel}\0${f.bytes.length}\0`).update(f.bytes);
@@ -470,13 +510,33 @@ function makeHeapSnapshot(py) {
 // Python glue
 // ---------------------------------------------------------------------------------------
 const PY_GLUE = `
-import sys as _almanac_sys, inspect as _almanac_inspect
+import sys as _almanac_sys
 
-def _almanac_import(name, path, wdir):
+def _almanac_search_path(wdir, legacy_vendor, process_pth):
+    # The platform's order: python_modules (and the legacy vendor/) just before
+    # site-packages, the worker's own directory after it.
+    sys = _almanac_sys
+    pm, vd = wdir + "/python_modules", wdir + "/vendor"
+    for p in (pm, vd, wdir):
+        while p in sys.path:
+            sys.path.remove(p)
+    for i, p in enumerate(sys.path):
+        if "site-packages" in p:
+            if legacy_vendor:
+                sys.path.insert(i, vd)
+            sys.path.insert(i, pm)
+            break
+    else:
+        sys.path.insert(0, pm)
+    sys.path.append(wdir)
+    if process_pth:
+        import os, site
+        if os.path.isdir(pm):
+            site.addsitedir(pm)
+
+def _almanac_import(name, path):
     import importlib.util
     sys = _almanac_sys
-    if wdir not in sys.path:
-        sys.path.insert(0, wdir)
     if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
         return
     spec = importlib.util.spec_from_file_location(name, path)
@@ -487,28 +547,6 @@ def _almanac_import(name, path, wdir):
     except BaseException:
         sys.modules.pop(name, None)
         raise
-
-async def _almanac_call(name, request, env, is_response):
-    from js import Response, Object
-    mod = _almanac_sys.modules[name]
-    fn = getattr(mod, "on_fetch", None)
-    if fn is None:
-        raise AttributeError(f"worker module {name!r} defines no on_fetch(request, env)")
-    result = fn(request, env)
-    if _almanac_inspect.isawaitable(result):
-        result = await result
-    if isinstance(result, str):
-        return Response.new(result)
-    if isinstance(result, (bytes, bytearray, memoryview)):
-        from pyodide.ffi import to_js
-        headers = Object.fromEntries(to_js([["content-type", "application/octet-stream"]]))
-        init = Object.fromEntries(to_js([["headers", headers]]))
-        return Response.new(to_js(bytes(result)), init)
-    if is_response(result):
-        return result
-    raise TypeError(
-        f"on_fetch must return a Response, str or bytes, not {type(result).__name__}: {result!r}"[:500]
-    )
 `;
 
 const PY_RESEED = `
@@ -516,6 +554,56 @@ import sys
 if "random" in sys.modules:
     sys.modules["random"].seed()
 `;
+
+// ---------------------------------------------------------------------------------------
+// The platform's Python side: the `workers` SDK, `asgi`, the flags module and the
+// entrypoint plumbing, written into site-packages as the platform injects them.
+// ---------------------------------------------------------------------------------------
+const PLATFORM_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), "python");
+const EXTERNAL_SDK_STUB = (mod) =>
+  `err = ModuleNotFoundError("No module named '${mod}'", name="${mod}")\n` +
+  `err.add_note("You need to update to workers-py >= 1.9 or to pass disable_python_external_sdk")\n` +
+  `raise err\n`;
+
+function readTree(dir, rel = "") {
+  const out = [];
+  for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    const r = rel ? `${rel}/${ent.name}` : ent.name;
+    if (ent.isDirectory() && ent.name !== "__pycache__") out.push(...readTree(dir, r));
+    else if (ent.isFile() && ent.name.endsWith(".py")) out.push({ rel: r, bytes: fs.readFileSync(path.join(dir, r)) });
+  }
+  return out;
+}
+
+// The files for site-packages, given the enabled flags and the Pyodide version.
+function platformFiles(flags, pyodideVersion) {
+  const on = new Set(flags);
+  let files = readTree(PLATFORM_DIR);
+  if (on.has("enable_python_external_sdk")) {
+    // The SDK gives way to the one the worker vendors; importing it without one fails.
+    files = files.filter((f) => !f.rel.startsWith("workers/") && !f.rel.startsWith("cloudflare/") && f.rel !== "asgi.py");
+    files.push({ rel: "workers/__init__.py", bytes: Buffer.from(EXTERNAL_SDK_STUB("workers")) });
+    files.push({ rel: "asgi.py", bytes: Buffer.from(EXTERNAL_SDK_STUB("asgi")) });
+  } else if (!/^0\.26\./.test(pyodideVersion)) {
+    files = files.filter((f) => !f.rel.startsWith("cloudflare/"));
+  }
+  const flagLines = [...on].sort().map((f) => `${f} = True\n`).join("");
+  files.push({ rel: "_cloudflare_compat_flags.py", bytes: Buffer.from(`# The worker's enabled compatibility flags.\n${flagLines}`) });
+  return files;
+}
+
+function platformDigest(flags) {
+  const h = crypto.createHash("sha256");
+  for (const f of readTree(PLATFORM_DIR)) h.update(`${f.rel}\0${f.bytes.length}\0`).update(f.bytes);
+  h.update(JSON.stringify([...flags].sort()));
+  return h.digest("hex");
+}
+
+function installPlatform(py, cfg) {
+  const site = py.runPython("import site; site.getsitepackages()[0]");
+  for (const f of platformFiles(cfg.flags, py.version)) writeFsFile(py.FS, `${site}/${f.rel}`, f.bytes);
+  py.runPython("import importlib; importlib.invalidate_caches()");
+}
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -533,6 +621,7 @@ function isPythonError(e) {
 // Drop the host's own glue frame and show the worker's files under their real paths.
 function mapTraceback(text) {
   text = text.replace(/^  File "<exec>", line \d+, in _almanac_(call|import)\n/gm, "");
+  text = text.replace(/^  File "[^"]*\/_almanac_platform\.py", line \d+, in (dispatch|relaxed_call|call_method)\n(    .*\n)?/gm, "");
   if (!workerRoot) return text;
   return text.split(`"${WORKER_FS_DIR}/`).join(`"${workerRoot}/`);
 }
@@ -540,6 +629,13 @@ function mapTraceback(text) {
 function fail(e) {
   if (resultWritten) return;
   if (Atomics.load(watchState, 1) && timeoutMs != null) e = timeoutError(timeoutMs);
+  if (isPythonError(e) && e.type === "WorkerRefused") {
+    // The platform itself refuses this worker for this event: its own message, no traceback.
+    const lines = String(e.message || "").trimEnd().split("\n");
+    const message = (lines[lines.length - 1] || "").replace(/^(_almanac_platform\.)?WorkerRefused: /, "");
+    emit({ ok: false, error: { type: "PlatformError", message } }, 1);
+    return;
+  }
   if (isPythonError(e)) {
     const traceback = mapTraceback(String(e.message || ""));
     const lines = traceback.trimEnd().split("\n");
@@ -583,28 +679,25 @@ async function responseToJson(resp) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Main
+// Phases of a run. A session boots one Pyodide for one worker; `run` serves one event
+// with it; `almanac dev` (serve.mjs) keeps the session and serves many.
 // ---------------------------------------------------------------------------------------
-async function main() {
-  installNetworkGuard();
-  const cfg = readConfig(process.argv.slice(2));
-  const timings = {};
-  const tick = () => performance.now();
-  const mode = cfg.snapshot.mode;
+const tick = () => performance.now();
 
+// Lock, closure and worker files; the snapshot's header is checked before paying for boot.
+function preparePhase(cfg, timings) {
   const lockInfo = readLock(cfg.lockFile);
   const closure = lockClosure(lockInfo, cfg.packages);
   const wanted = cfg.packages.map((n) => lockInfo.byNorm.get(normalize(n)));
   const pkgPins = Object.fromEntries(closure.map((k) => [k, lockInfo.lock.packages[k].sha256 || null]).sort());
-  const wf = collectWorkerFiles(cfg.worker);
+  const wf = collectWorkerFiles(cfg.worker, vendorDirs(cfg));
   workerRoot = wf.root;
   const moduleName = path.basename(cfg.worker, ".py");
   const workerFsPath = `${WORKER_FS_DIR}/${path.relative(wf.root, cfg.worker).split(path.sep).join("/")}`;
-
-  // ---- snapshot (load): read and check before paying for boot
+  const platform = platformDigest(cfg.flags);
   let snap = null;
-  let t = tick();
-  if (mode === "load") {
+  const t = tick();
+  if (cfg.snapshot.mode === "load") {
     snap = decodeSnapshot(fs.readFileSync(cfg.snapshot.path));
     const h = snap.header;
     const stale = (why) => hostError(`snapshot ${cfg.snapshot.path} does not match this run: ${why}`, { code: "snapshot_stale" });
@@ -612,13 +705,17 @@ async function main() {
     if (JSON.stringify(h.packages) !== JSON.stringify(pkgPins)) throw stale("the package set or a package pin differs");
     if (h.worker_sha256 !== wf.sha256) throw stale("the worker's files changed");
     if (h.module !== moduleName) throw stale("the worker module name differs");
+    if (h.platform_sha256 !== platform) throw stale("the flags or the executor's workers module differ");
     timings.snapshot_read_ms = tick() - t;
   } else {
     verifyPackageFiles(cfg.dir, lockInfo.lock, closure);
   }
+  return { lockInfo, closure, wanted, pkgPins, wf, moduleName, workerFsPath, platform, snap };
+}
 
-  // ---- boot
-  t = tick();
+async function bootPhase(cfg, prep, timings) {
+  const mode = cfg.snapshot.mode;
+  const t = tick();
   const { loadPyodide } = await import(pathToFileURL(cfg.dir + "pyodide.mjs").href);
   if (typeof loadPyodide !== "function") throw hostError(`${cfg.dir}pyodide.mjs exports no loadPyodide`);
   const toStderr = (line) => process.stderr.write(line + "\n");
@@ -632,18 +729,10 @@ async function main() {
     env: { HOME: "/home/pyodide" },
   };
   if (mode === "make") opts._makeSnapshot = true;
-  if (mode === "load") opts._loadSnapshot = snap.heap;
-  const booting = loadPyodide(opts);
-  booting.catch(() => {}); // handled below
-  // Built while the wasm compiles off-thread: the first Request costs ~40 ms (undici warm-up).
-  const request = new Request(cfg.request.url, {
-    method: cfg.request.method,
-    headers: cfg.request.headers,
-    body: cfg.request.body,
-  });
+  if (mode === "load") opts._loadSnapshot = prep.snap.heap;
   let py;
   try {
-    py = await booting;
+    py = await loadPyodide(opts);
   } catch (e) {
     if (mode === "load")
       throw hostError(`Pyodide could not start from snapshot ${cfg.snapshot.path}: ${e?.message ?? e}`, {
@@ -657,121 +746,222 @@ async function main() {
     throw hostError(`Pyodide ${py.version} has no makeMemorySnapshot; snapshots need Pyodide >= 0.26`, {
       code: "snapshot_unsupported",
     });
-  if (mode === "load" && snap.header.pyodide_version !== py.version)
+  if (mode === "load" && prep.snap.header.pyodide_version !== py.version)
     throw hostError(
-      `snapshot ${cfg.snapshot.path} was made by Pyodide ${snap.header.pyodide_version}, this is ${py.version}`,
+      `snapshot ${cfg.snapshot.path} was made by Pyodide ${prep.snap.header.pyodide_version}, this is ${py.version}`,
       { code: "snapshot_stale" },
     );
+  return py;
+}
 
-  const FS = py.FS;
-  let fsBefore = null;
-  if (mode === "make") fsBefore = fsScan(FS);
-
-  // ---- install (or restore files from the snapshot)
-  t = tick();
-  if (mode === "load") {
-    for (const f of snap.files) writeFsFile(FS, f.path, f.bytes);
-    for (const k of snap.header.installed) py.loadedPackages[k] = "default channel";
+// Packages, the platform's modules and the worker's files (or all of them from a snapshot).
+async function installPhase(cfg, prep, py, timings) {
+  const t = tick();
+  if (cfg.snapshot.mode === "load") {
+    for (const f of prep.snap.files) writeFsFile(py.FS, f.path, f.bytes);
+    for (const k of prep.snap.header.installed) py.loadedPackages[k] = "default channel";
     py.runPython(PY_RESEED);
     timings.install_ms = 0;
     timings.snapshot_ms = timings.snapshot_read_ms + (tick() - t);
     delete timings.snapshot_read_ms;
-  } else {
-    if (wanted.length) {
-      const errors = [];
-      await py.loadPackage(wanted, {
-        messageCallback: (m) => process.stderr.write(m + "\n"),
-        errorCallback: (m) => {
-          errors.push(m);
-          process.stderr.write(m + "\n");
-        },
-        checkIntegrity: false, // verified above (sha256 of each file against the lock)
-      });
-      const missing = closure.filter((k) => !(k in py.loadedPackages));
-      if (missing.length)
-        throw hostError(
-          `could not install ${missing.join(", ")}` + (errors.length ? `: ${errors.join(" | ")}` : ""),
-        );
-    }
-    timings.install_ms = tick() - t;
-    for (const f of wf.files) writeFsFile(FS, `${WORKER_FS_DIR}/${f.rel}`, f.bytes);
+    return;
   }
+  if (prep.wanted.length) {
+    const errors = [];
+    await py.loadPackage(prep.wanted, {
+      messageCallback: (m) => process.stderr.write(m + "\n"),
+      errorCallback: (m) => {
+        errors.push(m);
+        process.stderr.write(m + "\n");
+      },
+      checkIntegrity: false, // verified above (sha256 of each file against the lock)
+    });
+    const missing = prep.closure.filter((k) => !(k in py.loadedPackages));
+    if (missing.length)
+      throw hostError(`could not install ${missing.join(", ")}` + (errors.length ? `: ${errors.join(" | ")}` : ""));
+  }
+  timings.install_ms = tick() - t;
+  installPlatform(py, cfg);
+  for (const f of prep.wf.files) writeFsFile(py.FS, `${WORKER_FS_DIR}/${f.rel}`, f.bytes);
+}
 
-  // ---- import the worker (the glue functions live in __main__; a snapshot carries them)
+// The search path as the flags set it, then the worker's module (its top level runs).
+function importPhase(cfg, prep, py, timings) {
+  const t = tick();
+  if (cfg.snapshot.mode !== "load" || !py.globals.has("_almanac_import")) py.runPython(PY_GLUE);
+  const on = new Set(cfg.flags);
+  const setPath = py.globals.get("_almanac_search_path");
+  const importer = py.globals.get("_almanac_import");
+  try {
+    setPath(WORKER_FS_DIR, !on.has("python_workers_force_new_vendor_path"), on.has("python_process_pth_files"));
+    importer(prep.moduleName, prep.workerFsPath);
+  } finally {
+    setPath.destroy();
+    importer.destroy();
+  }
+  timings.import_ms = tick() - t;
+}
+
+function snapshotPhase(cfg, prep, py, fsBefore, timings) {
+  const t = tick();
+  const changed = fsChangedFiles(py.FS, fsBefore);
+  const native = changed.filter((p) => /\.so(\.[0-9.]+)?$/.test(p));
+  if (native.length)
+    throw hostError(
+      `cannot snapshot: the installed packages load native code (${native.slice(0, 3).join(", ")}${
+        native.length > 3 ? ", ..." : ""
+      }), which a Pyodide memory snapshot does not capture; run without a snapshot`,
+      { code: "snapshot_unsupported" },
+    );
+  let heap;
+  try {
+    heap = makeHeapSnapshot(py);
+  } catch (e) {
+    throw hostError(
+      `cannot snapshot this worker: ${e?.message ?? e} (a snapshot cannot hold JavaScript objects ` +
+        `that Python keeps from import time, other than names imported from the js module); ` +
+        `run without a snapshot`,
+      { code: "snapshot_unsupported" },
+    );
+  }
+  const files = changed.map((p) => ({ path: p, bytes: py.FS.readFile(p) }));
+  const header = {
+    format: 1,
+    pyodide_version: py.version,
+    packages: prep.pkgPins,
+    installed: Object.keys(py.loadedPackages).sort(),
+    module: prep.moduleName,
+    worker: cfg.worker,
+    worker_sha256: prep.wf.sha256,
+    platform_sha256: prep.platform,
+    created: new Date().toISOString(),
+  };
+  const out = encodeSnapshot(header, files, heap);
+  const tmp = `${cfg.snapshot.path}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(cfg.snapshot.path), { recursive: true });
+  fs.writeFileSync(tmp, out);
+  fs.renameSync(tmp, cfg.snapshot.path);
+  timings.snapshot_ms = tick() - t;
+  return { mode: "make", path: cfg.snapshot.path, bytes: out.length, files: files.length };
+}
+
+// The execution context a handler gets: waitUntil() promises are awaited before the run ends.
+function makeContext() {
+  const pending = [];
+  const ctx = {
+    waitUntil(p) {
+      if (p && typeof p.copy === "function") p = p.copy(); // a Python future outlives the call
+      pending.push(Promise.resolve(p));
+    },
+    passThroughOnException() {},
+    props: {},
+  };
+  return { ctx, settle: () => Promise.allSettled(pending) };
+}
+
+// Bindings (KV, D1, Durable Objects, R2, assets) come from executor/bindings/ when it is
+// there; a worker that uses none runs without it.
+async function loadBindings(cfg, py, durableObjectClasses) {
+  let mod;
+  try {
+    mod = await import(new URL("./bindings/index.mjs", import.meta.url).href);
+  } catch (e) {
+    if (e?.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes("bindings/index.mjs")) return null;
+    throw e;
+  }
+  return await mod.createBindings({
+    config: cfg.config,
+    stateDir: cfg.stateDir,
+    fresh: cfg.fresh,
+    projectDir: cfg.projectDir,
+    pyodide: py,
+    durableObjectClasses,
+  });
+}
+
+// A session: one booted Pyodide with the worker imported, ready for events.
+export async function openSession(cfg) {
+  const timings = {};
+  const prep = preparePhase(cfg, timings);
+  const py = await bootPhase(cfg, prep, timings);
+  const fsBefore = cfg.snapshot.mode === "make" ? fsScan(py.FS) : null;
+  await installPhase(cfg, prep, py, timings);
   if (cfg.timeoutMs != null) {
     timeoutMs = cfg.timeoutMs;
     startWatchdog(cfg.timeoutMs, py);
   }
-  t = tick();
-  if (mode !== "load" || !py.globals.has("_almanac_call")) py.runPython(PY_GLUE);
-  const importer = py.globals.get("_almanac_import");
-  try {
-    importer(moduleName, workerFsPath, WORKER_FS_DIR);
-  } finally {
-    importer.destroy();
-  }
-  timings.import_ms = tick() - t;
-
-  // ---- snapshot (make)
+  importPhase(cfg, prep, py, timings);
   let snapInfo;
-  if (mode === "make") {
-    t = tick();
-    const changed = fsChangedFiles(FS, fsBefore);
-    const native = changed.filter((p) => /\.so(\.[0-9.]+)?$/.test(p));
-    if (native.length)
-      throw hostError(
-        `cannot snapshot: the installed packages load native code (${native.slice(0, 3).join(", ")}${
-          native.length > 3 ? ", ..." : ""
-        }), which a Pyodide memory snapshot does not capture; run without a snapshot`,
-        { code: "snapshot_unsupported" },
-      );
-    let heap;
-    try {
-      heap = makeHeapSnapshot(py);
-    } catch (e) {
-      throw hostError(
-        `cannot snapshot this worker: ${e?.message ?? e} (a snapshot cannot hold JavaScript objects ` +
-          `that Python keeps from import time, other than names imported from the js module); ` +
-          `run without a snapshot`,
-        { code: "snapshot_unsupported" },
-      );
-    }
-    const files = changed.map((p) => ({ path: p, bytes: FS.readFile(p) }));
-    const header = {
-      format: 1,
-      pyodide_version: py.version,
-      packages: pkgPins,
-      installed: Object.keys(py.loadedPackages).sort(),
-      module: moduleName,
-      worker: cfg.worker,
-      worker_sha256: wf.sha256,
-      created: new Date().toISOString(),
-    };
-    const out = encodeSnapshot(header, files, heap);
-    const tmp = `${cfg.snapshot.path}.tmp`;
-    fs.mkdirSync(path.dirname(cfg.snapshot.path), { recursive: true });
-    fs.writeFileSync(tmp, out);
-    fs.renameSync(tmp, cfg.snapshot.path);
-    timings.snapshot_ms = tick() - t;
-    snapInfo = { mode: "make", path: cfg.snapshot.path, bytes: out.length, files: files.length };
-  } else if (mode === "load") {
-    snapInfo = { mode: "load", path: cfg.snapshot.path };
-  }
+  if (cfg.snapshot.mode === "make") snapInfo = snapshotPhase(cfg, prep, py, fsBefore, timings);
+  else if (cfg.snapshot.mode === "load") snapInfo = { mode: "load", path: cfg.snapshot.path };
 
-  // ---- handle the request
-  t = tick();
-  const env = Object.assign(Object.create(null), cfg.env);
-  const call = py.globals.get("_almanac_call");
-  let resp;
-  try {
-    resp = await call(moduleName, request, env, (x) => x instanceof Response);
-  } finally {
-    call.destroy();
+  const plat = py.pyimport("_almanac_platform");
+  const dispatch = plat.dispatch;
+  const mainFile = path.basename(cfg.worker);
+  const durableObjectClasses = (className) => (ctxJs, envJs) => {
+    const inst = plat.make_instance(prep.moduleName, className, ctxJs, envJs);
+    return new Proxy(
+      {},
+      {
+        get: (_t, prop) =>
+          typeof prop !== "string" || prop === "then" ? undefined : (...args) => plat.call_method(inst, prop, args),
+      },
+    );
+  };
+  const bindings = await loadBindings(cfg, py, durableObjectClasses);
+  const env = Object.assign(Object.create(null), bindings?.env ?? {}, cfg.env);
+  plat.set_js_module("cloudflare:workers", { env, waitUntil: (p) => p });
+
+  return {
+    py,
+    prep,
+    timings,
+    snapInfo,
+    env,
+    // One event through the worker, as the platform delivers it.
+    async fetch(request) {
+      if (bindings?.assets) {
+        const r = await bindings.assets.serve(request);
+        if (r) return r;
+      }
+      const { ctx, settle } = makeContext();
+      const resp = await dispatch(prep.moduleName, mainFile, "fetch", request, env, ctx);
+      await settle();
+      return resp;
+    },
+    async scheduled(cron) {
+      const { ctx, settle } = makeContext();
+      const controller = { cron, scheduledTime: Date.now(), type: "scheduled", noRetry() {} };
+      await dispatch(prep.moduleName, mainFile, "scheduled", controller, env, ctx);
+      await settle();
+    },
+    async close() {
+      await bindings?.close?.();
+    },
+  };
+}
+
+async function main() {
+  const cfg = readConfig(process.argv.slice(2));
+  if (!cfg.allowNet) installNetworkGuard();
+  const request =
+    cfg.event === "fetch"
+      ? new Request(cfg.request.url, { method: cfg.request.method, headers: cfg.request.headers, body: cfg.request.body })
+      : null;
+  const session = await openSession(cfg);
+  const timings = session.timings;
+  let t = tick();
+  let out;
+  if (cfg.event === "scheduled") {
+    await session.scheduled(cfg.cron);
+    out = { ok: true, event: "scheduled", cron: cfg.cron };
+  } else {
+    out = await responseToJson(await session.fetch(request));
   }
-  const out = await responseToJson(resp);
   timings.handler_ms = tick() - t;
-  if (snapInfo) out.snapshot = snapInfo;
-  out.pyodide_version = py.version;
+  await session.close();
+  if (session.snapInfo) out.snapshot = session.snapInfo;
+  out.pyodide_version = session.py.version;
   if (cfg.timings) {
     for (const k of ["boot_ms", "install_ms", "import_ms", "handler_ms", "snapshot_ms"])
       timings[k] = Math.round((timings[k] ?? 0) * 10) / 10;
@@ -782,4 +972,5 @@ async function main() {
   emit(out, 0);
 }
 
-main().catch(fail);
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname))
+  main().catch(fail);
