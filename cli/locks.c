@@ -47,7 +47,9 @@ cli_is_toml(const char *s)
 {
     size_t n = strlen(s);
 
-    return n >= 5 && strcmp(s + n - 5, ".toml") == 0;
+    return (n >= 5 && strcmp(s + n - 5, ".toml") == 0) ||
+           (n >= 5 && strcmp(s + n - 5, ".json") == 0) ||
+           (n >= 6 && strcmp(s + n - 6, ".jsonc") == 0);
 }
 
 int
@@ -75,7 +77,7 @@ int
 cli_inputs_config(struct cli_inputs *in, const char *cmd, const char *path)
 {
     if (!cli_is_toml(path) || in->config) {
-        cli_usage_error(cmd, "'%s' is not a wrangler.toml", path);
+        cli_usage_error(cmd, "'%s' is not a wrangler.toml, wrangler.json or wrangler.jsonc", path);
         return -1;
     }
     in->config = path;
@@ -110,6 +112,13 @@ cli_inputs_load(struct cli_inputs *in, struct app_err *err)
         if (cli_wrangler_read(in->config, &in->wr, err) < 0)
             return -1;
         in->have_wrangler = 1;
+        if (in->env_name && cli_wrangler_apply_env(&in->wr, in->env_name, err) < 0)
+            return -1;
+        if (in->wr.date && in->wr.date[0] == '<')
+            return app_fail(err, APP_EINVAL,
+                            "%s: compatibility_date is the template placeholder \"%s\": set a "
+                            "date like \"2025-10-01\"",
+                            in->config, in->wr.date);
         if (!in->date)
             in->date = in->wr.date;
         if (in->n_flags == 0)

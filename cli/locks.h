@@ -52,7 +52,8 @@ struct cli_inputs {
     const char *config; /* --config or a positional wrangler.toml */
     struct cli_wrangler wr;
     int have_wrangler;
-    const char *main; /* the worker entry point, when known */
+    const char *main;     /* the worker entry point, when known */
+    const char *env_name; /* --env NAME: the config's environment to apply */
 };
 
 void cli_inputs_init(struct cli_inputs *in);
@@ -83,7 +84,7 @@ int cli_inputs_load(struct cli_inputs *in, struct app_err *err);
 /* The body of POST /v1/resolve for in (caller frees). */
 cJSON *cli_inputs_body(const struct cli_inputs *in);
 
-/* 1 when s names a TOML file (ends in .toml). */
+/* 1 when s names a wrangler config file (.toml, .json or .jsonc). */
 int cli_is_toml(const char *s);
 
 /* A verified lock. */

@@ -43,7 +43,14 @@ enum {
     OPT_VAR,
     OPT_BODY_ONLY,
     OPT_TIMEOUT,
+    OPT_ENV,
+    OPT_ALLOW_NET,
+    OPT_PERSIST_TO,
+    OPT_FRESH,
+    OPT_SCHEDULED,
 };
+
+#define RUN_DEV_VARS_MAX (1024 * 1024)
 
 struct run_args {
     struct cli_inputs in;
@@ -57,6 +64,11 @@ struct run_args {
     size_t n_vars;
     int timings, snapshot, body_only;
     long long timeout_ms; /* 0: none */
+    int allow_net, fresh;
+    const char *persist_to; /* --persist-to DIR (state of the local bindings) */
+    const char *scheduled;  /* --scheduled CRON: send a scheduled event instead */
+    char *config_found;     /* the config found in the current directory */
+    int bare;               /* a .py with no config, no date and no flags */
 };
 
 /* The phases of one run, in ms. */
@@ -92,6 +104,11 @@ parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int *rc)
         {"var", 0, 1, OPT_VAR},
         {"body-only", 'b', 0, OPT_BODY_ONLY},
         {"timeout", 0, 1, OPT_TIMEOUT},
+        {"env", 'e', 1, OPT_ENV},
+        {"allow-net", 0, 0, OPT_ALLOW_NET},
+        {"persist-to", 0, 1, OPT_PERSIST_TO},
+        {"fresh", 0, 0, OPT_FRESH},
+        {"scheduled", 0, 1, OPT_SCHEDULED},
         {NULL, 0, 0, 0},
     };
     struct cli_opts o;
@@ -113,6 +130,11 @@ parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int *rc)
         case OPT_TIMINGS: a->timings = 1; break;
         case OPT_SNAPSHOT: a->snapshot = 1; break;
         case OPT_BODY_ONLY: a->body_only = 1; break;
+        case OPT_ENV: a->in.env_name = o.arg; break;
+        case OPT_ALLOW_NET: a->allow_net = 1; break;
+        case OPT_PERSIST_TO: a->persist_to = o.arg; break;
+        case OPT_FRESH: a->fresh = 1; break;
+        case OPT_SCHEDULED: a->scheduled = o.arg; break;
         case OPT_TIMEOUT: {
             char *end = NULL;
             double s = strtod(o.arg, &end);
@@ -141,9 +163,11 @@ parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int *rc)
         *rc = cli_usage(argv[0]);
         return -1;
     }
-    if (o.n_pos != 1)
-        return cli_usage_error(argv[0], "give one worker: a .py file or a wrangler.toml"), -1;
-    a->target = o.pos[0];
+    if (o.n_pos > 1)
+        return cli_usage_error(argv[0], "give one worker: a .py file, a wrangler config or "
+                                        "a project directory"),
+               -1;
+    a->target = o.n_pos ? o.pos[0] : ".";
     return 0;
 }
 
@@ -152,10 +176,22 @@ static int
 find_worker(struct run_args *a, struct app_err *err)
 {
     char *path;
+    struct stat sb;
 
-    if (cli_is_toml(a->target)) {
+    /* A project directory (the current one by default): its config, in wrangler's order. */
+    if (stat(a->target, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        if (!a->in.config) {
+            a->config_found = cli_wrangler_find(a->target);
+            if (!a->config_found)
+                return app_fail(err, APP_EINVAL,
+                                "no wrangler.json, wrangler.jsonc or wrangler.toml in '%s' "
+                                "(or give the worker's .py file)",
+                                a->target);
+            a->in.config = a->config_found;
+        }
+    } else if (cli_is_toml(a->target)) {
         if (a->in.config)
-            return app_fail(err, APP_EINVAL, "give the wrangler.toml once");
+            return app_fail(err, APP_EINVAL, "give the wrangler config once");
         a->in.config = a->target;
     }
     if (cli_inputs_load(&a->in, err) < 0)
@@ -164,6 +200,11 @@ find_worker(struct run_args *a, struct app_err *err)
         if (!a->in.wr.main)
             return app_fail(err, APP_EINVAL, "%s has no 'main' (the worker's .py file)",
                             a->in.config);
+        if (strchr(a->in.wr.main, '<'))
+            return app_fail(err, APP_EINVAL,
+                            "%s: main is the template placeholder \"%s\": name the worker's "
+                            ".py file",
+                            a->in.config, a->in.wr.main);
         path = a->in.wr.main[0] == '/' ? xstrdup(a->in.wr.main)
                                        : xasprintf("%s/%s", a->in.wr.dir, a->in.wr.main);
     } else {
@@ -338,16 +379,84 @@ request_json(const struct run_args *a, cJSON **out, struct app_err *err)
     return 0;
 }
 
-static cJSON *
-env_json(const struct run_args *a)
+/* Secrets from a dotenv file: NAME=value lines, # comments, optional quotes,
+ * optional "export ". A missing file is not an error. */
+static int
+dev_vars_read(const char *file, cJSON *env, struct app_err *err)
+{
+    char *text = NULL, *line, *save = NULL;
+    size_t len = 0;
+    int lineno = 0;
+
+    if (access(file, F_OK) != 0)
+        return 0;
+    if (file_read_all(file, &text, &len, RUN_DEV_VARS_MAX, err) < 0)
+        return cli_wrap(err, APP_EINVAL, "cannot read '%s'", file);
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq, *k, *v, *e;
+
+        lineno++;
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (*line == '#' || *line == '\0' || *line == '\r')
+            continue;
+        if (strncmp(line, "export ", 7) == 0)
+            line += 7;
+        eq = strchr(line, '=');
+        if (!eq || eq == line) {
+            free(text);
+            return app_fail(err, APP_EINVAL, "%s: a line is not NAME=value", file);
+        }
+        *eq = '\0';
+        k = line;
+        for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+            e[-1] = '\0';
+        v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        e = v + strlen(v);
+        while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (e - v >= 2 && (*v == '"' || *v == '\'') && e[-1] == *v) {
+            e[-1] = '\0';
+            v++;
+        } else if ((e = strstr(v, " #")) != NULL) {
+            *e = '\0';
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(env, k);
+        xjson(cJSON_AddStringToObject(env, k, v));
+    }
+    free(text);
+    return 0;
+}
+
+/* The env the worker sees besides its bindings: the config's vars (any JSON type),
+ * the secrets of .dev.vars (or .dev.vars.NAME with --env NAME), then --var. */
+static int
+env_json(const struct run_args *a, const char *project_dir, cJSON **out, struct app_err *err)
 {
     cJSON *env = xjson(cJSON_CreateObject());
+    const cJSON *vars, *v;
 
-    if (a->in.have_wrangler)
-        for (size_t i = 0; i < a->in.wr.n_vars; i++) {
-            cJSON_DeleteItemFromObjectCaseSensitive(env, a->in.wr.var_names[i]);
-            xjson(cJSON_AddStringToObject(env, a->in.wr.var_names[i], a->in.wr.var_values[i]));
+    *out = NULL;
+    if (a->in.have_wrangler) {
+        vars = cJSON_GetObjectItemCaseSensitive(a->in.wr.json, "vars");
+        cJSON_ArrayForEach (v, vars)
+            cJSON_AddItemToObject(env, v->string, xjson(cJSON_Duplicate(v, 1)));
+    }
+    {
+        char *named =
+            a->in.env_name ? xasprintf("%s/.dev.vars.%s", project_dir, a->in.env_name) : NULL;
+        char *plain = xasprintf("%s/.dev.vars", project_dir);
+        int rc = dev_vars_read(named && access(named, F_OK) == 0 ? named : plain, env, err);
+
+        free(named);
+        free(plain);
+        if (rc < 0) {
+            cJSON_Delete(env);
+            return -1;
         }
+    }
     for (size_t i = 0; i < a->n_vars; i++) {
         const char *eq = strchr(a->vars[i], '=');
         char *name = xstrndup(a->vars[i], (size_t)(eq - a->vars[i]));
@@ -356,7 +465,8 @@ env_json(const struct run_args *a)
         xjson(cJSON_AddStringToObject(env, name, eq + 1));
         free(name);
     }
-    return env;
+    *out = env;
+    return 0;
 }
 
 static double
@@ -411,6 +521,10 @@ print_response(const struct cli *c, const struct run_args *a, cJSON *res)
         cli_print_json(res);
         return 0;
     }
+    if (a->scheduled) {
+        printf("scheduled event handled (cron \"%s\")\n", a->scheduled);
+        return 0;
+    }
     if (!a->body_only) {
         printf("HTTP %d\n", (int)num(res, "status"));
         cJSON_ArrayForEach (h, cJSON_GetObjectItemCaseSensitive(res, "headers")) {
@@ -451,7 +565,10 @@ report_failure(const struct cli *c, cJSON *res)
 
     if (c->json)
         cli_print_json(res);
-    if (!strcmp(type, "PythonError")) {
+    if (!strcmp(type, "PlatformError")) {
+        fprintf(stderr, "%s\n", cli_str(e, "message"));
+        fprintf(stderr, "almanac: the platform would refuse this worker (see above)\n");
+    } else if (!strcmp(type, "PythonError")) {
         if (cJSON_IsString(tb))
             fprintf(stderr, "%s", tb->valuestring);
         fprintf(stderr, "almanac: the worker raised: %s\n", cli_str(e, "message"));
@@ -534,7 +651,9 @@ cmd_run(struct cli *c, int argc, char **argv)
     const char *snap_mode = "none", *default_flag = "python_workers";
     size_t n = 0;
     double t0 = cli_now_ms(), t1;
-    int rc = CLI_EUSAGE, reused = 0;
+    int rc = CLI_EUSAGE, reused = 0, date_given;
+    char *project_dir = NULL;
+    cJSON *env = NULL;
 
     memset(&a, 0, sizeof(a));
     memset(&st, 0, sizeof(st));
@@ -548,6 +667,7 @@ cmd_run(struct cli *c, int argc, char **argv)
     }
     /* ---- resolve and verify */
     t1 = cli_now_ms();
+    date_given = a.in.date != NULL;
     if (!a.in.date) {
         if (default_date(c, &date, &err) < 0) {
             rc = cli_report(&err);
@@ -555,8 +675,18 @@ cmd_run(struct cli *c, int argc, char **argv)
         }
         a.in.date = date;
     }
-    if (a.in.n_flags == 0 && !(a.in.have_wrangler && a.in.wr.has_flags))
+    if (a.in.n_flags == 0 && !(a.in.have_wrangler && a.in.wr.has_flags)) {
         a.in.flags[a.in.n_flags++] = default_flag;
+        /* A bare .py runs as the platform's loader runs a dynamic Python worker. */
+        if (!a.in.have_wrangler && !date_given) {
+            a.in.flags[a.in.n_flags++] = "disable_python_external_sdk";
+            if (!c->quiet)
+                fprintf(stderr,
+                        "almanac: no wrangler config: running with today's date %s (the "
+                        "server's) and flags python_workers, disable_python_external_sdk\n",
+                        a.in.date);
+        }
+    }
     body = cli_inputs_body(&a.in);
     if (cli_lock_resolve(c, body, &lock, &err) < 0) {
         rc = cli_report(&err);
@@ -617,7 +747,40 @@ cmd_run(struct cli *c, int argc, char **argv)
     xjson(cJSON_AddStringToObject(config, "worker", a.worker));
     cJSON_AddItemToObject(config, "request", request);
     request = NULL;
-    cJSON_AddItemToObject(config, "env", env_json(&a));
+    project_dir = a.in.have_wrangler ? xstrdup(a.in.wr.dir) : xstrdup(a.worker);
+    if (!a.in.have_wrangler)
+        *strrchr(project_dir, '/') = '\0';
+    if (env_json(&a, project_dir, &env, &err) < 0) {
+        rc = cli_report(&err);
+        goto out;
+    }
+    cJSON_AddItemToObject(config, "env", env);
+    env = NULL;
+    cJSON_AddItemToObject(
+        config, "flags",
+        xjson(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lock.lock, "enabled_flags"), 1)));
+    if (a.in.have_wrangler)
+        cJSON_AddItemToObject(config, "config", xjson(cJSON_Duplicate(a.in.wr.json, 1)));
+    {
+        char *abs = realpath(project_dir, NULL);
+
+        xjson(cJSON_AddStringToObject(config, "project_dir", abs ? abs : project_dir));
+        if (a.persist_to)
+            xjson(cJSON_AddStringToObject(config, "state_dir", a.persist_to));
+        else {
+            char *sd = xasprintf("%s/.almanac/state", abs ? abs : project_dir);
+
+            xjson(cJSON_AddStringToObject(config, "state_dir", sd));
+            free(sd);
+        }
+        free(abs);
+    }
+    xjson(cJSON_AddBoolToObject(config, "fresh", a.fresh));
+    xjson(cJSON_AddBoolToObject(config, "allow_net", a.allow_net));
+    if (a.scheduled) {
+        xjson(cJSON_AddStringToObject(config, "event", "scheduled"));
+        xjson(cJSON_AddStringToObject(config, "cron", a.scheduled));
+    }
     {
         cJSON *s = xjson(cJSON_AddObjectToObject(config, "snapshot"));
 
@@ -700,6 +863,9 @@ out:
     free(host);
     free(date);
     free(a.worker);
+    free(a.config_found);
+    free(project_dir);
+    cJSON_Delete(env);
     exe_cache_free(cache);
     cli_lock_release(&lock);
     app_err_release(&err);
@@ -709,9 +875,24 @@ out:
 
 const struct cli_cmd cli_cmds_run[] = {
     {"run",
-     "WORKER.py|wrangler.toml [--request 'GET /path'] [-H 'Name: value']... "
-     "[--data BODY|@FILE] [--var NAME=VALUE]... [--date D] [--flag F]... "
-     "[-r requirements.txt] [--timings] [--snapshot] [--timeout SECONDS] [--body-only]",
+     "[WORKER.py|wrangler.json|wrangler.jsonc|wrangler.toml|DIR] (default: the config in the "
+     "current directory, found in wrangler's order)\n"
+     "  --request 'METHOD /path'  the request (default GET /, POST / with --data)\n"
+     "  -H 'Name: value'          a request header (repeatable)\n"
+     "  --data BODY|@FILE         the request body\n"
+     "  --scheduled CRON          send a scheduled event instead of a request\n"
+     "  --env NAME                apply the config's environment NAME and .dev.vars.NAME\n"
+     "  --var NAME=VALUE          one more var (repeatable; wins over vars and .dev.vars)\n"
+     "  --date D, --flag F        compatibility date and flags (default: the config's; a bare\n"
+     "                            .py: the server's today, python_workers and\n"
+     "                            disable_python_external_sdk)\n"
+     "  -r requirements.txt       the worker's requirements\n"
+     "  --allow-net               let the worker reach the network (default: refused)\n"
+     "  --persist-to DIR          state of the local bindings (default PROJECT/.almanac/state)\n"
+     "  --fresh                   start the local bindings from empty state\n"
+     "  --snapshot                save/reuse a memory snapshot after the worker's imports\n"
+     "  --timeout SECONDS         bound on import + handler (default: none)\n"
+     "  --timings, --body-only    phase timings on stderr; print the body only",
      "run a Python worker on the exact Pyodide its date resolves to", cmd_run},
     {NULL, NULL, NULL, NULL},
 };

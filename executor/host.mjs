@@ -621,7 +621,7 @@ function isPythonError(e) {
 // Drop the host's own glue frame and show the worker's files under their real paths.
 function mapTraceback(text) {
   text = text.replace(/^  File "<exec>", line \d+, in _almanac_(call|import)\n/gm, "");
-  text = text.replace(/^  File "[^"]*\/_almanac_platform\.py", line \d+, in (dispatch|relaxed_call|call_method)\n(    .*\n)?/gm, "");
+  text = text.replace(/^  File "[^"]*\/_almanac_platform\.py", line \d+, in (dispatch|relaxed_call|call_method)\n(    .*\n)*/gm, "");
   if (!workerRoot) return text;
   return text.split(`"${WORKER_FS_DIR}/`).join(`"${workerRoot}/`);
 }
