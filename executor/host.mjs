@@ -845,6 +845,16 @@ function snapshotPhase(cfg, prep, py, fsBefore, timings) {
   return { mode: "make", path: cfg.snapshot.path, bytes: out.length, files: files.length };
 }
 
+// What a scheduled() handler receives (the platform's ScheduledController).
+class ScheduledController {
+  constructor(cron) {
+    this.cron = cron;
+    this.scheduledTime = Date.now();
+    this.type = "scheduled";
+  }
+  noRetry() {}
+}
+
 // The execution context a handler gets: waitUntil() promises are awaited before the run ends.
 function makeContext() {
   const pending = [];
@@ -931,7 +941,7 @@ export async function openSession(cfg) {
     },
     async scheduled(cron) {
       const { ctx, settle } = makeContext();
-      const controller = { cron, scheduledTime: Date.now(), type: "scheduled", noRetry() {} };
+      const controller = new ScheduledController(cron);
       await dispatch(prep.moduleName, mainFile, "scheduled", controller, env, ctx);
       await settle();
     },

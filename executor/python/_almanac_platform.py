@@ -149,9 +149,7 @@ async def dispatch(module_name, main_file, event, arg, env, ctx):
         method = getattr(inst, name, None)
         if not callable(method):
             raise WorkerRefused(f"TypeError: Method {name} does not exist")
-        from workers import python_from_rpc
-
-        result = relaxed_call(method, python_from_rpc(arg), env, ctx)
+        result = relaxed_call(method, _from_rpc(arg), env, ctx)
         who = f"Default.{name}"
     elif legacy:
         name = "test" if event == "test" else "on_" + event
@@ -169,6 +167,18 @@ async def dispatch(module_name, main_file, event, arg, env, ctx):
     return _to_response(result, who)
 
 
+def _from_rpc(value):
+    """Convert an event argument with the SDK the worker imported (a vendored SDK may
+    lack the converter: then the JavaScript object is passed as it is)."""
+    conv = _workers_base("python_from_rpc")
+    return conv(value) if callable(conv) else value
+
+
+def _to_rpc(value):
+    conv = _workers_base("python_to_rpc")
+    return conv(value) if callable(conv) else value
+
+
 def make_instance(module_name, class_name, ctx, env):
     """An instance of the worker's class class_name (a Durable Object), built as the
     platform builds it: cls(ctx, env)."""
@@ -181,15 +191,13 @@ def make_instance(module_name, class_name, ctx, env):
 async def call_method(inst, name, args):
     """An RPC call on inst: arguments and result cross as the platform converts them;
     fetch() receives a workers.Request and answers a JavaScript Response."""
-    from workers import python_from_rpc, python_to_rpc
-
     method = getattr(inst, name, None)
     if not callable(method):
         raise TypeError(f"Method {name} does not exist")
-    py_args = [python_from_rpc(a) for a in args]
+    py_args = [_from_rpc(a) for a in args]
     result = relaxed_call(method, *py_args) if name == "fetch" else method(*py_args)
     if inspect.isawaitable(result):
         result = await result
     if name == "fetch":
         return _to_response(result, f"{type(inst).__name__}.fetch")
-    return python_to_rpc(result)
+    return _to_rpc(result)
