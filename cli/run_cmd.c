@@ -48,6 +48,8 @@ enum {
     OPT_PERSIST_TO,
     OPT_FRESH,
     OPT_SCHEDULED,
+    OPT_PORT,
+    OPT_IP,
 };
 
 #define RUN_DEV_VARS_MAX (1024 * 1024)
@@ -68,7 +70,8 @@ struct run_args {
     const char *persist_to; /* --persist-to DIR (state of the local bindings) */
     const char *scheduled;  /* --scheduled CRON: send a scheduled event instead */
     char *config_found;     /* the config found in the current directory */
-    int bare;               /* a .py with no config, no date and no flags */
+    const char *ip;         /* dev: --ip (default 127.0.0.1) */
+    int port;               /* dev: --port (default 8787) */
 };
 
 /* The phases of one run, in ms. */
@@ -92,7 +95,7 @@ core_name(const char *role, const char *file_name)
 }
 
 static int
-parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int *rc)
+parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int dev, int *rc)
 {
     static const struct cli_opt opts[] = {
         CLI_RESOLVE_OPTS,
@@ -111,12 +114,23 @@ parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int *rc)
         {"scheduled", 0, 1, OPT_SCHEDULED},
         {NULL, 0, 0, 0},
     };
+    static const struct cli_opt dev_opts[] = {
+        CLI_RESOLVE_OPTS,
+        {"var", 0, 1, OPT_VAR},
+        {"env", 'e', 1, OPT_ENV},
+        {"allow-net", 0, 0, OPT_ALLOW_NET},
+        {"persist-to", 0, 1, OPT_PERSIST_TO},
+        {"fresh", 0, 0, OPT_FRESH},
+        {"port", 'p', 1, OPT_PORT},
+        {"ip", 0, 1, OPT_IP},
+        {NULL, 0, 0, 0},
+    };
     struct cli_opts o;
     int k;
 
     *rc = CLI_EUSAGE;
     cli_opts_init(&o, argc, argv);
-    while ((k = cli_opts_next(c, &o, opts)) > 0) {
+    while ((k = cli_opts_next(c, &o, dev ? dev_opts : opts)) > 0) {
         switch (k) {
         case OPT_REQUEST: a->request = o.arg; break;
         case OPT_HEADER:
@@ -135,6 +149,16 @@ parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int *rc)
         case OPT_PERSIST_TO: a->persist_to = o.arg; break;
         case OPT_FRESH: a->fresh = 1; break;
         case OPT_SCHEDULED: a->scheduled = o.arg; break;
+        case OPT_IP: a->ip = o.arg; break;
+        case OPT_PORT: {
+            char *end = NULL;
+            long p = strtol(o.arg, &end, 10);
+
+            if (!end || *end || p < 1 || p > 65535)
+                return cli_usage_error(argv[0], "--port '%s' is not a port number", o.arg), -1;
+            a->port = (int)p;
+            break;
+        }
         case OPT_TIMEOUT: {
             char *end = NULL;
             double s = strtod(o.arg, &end);
@@ -634,242 +658,347 @@ lay_out(struct exe_cache *cache, const struct cli_lock *lock, const struct cli_l
     return ret;
 }
 
-static int
-cmd_run(struct cli *c, int argc, char **argv)
-{
+/* One run's state, from the parsed arguments to the host's config. `run` and `dev`
+ * share it: each phase below fills part of it. */
+struct run_state {
     struct run_args a;
-    struct run_times t = {0};
-    struct cli_lock lock = {0};
-    struct cli_lock_file *files = NULL;
-    struct exe_cache *cache = NULL;
+    struct run_times t;
+    struct cli_lock lock;
+    struct cli_lock_file *files;
+    size_t n;
+    struct exe_cache *cache;
     struct exe_fetch st;
-    struct app_err err = {0};
-    cJSON *body = NULL, *config = NULL, *request = NULL, *res = NULL, *pkgs = NULL;
-    char *date = NULL, *host = NULL, *dir = NULL;
-    char *config_path = NULL, *snap_path = NULL;
-    char wh[APP_SHA256_HEX];
-    const char *snap_mode = "none", *default_flag = "python_workers";
-    size_t n = 0;
-    double t0 = cli_now_ms(), t1;
-    int rc = CLI_EUSAGE, reused = 0, date_given;
-    char *project_dir = NULL;
-    cJSON *env = NULL;
+    cJSON *request, *config;
+    char *date, *host, *dir, *snap_path, *project_dir, *config_path;
+    const char *snap_mode;
+    int reused;
+    double t0;
+};
 
-    memset(&a, 0, sizeof(a));
-    memset(&st, 0, sizeof(st));
-    cli_inputs_init(&a.in);
-    if (parse_args(c, argc, argv, &a, &rc) < 0)
-        goto out;
-    if (find_worker(&a, &err) < 0 || request_json(&a, &request, &err) < 0 ||
-        !(host = exe_find_host(&err)) || !(cache = exe_cache_open(NULL, &err))) {
-        rc = cli_report(&err);
-        goto out;
+static void
+run_state_init(struct run_state *s)
+{
+    memset(s, 0, sizeof(*s));
+    cli_inputs_init(&s->a.in);
+    s->snap_mode = "none";
+    s->t0 = cli_now_ms();
+}
+
+static void
+run_state_release(struct run_state *s)
+{
+    cJSON_Delete(s->request);
+    cJSON_Delete(s->config);
+    free(s->files);
+    free(s->date);
+    free(s->host);
+    free(s->dir);
+    free(s->snap_path);
+    free(s->project_dir);
+    free(s->config_path);
+    free(s->a.worker);
+    free(s->a.config_found);
+    exe_cache_free(s->cache);
+    cli_lock_release(&s->lock);
+    cli_inputs_release(&s->a.in);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Phase: the date and flags (defaults for a bare .py), resolution and the lock's
+ * signature. Returns an exit code, CLI_OK to go on. */
+static int
+phase_resolve(struct cli *c, struct run_state *s, struct app_err *err)
+{
+    struct run_args *a = &s->a;
+    cJSON *body;
+    double t1 = cli_now_ms();
+    int date_given = a->in.date != NULL, rc;
+
+    if (!a->in.date) {
+        if (default_date(c, &s->date, err) < 0)
+            return cli_report(err);
+        a->in.date = s->date;
     }
-    /* ---- resolve and verify */
-    t1 = cli_now_ms();
-    date_given = a.in.date != NULL;
-    if (!a.in.date) {
-        if (default_date(c, &date, &err) < 0) {
-            rc = cli_report(&err);
-            goto out;
-        }
-        a.in.date = date;
-    }
-    if (a.in.n_flags == 0 && !(a.in.have_wrangler && a.in.wr.has_flags)) {
-        a.in.flags[a.in.n_flags++] = default_flag;
+    if (a->in.n_flags == 0 && !(a->in.have_wrangler && a->in.wr.has_flags)) {
+        a->in.flags[a->in.n_flags++] = "python_workers";
         /* A bare .py runs as the platform's loader runs a dynamic Python worker. */
-        if (!a.in.have_wrangler && !date_given) {
-            a.in.flags[a.in.n_flags++] = "disable_python_external_sdk";
+        if (!a->in.have_wrangler && !date_given) {
+            a->in.flags[a->in.n_flags++] = "disable_python_external_sdk";
             if (!c->quiet)
                 fprintf(stderr,
                         "almanac: no wrangler config: running with today's date %s (the "
                         "server's) and flags python_workers, disable_python_external_sdk\n",
-                        a.in.date);
+                        a->in.date);
         }
     }
-    body = cli_inputs_body(&a.in);
-    if (cli_lock_resolve(c, body, &lock, &err) < 0) {
-        rc = cli_report(&err);
-        goto out;
-    }
-    t.resolve = cli_now_ms() - t1 - lock.verify_ms;
-    t.verify = lock.verify_ms;
-    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(lock.lock, "runtime"))) {
+    body = cli_inputs_body(&a->in);
+    rc = cli_lock_resolve(c, body, &s->lock, err);
+    cJSON_Delete(body);
+    if (rc < 0)
+        return cli_report(err);
+    s->t.resolve = cli_now_ms() - t1 - s->lock.verify_ms;
+    s->t.verify = s->lock.verify_ms;
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(s->lock.lock, "runtime"))) {
         fprintf(stderr, "almanac: date %s with these flags resolves to no Python runtime\n",
-                a.in.date);
-        rc = CLI_EREFUSED;
-        goto out;
+                a->in.date);
+        return CLI_EREFUSED;
     }
     {
         const cJSON *w;
 
-        cJSON_ArrayForEach (w, cJSON_GetObjectItemCaseSensitive(lock.response, "warnings"))
+        cJSON_ArrayForEach (w, cJSON_GetObjectItemCaseSensitive(s->lock.response, "warnings"))
             if (!c->quiet)
                 fprintf(stderr, "almanac: warning: %s\n", cli_str(w, "message"));
     }
-    /* ---- fetch */
-    t1 = cli_now_ms();
-    if (cli_lock_files(lock.lock, &files, &n, &err) < 0 ||
-        cli_fetch_lock(c, cache, lock.lock, files, n, &st, &err) < 0) {
-        rc = cli_report(&err);
-        goto out;
-    }
-    t.fetch = cli_now_ms() - t1;
-    /* ---- lay out */
-    t1 = cli_now_ms();
-    if (lay_out(cache, &lock, files, n, a.worker, &dir, &pkgs, &reused, &err) < 0) {
-        rc = cli_report(&err);
-        goto out;
-    }
-    t.layout = cli_now_ms() - t1;
-    /* ---- snapshot and config */
-    if (a.snapshot) {
-        struct stat sb;
+    return CLI_OK;
+}
 
-        if (worker_hash(a.worker, wh, &err) < 0) {
-            rc = cli_report(&err);
-            goto out;
-        }
-        snap_path =
-            xasprintf("%s/snapshots/%.32s-%.32s.snap", exe_cache_root(cache), lock.id + 7, wh);
-        snap_mode = stat(snap_path, &sb) == 0 ? "load" : "make";
-    }
-    config = xjson(cJSON_CreateObject());
-    xjson(cJSON_AddStringToObject(config, "dir", dir));
-    {
-        char *lf = xasprintf("%s/pyodide-lock.json", dir);
+/* Phase: every artifact into the cache, then the worker's layout directory. */
+static int
+phase_fetch_layout(struct cli *c, struct run_state *s, cJSON **pkgs, struct app_err *err)
+{
+    double t1 = cli_now_ms();
 
-        xjson(cJSON_AddStringToObject(config, "lock_file", lf));
-        free(lf);
-    }
+    if (cli_lock_files(s->lock.lock, &s->files, &s->n, err) < 0 ||
+        cli_fetch_lock(c, s->cache, s->lock.lock, s->files, s->n, &s->st, err) < 0)
+        return cli_report(err);
+    s->t.fetch = cli_now_ms() - t1;
+    t1 = cli_now_ms();
+    if (lay_out(s->cache, &s->lock, s->files, s->n, s->a.worker, &s->dir, pkgs, &s->reused, err) <
+        0)
+        return cli_report(err);
+    s->t.layout = cli_now_ms() - t1;
+    return CLI_OK;
+}
+
+/* Phase: the snapshot's path and mode (--snapshot), keyed by the lock and the worker. */
+static int
+phase_snapshot_key(struct run_state *s, struct app_err *err)
+{
+    char wh[APP_SHA256_HEX];
+    struct stat sb;
+
+    if (!s->a.snapshot)
+        return CLI_OK;
+    if (worker_hash(s->a.worker, wh, err) < 0)
+        return cli_report(err);
+    s->snap_path =
+        xasprintf("%s/snapshots/%.32s-%.32s.snap", exe_cache_root(s->cache), s->lock.id + 7, wh);
+    s->snap_mode = stat(s->snap_path, &sb) == 0 ? "load" : "make";
+    return CLI_OK;
+}
+
+/* Phase: the host's config (executor/README.md). Takes pkgs. */
+static int
+phase_host_config(struct run_state *s, cJSON *pkgs, struct app_err *err)
+{
+    struct run_args *a = &s->a;
+    cJSON *config = xjson(cJSON_CreateObject()), *env = NULL;
+    char *lf = xasprintf("%s/pyodide-lock.json", s->dir), *abs;
+
+    s->config = config;
+    xjson(cJSON_AddStringToObject(config, "dir", s->dir));
+    xjson(cJSON_AddStringToObject(config, "lock_file", lf));
+    free(lf);
     cJSON_AddItemToObject(config, "packages", pkgs);
-    pkgs = NULL;
-    xjson(cJSON_AddStringToObject(config, "worker", a.worker));
-    cJSON_AddItemToObject(config, "request", request);
-    request = NULL;
-    project_dir = a.in.have_wrangler ? xstrdup(a.in.wr.dir) : xstrdup(a.worker);
-    if (!a.in.have_wrangler)
-        *strrchr(project_dir, '/') = '\0';
-    if (env_json(&a, project_dir, &env, &err) < 0) {
-        rc = cli_report(&err);
-        goto out;
+    xjson(cJSON_AddStringToObject(config, "worker", a->worker));
+    if (s->request) {
+        cJSON_AddItemToObject(config, "request", s->request);
+        s->request = NULL;
     }
+    s->project_dir = a->in.have_wrangler ? xstrdup(a->in.wr.dir) : xstrdup(a->worker);
+    if (!a->in.have_wrangler)
+        *strrchr(s->project_dir, '/') = '\0';
+    if (env_json(a, s->project_dir, &env, err) < 0)
+        return cli_report(err);
     cJSON_AddItemToObject(config, "env", env);
-    env = NULL;
     cJSON_AddItemToObject(
         config, "flags",
-        xjson(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lock.lock, "enabled_flags"), 1)));
-    if (a.in.have_wrangler)
-        cJSON_AddItemToObject(config, "config", xjson(cJSON_Duplicate(a.in.wr.json, 1)));
-    {
-        char *abs = realpath(project_dir, NULL);
+        xjson(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s->lock.lock, "enabled_flags"), 1)));
+    if (a->in.have_wrangler)
+        cJSON_AddItemToObject(config, "config", xjson(cJSON_Duplicate(a->in.wr.json, 1)));
+    abs = realpath(s->project_dir, NULL);
+    xjson(cJSON_AddStringToObject(config, "project_dir", abs ? abs : s->project_dir));
+    if (a->persist_to) {
+        xjson(cJSON_AddStringToObject(config, "state_dir", a->persist_to));
+    } else {
+        char *sd = xasprintf("%s/.almanac/state", abs ? abs : s->project_dir);
 
-        xjson(cJSON_AddStringToObject(config, "project_dir", abs ? abs : project_dir));
-        if (a.persist_to)
-            xjson(cJSON_AddStringToObject(config, "state_dir", a.persist_to));
-        else {
-            char *sd = xasprintf("%s/.almanac/state", abs ? abs : project_dir);
-
-            xjson(cJSON_AddStringToObject(config, "state_dir", sd));
-            free(sd);
-        }
-        free(abs);
+        xjson(cJSON_AddStringToObject(config, "state_dir", sd));
+        free(sd);
     }
-    xjson(cJSON_AddBoolToObject(config, "fresh", a.fresh));
-    xjson(cJSON_AddBoolToObject(config, "allow_net", a.allow_net));
-    if (a.scheduled) {
+    free(abs);
+    xjson(cJSON_AddBoolToObject(config, "fresh", a->fresh));
+    xjson(cJSON_AddBoolToObject(config, "allow_net", a->allow_net));
+    if (a->scheduled) {
         xjson(cJSON_AddStringToObject(config, "event", "scheduled"));
-        xjson(cJSON_AddStringToObject(config, "cron", a.scheduled));
+        xjson(cJSON_AddStringToObject(config, "cron", a->scheduled));
     }
     {
-        cJSON *s = xjson(cJSON_AddObjectToObject(config, "snapshot"));
+        cJSON *sn = xjson(cJSON_AddObjectToObject(config, "snapshot"));
 
-        xjson(cJSON_AddStringToObject(s, "mode", snap_mode));
-        if (snap_path)
-            xjson(cJSON_AddStringToObject(s, "path", snap_path));
+        xjson(cJSON_AddStringToObject(sn, "mode", s->snap_mode));
+        if (s->snap_path)
+            xjson(cJSON_AddStringToObject(sn, "path", s->snap_path));
     }
     xjson(cJSON_AddBoolToObject(config, "timings", 1));
-    if (a.timeout_ms > 0)
-        xjson(cJSON_AddNumberToObject(config, "timeout_ms", (double)a.timeout_ms));
-    config_path = xasprintf("%s.run.%ld.json", dir, (long)getpid());
-    /* ---- run */
-    if (exe_run_host(host, config, config_path, &res, &t.node, &err) < 0) {
-        unlink(config_path);
+    if (a->timeout_ms > 0)
+        xjson(cJSON_AddNumberToObject(config, "timeout_ms", (double)a->timeout_ms));
+    s->config_path = xasprintf("%s.run.%ld.json", s->dir, (long)getpid());
+    return CLI_OK;
+}
+
+/* Every phase before the host runs. Returns an exit code, CLI_OK to go on. */
+static int
+run_prepare(struct cli *c, struct run_state *s, int serving, struct app_err *err)
+{
+    cJSON *pkgs = NULL;
+    int rc;
+
+    if (find_worker(&s->a, err) < 0 || (!serving && request_json(&s->a, &s->request, err) < 0) ||
+        !(s->host = exe_find_host(err)) || !(s->cache = exe_cache_open(NULL, err)))
+        return cli_report(err);
+    if ((rc = phase_resolve(c, s, err)) != CLI_OK)
+        return rc;
+    if ((rc = phase_fetch_layout(c, s, &pkgs, err)) != CLI_OK) {
+        cJSON_Delete(pkgs);
+        return rc;
+    }
+    if ((rc = phase_snapshot_key(s, err)) != CLI_OK) {
+        cJSON_Delete(pkgs);
+        return rc;
+    }
+    return phase_host_config(s, pkgs, err);
+}
+
+/* Phase: run the host; a stale or broken snapshot is remade once. */
+static int
+phase_host_run(struct cli *c, struct run_state *s, cJSON **res, struct app_err *err)
+{
+    int ret = exe_run_host(s->host, s->config, s->config_path, res, &s->t.node, err);
+
+    if (ret == 0 && !strcmp(s->snap_mode, "load") && snapshot_retry(*res)) {
+        double node2 = 0;
+        cJSON *sn = cJSON_GetObjectItemCaseSensitive(s->config, "snapshot");
+
+        if (!c->quiet)
+            fprintf(stderr, "almanac: snapshot %s is stale (%s); making a new one\n", s->snap_path,
+                    cli_str(cJSON_GetObjectItemCaseSensitive(*res, "error"), "message"));
+        cJSON_Delete(*res);
+        *res = NULL;
+        s->snap_mode = "make";
+        cJSON_ReplaceItemInObjectCaseSensitive(sn, "mode", xjson(cJSON_CreateString("make")));
+        ret = exe_run_host(s->host, s->config, s->config_path, res, &node2, err);
+        s->t.node += node2;
+    }
+    unlink(s->config_path);
+    return ret;
+}
+
+static void
+add_run_facts(struct run_state *s, cJSON *res)
+{
+    cJSON *tj = xjson(cJSON_CreateObject());
+    cJSON *fj = xjson(cJSON_CreateObject());
+
+    xjson(cJSON_AddStringToObject(res, "lock_id", s->lock.id));
+    xjson(cJSON_AddStringToObject(res, "layout", s->dir));
+    xjson(cJSON_AddBoolToObject(res, "layout_reused", s->reused));
+    xjson(cJSON_AddNumberToObject(fj, "downloaded", (double)s->st.n_downloaded));
+    xjson(cJSON_AddNumberToObject(fj, "cached", (double)s->st.n_cached));
+    xjson(cJSON_AddNumberToObject(fj, "bytes", (double)s->st.bytes_identity));
+    xjson(cJSON_AddNumberToObject(fj, "wire_bytes", (double)s->st.bytes_wire));
+    cJSON_AddItemToObject(res, "fetch", fj);
+    xjson(cJSON_AddNumberToObject(tj, "resolve_ms", s->t.resolve));
+    xjson(cJSON_AddNumberToObject(tj, "verify_ms", s->t.verify));
+    xjson(cJSON_AddNumberToObject(tj, "fetch_ms", s->t.fetch));
+    xjson(cJSON_AddNumberToObject(tj, "layout_ms", s->t.layout));
+    xjson(cJSON_AddNumberToObject(tj, "node_ms", s->t.node));
+    xjson(cJSON_AddNumberToObject(tj, "total_ms", s->t.total));
+    cJSON_AddItemToObject(res, "almanac_timings", tj);
+}
+
+static int
+cmd_run(struct cli *c, int argc, char **argv)
+{
+    struct run_state s;
+    struct app_err err = {0};
+    cJSON *res = NULL;
+    int rc = CLI_EUSAGE;
+
+    run_state_init(&s);
+    if (parse_args(c, argc, argv, &s.a, 0, &rc) < 0)
+        goto out;
+    if ((rc = run_prepare(c, &s, 0, &err)) != CLI_OK)
+        goto out;
+    if (phase_host_run(c, &s, &res, &err) < 0) {
         cli_report(&err);
         rc = CLI_EWORKER;
         goto out;
     }
-    if (!strcmp(snap_mode, "load") && snapshot_retry(res)) {
-        double node2 = 0;
-        cJSON *s = cJSON_GetObjectItemCaseSensitive(config, "snapshot");
-
-        if (!c->quiet)
-            fprintf(stderr, "almanac: snapshot %s is stale (%s); making a new one\n", snap_path,
-                    cli_str(cJSON_GetObjectItemCaseSensitive(res, "error"), "message"));
-        cJSON_Delete(res);
-        res = NULL;
-        snap_mode = "make";
-        cJSON_ReplaceItemInObjectCaseSensitive(s, "mode", xjson(cJSON_CreateString("make")));
-        if (exe_run_host(host, config, config_path, &res, &node2, &err) < 0) {
-            unlink(config_path);
-            cli_report(&err);
-            rc = CLI_EWORKER;
-            goto out;
-        }
-        t.node += node2;
-    }
-    unlink(config_path);
-    t.total = cli_now_ms() - t0;
+    s.t.total = cli_now_ms() - s.t0;
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "ok"))) {
         rc = report_failure(c, res);
         goto out;
     }
-    if (c->json) {
-        cJSON *tj = xjson(cJSON_CreateObject());
-        cJSON *fj = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddStringToObject(res, "lock_id", lock.id));
-        xjson(cJSON_AddStringToObject(res, "layout", dir));
-        xjson(cJSON_AddBoolToObject(res, "layout_reused", reused));
-        xjson(cJSON_AddNumberToObject(fj, "downloaded", (double)st.n_downloaded));
-        xjson(cJSON_AddNumberToObject(fj, "cached", (double)st.n_cached));
-        xjson(cJSON_AddNumberToObject(fj, "bytes", (double)st.bytes_identity));
-        xjson(cJSON_AddNumberToObject(fj, "wire_bytes", (double)st.bytes_wire));
-        cJSON_AddItemToObject(res, "fetch", fj);
-        xjson(cJSON_AddNumberToObject(tj, "resolve_ms", t.resolve));
-        xjson(cJSON_AddNumberToObject(tj, "verify_ms", t.verify));
-        xjson(cJSON_AddNumberToObject(tj, "fetch_ms", t.fetch));
-        xjson(cJSON_AddNumberToObject(tj, "layout_ms", t.layout));
-        xjson(cJSON_AddNumberToObject(tj, "node_ms", t.node));
-        xjson(cJSON_AddNumberToObject(tj, "total_ms", t.total));
-        cJSON_AddItemToObject(res, "almanac_timings", tj);
-    }
-    if (a.timings)
-        print_timings(&t, cJSON_GetObjectItemCaseSensitive(res, "timings"), &st, snap_mode);
-    if (!c->json && !a.timings)
+    if (c->json)
+        add_run_facts(&s, res);
+    if (s.a.timings)
+        print_timings(&s.t, cJSON_GetObjectItemCaseSensitive(res, "timings"), &s.st, s.snap_mode);
+    if (!c->json && !s.a.timings)
         cJSON_DeleteItemFromObjectCaseSensitive(res, "timings");
-    print_response(c, &a, res);
+    print_response(c, &s.a, res);
     rc = CLI_OK;
 out:
     cJSON_Delete(res);
-    cJSON_Delete(config);
-    cJSON_Delete(request);
-    cJSON_Delete(body);
-    free(config_path);
-    free(snap_path);
-    cJSON_Delete(pkgs);
-    free(dir);
-    free(files);
-    free(host);
-    free(date);
-    free(a.worker);
-    free(a.config_found);
-    free(project_dir);
-    cJSON_Delete(env);
-    exe_cache_free(cache);
-    cli_lock_release(&lock);
     app_err_release(&err);
-    cli_inputs_release(&a.in);
+    run_state_release(&s);
+    return rc;
+}
+
+/* `almanac dev`: resolve, fetch and lay out as `run` does, then keep the host serving.
+ * The host ends with EXE_SERVE_RERESOLVE when the config, the requirements or
+ * .dev.vars change: everything is done again from the arguments. */
+static int
+cmd_dev(struct cli *c, int argc, char **argv)
+{
+    struct app_err err = {0};
+    int rc = CLI_EUSAGE;
+
+    for (;;) {
+        struct run_state s;
+        int code = 0;
+
+        run_state_init(&s);
+        if (parse_args(c, argc, argv, &s.a, 1, &rc) < 0) {
+            run_state_release(&s);
+            break;
+        }
+        if ((rc = run_prepare(c, &s, 1, &err)) != CLI_OK) {
+            run_state_release(&s);
+            break;
+        }
+        {
+            cJSON *sv = xjson(cJSON_AddObjectToObject(s.config, "serve"));
+
+            xjson(cJSON_AddStringToObject(sv, "ip", s.a.ip ? s.a.ip : "127.0.0.1"));
+            xjson(cJSON_AddNumberToObject(sv, "port", s.a.port ? s.a.port : 8787));
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(s.config, "timings");
+        if (exe_serve_host(s.host, s.config, s.config_path, &code, &err) < 0) {
+            rc = cli_report(&err);
+            unlink(s.config_path);
+            run_state_release(&s);
+            break;
+        }
+        unlink(s.config_path);
+        run_state_release(&s);
+        if (code == EXE_SERVE_RERESOLVE)
+            continue;
+        rc = code == 0 ? CLI_OK : CLI_EWORKER;
+        break;
+    }
+    app_err_release(&err);
     return rc;
 }
 
@@ -894,5 +1023,20 @@ const struct cli_cmd cli_cmds_run[] = {
      "  --timeout SECONDS         bound on import + handler (default: none)\n"
      "  --timings, --body-only    phase timings on stderr; print the body only",
      "run a Python worker on the exact Pyodide its date resolves to", cmd_run},
+    {"dev",
+     "[WORKER.py|wrangler.json|wrangler.jsonc|wrangler.toml|DIR] (default: the config in the "
+     "current directory)\n"
+     "  --ip IP                   address to listen on (default 127.0.0.1)\n"
+     "  -p, --port PORT           port to listen on (default 8787)\n"
+     "  --env NAME                apply the config's environment NAME and .dev.vars.NAME\n"
+     "  --var NAME=VALUE          one more var (repeatable)\n"
+     "  --date D, --flag F, -r requirements.txt   as for run (default: the config's)\n"
+     "  --allow-net               let the worker reach the network (default: refused)\n"
+     "  --persist-to DIR          state of the local bindings (default PROJECT/.almanac/state)\n"
+     "  --fresh                   start the local bindings from empty state\n"
+     "One Pyodide stays warm; one access line per request; the worker is reloaded when its\n"
+     "files change (resolved again when the config, requirements or .dev.vars change);\n"
+     "GET /__scheduled?cron=EXPR sends a scheduled event. Ctrl-C stops it.",
+     "serve a Python worker locally, like wrangler dev", cmd_dev},
     {NULL, NULL, NULL, NULL},
 };

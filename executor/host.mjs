@@ -107,8 +107,11 @@ function installNetworkGuard() {
   net.Socket.prototype.connect = function () {
     throw refuse("net.Socket.connect");
   };
+  // An IP literal needs no resolver: `almanac dev` listens on one through dns.lookup.
+  const realLookup = dns.lookup;
   const noDns = (name) =>
-    function () {
+    function (host, ...rest) {
+      if (name === "lookup" && typeof host === "string" && net.isIP(host)) return realLookup.call(dns, host, ...rest);
       throw refuse(`dns.${name}`);
     };
   for (const name of ["lookup", "resolve", "resolve4", "resolve6", "resolveAny", "lookupService"]) {
@@ -259,6 +262,7 @@ function readConfig(argv) {
     allowNet: cfg.allow_net === true,
     event,
     cron,
+    raw: cfg,
     snapshot: { mode, path: snapPath },
     timings: cfg.timings === true,
     timeoutMs: parseTimeout(cfg.timeout_ms),
@@ -982,5 +986,182 @@ async function main() {
   emit(out, 0);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname))
-  main().catch(fail);
+// ---------------------------------------------------------------------------------------
+// `almanac dev`: node host.mjs --serve CONFIG.json. One warm session serves every
+// request; one access line per request on stdout; the worker's files are watched and a
+// change re-imports it in a new session (swapped in when it is ready); a change to the
+// config, pyproject.toml or requirements.txt ends the host with EXIT_RERESOLVE so that
+// almanac resolves again (the date, flags or packages may have changed).
+// ---------------------------------------------------------------------------------------
+const EXIT_RERESOLVE = 75;
+const RERESOLVE_FILES = /^(wrangler\.(toml|json|jsonc)|pyproject\.toml|requirements\.txt|\.dev\.vars(\..+)?)$/;
+const WATCH_IGNORE = /(^|\/)(\.almanac|\.git|node_modules|__pycache__|\.venv)(\/|$)/;
+
+const say = (line) => realStdoutWrite(line + "\n");
+
+async function nodeRequest(req, origin) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const headers = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  return new Request(origin + req.url, { method: req.method, headers, body: hasBody ? Buffer.concat(chunks) : null });
+}
+
+async function writeNodeResponse(res, resp, head) {
+  const headers = {};
+  for (const [k, v] of resp.headers) {
+    if (k === "set-cookie") continue;
+    headers[k] = v;
+  }
+  const cookies = typeof resp.headers.getSetCookie === "function" ? resp.headers.getSetCookie() : [];
+  if (cookies.length) headers["set-cookie"] = cookies;
+  const body = head || resp.body === null ? null : Buffer.from(await resp.arrayBuffer());
+  if (body && !("content-length" in headers) && !("transfer-encoding" in headers)) headers["content-length"] = body.length;
+  res.writeHead(resp.status, resp.statusText || undefined, headers);
+  res.end(body);
+}
+
+function errorText(e) {
+  if (isPythonError(e) && e.type === "WorkerRefused") {
+    const lines = String(e.message || "").trimEnd().split("\n");
+    return { text: lines[lines.length - 1].replace(/^(_almanac_platform\.)?WorkerRefused: /, ""), log: null };
+  }
+  if (isPythonError(e)) {
+    const tb = mapTraceback(String(e.message || ""));
+    return { text: tb, log: tb };
+  }
+  return { text: `almanac: ${e?.message ?? e}`, log: String(e?.stack ?? e) };
+}
+
+async function serve(cfg) {
+  claimResult(); // no result line in this mode
+  resultWritten = true;
+  process.removeAllListeners("uncaughtException");
+  process.on("uncaughtException", (e) => process.stderr.write(`almanac host: ${e?.stack ?? e}\n`));
+  const http = await import("node:http");
+  // A worker that fails to start (an import error, the platform's refusal) is still
+  // served: every request answers 500 with the error, until a change fixes it.
+  const failedSession = (e) => {
+    const { text, log } = errorText(e);
+    process.stderr.write((log ?? text).replace(/\n?$/, "\n"));
+    const refuse = async () => {
+      throw e;
+    };
+    return { py: null, fetch: refuse, scheduled: refuse, close: async () => {} };
+  };
+  const open = async (c) => {
+    try {
+      return await openSession(c);
+    } catch (e) {
+      if (e?.almanacHostError && !isPythonError(e)) throw e;
+      return failedSession(e);
+    }
+  };
+  let session = await open(cfg);
+  let reloading = null;
+  const origin = `http://${cfg.serve.ip.includes(":") ? `[${cfg.serve.ip}]` : cfg.serve.ip}:${cfg.serve.port}`;
+
+  const server = http.createServer(async (req, res) => {
+    const t0 = performance.now();
+    let status = 500;
+    try {
+      const u = new URL(req.url, origin);
+      if (u.pathname === "/__scheduled") {
+        for await (const _ of req);
+        await session.scheduled(u.searchParams.get("cron") ?? "");
+        status = 200;
+        res.writeHead(200, { "content-type": "text/plain;charset=UTF-8" });
+        res.end("Ran scheduled event");
+      } else {
+        const resp = await session.fetch(await nodeRequest(req, origin));
+        status = resp.status;
+        await writeNodeResponse(res, resp, req.method === "HEAD");
+      }
+    } catch (e) {
+      const { text, log } = errorText(e);
+      if (log) process.stderr.write(log.endsWith("\n") ? log : log + "\n");
+      else process.stderr.write(text + "\n");
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain;charset=UTF-8" });
+        res.end(text);
+      } else res.destroy();
+      status = 500;
+    }
+    const ms = performance.now() - t0;
+    say(`[almanac] ${req.method} ${req.url} ${status} ${http.STATUS_CODES[status] ?? ""} (${ms < 10 ? ms.toFixed(1) : Math.round(ms)}ms)`);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise((resolve, reject) => {
+    server.once("error", (e) => reject(hostError(`cannot listen on ${cfg.serve.ip}:${cfg.serve.port}: ${e.message}`)));
+    server.listen(cfg.serve.port, cfg.serve.ip, resolve);
+  });
+  say(
+    session.py
+      ? `[almanac] ready on ${origin} (Pyodide ${session.py.version}, Python ${session.py.runPython("import sys; '%d.%d.%d' % sys.version_info[:3]")})`
+      : `[almanac] ready on ${origin} (the worker failed to start: requests answer 500 until it is fixed)`,
+  );
+
+  // Watch the project and the worker's directory.
+  let timer = null;
+  const changed = new Set();
+  const onChange = (dir) => (_ev, name) => {
+    if (!name) return;
+    const rel = String(name);
+    if (WATCH_IGNORE.test(rel)) return;
+    changed.add(path.join(dir, rel));
+    clearTimeout(timer);
+    timer = setTimeout(reload, 100);
+  };
+  const dirs = [...new Set([cfg.projectDir, path.dirname(cfg.worker)])];
+  const watchers = dirs.map((d) => fs.watch(d, { recursive: true }, onChange(d)));
+  async function reload() {
+    const files = [...changed];
+    changed.clear();
+    if (files.some((f) => RERESOLVE_FILES.test(path.basename(f)) && path.dirname(f) === cfg.projectDir)) {
+      say(`[almanac] ${path.relative(cfg.projectDir, files[0]) || files[0]} changed: resolving again`);
+      for (const w of watchers) w.close();
+      server.close();
+      server.closeAllConnections?.();
+      process.exit(EXIT_RERESOLVE);
+    }
+    if (reloading) return;
+    reloading = (async () => {
+      const t0 = performance.now();
+      try {
+        const next = await open({ ...cfg, snapshot: { mode: "none", path: null } });
+        const old = session;
+        session = next;
+        await old.close();
+        say(`[almanac] reloaded after a change to ${files.map((f) => path.relative(cfg.projectDir, f)).join(", ")} (${Math.round(performance.now() - t0)}ms)`);
+      } catch (e) {
+        const { text, log } = errorText(e);
+        process.stderr.write((log ?? text) + "\n");
+        say(`[almanac] reload failed; still serving the previous version`);
+      } finally {
+        reloading = null;
+      }
+    })();
+  }
+  const stop = () => {
+    server.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  if (process.argv[2] === "--serve") {
+    (async () => {
+      const cfg = readConfig(process.argv.slice(3));
+      if (!cfg.allowNet) installNetworkGuard();
+      const sv = cfg.raw.serve ?? {};
+      cfg.serve = { ip: typeof sv.ip === "string" ? sv.ip : "127.0.0.1", port: Number.isInteger(sv.port) ? sv.port : 8787 };
+      await serve(cfg);
+    })().catch((e) => {
+      process.stderr.write(`almanac: ${e?.message ?? e}\n`);
+      process.exit(2);
+    });
+  } else main().catch(fail);
+}
