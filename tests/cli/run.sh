@@ -304,7 +304,7 @@ JS
     [ "$(jq_ 'd["body"]')" = '{"m": "POST", "b": "abc", "x": "7", "g": "hi", "n": 3, "o": [1, 2], "s": "s3cret", "flag": true}' ] \
         && ok "workers.Request, Response.json, vars of any JSON type, .dev.vars, get_compat_flag" || bad "workers API values" "$OUT"
     run env -C "$W/entry" "$ALM" --json run --env staging
-    [ "$RC" = 0 ] && [ "$(jq_ 'json.loads(d["body"])["g"], json.loads(d["body"])["s"], json.loads(d["body"])["n"]')" = "('staging', 'staging-secret', 4)" ] \
+    [ "$RC" = 0 ] && [ "$(jq_ 'json.loads(d["body"])["g"], json.loads(d["body"])["s"], json.loads(d["body"])["n"]')" = 'staging staging-secret 4' ] \
         && ok "--env staging: env vars and .dev.vars.staging" || bad "--env staging" "$OUT $ERR"
     run env -C "$W/entry" "$ALM" run --env nope
     expect "--env with an unknown environment: clear error (exit 1)" 1 '' "no environment 'nope'"
