@@ -234,7 +234,7 @@ class Default(WorkerEntrypoint):
                 return Response(str(e), status=599)
         b = Blob(["ab", b"cd"], content_type="text/x")
         out = {"method": str(request.method), "url": request.url, "text": await request.text(),
-               "hdr": request.headers.get("x-a"), "env": self.env.K, "blob": await b.text(),
+               "hdr": request.headers.get("x-a"), "env": self.env.K.to_py(), "blob": await b.text(),
                "flag": workers._workers.get_compat_flag("python_no_global_handlers"),
                "names": sorted(workers.__all__)}
         return Response.json(out, headers=[("x-api", "1")])
