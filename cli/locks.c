@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "app/hash.h"
@@ -129,6 +130,27 @@ cli_inputs_load(struct cli_inputs *in, struct app_err *err)
         if (!in->date)
             return app_fail(err, APP_EINVAL, "%s has no compatibility_date (or pass --date)",
                             in->config);
+    }
+    if (in->config && !in->req_file) {
+        /* The project's requirements: pyproject.toml [project].dependencies, else a
+         * requirements.txt beside the config. */
+        char *pp = xasprintf("%s/pyproject.toml", in->wr.dir);
+        char *rt = xasprintf("%s/requirements.txt", in->wr.dir);
+        int rc = 0;
+
+        if (access(pp, R_OK) == 0)
+            rc = cli_pyproject_deps(pp, &in->req_text, err);
+        if (rc == 0 && !in->req_text && access(rt, R_OK) == 0) {
+            size_t len = 0;
+
+            rc = file_read_all(rt, &in->req_text, &len, REQ_FILE_MAX, err);
+            if (rc < 0)
+                cli_wrap(err, APP_EINVAL, "cannot read requirements '%s'", rt);
+        }
+        free(pp);
+        free(rt);
+        if (rc < 0)
+            return -1;
     }
     if (in->req_file) {
         size_t len = 0;

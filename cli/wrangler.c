@@ -425,6 +425,7 @@ cli_wrangler_release(struct cli_wrangler *w)
     strv_free(w->var_names, w->n_vars);
     strv_free(w->var_values, w->n_vars);
     cJSON_Delete(w->json);
+    strv_free(w->deps, w->n_deps);
     memset(w, 0, sizeof(*w));
 }
 
@@ -455,6 +456,16 @@ assign(struct toml *t, struct cli_wrangler *w, const char *table, const char *ke
             v->items = NULL;
             v->n = 0;
         }
+        return 0;
+    }
+    if (strcmp(table, "project") == 0 && strcmp(key, "dependencies") == 0) {
+        if (v->kind != TV_ARRAY || !v->all_strings)
+            return tfail(t, "[project] dependencies must be an array of strings");
+        strv_free(w->deps, w->n_deps);
+        w->deps = v->items;
+        w->n_deps = v->n;
+        v->items = NULL;
+        v->n = 0;
         return 0;
     }
     if (strcmp(table, "vars") == 0 && v->kind == TV_STRING && !strchr(key, '.')) {
@@ -849,4 +860,27 @@ cli_wrangler_apply_env(struct cli_wrangler *w, const char *name, struct app_err 
     }
     cJSON_Delete(e);
     return json_fields(w, err);
+}
+
+int
+cli_pyproject_deps(const char *path, char **text, struct app_err *err)
+{
+    struct cli_wrangler w;
+    struct buf b;
+
+    *text = NULL;
+    if (cli_wrangler_read(path, &w, err) < 0)
+        return -1;
+    if (w.n_deps) {
+        buf_init(&b, WRANGLER_MAX);
+        for (size_t i = 0; i < w.n_deps; i++)
+            if (buf_printf(&b, "%s\n", w.deps[i]) < 0) {
+                buf_release(&b);
+                cli_wrangler_release(&w);
+                return app_fail(err, APP_EINVAL, "%s: too many dependencies", path);
+            }
+        *text = buf_detach(&b, NULL);
+    }
+    cli_wrangler_release(&w);
+    return 0;
 }

@@ -32,6 +32,8 @@ struct cli_wrangler {
     char **var_names, **var_values; /* [vars] string values */
     size_t n_vars;
     cJSON *json; /* the whole config as JSON (for a TOML file: the keys read above) */
+    char **deps; /* pyproject.toml: [project].dependencies */
+    size_t n_deps;
 };
 
 /* wrangler.json / wrangler.jsonc: JSON with // and block comments and trailing
@@ -57,5 +59,11 @@ int cli_wrangler_parse(const char *path, const char *text, size_t len, struct cl
                        struct app_err *err);
 
 void cli_wrangler_release(struct cli_wrangler *w);
+
+/* The requirements of a pyproject.toml: [project].dependencies, one per line in
+ * *text (caller frees); never the dependency groups (the platform's tooling lives
+ * there). 0 with *text NULL when the file has none; -1 (APP_EINVAL) when it cannot
+ * be read. */
+int cli_pyproject_deps(const char *path, char **text, struct app_err *err);
 
 #endif
