@@ -200,6 +200,17 @@ out:
     return ret;
 }
 
+/* The serving host, for the signal handler: SIGINT/SIGTERM sent to us (Ctrl-C in a
+ * terminal reaches both of us; `kill` reaches only us) are passed on to it. */
+static volatile sig_atomic_t serve_child;
+
+static void
+forward_signal(int sig)
+{
+    if (serve_child > 0)
+        kill((pid_t)serve_child, sig);
+}
+
 int
 exe_serve_host(const char *host, const cJSON *config, const char *config_path, int *exit_code,
                struct app_err *err)
@@ -207,7 +218,7 @@ exe_serve_host(const char *host, const cJSON *config, const char *config_path, i
     char *text = json_canonical(config, NULL);
     const char *node = exe_node();
     char *argv[5] = {NULL, NULL, NULL, NULL, NULL};
-    struct sigaction ign, old_int, old_term;
+    struct sigaction fwd, old_int, old_term;
     int status = 0, ret = -1;
     pid_t pid = -1;
     FILE *f = fopen(config_path, "w");
@@ -233,11 +244,11 @@ exe_serve_host(const char *host, const cJSON *config, const char *config_path, i
     argv[1] = xstrdup(host);
     argv[2] = xstrdup("--serve");
     argv[3] = xstrdup(config_path);
-    memset(&ign, 0, sizeof(ign));
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGTERM, &ign, &old_term);
+    memset(&fwd, 0, sizeof(fwd));
+    fwd.sa_handler = forward_signal;
+    sigemptyset(&fwd.sa_mask);
+    sigaction(SIGINT, &fwd, &old_int);
+    sigaction(SIGTERM, &fwd, &old_term);
     {
         /* The host gets the default dispositions back: only we ignore the signals. */
         posix_spawnattr_t at;
@@ -258,6 +269,7 @@ exe_serve_host(const char *host, const cJSON *config, const char *config_path, i
                  strerror(errno));
         goto out;
     }
+    serve_child = pid;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             app_fail(err, APP_EINTERNAL, "waiting for the host: %s", strerror(errno));
@@ -272,6 +284,7 @@ exe_serve_host(const char *host, const cJSON *config, const char *config_path, i
         *exit_code = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     ret = 0;
 out:
+    serve_child = 0;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     for (size_t i = 0; i < 4; i++)

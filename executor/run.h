@@ -36,8 +36,8 @@ int exe_run_host(const char *host, const cJSON *config, const char *config_path,
 #define EXE_SERVE_RERESOLVE 75
 
 /* Write config to config_path and run `node host --serve config_path` with our stdio
- * until it ends; *exit_code is its exit status (SIGINT/SIGTERM: 0). We ignore SIGINT
- * meanwhile: the terminal sends it to the host too, which stops cleanly. */
+ * until it ends; *exit_code is its exit status (SIGINT/SIGTERM: 0). SIGINT and SIGTERM
+ * sent to us meanwhile are passed on to the host, which stops cleanly. */
 int exe_serve_host(const char *host, const cJSON *config, const char *config_path, int *exit_code,
                    struct app_err *err);
 

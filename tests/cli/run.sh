@@ -362,6 +362,47 @@ PY
     run "$ALM" run "$W/pth/worker.py" --date 2026-05-25 --flag python_workers --flag disable_python_external_sdk
     expect "python_process_pth_files off (2026-05-25): .pth ignored" 0 '^no pth$'
 
+    # pyproject.toml: [project].dependencies, never the dependency groups.
+    mkdir -p "$W/pyp/src"
+    printf '[project]\nname = "p"\ndependencies = ["jinja2"]\n\n[dependency-groups]\ndev = ["workers-py", "workers-runtime-sdk"]\n' > "$W/pyp/pyproject.toml"
+    printf 'name = "p"\nmain = "src/entry.py"\ncompatibility_date = "2025-10-01"\ncompatibility_flags = ["python_workers"]\n' > "$W/pyp/wrangler.toml"
+    printf 'import jinja2\nfrom workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    def fetch(self, request):\n        return Response(jinja2.Template("{{ x }} ok").render(x="jinja2"))\n' > "$W/pyp/src/entry.py"
+    run env -C "$W/pyp" "$ALM" run
+    expect "pyproject.toml [project].dependencies installed (dependency groups ignored); main in src/" 0 '^jinja2 ok$'
+
+    # almanac dev: serving, access lines, reload on change, /__scheduled, errors as 500.
+    DP=$(free_port)
+    mkdir -p "$W/dev"
+    printf '{"main": "worker.py", "compatibility_date": "2025-10-01", "compatibility_flags": ["python_workers"], "vars": {"V": "one"}}\n' > "$W/dev/wrangler.json"
+    printf 'from workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    async def fetch(self, request):\n        if request.url.endswith("/boom"):\n            raise ValueError("boom")\n        return Response("v1 " + self.env.V)\n    async def scheduled(self, controller, env, ctx):\n        print("scheduled ran", controller.cron)\n' > "$W/dev/worker.py"
+    env -C "$W/dev" "$ALM" dev --port "$DP" > "$T/dev.out" 2> "$T/dev.err" &
+    DEV_PID=$!
+    wait_for() { for _ in $(seq 1 120); do grep -q "$1" "$2" 2> /dev/null && return 0; sleep 0.25; done; return 1; }
+    if wait_for 'ready on' "$T/dev.out"; then
+        grep -q "ready on http://127.0.0.1:$DP" "$T/dev.out" && ok "dev: listening on 127.0.0.1:--port" || bad "dev: ready line" "$(cat "$T/dev.out")"
+        [ "$(curl -s "http://127.0.0.1:$DP/a")" = "v1 one" ] && ok "dev: serves the worker" || bad "dev: serve" "$(cat "$T/dev.err")"
+        wait_for 'GET /a 200 OK' "$T/dev.out" && ok "dev: one access line per request" || bad "dev: access line" "$(cat "$T/dev.out")"
+        R=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$DP/boom")
+        case "$R" in *"ValueError: boom"*" 500") ok "dev: a handler that raises answers 500 with the traceback" ;; *) bad "dev: raise" "$R" ;; esac
+        [ "$(curl -s "http://127.0.0.1:$DP/__scheduled?cron=*/5+*+*+*+*")" = "Ran scheduled event" ] && wait_for 'scheduled ran \*/5' "$T/dev.err" \
+            && ok "dev: GET /__scheduled?cron= runs scheduled()" || bad "dev: scheduled" "$(cat "$T/dev.err")"
+        sed -i 's/v1 /v2 /' "$W/dev/worker.py"
+        wait_for 'reloaded after a change to worker.py' "$T/dev.out" && [ "$(curl -s "http://127.0.0.1:$DP/a")" = "v2 one" ] \
+            && ok "dev: reloads when the worker changes" || bad "dev: reload" "$(cat "$T/dev.out")"
+        printf '{"main": "worker.py", "compatibility_date": "2025-08-13", "compatibility_flags": ["python_workers"], "vars": {"V": "two"}}\n' > "$W/dev/wrangler.json"
+        wait_for 'resolving again' "$T/dev.out" && sleep 1 && wait_for 'ready on.*\n*' "$T/dev.out"
+        for _ in $(seq 1 60); do [ "$(grep -c 'ready on' "$T/dev.out")" -ge 2 ] && break; sleep 0.25; done
+        R=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$DP/a")
+        [ "$R" = "TypeError: Method on_fetch does not exist 500" ] \
+            && ok "dev: a config change resolves again (2025-08-13: the platform's 500)" || bad "dev: re-resolve" "$R $(cat "$T/dev.out")"
+    else
+        bad "dev: not ready" "$(cat "$T/dev.out" "$T/dev.err")"
+    fi
+    kill -INT "$DEV_PID" 2> /dev/null
+    wait "$DEV_PID"
+    DRC=$?
+    [ "$DRC" = 0 ] && ok "dev: Ctrl-C stops it (exit 0)" || bad "dev: exit $DRC after SIGINT"
+
     printf 'from workers import WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    async def scheduled(self, controller, env, ctx):\n        print("cron", controller.cron)\n' > "$W/one/cron.py"
     run "$ALM" run "$W/one/cron.py" --date 2025-10-01 --flag python_workers --scheduled '*/5 * * * *'
     expect "--scheduled: Default.scheduled(controller, env, ctx)" 0 'scheduled event handled' 'cron \*/5'
