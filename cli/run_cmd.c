@@ -33,6 +33,7 @@
 #define RUN_VARS_MAX 64
 #define RUN_BODY_MAX (64u * 1024 * 1024)
 #define RUN_SOURCE_MAX (64u * 1024 * 1024)
+#define RUN_HASH_DEPTH_MAX 32 /* directory depth the snapshot key follows */
 
 enum {
     OPT_REQUEST = 1,
@@ -274,16 +275,68 @@ default_date(struct cli *c, char **date, struct app_err *err)
     return 0;
 }
 
-/* A hash of the worker's sources: the module and its sibling .py files (what its
- * imports can reach in the worker directory), names and bytes. */
+/* Names the host skips when it copies the worker's files (executor/host.mjs). */
 static int
-worker_hash(const char *worker, char out[APP_SHA256_HEX], struct app_err *err)
+hash_skip(const char *nm)
 {
-    char *dir = xstrdup(worker), *slash = strrchr(dir, '/');
+    size_t len = strlen(nm);
+
+    return nm[0] == '.' || strcmp(nm, "__pycache__") == 0 || strcmp(nm, "node_modules") == 0 ||
+           (len > 4 && strcmp(nm + len - 4, ".pyc") == 0);
+}
+
+static void
+hash_file(crypto_hash_sha256_state *st, const char *rel, const char *path)
+{
+    char *text = NULL;
+    size_t tl = 0;
+
+    if (file_read_all(path, &text, &tl, RUN_SOURCE_MAX, NULL) == 0) {
+        crypto_hash_sha256_update(st, (const unsigned char *)rel, strlen(rel) + 1);
+        crypto_hash_sha256_update(st, (const unsigned char *)text, tl);
+    }
+    free(text);
+}
+
+/* Every file under dir (names sorted, hidden ones and caches skipped), named rel/... */
+static void
+hash_tree(crypto_hash_sha256_state *st, const char *rel, const char *dir, int depth)
+{
+    struct dirent **names = NULL;
+    int n;
+
+    if (depth > RUN_HASH_DEPTH_MAX || (n = scandir(dir, &names, NULL, alphasort)) < 0)
+        return;
+    for (int i = 0; i < n; i++) {
+        const char *nm = names[i]->d_name;
+        char *p = xasprintf("%s/%s", dir, nm), *r = xasprintf("%s/%s", rel, nm);
+        struct stat sb;
+
+        if (!hash_skip(nm) && stat(p, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode))
+                hash_tree(st, r, p, depth + 1);
+            else if (S_ISREG(sb.st_mode))
+                hash_file(st, r, p);
+        }
+        free(p);
+        free(r);
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* A hash of what the host copies of the worker (so a snapshot is keyed by it): the
+ * module and its sibling .py files, its sibling packages (directories with
+ * __init__.py, whole), and the project's python_modules/; names and bytes. */
+static int
+worker_hash(const char *worker, const char *project_dir, char out[APP_SHA256_HEX],
+            struct app_err *err)
+{
+    char *dir = xstrdup(worker), *slash = strrchr(dir, '/'), *pm;
     crypto_hash_sha256_state st;
     struct dirent **names = NULL;
     unsigned char d[APP_SHA256_LEN];
-    int n, ret = -1;
+    int n;
 
     *slash = '\0';
     crypto_hash_sha256_init(&st);
@@ -296,27 +349,27 @@ worker_hash(const char *worker, char out[APP_SHA256_HEX], struct app_err *err)
     for (int i = 0; i < n; i++) {
         const char *nm = names[i]->d_name;
         size_t len = strlen(nm);
+        char *p = xasprintf("%s/%s", dir, nm), *init = xasprintf("%s/__init__.py", p);
+        struct stat sb;
 
-        if (len > 3 && strcmp(nm + len - 3, ".py") == 0 && nm[0] != '.') {
-            char *p = xasprintf("%s/%s", dir, nm), *text = NULL;
-            size_t tl = 0;
-
-            if (file_read_all(p, &text, &tl, RUN_SOURCE_MAX, NULL) == 0) {
-                crypto_hash_sha256_update(&st, (const unsigned char *)nm, len + 1);
-                crypto_hash_sha256_update(&st, (const unsigned char *)text, tl);
-            }
-            free(text);
-            free(p);
+        if (!hash_skip(nm) && stat(p, &sb) == 0) {
+            if (S_ISREG(sb.st_mode) && len > 3 && strcmp(nm + len - 3, ".py") == 0)
+                hash_file(&st, nm, p);
+            else if (S_ISDIR(sb.st_mode) && access(init, F_OK) == 0)
+                hash_tree(&st, nm, p, 0);
         }
+        free(p);
+        free(init);
+        free(names[i]);
     }
+    free(names);
+    pm = xasprintf("%s/python_modules", project_dir);
+    hash_tree(&st, "python_modules", pm, 0);
+    free(pm);
     crypto_hash_sha256_final(&st, d);
     hex_encode(d, sizeof(d), out);
-    ret = 0;
-    for (int i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
     free(dir);
-    return ret;
+    return 0;
 }
 
 /* {method, url, headers, body} for the host. */
@@ -780,8 +833,17 @@ phase_snapshot_key(struct run_state *s, struct app_err *err)
 
     if (!s->a.snapshot)
         return CLI_OK;
-    if (worker_hash(s->a.worker, wh, err) < 0)
-        return cli_report(err);
+    {
+        char *pd = s->a.in.have_wrangler ? xstrdup(s->a.in.wr.dir) : xstrdup(s->a.worker);
+        int rc;
+
+        if (!s->a.in.have_wrangler)
+            *strrchr(pd, '/') = '\0';
+        rc = worker_hash(s->a.worker, pd, wh, err);
+        free(pd);
+        if (rc < 0)
+            return cli_report(err);
+    }
     s->snap_path =
         xasprintf("%s/snapshots/%.32s-%.32s.snap", exe_cache_root(s->cache), s->lock.id + 7, wh);
     s->snap_mode = stat(s->snap_path, &sb) == 0 ? "load" : "make";
