@@ -14,7 +14,6 @@
 #include "app/buf.h"
 #include "app/hash.h"
 #include "app/mem.h"
-#include "cli/cli.h"
 
 #define TOML_DEPTH_MAX 16
 #define TOML_ARRAY_MAX 4096
@@ -308,8 +307,10 @@ read_array(struct toml *t, struct tval *v, int depth)
             t->p++;
             return 0;
         }
-        if (read_value(t, &item, depth + 1) < 0)
+        if (read_value(t, &item, depth + 1) < 0) {
+            tval_release(&item); /* a nested array may hold items already */
             return -1;
+        }
         if (item.kind == TV_STRING && v->n < TOML_ARRAY_MAX) {
             v->items = xrealloc(v->items, (v->n + 1) * sizeof(*v->items));
             v->items[v->n++] = item.s;
@@ -355,8 +356,10 @@ read_inline_table(struct toml *t, int depth)
             return tfail(t, "expected '=' in an inline table");
         t->p++;
         skip_ws(t);
-        if (read_value(t, &item, depth + 1) < 0)
+        if (read_value(t, &item, depth + 1) < 0) {
+            tval_release(&item);
             return -1;
+        }
         tval_release(&item);
         skip_ws(t);
         if (!at_end(t) && *t->p == ',') {
@@ -599,8 +602,12 @@ cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err)
     int ret;
 
     memset(w, 0, sizeof(*w));
-    if (file_read_all(path, &text, &len, WRANGLER_MAX, err) < 0)
-        return cli_wrap(err, APP_EINVAL, "cannot read '%s'", path);
+    if (file_read_all(path, &text, &len, WRANGLER_MAX, err) < 0) {
+        char why[APP_ERR_MSG_MAX];
+
+        memcpy(why, err->msg, sizeof(why));
+        return app_fail(err, APP_EINVAL, "cannot read '%s': %s", path, why);
+    }
     if (ends_with(path, ".json") || ends_with(path, ".jsonc")) {
         ret = cli_wrangler_parse_json(path, text, len, w, err);
     } else {
