@@ -1116,8 +1116,10 @@ async function serve(cfg) {
   const dirs = [...new Set([cfg.projectDir, path.dirname(cfg.worker)])];
   const watchers = dirs.map((d) => fs.watch(d, { recursive: true }, onChange(d)));
   async function reload() {
-    const files = [...changed];
+    // Editors' temporary files (sed -i, vim swap files) come and go: name what is there.
+    const files = [...changed].filter((f) => fs.existsSync(f));
     changed.clear();
+    if (!files.length) return;
     if (files.some((f) => RERESOLVE_FILES.test(path.basename(f)) && path.dirname(f) === cfg.projectDir)) {
       say(`[almanac] ${path.relative(cfg.projectDir, files[0]) || files[0]} changed: resolving again`);
       for (const w of watchers) w.close();
