@@ -137,12 +137,24 @@ def _to_response(result, who):
     )
 
 
+# The platform introspects the main module once, after its import; so does the host
+# (a session imports the module once; a reload is a new session).
+_default_class = {}
+
+
+def _default_of(mod):
+    key = id(mod)
+    if key not in _default_class:
+        _default_class[key] = entry_classes(mod, "WorkerEntrypoint").get("Default")
+    return _default_class[key]
+
+
 async def dispatch(module_name, main_file, event, arg, env, ctx):
     """Deliver one event ("fetch", "scheduled" or "test") to the worker as the platform
     would. Returns a JavaScript Response for "fetch", None otherwise."""
     mod = sys.modules[module_name]
     legacy = not flag("python_no_global_handlers")
-    default = entry_classes(mod, "WorkerEntrypoint").get("Default")
+    default = _default_of(mod)
     if default is not None:
         name = "on_" + event if legacy and event in _RENAMED_WHEN_LEGACY else event
         inst = default(ctx, env)
