@@ -8,6 +8,7 @@
  * worker's source files; later runs start from it (a stale one is remade).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,41 @@ struct run_args {
 struct run_times {
     double resolve, verify, fetch, layout, node, total;
 };
+
+/* A status line on a terminal during the silent phases: one line, rewritten in place
+ * and erased when the phase ends; nothing when stdout or stderr is not a terminal. */
+static int status_on = -1;
+
+static int
+status_wanted(const struct cli *c)
+{
+    if (status_on < 0)
+        status_on = !c->quiet && !c->json && isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    return status_on;
+}
+
+__attribute__((format(printf, 2, 3))) static void
+status(const struct cli *c, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!status_wanted(c))
+        return;
+    fputs("\r\033[K", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fflush(stderr);
+}
+
+static void
+status_clear(const struct cli *c)
+{
+    if (status_wanted(c)) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+}
 
 /* Core files under the names Pyodide loads them by. */
 static const char *
@@ -785,7 +821,9 @@ phase_resolve(struct cli *c, struct run_state *s, struct app_err *err)
         }
     }
     body = cli_inputs_body(&a->in);
+    status(c, "resolving %s ...", a->in.date);
     rc = cli_lock_resolve(c, body, &s->lock, err);
+    status_clear(c);
     cJSON_Delete(body);
     if (rc < 0)
         return cli_report(err);
@@ -812,9 +850,15 @@ phase_fetch_layout(struct cli *c, struct run_state *s, cJSON **pkgs, struct app_
 {
     double t1 = cli_now_ms();
 
-    if (cli_lock_files(s->lock.lock, &s->files, &s->n, err) < 0 ||
-        cli_fetch_lock(c, s->cache, s->lock.lock, s->files, s->n, &s->st, err) < 0)
+    if (cli_lock_files(s->lock.lock, &s->files, &s->n, err) < 0)
         return cli_report(err);
+    status(c, "fetching %zu files of %s ...", s->n,
+           cli_str(cJSON_GetObjectItemCaseSensitive(s->lock.lock, "runtime"), "id"));
+    if (cli_fetch_lock(c, s->cache, s->lock.lock, s->files, s->n, &s->st, err) < 0) {
+        status_clear(c);
+        return cli_report(err);
+    }
+    status_clear(c);
     s->t.fetch = cli_now_ms() - t1;
     t1 = cli_now_ms();
     if (lay_out(s->cache, &s->lock, s->files, s->n, s->a.worker, &s->dir, pkgs, &s->reused, err) <
@@ -904,6 +948,14 @@ phase_host_config(struct run_state *s, cJSON *pkgs, struct app_err *err)
             xjson(cJSON_AddStringToObject(sn, "path", s->snap_path));
     }
     xjson(cJSON_AddBoolToObject(config, "timings", 1));
+    if (status_on > 0) {
+        const cJSON *rt = cJSON_GetObjectItemCaseSensitive(s->lock.lock, "runtime");
+        char *label =
+            xasprintf("Pyodide %s / Python %s", cli_str(rt, "pyodide"), cli_str(rt, "python"));
+
+        xjson(cJSON_AddStringToObject(config, "status", label));
+        free(label);
+    }
     if (a->timeout_ms > 0)
         xjson(cJSON_AddNumberToObject(config, "timeout_ms", (double)a->timeout_ms));
     s->config_path = xasprintf("%s.run.%ld.json", s->dir, (long)getpid());

@@ -39,11 +39,27 @@ let timeoutMs = null;
 const claimResult = () => Atomics.compareExchange(watchState, 0, 0, 1) === 0;
 
 function emit(obj, code) {
+  statusClear();
   if (resultWritten || !claimResult()) return;
   resultWritten = true;
   process.exitCode = code;
   const line = JSON.stringify(obj) + "\n";
   realStdoutWrite(line, () => process.exit(code));
+}
+
+// The terminal status line (config.status is set by almanac when stdout and stderr
+// are a terminal): one line on stderr, rewritten in place, erased before any other
+// output.
+let statusShown = false;
+let statusEnabled = false;
+function status(msg) {
+  if (!statusEnabled) return;
+  process.stderr.write(`\r\x1b[K${msg}`);
+  statusShown = true;
+}
+function statusClear() {
+  if (statusShown) process.stderr.write("\r\x1b[K");
+  statusShown = false;
 }
 
 function hostError(message, extra = {}) {
@@ -263,6 +279,7 @@ function readConfig(argv) {
     event,
     cron,
     raw: cfg,
+    statusLabel: typeof cfg.status === "string" ? cfg.status : null,
     snapshot: { mode, path: snapPath },
     timings: cfg.timings === true,
     timeoutMs: parseTimeout(cfg.timeout_ms),
@@ -722,7 +739,11 @@ async function bootPhase(cfg, prep, timings) {
   const t = tick();
   const { loadPyodide } = await import(pathToFileURL(cfg.dir + "pyodide.mjs").href);
   if (typeof loadPyodide !== "function") throw hostError(`${cfg.dir}pyodide.mjs exports no loadPyodide`);
-  const toStderr = (line) => process.stderr.write(line + "\n");
+  const toStderr = (line) => {
+    statusClear();
+    process.stderr.write(line + "\n");
+  };
+  status(`booting ${cfg.statusLabel ?? "Pyodide"} ...`);
   const opts = {
     indexURL: cfg.dir,
     lockFileURL: cfg.lockFile,
@@ -771,9 +792,10 @@ async function installPhase(cfg, prep, py, timings) {
     return;
   }
   if (prep.wanted.length) {
+    status(`installing ${prep.closure.length} package${prep.closure.length === 1 ? "" : "s"} ...`);
     const errors = [];
     await py.loadPackage(prep.wanted, {
-      messageCallback: (m) => process.stderr.write(m + "\n"),
+      messageCallback: (m) => (statusClear(), process.stderr.write(m + "\n")),
       errorCallback: (m) => {
         errors.push(m);
         process.stderr.write(m + "\n");
@@ -792,6 +814,7 @@ async function installPhase(cfg, prep, py, timings) {
 // The search path as the flags set it, then the worker's module (its top level runs).
 function importPhase(cfg, prep, py, timings) {
   const t = tick();
+  status(`importing ${path.basename(cfg.worker)} ...`);
   if (cfg.snapshot.mode !== "load" || !py.globals.has("_almanac_import")) py.runPython(PY_GLUE);
   const on = new Set(cfg.flags);
   const setPath = py.globals.get("_almanac_search_path");
@@ -808,6 +831,7 @@ function importPhase(cfg, prep, py, timings) {
 
 function snapshotPhase(cfg, prep, py, fsBefore, timings) {
   const t = tick();
+  status("saving a snapshot ...");
   const changed = fsChangedFiles(py.FS, fsBefore);
   const native = changed.filter((p) => /\.so(\.[0-9.]+)?$/.test(p));
   if (native.length)
@@ -957,12 +981,14 @@ export async function openSession(cfg) {
 
 async function main() {
   const cfg = readConfig(process.argv.slice(2));
+  statusEnabled = cfg.statusLabel != null;
   if (!cfg.allowNet) installNetworkGuard();
   const request =
     cfg.event === "fetch"
       ? new Request(cfg.request.url, { method: cfg.request.method, headers: cfg.request.headers, body: cfg.request.body })
       : null;
   const session = await openSession(cfg);
+  statusClear();
   const timings = session.timings;
   let t = tick();
   let out;
@@ -1059,6 +1085,7 @@ async function serve(cfg) {
     }
   };
   let session = await open(cfg);
+  statusClear();
   let reloading = null;
   const origin = `http://${cfg.serve.ip.includes(":") ? `[${cfg.serve.ip}]` : cfg.serve.ip}:${cfg.serve.port}`;
 
@@ -1157,6 +1184,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
   if (process.argv[2] === "--serve") {
     (async () => {
       const cfg = readConfig(process.argv.slice(3));
+      statusEnabled = cfg.statusLabel != null;
       if (!cfg.allowNet) installNetworkGuard();
       const sv = cfg.raw.serve ?? {};
       cfg.serve = { ip: typeof sv.ip === "string" ? sv.ip : "127.0.0.1", port: Number.isInteger(sv.port) ? sv.port : 8787 };

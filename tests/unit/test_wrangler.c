@@ -18,13 +18,14 @@ parse_json(const char *text, struct cli_wrangler *w, struct app_err *err)
 
 START_TEST(test_jsonc_comments_and_trailing_commas)
 {
-    const char *text = "// leading comment\n"
-                       "{\n"
-                       "  \"main\": \"src/entry.py\", /* block\n comment */\n"
-                       "  \"compatibility_date\": \"2025-10-01\",\n"
-                       "  \"compatibility_flags\": [\"python_workers\", \"a//b\",],\n"
-                       "  \"vars\": {\"S\": \"x /* not a comment */\", \"N\": 3, \"O\": {\"a\": [1]},},\n"
-                       "}\n";
+    const char *text =
+        "// leading comment\n"
+        "{\n"
+        "  \"main\": \"src/entry.py\", /* block\n comment */\n"
+        "  \"compatibility_date\": \"2025-10-01\",\n"
+        "  \"compatibility_flags\": [\"python_workers\", \"a//b\",],\n"
+        "  \"vars\": {\"S\": \"x /* not a comment */\", \"N\": 3, \"O\": {\"a\": [1]},},\n"
+        "}\n";
     struct cli_wrangler w;
     struct app_err err = {0};
     const cJSON *vars;
@@ -99,8 +100,9 @@ END_TEST
 
 START_TEST(test_toml)
 {
-    const char *text = "name = \"x\"\nmain = \"worker.py\"\ncompatibility_date = 2025-10-01\n"
-                       "compatibility_flags = [\n  \"python_workers\", # c\n]\n\n[vars]\nK = \"v\"\n";
+    const char *text =
+        "name = \"x\"\nmain = \"worker.py\"\ncompatibility_date = 2025-10-01\n"
+        "compatibility_flags = [\n  \"python_workers\", # c\n]\n\n[vars]\nK = \"v\"\n";
     struct cli_wrangler w;
     struct app_err err = {0};
 
