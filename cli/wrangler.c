@@ -482,6 +482,112 @@ assign(struct toml *t, struct cli_wrangler *w, const char *table, const char *ke
     return 0;
 }
 
+/* ---- the TOML file as JSON (w->json): tables, arrays of tables, and values that are
+ * strings, numbers, booleans, dates (as strings) or arrays of strings. Inline tables
+ * and arrays of other values are read but not kept. */
+
+/* The object for a dotted table path, created as needed; the last element when a
+ * part is an array of tables. */
+static cJSON *
+json_path(cJSON *root, const char *dotted)
+{
+    char *copy = xstrdup(dotted), *save = NULL, *part;
+    cJSON *cur = root;
+
+    for (part = strtok_r(copy, ".", &save); part && cur; part = strtok_r(NULL, ".", &save)) {
+        cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, part);
+
+        if (!next)
+            next = cJSON_AddObjectToObject(cur, part);
+        if (cJSON_IsArray(next))
+            next = cJSON_GetArrayItem(next, cJSON_GetArraySize(next) - 1);
+        cur = cJSON_IsObject(next) ? next : NULL;
+    }
+    free(copy);
+    return cur;
+}
+
+/* A [table] or [[array.of.tables]] header. */
+static void
+json_header(cJSON *root, const char *name, int arr)
+{
+    const char *dot = strrchr(name, '.');
+    char *parent = dot ? xstrndup(name, (size_t)(dot - name)) : NULL;
+    const char *last = dot ? dot + 1 : name;
+    cJSON *p, *a;
+
+    if (!arr) {
+        json_path(root, name);
+        free(parent);
+        return;
+    }
+    p = parent ? json_path(root, parent) : root;
+    free(parent);
+    if (!p)
+        return;
+    a = cJSON_GetObjectItemCaseSensitive(p, last);
+    if (!a)
+        a = cJSON_AddArrayToObject(p, last);
+    if (cJSON_IsArray(a))
+        cJSON_AddItemToArray(a, xjson(cJSON_CreateObject()));
+}
+
+static cJSON *
+json_of_tval(const struct tval *v)
+{
+    if (v->kind == TV_STRING)
+        return xjson(cJSON_CreateString(v->s));
+    if (v->kind == TV_ARRAY) {
+        cJSON *a;
+
+        if (!v->all_strings)
+            return NULL;
+        a = xjson(cJSON_CreateArray());
+        for (size_t i = 0; i < v->n; i++)
+            cJSON_AddItemToArray(a, xjson(cJSON_CreateString(v->items[i])));
+        return a;
+    }
+    if (!v->s)
+        return NULL; /* an inline table */
+    if (strcmp(v->s, "true") == 0 || strcmp(v->s, "false") == 0)
+        return xjson(cJSON_CreateBool(v->s[0] == 't'));
+    {
+        char *num = xstrdup(v->s), *o = num, *end = NULL;
+        double d;
+        cJSON *r = NULL;
+
+        for (const char *i = v->s; *i; i++)
+            if (*i != '_')
+                *o++ = *i;
+        *o = '\0';
+        d = strtod(num, &end);
+        if (end && *end == '\0' && end != num) /* a date stops at its first '-' */
+            r = xjson(cJSON_CreateNumber(d));
+        free(num);
+        return r ? r : xjson(cJSON_CreateString(v->s)); /* dates and times */
+    }
+}
+
+/* key = v in table (NULL: the top level), as JSON. */
+static void
+json_assign(cJSON *root, const char *table, const char *key, const struct tval *v)
+{
+    cJSON *t = table ? json_path(root, table) : root, *val;
+    const char *dot = strrchr(key, '.');
+
+    if (t && dot) { /* a dotted key: its parents are tables */
+        char *parent = xstrndup(key, (size_t)(dot - key));
+
+        t = json_path(t, parent);
+        free(parent);
+        key = dot + 1;
+    }
+    if (!t || !(val = json_of_tval(v)))
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(t, key);
+    cJSON_AddItemToObject(t, key, val);
+}
+
 int
 cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wrangler *w,
                    struct app_err *err)
@@ -493,6 +599,7 @@ cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wr
 
     memset(w, 0, sizeof(*w));
     w->path = xstrdup(path);
+    w->json = xjson(cJSON_CreateObject());
     slash = strrchr(path, '/');
     w->dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
     if (w->dir[0] == '\0') {
@@ -525,6 +632,7 @@ cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wr
             t.p += arr ? 2 : 1;
             free(table);
             table = name;
+            json_header(w->json, name, arr);
             if (end_of_line(&t) < 0)
                 goto out;
             continue;
@@ -544,6 +652,8 @@ cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wr
             }
             t.p++;
             rc = read_value(&t, &v, 0);
+            if (rc == 0)
+                json_assign(w->json, table, key, &v);
             if (rc == 0)
                 rc = assign(&t, w, table, key, &v);
             tval_release(&v);
@@ -569,31 +679,6 @@ ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The JSON of what a TOML file gave (main, date, flags, vars). */
-static cJSON *
-toml_json(const struct cli_wrangler *w)
-{
-    cJSON *j = xjson(cJSON_CreateObject()), *a;
-
-    if (w->main)
-        xjson(cJSON_AddStringToObject(j, "main", w->main));
-    if (w->date)
-        xjson(cJSON_AddStringToObject(j, "compatibility_date", w->date));
-    if (w->has_flags) {
-        a = xjson(cJSON_AddArrayToObject(j, "compatibility_flags"));
-        for (size_t i = 0; i < w->n_flags; i++)
-            cJSON_AddItemToArray(a, xjson(cJSON_CreateString(w->flags[i])));
-    }
-    if (w->n_vars) {
-        a = xjson(cJSON_AddObjectToObject(j, "vars"));
-        for (size_t i = 0; i < w->n_vars; i++) {
-            cJSON_DeleteItemFromObjectCaseSensitive(a, w->var_names[i]);
-            xjson(cJSON_AddStringToObject(a, w->var_names[i], w->var_values[i]));
-        }
-    }
-    return j;
-}
-
 int
 cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err)
 {
@@ -612,8 +697,6 @@ cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err)
         ret = cli_wrangler_parse_json(path, text, len, w, err);
     } else {
         ret = cli_wrangler_parse(path, text, len, w, err);
-        if (ret == 0)
-            w->json = toml_json(w);
     }
     free(text);
     return ret;

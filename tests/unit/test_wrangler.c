@@ -118,6 +118,56 @@ START_TEST(test_toml)
 }
 END_TEST
 
+START_TEST(test_toml_as_json)
+{
+    const char *text = "name = \"w\"\nmain = \"src/entry.py\"\ncompatibility_date = 2025-10-01\n"
+                       "compatibility_flags = [\"python_workers\"]\n"
+                       "[vars]\nS = \"s\"\nN = 3\nB = true\n"
+                       "[[rules]]\nglobs = [\"vendor/**\"]\ntype = \"Data\"\nfallthrough = true\n"
+                       "[[kv_namespaces]]\nbinding = \"KV\"\nid = \"1\"\n"
+                       "[[kv_namespaces]]\nbinding = \"KV2\"\nid = \"2\"\n"
+                       "[assets]\ndirectory = \"./public\"\n"
+                       "[triggers]\ncrons = [\"*/5 * * * *\"]\n"
+                       "[env.staging]\ncompatibility_date = \"2026-01-01\"\n"
+                       "[env.staging.vars]\nS = \"staging\"\n";
+    struct cli_wrangler w;
+    struct app_err err = {0};
+    const cJSON *j, *vars;
+
+    ck_assert_int_eq(cli_wrangler_parse("/q/wrangler.toml", text, strlen(text), &w, &err), 0);
+    j = w.json;
+    vars = cJSON_GetObjectItemCaseSensitive(j, "vars");
+    ck_assert(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(vars, "S")));
+    ck_assert_double_eq(cJSON_GetObjectItemCaseSensitive(vars, "N")->valuedouble, 3);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(vars, "B")));
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "compatibility_date")->valuestring,
+                     "2025-10-01");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "kv_namespaces")), 2);
+    ck_assert_str_eq(
+        cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "rules"), 0), "globs"),
+            0)
+            ->valuestring,
+        "vendor/**");
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "assets"), "directory")
+            ->valuestring,
+        "./public");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                         cJSON_GetObjectItemCaseSensitive(j, "triggers"), "crons")),
+                     1);
+    ck_assert_int_eq(cli_wrangler_apply_env(&w, "staging", &err), 0);
+    ck_assert_str_eq(w.date, "2026-01-01");
+    ck_assert_str_eq(w.main, "src/entry.py");
+    vars = cJSON_GetObjectItemCaseSensitive(w.json, "vars");
+    ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(vars, "S")->valuestring, "staging");
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(vars, "N"));
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(w.json, "kv_namespaces"));
+    cli_wrangler_release(&w);
+}
+END_TEST
+
 START_TEST(test_find_and_pyproject)
 {
     char tmpl[] = "/tmp/almanac-wr-XXXXXX";
@@ -172,6 +222,7 @@ wrangler_suite(void)
     tcase_add_test(tc, test_jsonc_errors_name_line_and_column);
     tcase_add_test(tc, test_env_overrides);
     tcase_add_test(tc, test_toml);
+    tcase_add_test(tc, test_toml_as_json);
     tcase_add_test(tc, test_find_and_pyproject);
     suite_add_tcase(s, tc);
     return s;
