@@ -151,6 +151,16 @@ _RESPONSE_JS_TYPES = {
 class FetchResponse(pyodide.http.FetchResponse):
     """A response: what `fetch` returns and what `Response` builds."""
 
+    def _adopt(self, js_resp):
+        # The fields of Pyodide's FetchResponse, set directly: its constructor differs
+        # between releases (0.29 builds a Request from the URL, which a constructed
+        # Response does not have).
+        self.js_response = js_resp
+        self._url = js_resp.url
+        self.js_request = None
+        self.abort_controller = None
+        self.abort_signal = None
+
     @property
     def body(self):
         return _none_if_null(self.js_response.body)
@@ -217,7 +227,7 @@ class Response(FetchResponse):
             if name == "Response":
                 if status is not None or status_text or headers is not None:
                     raise ValueError("Expected no options when constructing Response from a js.Response")
-                super().__init__(body.url, body)
+                self._adopt(body)
                 return
         elif body is not None and not isinstance(body, (str, bytes, bytearray, memoryview, FormData, Blob)):
             raise TypeError(f"Unsupported type in Response: {type(body).__name__}")
@@ -227,7 +237,7 @@ class Response(FetchResponse):
                 js_resp = js.Response.new(b, _js_options(options))
         except JsException as exc:
             raise _to_python_exception(exc) from exc
-        super().__init__(js_resp.url, js_resp)
+        self._adopt(js_resp)
 
     def __repr__(self):
         parts = [f"status={self.status}"]
