@@ -86,7 +86,8 @@ cmd_deploy(struct cli *c, int argc, char **argv)
     struct cli_opts o;
     struct app_err err = {0};
     cJSON *body = NULL, *doc = NULL, *w;
-    char *path = NULL;
+    char *path = NULL, *found = NULL;
+    const char *name = NULL;
     long status = 0;
     int rc;
 
@@ -94,12 +95,25 @@ cmd_deploy(struct cli *c, int argc, char **argv)
     if (cli_inputs_parse(c, argc, argv, &in, &o, &rc) < 0)
         goto out;
     rc = CLI_EUSAGE;
-    if (o.n_pos < 1 || o.n_pos > 2) {
-        rc = cli_usage_error(argv[0], "give the worker's name (and optionally its wrangler.toml)");
+    if (o.n_pos > 2) {
+        rc = cli_usage_error(argv[0], "give the worker's name and/or its wrangler config");
         goto out;
     }
+    /* NAME CONFIG, CONFIG (the name is the config's), NAME (--date, --flag), or
+     * nothing: the config of the current directory, found in wrangler's order. */
     if (o.n_pos == 2 && cli_inputs_config(&in, argv[0], o.pos[1]) < 0)
         goto out;
+    if (o.n_pos == 1 && cli_is_toml(o.pos[0]) && cli_inputs_config(&in, argv[0], o.pos[0]) < 0)
+        goto out;
+    if (o.n_pos == 0 && !in.config) {
+        found = cli_wrangler_find(".");
+        if (!found) {
+            rc = cli_usage_error(argv[0], "give the worker's name, or run it where its "
+                                          "wrangler.json, wrangler.jsonc or wrangler.toml is");
+            goto out;
+        }
+        in.config = found;
+    }
     if (in.as_of) {
         rc = cli_usage_error(argv[0],
                              "a deploy resolves as of today; --as-of is for resolve and eol");
@@ -113,8 +127,18 @@ cmd_deploy(struct cli *c, int argc, char **argv)
         rc = cli_usage_error(argv[0], "give --date YYYY-MM-DD or a wrangler.toml");
         goto out;
     }
+    name = o.n_pos == 2 || (o.n_pos == 1 && !cli_is_toml(o.pos[0])) ? o.pos[0] : NULL;
+    if (!name && in.have_wrangler) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(in.wr.json, "name");
+
+        name = cJSON_IsString(n) ? n->valuestring : NULL;
+        if (!name || !*name || strchr(name, '<')) {
+            rc = cli_usage_error(argv[0], "%s has no worker name (\"name\"): give it", in.config);
+            goto out;
+        }
+    }
     body = cli_inputs_body(&in);
-    path = item_path("workers", o.pos[0]);
+    path = item_path("workers", name);
     if (cli_request(c, "PUT", path, body, &doc, &status, &err) < 0) {
         rc = cli_report_release(&err);
         goto out;
@@ -137,6 +161,7 @@ cmd_deploy(struct cli *c, int argc, char **argv)
     rc = CLI_OK;
 out:
     free(path);
+    free(found);
     cJSON_Delete(doc);
     cJSON_Delete(body);
     app_err_release(&err);
@@ -645,8 +670,9 @@ cmd_upcoming(struct cli *c, int argc, char **argv)
 
 const struct cli_cmd cli_cmds_workers[] = {
     {"workers deploy",
-     "NAME [wrangler.toml] [--date D] [--flag F]... [-r requirements.txt] "
-     "[--allow-experimental] [--config wrangler.toml]",
+     "[NAME] [wrangler.json|wrangler.jsonc|wrangler.toml] [--date D] [--flag F]... "
+     "[-r requirements.txt] [--allow-experimental] (with no config: the one in the current "
+     "directory; the name, date, flags and requirements come from it)",
      "admin: register or redeploy a worker, pinned to the lock it resolves to today", cmd_deploy},
     {"workers show", "NAME", "a worker: its pinned lock, support status and history", cmd_show},
     {"workers list",

@@ -306,6 +306,8 @@ JS
     run env -C "$W/entry" "$ALM" --json run --env staging
     [ "$RC" = 0 ] && [ "$(jq_ 'json.loads(d["body"])["g"], json.loads(d["body"])["s"], json.loads(d["body"])["n"]')" = 'staging staging-secret 4' ] \
         && ok "--env staging: env vars and .dev.vars.staging" || bad "--env staging" "$OUT $ERR"
+    run env -C "$W/entry" ALMANAC_TOKEN="$TOKEN" "$ALM" workers deploy
+    expect "workers deploy with no arguments: name, date and flags from the config of the current directory" 0 '^entry registered: pyodide-0\.28\.3'
     run env -C "$W/entry" "$ALM" run --env nope
     expect "--env with an unknown environment: clear error (exit 1)" 1 '' "no environment 'nope'"
     printf '{\n  "main": "worker.py",\n  "compatibility_date": "2025-10-01"\n  "x": 1\n}\n' > "$W/entry/broken.jsonc"
