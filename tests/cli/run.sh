@@ -364,6 +364,27 @@ PY
     run "$ALM" run "$W/pth/worker.py" --date 2026-05-25 --flag python_workers --flag disable_python_external_sdk
     expect "python_process_pth_files off (2026-05-25): .pth ignored" 0 '^no pth$'
 
+    # A missing var: the worker's own error, one line from almanac, no executor traceback.
+    printf 'from workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    def fetch(self):\n        return Response(self.env.NOPE)\n' > "$W/one/missing.py"
+    run "$ALM" run "$W/one/missing.py" --date 2025-10-01 --flag python_workers
+    expect "a missing var: the worker raises, exit 5" 5 '' "almanac: the worker raised: AttributeError: env has no binding named 'NOPE'"
+    grep -Eq 'host\.mjs|almanac host:|_almanac_platform' "$T/err" && bad "a missing var: the executor's own frames are shown" "$ERR" || ok "a missing var: no traceback from the executor itself"
+
+    # --allow-net: outbound fetch to a loopback server only with it.
+    NP=$(free_port)
+    mkdir -p "$W/net"
+    printf 'from loopback\n' > "$W/net/index.html"
+    python3 -m http.server "$NP" --bind 127.0.0.1 --directory "$W/net" > /dev/null 2>&1 &
+    NET_PID=$!
+    printf 'from workers import Response, WorkerEntrypoint, fetch\nclass Default(WorkerEntrypoint):\n    async def fetch(self, request):\n        try:\n            r = await fetch("http://127.0.0.1:%s/index.html")\n            return Response(await r.text())\n        except OSError as e:\n            return Response(str(e), status=502)\n' "$NP" > "$W/net/worker.py"
+    sleep 0.5
+    run "$ALM" run "$W/net/worker.py" --date 2025-10-01 --flag python_workers --allow-net --body-only
+    expect "--allow-net: workers.fetch reaches a loopback server" 0 '^from loopback$'
+    run "$ALM" run "$W/net/worker.py" --date 2025-10-01 --flag python_workers
+    expect "without --allow-net: workers.fetch is refused with the clear error" 0 'network access is disabled in the almanac executor'
+    kill "$NET_PID" 2> /dev/null
+    wait "$NET_PID" 2> /dev/null
+
     # pyproject.toml: [project].dependencies, never the dependency groups.
     mkdir -p "$W/pyp/src"
     printf '[project]\nname = "p"\ndependencies = []\n\n[dependency-groups]\ndev = ["workers-py", "workers-runtime-sdk"]\n' > "$W/pyp/pyproject.toml"
