@@ -647,6 +647,17 @@ function mapTraceback(text) {
   return text.split(`"${WORKER_FS_DIR}/`).join(`"${workerRoot}/`);
 }
 
+// The exception's own line of a traceback, with its notes (PEP 678) after it in
+// parentheses: "ModuleNotFoundError: No module named 'workers' (You need to ...)".
+function exceptionLine(lines, type) {
+  const re = type ? new RegExp(`^([\\w.]+\\.)?${type.replace(/[^\w]/g, "")}(:|$)`) : null;
+  let i = lines.length - 1;
+  if (re) while (i > 0 && !re.test(lines[i])) i--;
+  if (!re || !re.test(lines[i] ?? "")) return lines[lines.length - 1] || "Python error";
+  const notes = lines.slice(i + 1).filter((l) => l.trim() !== "");
+  return notes.length ? `${lines[i]} (${notes.join("; ")})` : lines[i];
+}
+
 function fail(e) {
   if (resultWritten) return;
   if (Atomics.load(watchState, 1) && timeoutMs != null) e = timeoutError(timeoutMs);
@@ -666,7 +677,7 @@ function fail(e) {
         error: {
           type: "PythonError",
           python_type: e.type || undefined,
-          message: lines[lines.length - 1] || "Python error",
+          message: exceptionLine(lines, e.type),
           traceback,
         },
       },
