@@ -364,6 +364,20 @@ PY
     run "$ALM" run "$W/pth/worker.py" --date 2026-05-25 --flag python_workers --flag disable_python_external_sdk
     expect "python_process_pth_files off (2026-05-25): .pth ignored" 0 '^no pth$'
 
+    # src/vendor/: on the path only through the config's rules, and only before
+    # python_workers_force_new_vendor_path (2025-08-11).
+    mkdir -p "$W/vdr/src/vendor"
+    printf 'V = "legacy vendor"\n' > "$W/vdr/src/vendor/vmod.py"
+    printf 'from js import Response\ndef on_fetch(request):\n    try:\n        import vmod\n        return vmod.V\n    except ImportError:\n        return "no vendor"\n' > "$W/vdr/src/entry.py"
+    printf 'main = "src/entry.py"\ncompatibility_date = "2025-08-10"\ncompatibility_flags = ["python_workers"]\n\n[[rules]]\nglobs = ["vendor/**"]\ntype = "Data"\nfallthrough = true\n' > "$W/vdr/wrangler.toml"
+    run "$ALM" run "$W/vdr/wrangler.toml" --body-only
+    expect "python_workers_force_new_vendor_path off (2025-08-10): src/vendor through rules" 0 '^legacy vendor$'
+    run "$ALM" run "$W/vdr/wrangler.toml" --body-only --date 2025-08-11
+    expect "python_workers_force_new_vendor_path on (2025-08-11): src/vendor not on the path" 0 '^no vendor$'
+    sed -i '/rules/,$d' "$W/vdr/wrangler.toml"
+    run "$ALM" run "$W/vdr/wrangler.toml" --body-only
+    expect "src/vendor without a rule: not on the path" 0 '^no vendor$'
+
     # A missing var: the worker's own error, one line from almanac, no executor traceback.
     printf 'from workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    def fetch(self):\n        return Response(self.env.NOPE)\n' > "$W/one/missing.py"
     run "$ALM" run "$W/one/missing.py" --date 2025-10-01 --flag python_workers
