@@ -23,6 +23,7 @@
 #include "app/mem.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/lockfile.h"
 #include "cli/lockfiles.h"
 #include "cli/locks.h"
 #include "executor/cache.h"
@@ -558,7 +559,7 @@ cmd_run(struct cli *c, int argc, char **argv)
     if (a.in.n_flags == 0 && !(a.in.have_wrangler && a.in.wr.has_flags))
         a.in.flags[a.in.n_flags++] = default_flag;
     body = cli_inputs_body(&a.in);
-    if (cli_lock_resolve(c, body, &lock, &err) < 0) {
+    if (cli_lockfile_resolve(c, &a.in, body, &lock, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
