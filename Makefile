@@ -198,7 +198,9 @@ BINDIR   = $(PREFIX)/bin
 SHAREDIR = $(PREFIX)/share
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
-EXECUTOR_FILES = $(shell git ls-files executor 2>/dev/null | grep -v -e '\.[ch]$$' -e '/bench\.mjs$$' -e 'README\.md$$')
+# The executor's runtime files (host.mjs, its Python modules, ...): not its C, bench or docs.
+EXECUTOR_FILES = $(shell { git ls-files executor 2>/dev/null || find executor -type f -not -path '*/node_modules/*'; } | \
+                   grep -v -e '\.[ch]$$' -e '/bench\.mjs$$' -e 'README\.md$$')
 install: all
 	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/almanac \
 	  $(DESTDIR)$(SHAREDIR)/man/man1 $(DESTDIR)$(SHAREDIR)/man/man8 \
@@ -209,6 +211,7 @@ install: all
 	$(Q)install -m 0755 $(B)/almanac $(B)/almanacd $(DESTDIR)$(BINDIR)/
 	$(Q)for f in $(EXECUTOR_FILES); do \
 	  install -D -m 0644 "$$f" "$(DESTDIR)$(SHAREDIR)/almanac/$$f" || exit 1; done
+	$(Q)test -f $(DESTDIR)$(SHAREDIR)/almanac/executor/host.mjs || { echo "install: no executor/host.mjs" >&2; exit 1; }
 	$(Q)if [ -d executor/node_modules ]; then cp -R executor/node_modules $(DESTDIR)$(SHAREDIR)/almanac/executor/; fi
 	$(Q)$(B)/almanac manpage > $(DESTDIR)$(SHAREDIR)/man/man1/almanac.1
 	$(Q)sh scripts/man-almanacd.sh $(B)/almanacd > $(DESTDIR)$(SHAREDIR)/man/man8/almanacd.8
