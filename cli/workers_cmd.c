@@ -568,7 +568,7 @@ eol_opts(struct cli *c, int argc, char **argv, int allow_summary, int allow_noti
 /* eol apply with an --as-of after today moves real workers ahead of their end of
  * support: ask on a terminal, and demand --yes anywhere else. 0 to go on. */
 static int
-cli_confirm_future(struct cli *c, const char *as_of, int *rc)
+confirm_future(struct cli *c, const char *as_of, int *rc)
 {
     struct app_err err = {0};
     cJSON *h = NULL;
@@ -622,7 +622,7 @@ eol_run(struct cli *c, int argc, char **argv, const char *method, const char *ba
         abort();
     if (eol_opts(c, argc, argv, allow_summary, allow_notify, &path, &as_of, &yes, &rc) < 0)
         goto out;
-    if (!strcmp(method, "POST") && as_of && !yes && cli_confirm_future(c, as_of, &rc) < 0)
+    if (!strcmp(method, "POST") && as_of && !yes && confirm_future(c, as_of, &rc) < 0)
         goto out;
     if (cli_request(c, method, path.data, NULL, &doc, NULL, &err) < 0) {
         rc = cli_report_release(&err);
