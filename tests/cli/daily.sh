@@ -386,6 +386,8 @@ run env ALMANAC_TOKEN="$TOKEN" "$ALM" eol apply --as-of 2028-10-03 --yes
 expect "eol apply --yes says what was moved" 0 '^moved:$' ''
 check "apply lists the moved worker" "grep -Eq '^w1 +pyodide-0\.26\.4' '$T/out'"
 check "apply output does not say 'to move'" "! grep -q 'to move' '$T/out'"
+echo y | script -qec "env ALMANAC_TOKEN=$TOKEN $ALM eol apply --as-of 2028-10-04 --summary" /dev/null > "$T/pty.out" 2>&1
+check "on a terminal 'y' applies" "grep -q 'Apply? \\[y/N\\]' '$T/pty.out' && grep -q 'applied as of 2028-10-04' '$T/pty.out'" "$(cat "$T/pty.out")"
 run env ALMANAC_TOKEN="$TOKEN" "$ALM" eol apply --as-of 2026-11-25
 expect "eol apply for today needs no --yes" 0 'applied as of 2026-11-25'
 
