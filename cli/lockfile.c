@@ -89,12 +89,41 @@ out:
     return ret;
 }
 
+/* The part of a lock a reviewer reads in a diff: runtime, Python, package set, the
+ * enabled flags and "name version" per package. Derived from the signed lock, and
+ * checked against it on every read, so it cannot say something the lock does not. */
+static cJSON *
+lock_summary(const cJSON *lock)
+{
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(lock, "runtime"), *p;
+    cJSON *s = xjson(cJSON_CreateObject()), *pk;
+
+    xjson(cJSON_AddStringToObject(s, "runtime", cli_str(rt, "id")));
+    xjson(cJSON_AddStringToObject(s, "python", cli_str(rt, "python")));
+    xjson(cJSON_AddStringToObject(s, "package_set", cli_str(lock, "package_set")));
+    cJSON_AddItemToObject(
+        s, "enabled_flags",
+        xjson(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lock, "enabled_flags"), 1)));
+    pk = xjson(cJSON_AddArrayToObject(s, "packages"));
+    cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(lock, "packages")) {
+        char *line = xasprintf("%s %s", cli_str(p, "name"), cli_str(p, "version"));
+
+        cJSON_AddItemToArray(pk, xjson(cJSON_CreateString(line)));
+        free(line);
+    }
+    return s;
+}
+
+/* Written last, alone on its line: "lock" holds the signed bytes verbatim. */
+#define LOCK_KEY_LINE "\n  \"lock\": "
+#define LOCK_TAIL "\n}\n"
+
 int
 cli_lockfile_write(const char *path, const struct cli_lock *l, const cJSON *inputs,
                    struct app_err *err)
 {
     cJSON *doc = xjson(cJSON_CreateObject());
-    char *text;
+    char *text, *raw = xstrndup(l->bytes, l->len);
     int ret;
 
     xjson(cJSON_AddStringToObject(doc, "//",
@@ -104,7 +133,11 @@ cli_lockfile_write(const char *path, const struct cli_lock *l, const cJSON *inpu
     cJSON_AddItemToObject(doc, "inputs", xjson(cJSON_Duplicate(inputs, 1)));
     xjson(cJSON_AddStringToObject(doc, "lock_id", l->id));
     xjson(cJSON_AddStringToObject(doc, "signature", l->signature ? l->signature : ""));
-    cJSON_AddItemToObject(doc, "lock", xjson(cJSON_Duplicate(l->lock, 1)));
+    cJSON_AddItemToObject(doc, "summary", lock_summary(l->lock));
+    /* The lock's canonical bytes as the server signed them, not re-serialized:
+     * `sha256sum` of this value is the lock id. */
+    cJSON_AddItemToObject(doc, "lock", xjson(cJSON_CreateRaw(raw)));
+    free(raw);
     text = xjson(cJSON_Print(doc));
     {
         /* Two-space indentation reads better in a review than cJSON's tabs. */
@@ -167,9 +200,29 @@ cli_lockfile_read(struct cli *c, const char *path, struct cli_lock *out, cJSON *
         goto out;
     }
     snprintf(out->id, sizeof(out->id), "%s", id->valuestring);
-    /* The signed bytes are the lock's canonical JSON: the same serialization the
-     * server signed, so a reformatted file still verifies and an edited one not. */
-    out->bytes = json_canonical(lock, &out->len);
+    /* The signed bytes: verbatim where cli_lockfile_write put them; in a file
+     * reformatted since, the lock's canonical JSON (what the server signs). */
+    {
+        const char *k = NULL;
+
+        for (const char *p = text;
+             (p = memmem(p, len - (size_t)(p - text), LOCK_KEY_LINE, sizeof(LOCK_KEY_LINE) - 1));
+             p++)
+            k = p;
+        if (k && len >= sizeof(LOCK_TAIL) - 1 &&
+            !memcmp(text + len - (sizeof(LOCK_TAIL) - 1), LOCK_TAIL, sizeof(LOCK_TAIL) - 1)) {
+            const char *b = k + sizeof(LOCK_KEY_LINE) - 1;
+            size_t n = (size_t)(text + len - (sizeof(LOCK_TAIL) - 1) - b);
+
+            sha256_hex(b, n, hex);
+            if (!strcmp(hex, out->id + 7)) {
+                out->bytes = xstrndup(b, n);
+                out->len = n;
+            }
+        }
+    }
+    if (!out->bytes)
+        out->bytes = json_canonical(lock, &out->len);
     sha256_hex(out->bytes, out->len, hex);
     if (strcmp(hex, out->id + 7) != 0) {
         app_fail(err, APP_EVERIFY, "'%s': the lock was changed (it hashes to sha256:%s, not %s)",
@@ -181,6 +234,16 @@ cli_lockfile_read(struct cli *c, const char *path, struct cli_lock *out, cJSON *
         goto out;
     }
     out->lock = xjson(cJSON_Duplicate(lock, 1));
+    {
+        cJSON *want = lock_summary(out->lock);
+        int same = cJSON_Compare(want, cJSON_GetObjectItemCaseSensitive(doc, "summary"), 1);
+
+        cJSON_Delete(want);
+        if (!same) {
+            app_fail(err, APP_EVERIFY, "'%s': its summary does not match the signed lock", path);
+            goto out;
+        }
+    }
     out->signature = xstrdup(sig->valuestring);
     *inputs = xjson(cJSON_Duplicate(in, 1));
     ret = 0;

@@ -4,13 +4,15 @@
  *
  * The file sits beside the worker's config (wrangler.toml/.json/.jsonc). It is JSON
  * so it can be committed and reviewed:
- *   {"almanac_lock": 1, "inputs": {...}, "lock_id": "sha256:...",
+ *   {"//": "...", "almanac_lock": 1, "inputs": {...}, "lock_id": "sha256:...",
  *    "signature": "<minisign signature of the lock's canonical bytes>",
- *    "lock": {...}}
+ *    "summary": {"runtime", "python", "package_set", "enabled_flags", "packages"},
+ *    "lock": <the lock's canonical bytes, verbatim, last, on one line>}
  * "inputs" are what the config resolved from (the body of POST /v1/resolve without
- * as_of), so a changed config is noticed without the server. Reading the file
- * checks that the canonical bytes of "lock" hash to lock_id and that the signature
- * verifies against the pinned key: a hand-edited lock is refused (exit 4).
+ * as_of), so a changed config is noticed without the server. "summary" is what a
+ * reviewer reads in a diff. Reading the file checks that the lock's bytes hash to
+ * lock_id, that the signature verifies against the pinned key and that the
+ * summary is the lock's: a hand-edited file is refused (exit 4).
  *
  * Modes (what the README's table lists):
  *   auto     lock file present and the inputs unchanged: use it, no server for the

@@ -126,6 +126,11 @@ expect "lock DIR writes almanac.lock and prints the lock id" 0 '^sha256:[0-9a-f]
 LOCK1=$OUT
 check "almanac.lock holds lock_id, signature, inputs and the lock" \
     "python3 -c \"import json; d=json.load(open('$P/almanac.lock')); assert d['lock_id']=='$LOCK1'; assert d['signature'].startswith('untrusted comment:'); assert d['inputs']['compatibility_date']=='2025-01-01'; assert d['lock']['runtime']['id']=='pyodide-0.26.4'\""
+curl -fs "$ALMANAC_SERVER/v1/locks/$LOCK1" > "$T/server.lock"
+check "almanac.lock holds the server's signed bytes verbatim" \
+    "python3 -c \"import sys; t=open('$P/almanac.lock','rb').read(); b=open('$T/server.lock','rb').read(); sys.exit(0 if b in t else 1)\""
+check "almanac.lock has a summary to review" \
+    "python3 -c \"import json; s=json.load(open('$P/almanac.lock'))['summary']; assert s['runtime']=='pyodide-0.26.4' and s['python']=='3.12.1'\""
 run "$ALM" lock show "$LOCK1"
 expect "lock show ID keeps its meaning" 0 "^lock +$LOCK1"
 run "$ALM" resolve "$P/wrangler.toml"
@@ -159,6 +164,20 @@ PY
 mkdir -p "$T/tamper" && cp "$P/wrangler.toml" "$P/worker.py" "$T/tamper/" && cp "$T/tampered.lock" "$T/tamper/almanac.lock"
 run "$ALM" resolve --frozen "$T/tamper/wrangler.toml"
 expect "a tampered almanac.lock is refused (exit 4)" 4 '' 'lock was changed'
+python3 - "$P/almanac.lock" "$T/tamper/almanac.lock" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["summary"]["python"] = "3.99.0"
+json.dump(d, open(sys.argv[2], "w"), indent=2)
+PY
+run "$ALM" resolve --frozen "$T/tamper/wrangler.toml"
+expect "an almanac.lock whose summary was edited is refused (exit 4)" 4 '' 'summary does not match'
+python3 - "$P/almanac.lock" "$T/tamper/almanac.lock" <<'PY'
+import json, sys
+json.dump(json.load(open(sys.argv[1])), open(sys.argv[2], "w"), indent=8, sort_keys=True)
+PY
+run "$ALM" resolve --frozen "$T/tamper/wrangler.toml"
+expect "a reformatted (not edited) almanac.lock still verifies" 0 '^lock '
 echo '{"almanac_lock": 1}' > "$T/tamper/almanac.lock"
 run "$ALM" resolve --frozen "$T/tamper/wrangler.toml"
 expect "a malformed almanac.lock is a local error (exit 1)" 1 '' 'is not an almanac\.lock'
