@@ -69,6 +69,17 @@ cli_inputs_opt(struct cli_inputs *in, const char *cmd, int key, const char *arg)
     case CLI_RO_ASOF: in->as_of = arg; return 0;
     case CLI_RO_EXPERIMENTAL: in->allow_experimental = 1; return 0;
     case CLI_RO_CONFIG: in->config = arg; return 0;
+    case CLI_RO_LOCKED:
+    case CLI_RO_FROZEN:
+    case CLI_RO_OFFLINE:
+        if (in->lock_mode != CLI_LOCK_AUTO) {
+            cli_usage_error(cmd, "give one of --locked, --frozen and --offline");
+            return -1;
+        }
+        in->lock_mode = key == CLI_RO_LOCKED   ? CLI_LOCK_LOCKED
+                        : key == CLI_RO_FROZEN ? CLI_LOCK_FROZEN
+                                               : CLI_LOCK_OFFLINE;
+        return 0;
     }
     cli_usage_error(cmd, "unexpected option");
     return -1;
@@ -189,6 +200,7 @@ cli_lock_release(struct cli_lock *l)
     if (!l)
         return;
     free(l->bytes);
+    free(l->signature);
     cJSON_Delete(l->lock);
     cJSON_Delete(l->response);
     memset(l, 0, sizeof(*l));
@@ -250,7 +262,10 @@ check_lock(struct cli *c, struct cli_lock *l, const char *sig, struct app_err *e
         sig = fetched;
     }
     ret = cli_trust_verify(c, l->bytes, l->len, sig, "lock", l->id + 7, err);
-    free(fetched);
+    if (ret == 0)
+        l->signature = fetched ? fetched : xstrdup(sig);
+    else
+        free(fetched);
     return ret;
 }
 

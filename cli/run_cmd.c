@@ -24,6 +24,7 @@
 #include "app/mem.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/lockfile.h"
 #include "cli/lockfiles.h"
 #include "cli/locks.h"
 #include "executor/cache.h"
@@ -822,7 +823,7 @@ phase_resolve(struct cli *c, struct run_state *s, struct app_err *err)
     }
     body = cli_inputs_body(&a->in);
     status(c, "resolving %s ...", a->in.date);
-    rc = cli_lock_resolve(c, body, &s->lock, err);
+    rc = cli_lockfile_resolve(c, &a->in, body, &s->lock, err);
     status_clear(c);
     cJSON_Delete(body);
     if (rc < 0)
