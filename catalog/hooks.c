@@ -27,13 +27,13 @@ cat_now_ms(void)
 }
 
 static void
-ms_format(int64_t ms, char out[32])
+ms_format(int64_t ms, char out[APP_TIME_LEN])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(out, APP_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int
@@ -387,7 +387,7 @@ cat_hook_deliveries(struct db *c, const char *id, const char *state, const char 
         long long did = sqlite3_column_int64(st, 0);
         const char *dstate = db_col_text(st, 3);
         cJSON *attempts = attempts_json(c, did, err);
-        char at[32];
+        char at[APP_TIME_LEN];
 
         if (!attempts) {
             cJSON_Delete(d);
@@ -581,7 +581,10 @@ cat_outbox_due(struct db *c, int64_t now_ms, size_t max, struct cat_delivery **o
                    err) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, now_ms);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    rc = db_next(st, err);
+    if (rc < 0)
+        goto out;
+    if (rc > 0 && sqlite3_column_type(st, 0) != SQLITE_NULL)
         *next_ms = sqlite3_column_int64(st, 0);
     ret = 0;
 out:
