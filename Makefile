@@ -1,5 +1,6 @@
 # almanac: one GNU Makefile for deps, build, run, test and bench.
-#   make              build build/almanacd and build/almanac
+#   make              build build/almanacd, build/almanac and the dashboard (build/ui)
+#   make ui           the dashboard only: ui/ sources -> build/ui (esbuild, npm ci first)
 #   make run          deps, build, seed the catalog, serve on 127.0.0.1:8700
 #   make test         unit + API tests, then the same under ASan+UBSan
 #   make SANITIZE=address,undefined test-once   one pass with sanitizers
@@ -83,8 +84,20 @@ SRV_LIB_OBJS := $(filter-out $(B)/obj/server/main.o,$(SRV_OBJS))
 ALL_LIBS := $(SRV_LIB) $(SERVER_LIB) $(EXEC_LIB) $(CORE_LIB)
 
 .PHONY: all deps run seed serve test test-once unit api bench fuzz clean format format-check install \
-        check-layers check-client-link
-all: $(B)/almanacd $(B)/almanac
+        check-layers check-client-link ui
+all: $(B)/almanacd $(B)/almanac ui
+
+# The dashboard: built once into build/ui whatever B is (almanacd finds it next to
+# itself, build/ui or ../ui); npm ci when the pinned dependencies are not installed.
+UI_OUT := build/ui
+UI_SRCS := $(wildcard ui/src/*.js ui/src/pages/*.js ui/src/*.css ui/src/*.html ui/src/*.svg) \
+           ui/build.mjs ui/package-lock.json
+ui: $(UI_OUT)/index.html
+$(UI_OUT)/index.html: $(UI_SRCS)
+	@$(if $(Q),echo "  UI      $(UI_OUT)")
+	$(Q)if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ]; then \
+	    (cd ui && npm ci --no-audit --no-fund --loglevel=error >&2); fi
+	$(Q)node ui/build.mjs $(UI_OUT) >/dev/null
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -536,3 +536,99 @@ cat_worker_json(const struct cat_worker *w, int today)
     xjson(cJSON_AddStringToObject(o, "updated_at", w->updated_at));
     return o;
 }
+
+/* The entry of arr whose key field equals value (both may be NULL), or a new one
+ * {key: value, workers: 0, active: 0, blocked: 0} appended. The arrays hold one
+ * entry per line or runtime, a handful, so a linear search is the simple choice. */
+static cJSON *
+stats_entry(cJSON *arr, const char *key, const char *value)
+{
+    cJSON *e;
+
+    cJSON_ArrayForEach (e, arr) {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(e, key);
+
+        if ((!value && cJSON_IsNull(k)) ||
+            (value && cJSON_IsString(k) && strcmp(k->valuestring, value) == 0))
+            return e;
+    }
+    e = xjson(cJSON_CreateObject());
+    json_add_str_or_null(e, key, value);
+    xjson(cJSON_AddNumberToObject(e, "workers", 0));
+    xjson(cJSON_AddNumberToObject(e, "active", 0));
+    xjson(cJSON_AddNumberToObject(e, "blocked", 0));
+    cJSON_AddItemToArray(arr, e);
+    return e;
+}
+
+static void
+stats_add(cJSON *e, const char *status, long long n)
+{
+    cJSON *w = cJSON_GetObjectItemCaseSensitive(e, "workers");
+    cJSON *s = cJSON_GetObjectItemCaseSensitive(e, status);
+
+    cJSON_SetNumberValue(w, w->valuedouble + (double)n);
+    if (s)
+        cJSON_SetNumberValue(s, s->valuedouble + (double)n);
+}
+
+cJSON *
+cat_worker_stats(struct db *c, int as_of, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *o = NULL, *by_line, *by_runtime, *by_status;
+    char day[APP_DATE_LEN];
+    long long total = 0;
+    int rc;
+
+    /* SQLite does the counting; C only folds the few grouped rows into lists. */
+    if (db_prepare(c, &st,
+                   "SELECT g.python_line, l.end_of_support, g.runtime, g.status, g.n FROM"
+                   " (SELECT python_line, runtime, status, COUNT(*) AS n FROM workers"
+                   "  GROUP BY python_line, runtime, status) g"
+                   " LEFT JOIN python_lines l ON l.line = g.python_line"
+                   " ORDER BY l.first_release, g.python_line, g.runtime, g.status",
+                   err) < 0)
+        return NULL;
+    o = xjson(cJSON_CreateObject());
+    date_format(as_of, day);
+    xjson(cJSON_AddStringToObject(o, "as_of", day));
+    by_status = xjson(cJSON_AddObjectToObject(o, "by_status"));
+    xjson(cJSON_AddNumberToObject(by_status, "active", 0));
+    xjson(cJSON_AddNumberToObject(by_status, "blocked", 0));
+    by_line = xjson(cJSON_AddArrayToObject(o, "by_line"));
+    by_runtime = xjson(cJSON_AddArrayToObject(o, "by_runtime"));
+    while ((rc = db_next(st, err)) > 0) {
+        const char *line = db_col_text(st, 0), *eos = db_col_text(st, 1);
+        const char *runtime = db_col_text(st, 2), *status = db_col_text(st, 3);
+        long long n = sqlite3_column_int64(st, 4);
+        cJSON *le = stats_entry(by_line, "python_line", line);
+        cJSON *re = stats_entry(by_runtime, "runtime", runtime);
+        cJSON *se = cJSON_GetObjectItemCaseSensitive(by_status, status);
+        int eos_days;
+
+        if (!cJSON_HasObjectItem(le, "end_of_support")) {
+            json_add_str_or_null(le, "end_of_support", eos);
+            json_add_str_or_null(le, "support",
+                                 eos && date_parse(eos, &eos_days) == 0
+                                     ? cat_support_status(eos_days, as_of)
+                                     : NULL);
+        }
+        if (!cJSON_HasObjectItem(re, "python_line"))
+            json_add_str_or_null(re, "python_line", line);
+        stats_add(le, status, n);
+        stats_add(re, status, n);
+        if (se)
+            cJSON_SetNumberValue(se, se->valuedouble + (double)n);
+        total += n;
+    }
+    if (rc < 0) {
+        cJSON_Delete(o);
+        o = NULL;
+        goto out;
+    }
+    xjson(cJSON_AddNumberToObject(o, "total", (double)total));
+out:
+    sqlite3_finalize(st);
+    return o;
+}

@@ -53,6 +53,13 @@ int cat_worker_scan(struct db *c, const char *const *lines, size_t n_lines, int 
 /* The number of registered workers. */
 int cat_worker_count(struct db *c, long long *n, struct app_err *err);
 
+/* Counts of registered workers as of as_of (days), grouped by SQL, never listed:
+ * {as_of, total, by_status: {active, blocked}, by_line: [{python_line,
+ * end_of_support, support, workers, active, blocked}] (oldest line first),
+ * by_runtime: [{runtime, python_line, workers, active, blocked}]}. A worker whose
+ * lock has no Python runtime counts under python_line/runtime null. */
+cJSON *cat_worker_stats(struct db *c, int as_of, struct app_err *err);
+
 /* The worker's history, oldest first: [{seq, kind, lock_id, runtime, python_line,
  * reason, event_seq, at}]. */
 cJSON *cat_worker_history(struct db *c, const char *name, struct app_err *err);

@@ -78,21 +78,13 @@ out:
     return ret;
 }
 
-cJSON *
-db_events_page(struct db *c, long long after, long long limit, struct app_err *err)
+/* The rows of a prepared event query as an array (finalizes st); NULL on failure. */
+static cJSON *
+event_rows(sqlite3_stmt *st, struct app_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    cJSON *arr = NULL;
+    cJSON *arr = xjson(cJSON_CreateArray());
     int rc;
 
-    if (db_prepare(c, &st,
-                   "SELECT seq, at, kind, subject, data, principal FROM events WHERE seq > ?"
-                   " ORDER BY seq LIMIT ?",
-                   err) < 0)
-        return NULL;
-    sqlite3_bind_int64(st, 1, after);
-    sqlite3_bind_int64(st, 2, limit);
-    arr = xjson(cJSON_CreateArray());
     while ((rc = db_next(st, err)) > 0) {
         cJSON *e = xjson(cJSON_CreateObject());
         cJSON *data = cJSON_Parse(db_col_text(st, 4));
@@ -111,4 +103,37 @@ db_events_page(struct db *c, long long after, long long limit, struct app_err *e
         return NULL;
     }
     return arr;
+}
+
+cJSON *
+db_events_page(struct db *c, long long after, long long limit, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+
+    if (db_prepare(c, &st,
+                   "SELECT seq, at, kind, subject, data, principal FROM events WHERE seq > ?"
+                   " ORDER BY seq LIMIT ?",
+                   err) < 0)
+        return NULL;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, limit);
+    return event_rows(st, err);
+}
+
+cJSON *
+db_events_last(struct db *c, long long after, long long before, long long limit,
+               struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+
+    /* The newest rows below before, turned back to seq order. */
+    if (db_prepare(c, &st,
+                   "SELECT * FROM (SELECT seq, at, kind, subject, data, principal FROM events"
+                   " WHERE seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+                   err) < 0)
+        return NULL;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int64(st, 2, before);
+    sqlite3_bind_int64(st, 3, limit);
+    return event_rows(st, err);
 }

@@ -47,4 +47,9 @@ void db_event_writer_close(struct db_event_writer *w);
  * {seq, at, kind, subject, data, principal}; the caller owns it. NULL with err on failure. */
 cJSON *db_events_page(struct db *c, long long after, long long limit, struct app_err *err);
 
+/* The last limit events with after < seq < before, oldest first (a dashboard's
+ * newest page, or the page before one it shows); as db_events_page otherwise. */
+cJSON *db_events_last(struct db *c, long long after, long long before, long long limit,
+                      struct app_err *err);
+
 #endif

@@ -3,7 +3,7 @@
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libsqlite3-dev libcjson-dev
 libcurl4-openssl-dev libsodium-dev libzstd-dev check minisign wabt
-nginx wrk clang libclang-rt-14-dev zstd curl"
+nginx wrk clang libclang-rt-14-dev zstd curl sqlite3 chromium"
 # Node.js may come from elsewhere than Debian (NodeSource bundles npm, and Debian's
 # npm package then conflicts with it): take it as present when node >= 20 and npm run.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
@@ -30,3 +30,11 @@ if [ ! -d tests/api/node_modules ] || [ tests/api/package-lock.json -nt tests/ap
     echo "deps: npm install in tests/api" >&2
     (cd tests/api && npm ci --no-audit --no-fund --loglevel=error >&2 || npm install --no-audit --no-fund --loglevel=error >&2)
 fi
+# The dashboard's build (esbuild, preact, htm) and its browser tests (playwright-core
+# driving Debian's chromium, axe-core), pinned by their lockfiles.
+for d in ui tests/ui; do
+    if [ ! -d $d/node_modules ] || [ $d/package-lock.json -nt $d/node_modules ]; then
+        echo "deps: npm ci in $d" >&2
+        (cd $d && npm ci --no-audit --no-fund --loglevel=error >&2)
+    fi
+done

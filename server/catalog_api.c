@@ -182,15 +182,21 @@ static int
 h_events(struct srv_req *r)
 {
     const char *after = srv_query(r, "after"), *limit_s = srv_query(r, "limit");
-    long long after_seq = 0, limit = 100;
+    const char *before = srv_query(r, "before");
+    long long after_seq = 0, before_seq = 0, limit = 100;
     cJSON *o, *arr;
 
     if (after && srv_parse_int(after, 0, INT64_MAX, &after_seq) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'after' must be a non-negative integer");
+    if (before && srv_parse_int(before, 1, INT64_MAX, &before_seq) < 0)
+        return app_fail(&r->err, APP_EINVAL, "query 'before' must be a positive integer");
     if (limit_s && srv_parse_int(limit_s, 1, DB_EVENTS_PAGE_MAX, &limit) < 0)
         return app_fail(&r->err, APP_EINVAL, "query 'limit' must be an integer from 1 to %d",
                         DB_EVENTS_PAGE_MAX);
-    arr = db_events_page(r->db, after_seq, limit, &r->err);
+    /* With before: the last page below it (the newest events when it is huge), so
+     * a dashboard reads recent events without paging through the whole log. */
+    arr = before ? db_events_last(r->db, after_seq, before_seq, limit, &r->err)
+                 : db_events_page(r->db, after_seq, limit, &r->err);
     if (!arr)
         return -1;
     o = xjson(cJSON_CreateObject());
@@ -215,6 +221,9 @@ h_health(struct srv_req *r)
     xjson(cJSON_AddStringToObject(o, "today", today));
     xjson(cJSON_AddBoolToObject(o, "today_overridden", date_today_overridden()));
     xjson(cJSON_AddNumberToObject(o, "schema_version", version));
+    /* A client (the dashboard) asks for registry, events and webhooks only with a
+     * token when this is true, rather than collecting 401s. */
+    xjson(cJSON_AddBoolToObject(o, "private_reads", r->srv->cfg.private_reads != 0));
     srv_reply_json(r, 200, o);
     return 0;
 }

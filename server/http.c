@@ -178,9 +178,17 @@ allow_add(struct buf *allow, const char *method)
         abort();
 }
 
-/* Find the route; on 404/405 fill err (and allow for 405). */
+int
+srv_route_needs_token(const struct srv *s, const struct srv_route *rt)
+{
+    return (rt->flags & (SRV_ADMIN | SRV_PUBLISH)) ||
+           ((rt->flags & SRV_PRIVATE) && s->cfg.private_reads);
+}
+
+/* Find the route; on 404/405 fill err (and allow for 405, with pub_allow: the
+ * methods that need no token, for CORS preflights). */
 static const struct srv_route *
-route_find(struct srv_req *r, const char *url, struct buf *allow)
+route_find(struct srv_req *r, const char *url, struct buf *allow, struct buf *pub_allow)
 {
     struct srv_segs g;
     const struct srv_route *found = NULL;
@@ -210,6 +218,11 @@ route_find(struct srv_req *r, const char *url, struct buf *allow)
             allow_add(allow, rt->method);
             if (strcmp(rt->method, "GET") == 0)
                 allow_add(allow, "HEAD");
+            if (!srv_route_needs_token(r->srv, rt)) {
+                allow_add(pub_allow, rt->method);
+                if (strcmp(rt->method, "GET") == 0)
+                    allow_add(pub_allow, "HEAD");
+            }
         }
     }
     srv_segs_release(&g);
@@ -231,6 +244,7 @@ queue(struct srv_req *r)
         srv_reply_problem(r, &r->err);
     MHD_add_response_header(r->resp, "Server", "almanacd");
     MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+    cors_decorate(r);
     ret = MHD_queue_response(r->conn, r->status, r->resp);
     return ret;
 }
@@ -244,8 +258,8 @@ req_free(struct srv_req *r)
         r->state_free(r->state);
     for (size_t i = 0; i < r->n_params; i++)
         free(r->params[i]);
-    buf_release(&r->body);
     free(r->path);
+    buf_release(&r->body);
     app_err_release(&r->err);
     if (r->resp)
         MHD_destroy_response(r->resp);
@@ -370,22 +384,39 @@ req_authorize(struct srv_req *r, enum db_scope need)
 static int
 req_begin(struct srv_req *r, const char *url)
 {
-    struct buf allow;
+    struct buf allow, pub_allow;
     const char *cl;
     uint64_t limit;
     enum db_scope need = DB_SCOPE_NONE;
 
     buf_init(&allow, 0);
-    r->route = route_find(r, url, &allow);
+    buf_init(&pub_allow, 0);
+    r->route = ui_route(url);
+    if (r->route) {
+        if (!method_matches(r->route->method, r->method)) {
+            r->route = NULL;
+            app_fail(&r->err, APP_EMETHOD, "method %s is not allowed on this resource", r->method);
+            allow_add(&allow, "GET");
+            allow_add(&allow, "HEAD");
+        }
+    } else {
+        r->route = route_find(r, url, &allow, &pub_allow);
+    }
     if (!r->route) {
-        if (r->err.code == APP_EMETHOD) {
+        /* A CORS preflight is an OPTIONS on a known path (cors.c). */
+        if (r->err.code == APP_EMETHOD && strcmp(r->method, "OPTIONS") == 0 &&
+            cors_preflight(r, allow.data, pub_allow.data)) {
+            /* answered */
+        } else if (r->err.code == APP_EMETHOD) {
             srv_reply_problem(r, &r->err);
             srv_add_header(r, MHD_HTTP_HEADER_ALLOW, allow.data ? allow.data : "");
         }
         buf_release(&allow);
+        buf_release(&pub_allow);
         return -1;
     }
     buf_release(&allow);
+    buf_release(&pub_allow);
     /* Every handler gets the thread's connection here, opened once; a database that
      * cannot be opened is a 500 before any handler or body is involved. */
     r->db = srv_db(r);

@@ -30,6 +30,7 @@
 #include "server/net.h"
 #include "server/route.h"
 
+#define SRV_CORS_MAX 32 /* --cors-origin values */
 #define SRV_JSON_LIMIT_DEFAULT (1024 * 1024)
 #define SRV_UPLOAD_LIMIT_DEFAULT (512ull * 1024 * 1024)
 #define SRV_DRAIN_TIMEOUT_DEFAULT 10
@@ -54,6 +55,9 @@ struct srv_config {
     char *tls_key_pem;
     struct srv_cidr trusted[SRV_MAX_TRUSTED_PROXIES];
     size_t n_trusted;
+    const char *ui_dir;             /* --ui-dir, or NULL: next to the binary (ui.h) */
+    const char *cors[SRV_CORS_MAX]; /* --cors-origin values (cors.h) */
+    size_t n_cors;
 };
 
 struct srv {
@@ -67,6 +71,7 @@ struct srv {
     struct art_store *store;
     struct art_keys *keys;
     struct srv_jobs *jobs; /* background threads: the end-of-support sweep, webhook delivery */
+    struct ui_files *ui;   /* the dashboard's files, or NULL (ui.h) */
 };
 
 enum srv_route_flags {
@@ -159,6 +164,24 @@ cJSON *srv_body_json(struct srv_req *r);
 
 /* Add a header to the pending reply (after srv_reply_*). */
 void srv_add_header(struct srv_req *r, const char *name, const char *value);
+
+/* 1 when the route answers only with a token (admin, publish, or a private read
+ * under --private-reads): what CORS "*" never opens. */
+int srv_route_needs_token(const struct srv *s, const struct srv_route *rt);
+
+/* Hooks that other server modules implement; declared here so that this layer
+ * does not include the modules built on it.
+ *
+ * server/cors.c: for an OPTIONS request whose path exists (allow: every method of
+ * the path, public_allow: those that need no token, each "A, B", either may be
+ * NULL), answer the preflight (reply set, returns 1) when the configuration permits
+ * it, else 0; and add the CORS headers to every reply (problems included, so a page
+ * can read them). */
+int cors_preflight(struct srv_req *r, const char *allow, const char *public_allow);
+void cors_decorate(struct srv_req *r);
+/* server/ui.c: the dashboard's route when url is one of its paths ("/", "/ui",
+ * "/ui/...", "/favicon.ico"), else NULL; its handler reads r->path. */
+const struct srv_route *ui_route(const char *url);
 
 /* The route tables of every module (routes.c). */
 extern const struct srv_routes srv_all_routes[];

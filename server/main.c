@@ -26,9 +26,11 @@
 #include "db/tokens.h"
 #include "server/api.h"
 #include "server/backup.h"
+#include "server/cors.h"
 #include "server/datalock.h"
 #include "server/metrics.h"
 #include "server/net.h"
+#include "server/ui.h"
 #include "server/resolve_api.h"
 #include "server/workers_api.h"
 #include "server/artifacts_api.h"
@@ -78,6 +80,9 @@ static const struct opt_doc serve_opts[] = {
     {"--trusted-proxy", "CIDR", "none", "trust Forwarded/X-Forwarded-For from CIDR (repeatable)"},
     {"--tls-cert", "FILE", "none", "serve HTTPS with this PEM certificate (chain)"},
     {"--tls-key", "FILE", "none", "the PEM private key of --tls-cert"},
+    {"--ui-dir", "DIR", "ui next to the binary", "the dashboard's files, served at /ui/"},
+    {"--cors-origin", "ORIGIN", "none",
+     "let pages of ORIGIN call the API; * for public reads (repeatable)"},
 };
 #define N_SERVE_OPTS (sizeof(serve_opts) / sizeof(serve_opts[0]))
 
@@ -129,6 +134,9 @@ struct opts {
     const char *tls_cert, *tls_key;
     const char *trusted[SRV_MAX_TRUSTED_PROXIES];
     size_t n_trusted;
+    const char *ui_dir;
+    const char *cors[SRV_CORS_MAX];
+    size_t n_cors;
     /* token commands */
     const char *name, *scope, *expires;
     /* strings read from --config, freed at exit */
@@ -222,6 +230,12 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
         if (srv_cidr_parse(v, &cidr) < 0 || o->n_trusted == SRV_MAX_TRUSTED_PROXIES)
             goto bad;
         o->trusted[o->n_trusted++] = v;
+    } else if (!strcmp(k, "ui-dir")) {
+        o->ui_dir = v;
+    } else if (!strcmp(k, "cors-origin")) {
+        if (o->n_cors == SRV_CORS_MAX)
+            goto bad;
+        o->cors[o->n_cors++] = v;
     } else if (!strcmp(k, "tls-cert")) {
         o->tls_cert = v;
     } else if (!strcmp(k, "tls-key")) {
@@ -523,6 +537,14 @@ cmd_serve(const struct opts *o)
     s.cfg.public_url = o->public_url;
     for (size_t i = 0; i < o->n_trusted; i++)
         srv_cidr_parse(o->trusted[i], &s.cfg.trusted[s.cfg.n_trusted++]);
+    for (size_t i = 0; i < o->n_cors; i++) {
+        if (cors_add_origin(&s.cfg, o->cors[i], &err) < 0) {
+            fprintf(stderr, "almanacd: %s\n", err.msg);
+            app_err_release(&err);
+            return 2;
+        }
+    }
+    s.cfg.ui_dir = o->ui_dir;
     lock = data_lock_take(o->data, &err);
     if (!lock) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
@@ -557,6 +579,10 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
+    if (ui_open(s.cfg.ui_dir, &s.ui, &err) < 0) {
+        fprintf(stderr, "almanacd: --ui-dir: %s\n", err.msg);
+        goto out;
+    }
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -575,6 +601,10 @@ cmd_serve(const struct opts *o)
             shown, o->data, (long)getpid());
     if (o->metrics_listen)
         app_log(APP_LOG_INFO, "metrics on http://%s/metrics", mshown);
+    if (s.ui)
+        app_log(APP_LOG_INFO, "dashboard at /ui/ from %s", ui_dir(s.ui));
+    else
+        app_log(APP_LOG_INFO, "no dashboard files found (make ui, or --ui-dir DIR)");
     while (!stop_requested) {
         pause();
         if (reopen_requested) {
@@ -600,6 +630,7 @@ out:
     srv_resolve_fini();
     snapcache_free(s.snaps);
     srv_metrics_fini();
+    ui_free(s.ui);
     free(s.cfg.tls_cert_pem);
     if (s.cfg.tls_key_pem) {
         sodium_memzero(s.cfg.tls_key_pem, strlen(s.cfg.tls_key_pem));

@@ -4,6 +4,7 @@
  *   PUT    /v1/workers/{name}        admin: resolve as of today and pin (201 new, 200)
  *   GET    /v1/workers/{name}        the worker, its lock and its history
  *   DELETE /v1/workers/{name}        admin: 204
+ *   GET    /v1/workers/stats         ?as_of: counts by line, runtime and status
  *   GET    /v1/workers               ?python_line&runtime&status&ends_before&cursor&limit
  *   GET    /v1/eol/plan              ?as_of (default today)&summary: changes nothing
  *   POST   /v1/eol/apply             admin ?as_of&summary&notify_upcoming: the plan, applied
@@ -101,6 +102,20 @@ check_name(struct srv_req *r)
     return 0;
 }
 
+/* "stats" names GET /v1/workers/stats, which wins over {name}: a PUT or DELETE
+ * there answers as that resource does, 405 (replied here; returns 1). */
+static int
+reserved_name(struct srv_req *r)
+{
+    if (strcmp(r->params[0], "stats") != 0)
+        return 0;
+    app_fail(&r->err, APP_EMETHOD,
+             "method %s is not allowed on this resource ('stats' is not a worker name)", r->method);
+    srv_reply_problem(r, &r->err);
+    srv_add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    return 1;
+}
+
 /* The worker document: the row, its lock (parsed) and its history. */
 static cJSON *
 worker_doc(struct db *c, const char *name, struct app_err *err)
@@ -156,6 +171,8 @@ h_worker_put(struct srv_req *r)
 
     if (check_name(r) < 0)
         return -1;
+    if (reserved_name(r))
+        return 0;
     body = srv_body_json(r);
     if (!body)
         return -1;
@@ -203,6 +220,8 @@ h_worker_delete(struct srv_req *r)
 {
     if (check_name(r) < 0)
         return -1;
+    if (reserved_name(r))
+        return 0;
     if (cat_worker_delete(r->db, r->params[0], &r->err) < 0)
         return -1;
     srv_reply_empty(r, 204);
@@ -340,6 +359,23 @@ h_eol_upcoming(struct srv_req *r)
     return 0;
 }
 
+/* Counts by line, runtime and status for dashboards: grouped in SQL, so its cost
+ * does not grow with a page of rows per worker. */
+static int
+h_workers_stats(struct srv_req *r)
+{
+    cJSON *o;
+    int as_of;
+
+    if (as_of_query(r, &as_of) < 0)
+        return -1;
+    o = cat_worker_stats(r->db, as_of, &r->err);
+    if (!o)
+        return -1;
+    srv_reply_json(r, 200, o);
+    return 0;
+}
+
 static int
 h_hooks(struct srv_req *r)
 {
@@ -411,6 +447,9 @@ h_hook_deliveries(struct srv_req *r)
 
 const struct srv_route srv_workers_routes[] = {
     {"GET", "/v1/workers", SRV_PRIVATE, h_workers_list, NULL},
+    /* Before {name}: a literal segment wins, so no worker named "stats" is readable
+     * by GET (README). Counts of the registry are as private as the registry. */
+    {"GET", "/v1/workers/stats", SRV_PRIVATE, h_workers_stats, NULL},
     {"GET", "/v1/workers/{name}", SRV_PRIVATE, h_worker_get, NULL},
     {"PUT", "/v1/workers/{name}", SRV_PUBLISH, h_worker_put, NULL},
     {"DELETE", "/v1/workers/{name}", SRV_PUBLISH, h_worker_delete, NULL},

@@ -13,6 +13,9 @@
 #             its Pyodide boots itself when ALMANAC_SLOW_TESTS=0)
 #   cli-daily tests/cli/daily.sh BUILD_DIR (lock files, upgrade, check, init, polish,
 #             cache, make install; the same ALMANAC_SLOW_TESTS=0 rule)
+#   ui        tests/ui/*.test.mjs: the dashboard in Debian's chromium (playwright-core)
+#             against BUILD_DIR/almanacd and build/ui; skipped, saying why, only when
+#             no browser is installed (screenshots: build/test-ui/screenshots/)
 #   crash     tests/crash/crash_loop.sh BUILD_DIR
 #   eol-crash tests/crash/eol_crash.sh BUILD_DIR
 # Prints a line per suite and a closing "N passed, M failed"; writes "suite passed
@@ -163,6 +166,19 @@ else
         run_node api "$LOGS/api.log" "$API_TIMEOUT" ./*.test.mjs)
     # the subshell's record() wrote to $COUNTS already; coverage is informational
     (cd tests/api && node lib/coverage.mjs "$LOGS/api-coverage.txt") || true
+fi
+
+if [ -d tests/ui ] && ls tests/ui/*.test.mjs >/dev/null 2>&1; then
+    echo "== dashboard in a browser (tests/ui)"
+    if [ ! -d tests/ui/node_modules ]; then
+        (cd tests/ui && npm ci --no-audit --no-fund --loglevel=error) >&2 || true
+    fi
+    if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+        echo "run.sh: ui: SKIPPED: no browser at ${CHROMIUM:-/usr/bin/chromium} (apt-get install chromium, or set CHROMIUM)"
+        record ui-skipped 0 0
+    else
+        (cd tests/ui && ALMANAC_BIN_DIR="$B" run_node ui "$LOGS/ui.log" "$API_TIMEOUT" ./*.test.mjs)
+    fi
 fi
 
 if [ -d tests/executor ] && ls tests/executor/*.test.mjs >/dev/null 2>&1; then
