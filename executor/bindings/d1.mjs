@@ -2,7 +2,7 @@
 // (better-sqlite3), one file per database: STATE/d1/<database_id>.sqlite.
 import path from "node:path";
 import { openDb, safeName, fromPy, opts } from "./common.mjs";
-import { splitSql } from "./sqlsplit.mjs";
+import { splitSql, numberedParams } from "./sqlsplit.mjs";
 
 // D1's documented limits.
 export const D1_MAX_PARAMS = 100;
@@ -120,18 +120,26 @@ export class D1Database {
   _execute(st, shape) {
     if (st.db !== this) throw new TypeError("D1: the statement belongs to another database");
     try {
-      const s = this.#stmt(st.sql);
+      let sql = st.sql;
+      let params = st.params;
+      const np = numberedParams(sql);
+      if (np) {
+        if (params.length > np.count) throw new D1Error(`D1_ERROR: Wrong number of parameter bindings for SQL query.`);
+        sql = np.sql;
+        params = np.order.map((i) => (i <= params.length ? params[i - 1] : null));
+      }
+      const s = this.#stmt(sql);
       if (s.reader) {
         const columns = s.columns().map((c) => c.name);
         const rows =
           shape === "arrays"
-            ? s.raw(true).all(...st.params).map((r) => r.map(outValue))
-            : s.raw(false).all(...st.params).map(outRow);
+            ? s.raw(true).all(...params).map((r) => r.map(outValue))
+            : s.raw(false).all(...params).map(outRow);
         const changes = this.#db.prepare("SELECT changes() AS c, last_insert_rowid() AS r").get();
-        const writes = /^\s*(insert|update|delete|replace|with)/i.test(st.sql) ? changes.c : 0;
+        const writes = /^\s*(insert|update|delete|replace|with)/i.test(sql) ? changes.c : 0;
         return { rows, columns, changes: writes, lastRowId: Number(changes.r) };
       }
-      const info = s.run(...st.params);
+      const info = s.run(...params);
       return { rows: [], columns: [], changes: info.changes, lastRowId: Number(info.lastInsertRowid) };
     } catch (e) {
       throw d1Error(e);
@@ -173,7 +181,9 @@ export class D1Database {
     }
     const run = this.#db.transaction(() => statements.map((s) => this._result(s)));
     try {
-      return run();
+      // IMMEDIATE: take the write lock first (waiting for another process's writer) so a
+      // read-then-write batch never fails on a stale snapshot.
+      return run.immediate();
     } catch (e) {
       throw d1Error(e);
     }
@@ -224,7 +234,7 @@ export class D1Database {
       stmts.map((sql) => this._result(new D1PreparedStatement(this, sql, []))),
     );
     try {
-      return run();
+      return run.immediate();
     } catch (e) {
       throw d1Error(e);
     }

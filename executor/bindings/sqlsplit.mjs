@@ -10,8 +10,8 @@ export function splitSql(text) {
   let lastWord = "";
   let inTriggerBody = false;
   const push = (end) => {
-    const s = text.slice(start, end).trim();
-    if (s !== "" && !/^(--[^\n]*\n?|\/\*[\s\S]*?\*\/|\s)*$/.test(s)) out.push(s);
+    const s = text.slice(start, end).replace(/^(\s|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/, "").trim();
+    if (s !== "") out.push(s);
     start = end + 1;
     words = [];
     lastWord = "";
@@ -68,4 +68,54 @@ export function splitSql(text) {
   }
   push(n);
   return out;
+}
+
+// Rewrites numbered parameters (?1, ?2, as D1 accepts them) to anonymous ones, which is
+// what better-sqlite3 binds positionally: returns {sql, order} where order[i] is the
+// 1-based parameter index of the i-th "?" of sql; null when sql has no ?NNN.
+export function numberedParams(sql) {
+  if (!/\?\d/.test(sql)) return null;
+  let out = "";
+  const order = [];
+  let max = 0;
+  let i = 0;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql[i];
+    if (c === "'" || c === '"' || c === "`" || c === "[") {
+      const close = c === "[" ? "]" : c;
+      let j = i + 1;
+      while (j < n && !(sql[j] === close && !(close !== "]" && sql[j + 1] === close))) j += sql[j] === close ? 2 : 1;
+      out += sql.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === "-" && sql[i + 1] === "-") {
+      let j = sql.indexOf("\n", i);
+      if (j < 0) j = n;
+      out += sql.slice(i, j);
+      i = j;
+      continue;
+    }
+    if (c === "/" && sql[i + 1] === "*") {
+      const e = sql.indexOf("*/", i + 2);
+      const j = e < 0 ? n : e + 2;
+      out += sql.slice(i, j);
+      i = j;
+      continue;
+    }
+    if (c === "?") {
+      let j = i + 1;
+      while (j < n && sql[j] >= "0" && sql[j] <= "9") j++;
+      const idx = j > i + 1 ? Number(sql.slice(i + 1, j)) : max + 1;
+      if (idx > max) max = idx;
+      order.push(idx);
+      out += "?";
+      i = j;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return { sql: out, order, count: max };
 }
