@@ -7,6 +7,9 @@
 #   client-link  scripts/check-client-link.sh: BUILD_DIR/almanac has no SQLite,
 #             database or server symbols
 #   api       tests/api/*.test.mjs with node's test runner against BUILD_DIR/almanacd
+#   bindings  tests/bindings/*.test.mjs: the executor's local bindings (KV, D1, DO,
+#             R2, assets, d1 execute) in Node, and from Python on the oldest and
+#             newest Pyodide (those two boots skipped when ALMANAC_SLOW_TESTS=0)
 #   executor  tests/executor/ (boots real Pyodide, about a minute), unless
 #             ALMANAC_SLOW_TESTS=0
 #   cli       tests/cli/run.sh BUILD_DIR (the CLI and executor end to end; it skips
@@ -164,6 +167,12 @@ else
     # the subshell's record() wrote to $COUNTS already; coverage is informational
     (cd tests/api && node lib/coverage.mjs "$LOGS/api-coverage.txt") || true
 fi
+
+echo "== local bindings (tests/bindings)"
+if [ ! -d executor/node_modules ]; then
+    (cd executor && npm ci --no-audit --no-fund --loglevel=error) >&2 || true
+fi
+run_node bindings "$LOGS/bindings.log" "$API_TIMEOUT" tests/bindings/*.test.mjs
 
 if [ -d tests/executor ] && ls tests/executor/*.test.mjs >/dev/null 2>&1; then
     if [ "${ALMANAC_SLOW_TESTS:-1}" = "0" ]; then
