@@ -2,8 +2,8 @@
 // `almanac d1 execute` (the C CLI runs this; it links no SQLite), like
 // `wrangler d1 execute --local`:
 //
-//   node executor/d1-execute.mjs --config-json FILE --state-dir DIR BINDING
-//        (--file F.sql | --command SQL) [--json]
+//   node executor/d1-execute.mjs --config-json FILE --state-dir DIR
+//        (--file F.sql | --command SQL) [--json] [--] BINDING
 //
 // FILE is the worker's wrangler config as JSON (parsed by the CLI, env overrides
 // applied). BINDING is a d1_databases entry's binding or database_name. The statements
@@ -27,8 +27,18 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const a = { json: false };
+  let positional = false;
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
+    if (positional || x === "--") {
+      if (x === "--" && !positional) {
+        positional = true;
+        continue;
+      }
+      if (a.binding === undefined) a.binding = x;
+      else usage(`d1 execute: unexpected argument ${x}`);
+      continue;
+    }
     const val = () => {
       if (i + 1 >= argv.length) usage(`${x} needs a value`);
       return argv[++i];

@@ -2,7 +2,7 @@
 // (better-sqlite3), one file per database: STATE/d1/<database_id>.sqlite.
 import path from "node:path";
 import { openDb, safeName, fromPy, opts } from "./common.mjs";
-import { splitSql, numberedParams } from "./sqlsplit.mjs";
+import { splitSql, numberedParams, prepareCompat } from "./sqlsplit.mjs";
 
 // D1's documented limits.
 export const D1_MAX_PARAMS = 100;
@@ -108,7 +108,7 @@ export class D1Database {
   #stmt(sql) {
     let s = this.#cache.get(sql);
     if (!s) {
-      s = this.#db.prepare(sql);
+      s = prepareCompat(this.#db, sql).stmt;
       if (this.#cache.size > 256) this.#cache.clear();
       this.#cache.set(sql, s);
     }
@@ -200,7 +200,11 @@ export class D1Database {
       const line = lines[i];
       if (line.trim() === "") continue;
       try {
-        this.#db.exec(line);
+        for (const one of splitSql(line)) {
+          const { stmt } = prepareCompat(this.#db, one);
+          if (stmt.reader) stmt.all();
+          else stmt.run();
+        }
       } catch (e) {
         throw new D1Error(`D1_EXEC_ERROR: Error in line ${i + 1}: ${line}: ${e.message}${e.code ? `: ${e.code}` : ""}`);
       }

@@ -9,6 +9,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 import v8 from "node:v8";
 import { openDb, safeName, fromPy, isPyProxy, opts } from "./common.mjs";
+import { splitSql, prepareCompat } from "./sqlsplit.mjs";
 
 export const DO_MAX_KEY_BYTES = 2048;
 export const DO_MAX_BATCH_KEYS = 128;
@@ -217,12 +218,12 @@ class SqlStorage {
       if (ArrayBuffer.isView(b)) return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
       return b;
     });
-    const stmts = query.split(/;\s*(?=\S)/).filter((s) => s.trim() !== "");
+    const stmts = splitSql(query);
     let rows = [];
     let columnNames = [];
     let written = 0;
     for (let i = 0; i < stmts.length; i++) {
-      const s = this.db.prepare(stmts[i]);
+      const s = prepareCompat(this.db, stmts[i]).stmt;
       const last = i === stmts.length - 1;
       const p = last ? params : [];
       if (s.reader) {

@@ -119,3 +119,90 @@ export function numberedParams(sql) {
   }
   return { sql: out, order, count: max };
 }
+
+// Double-quoted string literals ("text" where a string is meant) are accepted by the
+// platform's SQLite, as by SQLite's default build (the DQS misfeature), and real schemas
+// and seed files rely on it; better-sqlite3 is built with SQLITE_DQS=0. SQLite names
+// the token it could not resolve ("no such column: "X" - should this be a string
+// literal in single-quotes?"), so prepareCompat re-writes exactly that token as a
+// single-quoted literal and prepares again, which is what a DQS build does.
+export const DQS_MAX_REWRITES = 10000;
+const DQS_ERROR = /^no such column: "([\s\S]*)" - should this be a string literal in single-quotes\?$/;
+
+function rewriteDqs(sql, name) {
+  let out = "";
+  let i = 0;
+  let hit = false;
+  const n = sql.length;
+  while (i < n) {
+    const c = sql[i];
+    if (c === "'" || c === "`" || c === "[") {
+      const close = c === "[" ? "]" : c;
+      let j = i + 1;
+      while (j < n) {
+        if (sql[j] === close) {
+          if (close !== "]" && sql[j + 1] === close) {
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        j++;
+      }
+      out += sql.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === "-" && sql[i + 1] === "-") {
+      let j = sql.indexOf("\n", i);
+      if (j < 0) j = n;
+      out += sql.slice(i, j);
+      i = j;
+      continue;
+    }
+    if (c === "/" && sql[i + 1] === "*") {
+      const e = sql.indexOf("*/", i + 2);
+      const j = e < 0 ? n : e + 2;
+      out += sql.slice(i, j);
+      i = j;
+      continue;
+    }
+    if (c === '"') {
+      let j = i + 1;
+      let v = "";
+      while (j < n) {
+        if (sql[j] === '"') {
+          if (sql[j + 1] === '"') {
+            v += '"';
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        v += sql[j++];
+      }
+      if (v === name) {
+        out += "'" + v.replace(/'/g, "''") + "'";
+        hit = true;
+      } else out += sql.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    out += c;
+    i++;
+  }
+  return hit ? out : null;
+}
+
+export function prepareCompat(db, sql) {
+  for (let k = 0; ; k++) {
+    try {
+      return { stmt: db.prepare(sql), sql };
+    } catch (e) {
+      const m = k < DQS_MAX_REWRITES && e && typeof e.message === "string" ? DQS_ERROR.exec(e.message) : null;
+      const next = m ? rewriteDqs(sql, m[1]) : null;
+      if (next === null) throw e;
+      sql = next;
+    }
+  }
+}

@@ -102,6 +102,16 @@ test("D1: one SQLite file per database, persisted; fresh starts empty", async ()
   b.close();
 });
 
+test("D1 accepts double-quoted string literals as the platform's SQLite does", async () => {
+  const { env, close } = await setup(tmpDir("d1dqs"));
+  await env.DB.prepare('INSERT INTO users (name) VALUES ("it\'s ""quoted"""), ("plain")').run();
+  assert.deepEqual((await env.DB.prepare("SELECT name FROM users ORDER BY id").all()).results, [{ name: 'it\'s "quoted"' }, { name: "plain" }]);
+  // a double-quoted identifier that exists stays an identifier
+  assert.deepEqual((await env.DB.prepare('SELECT "name" FROM users WHERE "name" = "plain"').all()).results, [{ name: "plain" }]);
+  await assert.rejects(env.DB.prepare("SELECT nocol FROM users").all(), /no such column: nocol/);
+  close();
+});
+
 test("splitSql respects quotes, comments and trigger bodies", () => {
   assert.deepEqual(splitSql("a; b;;\n-- x; y\nc 'q;r' \"s;t\" /* ; */;"), ["a", "b", "c 'q;r' \"s;t\" /* ; */"]);
   assert.deepEqual(
