@@ -58,6 +58,14 @@ export function isPyProxy(v) {
 // plain JS value, as the platform's structured clone / JSON conversion sees it.
 export function fromPy(v) {
   if (!isPyProxy(v)) return v;
+  // the workers SDK's wrappers (Request, Response, Headers, ...) carry their JS object
+  let js;
+  try {
+    js = v.js_object;
+  } catch {
+    js = undefined;
+  }
+  if (js !== undefined && js !== null && !isPyProxy(js)) return js;
   return v.toJs({ dict_converter: Object.fromEntries, create_pyproxies: false });
 }
 
