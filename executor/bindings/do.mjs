@@ -126,6 +126,10 @@ class Storage {
 
   // list({start, startAfter, end, prefix, reverse, limit}) -> Map in key order.
   async list(options) {
+    return this.listSync(options);
+  }
+
+  listSync(options) {
     const o = opts(options);
     const where = [];
     const args = [];
@@ -190,6 +194,35 @@ class Storage {
   async deleteAlarm() {
     this.q.delAlarm.run();
     if (this.onAlarmChange) this.onAlarmChange(null);
+  }
+
+  // ctx.storage.kv: the synchronous key-value API of SQLite-backed objects, over the
+  // same _cf_KV table as the asynchronous one.
+  get kv() {
+    if (!this.sqlEnabled) {
+      throw new Error(
+        "storage.kv is only available to SQLite-backed Durable Objects. Declare the class in `new_sqlite_classes` of a migration in the config.",
+      );
+    }
+    if (!this._kv) {
+      const st = this;
+      this._kv = {
+        get(key) {
+          const r = st.q.get.get(checkKey(key));
+          return r ? deser(r.value) : undefined;
+        },
+        put(key, value) {
+          st.q.put.run(checkKey(key), ser(value));
+        },
+        delete(key) {
+          return st.q.del.run(checkKey(key)).changes > 0;
+        },
+        list(options) {
+          return st.listSync(options)[Symbol.iterator]();
+        },
+      };
+    }
+    return this._kv;
   }
 
   get sql() {

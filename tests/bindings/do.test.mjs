@@ -52,8 +52,18 @@ class Counter {
 }
 class SqlObj {
   constructor(ctx) {
+    this.ctx = ctx;
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, v TEXT)");
+  }
+  kvRoundTrip() {
+    const kv = this.ctx.storage.kv;
+    kv.put("a", { n: 1 });
+    kv.put("b", 2);
+    const out = { a: kv.get("a"), missing: kv.get("zz"), list: [...kv.list()].map(([k]) => k) };
+    out.deleted = kv.delete("b");
+    out.after = [...kv.list()].map(([k]) => k);
+    return out;
   }
   add(v) {
     this.sql.exec("INSERT INTO items (v) VALUES (?)", v);
@@ -169,6 +179,7 @@ test("DO storage API: get/put/delete/list with options, transaction, alarm", asy
   await st.deleteAll();
   assert.equal((await st.list()).size, 0);
   assert.throws(() => st.sql, /SQL is not enabled/);
+  assert.throws(() => st.kv, /only available to SQLite-backed/);
   b.close();
   close();
 });
@@ -197,6 +208,7 @@ test("SQLite-backed DO: ctx.storage.sql persisted", async () => {
   b.close();
   b = await createBindings({ config, stateDir, durableObjectClasses: classes });
   assert.deepEqual(await b.env.SQLDO.getByName("q").all(), [{ id: 1, v: "one" }, { id: 2, v: "two" }]);
+  assert.deepEqual(await b.env.SQLDO.getByName("q").kvRoundTrip(), { a: { n: 1 }, missing: undefined, list: ["a", "b"], deleted: true, after: ["a"] });
   b.close();
 });
 
