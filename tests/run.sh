@@ -16,6 +16,8 @@
 #             its Pyodide boots itself when ALMANAC_SLOW_TESTS=0)
 #   cli-daily tests/cli/daily.sh BUILD_DIR (lock files, upgrade, check, init, polish,
 #             cache, make install; the same ALMANAC_SLOW_TESTS=0 rule)
+#   cli-bindings  tests/cli/bindings.sh BUILD_DIR (local bindings through `almanac run`
+#             and `almanac d1 execute`; skips itself when ALMANAC_SLOW_TESTS=0)
 #   crash     tests/crash/crash_loop.sh BUILD_DIR
 #   eol-crash tests/crash/eol_crash.sh BUILD_DIR
 # Prints a line per suite and a closing "N passed, M failed"; writes "suite passed
@@ -196,6 +198,11 @@ fi
 if [ -f tests/cli/daily.sh ]; then
     echo "== the CLI as a daily tool (tests/cli/daily.sh)"
     run_script cli-daily "$LOGS/cli-daily.log" "$SLOW_TIMEOUT" bash tests/cli/daily.sh "$B"
+fi
+
+if [ -f tests/cli/bindings.sh ]; then
+    echo "== local bindings end to end (tests/cli/bindings.sh)"
+    run_script cli-bindings "$LOGS/cli-bindings.log" "$SLOW_TIMEOUT" bash tests/cli/bindings.sh "$B"
 fi
 
 if [ -f tests/crash/crash_loop.sh ]; then
