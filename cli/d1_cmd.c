@@ -97,8 +97,7 @@ d1_parse(struct cli *c, int argc, char **argv, struct d1_args *a, int *rc)
         return -1;
     }
     if (o.n_pos != 1)
-        return cli_usage_error(argv[0], "give one D1 database: its binding or database_name"),
-               -1;
+        return cli_usage_error(argv[0], "give one D1 database: its binding or database_name"), -1;
     a->binding = o.pos[0];
     if (!a->file == !a->command)
         return cli_usage_error(argv[0], "give exactly one of --file and --command"), -1;
@@ -137,8 +136,7 @@ d1_write_config(const cJSON *json, char **path, struct app_err *err)
 
     fd = mkstemp(p);
     if (fd < 0) {
-        app_fail(err, APP_EINTERNAL, "cannot create a temporary file '%s': %s", p,
-                 strerror(errno));
+        app_fail(err, APP_EINTERNAL, "cannot create a temporary file '%s': %s", p, strerror(errno));
         goto out;
     }
     f = fdopen(fd, "w");
@@ -178,8 +176,8 @@ d1_spawn(char **argv, int *status, struct app_err *err)
     errno = posix_spawnp(&pid, node, NULL, NULL, argv, environ);
     if (errno != 0)
         return app_fail(err, APP_EINTERNAL,
-                        "cannot start '%s' (Node.js): %s; install nodejs or set ALMANAC_NODE",
-                        node, strerror(errno));
+                        "cannot start '%s' (Node.js): %s; install nodejs or set ALMANAC_NODE", node,
+                        strerror(errno));
     while (waitpid(pid, status, 0) < 0)
         if (errno != EINTR)
             return app_fail(err, APP_EINTERNAL, "waiting for node: %s", strerror(errno));
@@ -249,8 +247,8 @@ cmd_d1_execute(struct cli *c, int argc, char **argv)
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         rc = CLI_OK;
-    else if (WIFEXITED(status) && (WEXITSTATUS(status) == D1_SCRIPT_SQL_ERROR ||
-                                   WEXITSTATUS(status) == D1_SCRIPT_USAGE))
+    else if (WIFEXITED(status) &&
+             (WEXITSTATUS(status) == D1_SCRIPT_SQL_ERROR || WEXITSTATUS(status) == D1_SCRIPT_USAGE))
         rc = CLI_EUSAGE; /* the script printed its one line */
     else {
         fprintf(stderr, "almanac: d1 execute: node %s %s\n", script,
