@@ -36,7 +36,8 @@ START_TEST(test_bindings)
         "id = \"b\"\n\n[[d1_databases]]\nbinding = \"DB\"\ndatabase_name = \"q\"\n"
         "database_id = \"x-1\"\n\n[durable_objects]\nbindings = [\n  { name = \"C\", class_name = "
         "\"Counter\" },\n]\n\n[[migrations]]\ntag = \"v1\"\nnew_sqlite_classes = [\"Counter\"]\n\n"
-        "[assets]\ndirectory = \"./public\"\nrun_worker_first = true\n\n[env.staging.vars]\nA = 2\n";
+        "[assets]\ndirectory = \"./public\"\nrun_worker_first = true\n\n[env.staging.vars]\nA = "
+        "2\n";
     static const char want[] =
         "{\"name\":\"w\",\"main\":\"src/entry.py\",\"compatibility_date\":\"2025-01-01\","
         "\"compatibility_flags\":[\"python_workers\",\"nodejs_compat\"],"
