@@ -114,6 +114,12 @@ async def route(request, env):
         out["do_x"] = await env.COUNTER.getByName("x").increment(0)
         out["do_y"] = await env.COUNTER.get(env.COUNTER.idFromName("y")).increment(1)
         return json.dumps(out)
+    if p == "/do":
+        stub = env.COUNTER.get(env.COUNTER.idFromName(q["name"]))
+        return str(await stub.increment(int(q.get("by", "1"))))
+    if p == "/do/slow":
+        # read, wait, write: concurrent requests lose updates unless serialized
+        return str(await env.COUNTER.getByName("race").slow_increment())
     if p == "/do/fetch":
         stub = env.COUNTER.getByName(q["name"])
         r = await stub.fetch("http://do/hello")
@@ -170,11 +176,23 @@ $ROUTES
 from workers import DurableObject, Response, WorkerEntrypoint
 
 class Counter(DurableObject):
+    def __init__(self, ctx, env):
+        super().__init__(ctx, env)
+        self.calls = 0
     async def increment(self, by):
+        self.calls += 1
         n = (await self.ctx.storage.get("n")) or 0
         n += by
         await self.ctx.storage.put("n", n)
         return n
+    async def slow_increment(self):
+        import asyncio
+        n = (await self.ctx.storage.get("n")) or 0
+        await asyncio.sleep(0.05)
+        await self.ctx.storage.put("n", n + 1)
+        return n + 1
+    async def calls_so_far(self):
+        return self.calls
     async def fetch(self, request):
         return Response("do fetch " + request.url)
 
@@ -251,6 +269,52 @@ run "$ALM" run --body-only --request 'GET /'
 expect "assets: run_worker_first sends / to the worker" 0 "no route /"
 run "$ALM" run --body-only --request 'GET /sub/style.css'
 expect "assets: a negated run_worker_first pattern is served from assets" 0 "body{}"
+
+# ---- almanac dev: one process, the bindings shared by every request
+cd "$T/new"
+python3 - "$T/new/wrangler.jsonc" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read().replace(', "run_worker_first": ["/", "!/sub/*"]}', '}')
+open(p, "w").write(s)
+PY
+DP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$ALM" dev --port "$DP" --fresh > "$T/dev.out" 2> "$T/dev.err" &
+DEV_PID=$!
+wait_for() { for _ in $(seq 1 240); do grep -q "$1" "$2" 2> /dev/null && return 0; sleep 0.25; done; return 1; }
+if wait_for 'ready on' "$T/dev.out"; then
+    u="http://127.0.0.1:$DP"
+    r1=$(curl -s "$u/do?name=dev&by=1"); r2=$(curl -s "$u/do?name=dev&by=1"); r3=$(curl -s "$u/do?name=dev&by=1")
+    [ "$r1 $r2 $r3" = "1 2 3" ] && ok "dev: a Durable Object holds its state across requests" || bad "dev: DO state" "$r1 $r2 $r3"
+    pids=
+    for i in 1 2 3 4 5 6 7 8; do
+        curl -s "$u/do/slow" > "$T/slow.$i" &
+        pids="$pids $!"
+    done
+    wait $pids
+    sort -n "$T"/slow.* | tr '\n' ' ' > "$T/slow.all"
+    [ "$(cat "$T/slow.all")" = "1 2 3 4 5 6 7 8 " ] && ok "dev: 8 concurrent requests to one Durable Object are serialized (no lost update)" \
+        || bad "dev: concurrent DO requests" "$(cat "$T/slow.all") $(cat "$T/dev.err" | tail -5)"
+    run "$ALM" d1 execute DB --file "$T/schema.sql"
+    expect "dev: d1 execute while dev serves" 0 "" "Executed 2 commands"
+    [ "$(curl -s "$u/put?v=devval")" = '{"d1": [1, 3], "do": 2}' ] && ok "dev: the worker sees the tables d1 execute made" || bad "dev: after d1 execute"
+    touch "$T/new/src/entry.py"
+    if wait_for 'reloaded after a change' "$T/dev.out"; then
+        got=$(curl -s "$u/get")
+        case $got in
+        '{"kv": "devval",'*'"do_x": 2,'*) ok "dev: state persists across a reload" ;;
+        *) bad "dev: state after reload" "$got" ;;
+        esac
+    else
+        bad "dev: no reload" "$(tail -5 "$T/dev.out")"
+    fi
+    [ "$(curl -s "$u/")" = "<h1>home</h1>" ] && ok "dev: assets served before the worker" || bad "dev: assets"
+    [ "$(curl -s "$u/nothing")" = "no route /nothing" ] && ok "dev: no asset -> the worker" || bad "dev: fall-through"
+else
+    bad "dev: did not start" "$(tail -20 "$T/dev.out" "$T/dev.err")"
+fi
+kill -INT "$DEV_PID" 2> /dev/null
+wait "$DEV_PID" 2> /dev/null
 
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
