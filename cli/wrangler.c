@@ -682,6 +682,28 @@ ends_with(const char *s, const char *suffix)
 
 static int json_fields(struct cli_wrangler *w, struct app_err *err);
 
+/* pyproject.toml: [project].dependencies from w->json (dependency groups are not
+ * the worker's). */
+static int
+pyproject_fields(struct cli_wrangler *w, struct app_err *err)
+{
+    const cJSON *project = cJSON_GetObjectItemCaseSensitive(w->json, "project");
+    const cJSON *deps = cJSON_GetObjectItemCaseSensitive(project, "dependencies"), *d;
+
+    if (!deps)
+        return 0;
+    if (!cJSON_IsArray(deps))
+        return app_fail(err, APP_EINVAL, "%s: [project].dependencies must be an array", w->path);
+    w->deps = xcalloc((size_t)cJSON_GetArraySize(deps) + 1, sizeof(char *));
+    cJSON_ArrayForEach (d, deps) {
+        if (!cJSON_IsString(d))
+            return app_fail(err, APP_EINVAL,
+                            "%s: [project].dependencies must be an array of strings", w->path);
+        w->deps[w->n_deps++] = xstrdup(d->valuestring);
+    }
+    return 0;
+}
+
 /* A wrangler.toml: the whole document as JSON (cli/toml.c, so the bindings and
  * [env.NAME] reach the executor as wrangler reads them), then the fields from it. */
 static int
@@ -698,7 +720,7 @@ toml_read(const char *path, const char *text, size_t len, struct cli_wrangler *w
         w->dir = xstrdup("/");
     }
     w->json = cli_toml_parse(path, text, len, err);
-    if (!w->json || json_fields(w, err) < 0) {
+    if (!w->json || json_fields(w, err) < 0 || pyproject_fields(w, err) < 0) {
         cli_wrangler_release(w);
         return -1;
     }
