@@ -5,7 +5,7 @@
 #   make test         unit + API tests, then the same under ASan+UBSan
 #   make SANITIZE=address,undefined test-once   one pass with sanitizers
 #   make bench        benchmarks side by side with nginx
-#   make fuzz         libFuzzer targets (clang)
+#   make fuzz         libFuzzer targets (clang), each run FUZZ_SECONDS (default 60)
 # Quiet by default; V=1 shows the commands.
 
 .DEFAULT_GOAL := all

@@ -69,6 +69,9 @@ app_err_status(enum app_code code)
     case APP_EINTERNAL: return 500;
     case APP_EUNAVAILABLE: return 503;
     case APP_EVERIFY: return 502;
+    case APP_EURI: return 414;
+    case APP_ERATE: return 429;
+    case APP_ENOTIMPL: return 501;
     }
     return 500;
 }
@@ -91,6 +94,9 @@ app_err_title(enum app_code code)
     case APP_EINTERNAL: return "Internal Server Error";
     case APP_EUNAVAILABLE: return "Service Unavailable";
     case APP_EVERIFY: return "Bad Gateway";
+    case APP_EURI: return "URI Too Long";
+    case APP_ERATE: return "Too Many Requests";
+    case APP_ENOTIMPL: return "Not Implemented";
     }
     return "Internal Server Error";
 }
@@ -113,6 +119,9 @@ app_err_slug(enum app_code code)
     case APP_EINTERNAL: return "internal";
     case APP_EUNAVAILABLE: return "unavailable";
     case APP_EVERIFY: return "bad-gateway";
+    case APP_EURI: return "uri-too-long";
+    case APP_ERATE: return "rate-limited";
+    case APP_ENOTIMPL: return "not-implemented";
     }
     return "internal";
 }
@@ -128,7 +137,10 @@ app_code_of_status(long status)
     case 409: return APP_ECONFLICT;
     case 413: return APP_ETOOLARGE;
     case 415: return APP_EMEDIA;
+    case 414: return APP_EURI;
     case 416: return APP_ERANGE;
+    case 429: return APP_ERATE;
+    case 501: return APP_ENOTIMPL;
     default: break;
     }
     return status >= 400 && status < 500 ? APP_EUNPROCESSABLE : APP_EUNAVAILABLE;

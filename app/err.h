@@ -26,6 +26,9 @@ enum app_code {
     APP_EINTERNAL,      /* bug or I/O failure on the server: 500 */
     APP_EUNAVAILABLE,   /* upstream unreachable: 503 */
     APP_EVERIFY,        /* client side: a signature, digest or size did not verify */
+    APP_EURI,           /* request target too long or too many query parameters: 414 */
+    APP_ERATE,          /* a client over its rate limit: 429 */
+    APP_ENOTIMPL,       /* a Transfer-Encoding the server does not implement: 501 */
 };
 
 #define APP_ERR_MSG_MAX 512

@@ -35,8 +35,12 @@ fs_name_check(const char *s, struct app_err *err)
 
     if (n == 0 || n > APP_FILE_NAME_MAX)
         return app_fail(err, APP_EINVAL, "file name must be 1 to %d bytes", APP_FILE_NAME_MAX);
-    if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strchr(s, '/') || strchr(s, '\\'))
-        return app_fail(err, APP_EINVAL, "file name '%.100s' is not a plain file name", s);
+    /* '?' and '#' would end a URL's path where the name is put into one (issue 9). */
+    if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strpbrk(s, "/\\?#"))
+        return app_fail(err, APP_EINVAL,
+                        "file name '%.100s' is not a plain file name (no '/', '\\', '?', '#', "
+                        "'.' or '..')",
+                        s);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return app_fail(err, APP_EINVAL, "file name has a control character");

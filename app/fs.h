@@ -8,7 +8,7 @@
 #define APP_FILE_NAME_MAX 255 /* NAME_MAX on the file systems we write to */
 
 /* 0 when s is a plain file name: 1 to APP_FILE_NAME_MAX bytes, not "." or "..", no
- * '/' or '\\', no control character (so it is one directory entry wherever it is
+ * '/', '\\', '?' or '#' (they would end a URL path), no control character (so it is
  * used, and prints on one line). Otherwise -1 with APP_EINVAL (err may be NULL). */
 int fs_name_check(const char *s, struct app_err *err);
 

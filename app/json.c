@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/buf.h"
+#include "app/jsonstrict.h"
 #include "app/mem.h"
 
 static int emit(struct buf *b, const cJSON *v);
@@ -137,6 +138,9 @@ json_parse(const char *s, size_t len, struct app_err *err)
         app_fail(err, APP_EINVAL, "request body is empty, expected JSON");
         return NULL;
     }
+    /* Strict first: UTF-8, finite numbers, no NUL, no repeated keys (jsonstrict.h). */
+    if (json_strict_check(s, len, err) < 0)
+        return NULL;
     v = cJSON_ParseWithLengthOpts(s, len, &end, 0);
     if (!v) {
         size_t at = end && end >= s ? (size_t)(end - s) : 0;

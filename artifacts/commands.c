@@ -152,6 +152,7 @@ on_report(void *ctx, enum art_fsck_kind kind, const char *name, const struct art
         break;
     case ART_FSCK_STRAY: printf("stray %s: %s\n", name, detail); break;
     case ART_FSCK_TEMP: printf("removed %s: %s\n", name, detail); break;
+    case ART_FSCK_SUSPECT: printf("suspect %s: %s\n", name, detail); break;
     }
     app_err_release(&err);
 }

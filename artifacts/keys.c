@@ -485,7 +485,7 @@ out:
 /* The cached signature of (kind, hex) by the current key, made when missing. */
 static int
 sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size,
-            const uint8_t b2[ART_BLAKE2B_LEN], char **sig_text, struct app_err *err)
+            const uint8_t b2[ART_BLAKE2B_LEN], int keep, char **sig_text, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     char id[ART_KEY_ID_LEN], now[APP_TIME_LEN];
@@ -525,6 +525,12 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
     sodium_mprotect_readonly(k->sk);
     text = art_minisign_sign(k->keynum, k->sk, b2, trusted);
     sodium_mprotect_noaccess(k->sk);
+    if (!keep) {
+        *sig_text = text;
+        text = NULL;
+        ret = 0;
+        goto out;
+    }
     if (db_prepare(k->c, &st, SQL_SIG_PUT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -557,12 +563,12 @@ art_sign_artifact(struct art_keys *k, const char *sha256_hex, uint64_t size,
         return app_fail(err, APP_EINVAL, "'%.80s' is not a sha256 digest", sha256_hex);
     if (!blake2b_hex || hex_decode(blake2b_hex, b2, sizeof(b2)) < 0)
         return app_fail(err, APP_EINTERNAL, "artifact sha256:%s has no BLAKE2b digest", sha256_hex);
-    return sign_cached(k, "artifact", sha256_hex, size, b2, sig_text, err);
+    return sign_cached(k, "artifact", sha256_hex, size, b2, 1, sig_text, err);
 }
 
-int
-art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t len,
-              char **sig_text, struct app_err *err)
+static int
+sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t len, int keep,
+          char **sig_text, struct app_err *err)
 {
     char hex[APP_SHA256_HEX];
     uint8_t b2[ART_BLAKE2B_LEN];
@@ -573,5 +579,19 @@ art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t
     if (strcmp(hex, lock_id + 7) != 0)
         return app_fail(err, APP_EINVAL, "lock bytes hash to sha256:%s, not %s", hex, lock_id);
     art_blake2b(bytes, len, b2);
-    return sign_cached(k, "lock", hex, len, b2, sig_text, err);
+    return sign_cached(k, "lock", hex, len, b2, keep, sig_text, err);
+}
+
+int
+art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t len,
+              char **sig_text, struct app_err *err)
+{
+    return sign_lock(k, lock_id, bytes, len, 1, sig_text, err);
+}
+
+int
+art_sign_lock_transient(struct art_keys *k, const char *lock_id, const char *bytes, size_t len,
+                        char **sig_text, struct app_err *err)
+{
+    return sign_lock(k, lock_id, bytes, len, 0, sig_text, err);
 }

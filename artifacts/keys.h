@@ -55,4 +55,10 @@ int art_sign_artifact(struct art_keys *k, const char *sha256_hex, uint64_t size,
 int art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t len,
                   char **sig_text, struct app_err *err);
 
+/* The same signature, but only read from the signatures table, never added to it:
+ * for locks that are not stored (anonymous resolves, issue 9), whose signatures
+ * must not grow the database either. A fresh one is made each time. */
+int art_sign_lock_transient(struct art_keys *k, const char *lock_id, const char *bytes, size_t len,
+                            char **sig_text, struct app_err *err);
+
 #endif

@@ -28,6 +28,7 @@
 #define ART_DIR "artifacts"
 #define ART_TMP_PREFIX ".tmp-"
 #define ART_QUARANTINE "quarantine"
+#define ART_SUSPECT "suspect" /* marks of artifacts that failed while served */
 #define ART_SUFFIX ".zst"
 #define ART_IO_CHUNK (256 * 1024)
 #define ART_DCTX_POOL 16 /* decoders kept for reuse across readers */
@@ -721,6 +722,37 @@ art_reader_read(struct art_reader *r, void *buf, size_t n, struct app_err *err)
     return reader_step(r, buf, n, err);
 }
 
+int
+art_reader_verify_rest(struct art_reader *r, struct app_err *err)
+{
+    uint8_t scratch[16384];
+    ssize_t k;
+
+    r->skip = 0;
+    while ((k = reader_step(r, scratch, sizeof(scratch), err)) > 0)
+        ;
+    return k < 0 ? -1 : 0;
+}
+
+void
+art_store_mark_suspect(const struct art_store *s, const char *hex)
+{
+    char *dir = xasprintf("%s/%s", s->root, ART_SUSPECT);
+    char *path = xasprintf("%s/%s", dir, hex);
+    int fd;
+
+    if (!sha256_hex_valid(hex))
+        goto out;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        goto out;
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+out:
+    free(dir);
+    free(path);
+}
+
 void
 art_reader_free(struct art_reader *r)
 {
@@ -859,6 +891,32 @@ fsck_dir(const struct art_store *s, struct art_fsck *f, const char *prefix)
     free(dir);
 }
 
+/* After the walk every stored file was verified: report and clear the marks. */
+static void
+fsck_suspects(const struct art_store *s, struct art_fsck *f)
+{
+    char *dir = xasprintf("%s/%s", s->root, ART_SUSPECT);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            char *path;
+
+            if (!sha256_hex_valid(e->d_name))
+                continue;
+            f->suspects++;
+            fsck_report(f, ART_FSCK_SUSPECT, e->d_name, NULL,
+                        "failed a checksum while being served; re-verified by this fsck");
+            path = xasprintf("%s/%s", dir, e->d_name);
+            unlink(path);
+            free(path);
+        }
+        closedir(d);
+    }
+    free(dir);
+}
+
 int
 art_store_fsck(const struct art_store *s, struct art_fsck *f, struct app_err *err)
 {
@@ -867,13 +925,13 @@ art_store_fsck(const struct art_store *s, struct art_fsck *f, struct app_err *er
     char **prefixes = NULL;
     size_t n = 0;
 
-    f->checked = f->corrupt = f->stray = f->quarantined = 0;
+    f->checked = f->corrupt = f->stray = f->quarantined = f->suspects = 0;
     f->temps = s->swept; /* removed when the store was opened */
     if (!d)
         return io_fail(err, "cannot open store", s->root);
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            strcmp(e->d_name, ART_QUARANTINE) == 0)
+            strcmp(e->d_name, ART_QUARANTINE) == 0 || strcmp(e->d_name, ART_SUSPECT) == 0)
             continue;
         if (is_temp_name(e->d_name)) {
             if (sweep_temp(dirfd(d), e->d_name)) {
@@ -896,5 +954,6 @@ art_store_fsck(const struct art_store *s, struct art_fsck *f, struct app_err *er
         free(prefixes[i]);
     }
     free(prefixes);
+    fsck_suspects(s, f);
     return 0;
 }

@@ -108,6 +108,17 @@ struct art_reader *art_reader_open(const struct art_store *s, const char *hex, u
 ssize_t art_reader_read(struct art_reader *r, void *buf, size_t n, struct app_err *err);
 void art_reader_free(struct art_reader *r);
 
+/* Decompress the rest of the stream (dropping the bytes) to its end, which checks
+ * every frame's content checksum. A Range response calls this before it hands out
+ * its last bytes: zstd checks a checksum only at a frame's end, so without it a
+ * damaged frame would serve a 206 of wrong bytes that looks complete. -1 with err
+ * when the rest is corrupt. */
+int art_reader_verify_rest(struct art_reader *r, struct app_err *err);
+
+/* Remember that hex failed a check while being served (DATA/artifacts/suspect/hex),
+ * for the operator and for fsck, which re-verifies it and clears the mark. */
+void art_store_mark_suspect(const struct art_store *s, const char *hex);
+
 /* Read the stored file of hex back in full: decompress, hash, and fill info.
  * APP_ENOTFOUND when not stored; APP_EINTERNAL "... is corrupt: ..." when it does
  * not decompress or hashes to another digest. */
@@ -121,11 +132,12 @@ int art_zstd_compress(const void *p, size_t n, int level, void **out, size_t *ou
 
 /* fsck: walk the store and verify every file. */
 enum art_fsck_kind {
-    ART_FSCK_OK,        /* verified; info is filled */
-    ART_FSCK_CORRUPT,   /* does not decompress to its digest */
-    ART_FSCK_STRAY,     /* a file that is neither an artifact nor a temp file */
-    ART_FSCK_TEMP,      /* a stale temp file, removed */
-    ART_FSCK_QUARANTINE /* a corrupt file moved to DATA/artifacts/quarantine/ */
+    ART_FSCK_OK,         /* verified; info is filled */
+    ART_FSCK_CORRUPT,    /* does not decompress to its digest */
+    ART_FSCK_STRAY,      /* a file that is neither an artifact nor a temp file */
+    ART_FSCK_TEMP,       /* a stale temp file, removed */
+    ART_FSCK_QUARANTINE, /* a corrupt file moved to DATA/artifacts/quarantine/ */
+    ART_FSCK_SUSPECT     /* marked while serving; re-verified in this walk, mark cleared */
 };
 
 struct art_fsck {
@@ -137,7 +149,7 @@ struct art_fsck {
     int repair; /* move corrupt files to quarantine (so they can be re-uploaded) */
     /* Totals, filled by art_store_fsck; temps includes those art_store_open
      * removed. */
-    unsigned long checked, corrupt, stray, temps, quarantined;
+    unsigned long checked, corrupt, stray, temps, quarantined, suspects;
 };
 
 /* Verify every stored artifact. Returns 0 when the walk completed (problems are

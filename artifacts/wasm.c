@@ -70,6 +70,9 @@ struct art_wasm {
     cJSON *sec;  /* this section's entry in sections */
     /* Facts. */
     cJSON *sections, *imports, *exports, *dylink;
+    uint32_t n_sections; /* all of them; at most ART_WASM_SECTIONS_LIST_MAX listed */
+    int sec_detached;    /* w->sec is not in sections (over the cap): ours to free */
+    size_t listed;       /* name bytes put into the facts' lists */
     uint32_t n_functions, n_code, n_data, n_datacount;
     int have_datacount;
     char fail[APP_ERR_MSG_MAX];
@@ -357,16 +360,17 @@ list_count_kind(cJSON *list, uint8_t kind)
     cJSON_SetNumberValue(c, c->valuedouble + 1);
 }
 
-/* Add item to the list's items, or drop it once the list is full. */
+/* Add item to the list's items, or drop it once the list is full or the facts
+ * hold ART_WASM_LISTED_BYTES_MAX bytes of names. */
 static void
-list_add(cJSON *list, cJSON *item, uint32_t i)
+list_add(struct art_wasm *w, cJSON *list, cJSON *item, uint32_t i)
 {
-    if (i < ART_WASM_LIST_MAX) {
+    if (i < ART_WASM_LIST_MAX && w->listed < ART_WASM_LISTED_BYTES_MAX) {
         cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(list, "items"), item);
         return;
     }
     cJSON_Delete(item);
-    if (i == ART_WASM_LIST_MAX)
+    if (!cJSON_GetObjectItemCaseSensitive(list, "truncated"))
         xjson(cJSON_AddBoolToObject(list, "truncated", 1));
 }
 
@@ -405,6 +409,7 @@ parse_imports(struct art_wasm *w, struct rd *r)
         if (item) {
             add_name(item, "module", mod, mod_len);
             add_name(item, "name", name, name_len);
+            w->listed += mod_len + name_len;
             xjson(cJSON_AddStringToObject(item, "kind", kind_names[kind]));
         }
         switch (kind) {
@@ -462,7 +467,7 @@ parse_imports(struct art_wasm *w, struct rd *r)
             cJSON_Delete(item);
             return -1;
         }
-        list_add(w->imports, item, i);
+        list_add(w, w->imports, item, i);
     }
     return rd_end(r, "import section");
 }
@@ -518,9 +523,10 @@ parse_exports(struct art_wasm *w, struct rd *r)
             continue;
         item = xjson(cJSON_CreateObject());
         add_name(item, "name", names[i].s, names[i].n);
+        w->listed += names[i].n;
         xjson(cJSON_AddStringToObject(item, "kind", kind_names[kind]));
         xjson(cJSON_AddNumberToObject(item, "index", idx));
-        list_add(w->exports, item, i);
+        list_add(w, w->exports, item, i);
     }
     if (rd_end(r, "export section") < 0)
         goto out;
@@ -556,8 +562,9 @@ rd_name_list(struct rd *r, cJSON *arr, const char *what)
 
         if (rd_name(r, &s, &n, what) < 0)
             return -1;
-        if (i >= ART_WASM_LIST_MAX)
+        if (i >= ART_WASM_LIST_MAX || r->w->listed >= ART_WASM_LISTED_BYTES_MAX)
             continue;
+        r->w->listed += n;
         t = xstrndup(s, n);
         cJSON_AddItemToArray(arr, xjson(cJSON_CreateString(t)));
         free(t);
@@ -781,13 +788,17 @@ section_begin(struct art_wasm *w)
     w->buf_len = 0;
     w->named = 0;
     w->need = section_need(w);
+    if (w->sec_detached)
+        cJSON_Delete(w->sec);
     w->sec = xjson(cJSON_CreateObject());
+    w->sec_detached = w->n_sections++ >= ART_WASM_SECTIONS_LIST_MAX;
     xjson(cJSON_AddNumberToObject(w->sec, "id", w->id));
     if (w->id != SEC_CUSTOM)
         xjson(cJSON_AddStringToObject(w->sec, "name", sec_names[w->id]));
     xjson(cJSON_AddNumberToObject(w->sec, "offset", (double)w->body_off));
     xjson(cJSON_AddNumberToObject(w->sec, "size", w->body_size));
-    cJSON_AddItemToArray(w->sections, w->sec);
+    if (!w->sec_detached)
+        cJSON_AddItemToArray(w->sections, w->sec);
     w->state = W_SEC_BODY;
     if ((w->id == SEC_IMPORT || w->id == SEC_EXPORT) && w->body_size > ART_WASM_SECTION_MAX)
         return wfail(w, w->body_off, "%s section of %u bytes is over the limit of %u",
@@ -884,6 +895,8 @@ art_wasm_free(struct art_wasm *w)
     if (!w)
         return;
     free(w->buf);
+    if (w->sec_detached)
+        cJSON_Delete(w->sec);
     cJSON_Delete(w->sections);
     cJSON_Delete(w->imports);
     cJSON_Delete(w->exports);
@@ -1013,6 +1026,16 @@ art_wasm_finish(struct art_wasm *w, cJSON **facts, struct app_err *err)
     xjson(cJSON_AddNumberToObject(f, "size", (double)w->off));
     cJSON_AddItemToObject(f, "sections", w->sections);
     w->sections = NULL;
+    xjson(cJSON_AddNumberToObject(f, "sections_count", w->n_sections));
+    xjson(
+        cJSON_AddBoolToObject(f, "sections_truncated", w->n_sections > ART_WASM_SECTIONS_LIST_MAX));
+    {
+        cJSON *lim = xjson(cJSON_AddObjectToObject(f, "limits"));
+
+        xjson(cJSON_AddNumberToObject(lim, "sections", ART_WASM_SECTIONS_LIST_MAX));
+        xjson(cJSON_AddNumberToObject(lim, "items", ART_WASM_LIST_MAX));
+        xjson(cJSON_AddNumberToObject(lim, "listed_name_bytes", ART_WASM_LISTED_BYTES_MAX));
+    }
     cJSON_AddItemToObject(f, "imports", w->imports ? w->imports : new_list(0));
     cJSON_AddItemToObject(f, "exports", w->exports ? w->exports : new_list(0));
     w->imports = w->exports = NULL;

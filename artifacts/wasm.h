@@ -22,8 +22,10 @@
  *    "functions": N (declared bodies), "dylink": null | {"section", "mem_size",
  *    "mem_align", "table_size", "table_align", "needed": [...], ...}}
  * "offset" and "size" are those of the section body, as `wasm-objdump -h` prints
- * start and size. Item lists stop at ART_WASM_LIST_MAX entries ("truncated": true);
- * counts are always exact.
+ * start and size. Item lists stop at ART_WASM_LIST_MAX entries, or once the names
+ * listed reach ART_WASM_LISTED_BYTES_MAX bytes ("truncated": true); sections stop at
+ * ART_WASM_SECTIONS_LIST_MAX ("sections_truncated": true, "sections_count" exact);
+ * "limits" states the three caps. Counts are always exact.
  */
 #ifndef ARTIFACTS_WASM_H
 #define ARTIFACTS_WASM_H
@@ -37,7 +39,13 @@
 
 #define ART_WASM_SECTION_MAX (64u * 1024 * 1024) /* buffered section limit */
 #define ART_WASM_NAME_MAX (64u * 1024)           /* longest name accepted */
-#define ART_WASM_LIST_MAX 100000u                /* items listed per import/export */
+#define ART_WASM_LIST_MAX 10000u                 /* items listed per list */
+/* What the facts (a metadata row) may hold: a module of a million empty custom
+ * sections must not become a 45 MB row (issue 9). Past either cap a list stops
+ * ("truncated": true / "sections_truncated": true); counts stay exact. The caps are
+ * stated in the facts ("limits"), so /meta says what it left out. */
+#define ART_WASM_SECTIONS_LIST_MAX 1024u             /* sections listed */
+#define ART_WASM_LISTED_BYTES_MAX (2u * 1024 * 1024) /* name bytes in all lists together */
 
 struct art_wasm;
 

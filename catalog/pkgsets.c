@@ -11,6 +11,7 @@
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "app/url.h"
 #include "artifacts/artdb.h"
 #include "catalog/req.h"
 #include "catalog/runtimes.h"
@@ -514,15 +515,16 @@ cat_pkgset_export(struct db *c, const char *id, const char *base_url, struct app
     pk = xjson(cJSON_AddObjectToObject(lock, "packages"));
     while ((rc = db_next(st, err)) > 0) {
         cJSON *p = cJSON_Parse(db_col_text(st, 8));
-        char *url = xasprintf("%s/v1/artifacts/sha256/%s/file/%s", base_url, db_col_text(st, 3),
-                              db_col_text(st, 2));
+        char *fname = url_encode_segment(db_col_text(st, 2));
+        char *url =
+            xasprintf("%s/v1/artifacts/sha256/%s/file/%s", base_url, db_col_text(st, 3), fname);
 
         if (!p)
             p = xjson(cJSON_CreateObject());
         xjson(cJSON_AddStringToObject(p, "name", db_col_text(st, 0)));
         xjson(cJSON_AddStringToObject(p, "version", db_col_text(st, 1)));
-        /* An absolute URL ending in the file name: Pyodide uses it as is and reads the
-         * package type from the extension. */
+        /* A URL ending in the (percent-encoded) file name: Pyodide reads the package
+         * type from the extension. */
         xjson(cJSON_AddStringToObject(p, "file_name", url));
         xjson(cJSON_AddStringToObject(p, "sha256", db_col_text(st, 3)));
         cJSON_AddItemToObject(p, "depends", json_col(st, 4));
@@ -531,6 +533,7 @@ cat_pkgset_export(struct db *c, const char *id, const char *base_url, struct app
         xjson(cJSON_AddStringToObject(p, "install_dir", db_col_text(st, 7)));
         cJSON_AddItemToObject(pk, db_col_text(st, 0), p);
         free(url);
+        free(fname);
     }
     if (rc < 0) {
         cJSON_Delete(lock);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/buf.h"
 #include "app/mem.h"
 
 /* ---- versions ---------------------------------------------------------------- */
@@ -472,10 +473,14 @@ read_name(const char **p, const char **start, size_t *len)
     return 0;
 }
 
+/* Geometric growth: a line of many assertions must not cost quadratic copying. */
 static void
 spec_push(struct req *r, enum req_op op, const char *v, size_t n)
 {
-    r->specs = xrealloc(r->specs, (r->n_specs + 1) * sizeof(*r->specs));
+    if (r->n_specs == r->cap_specs) {
+        r->cap_specs = r->cap_specs ? 2 * r->cap_specs : 4;
+        r->specs = xrealloc(r->specs, r->cap_specs * sizeof(*r->specs));
+    }
     r->specs[r->n_specs].op = op;
     r->specs[r->n_specs].version = xstrndup(v, n);
     r->n_specs++;
@@ -489,6 +494,9 @@ req_release(struct req *r)
     for (size_t i = 0; i < r->n_specs; i++)
         free(r->specs[i].version);
     free(r->specs);
+    for (size_t i = 0; i < r->n_extras; i++)
+        free(r->extras[i]);
+    free(r->extras);
     memset(r, 0, sizeof(*r));
 }
 
@@ -519,6 +527,8 @@ parse_specs(const char *p, struct req *r)
                 break;
         if (i == sizeof(ops) / sizeof(*ops))
             return xasprintf("expected ==, !=, <, <=, > or >= at '%s'", p);
+        if (r->n_specs == REQ_MAX_SPECS)
+            return xasprintf("it has more than %d version assertions", REQ_MAX_SPECS);
         p += strlen(ops[i].text);
         skip_ws(&p);
         for (v = p; *p && !is_space(*p) && *p != ','; p++)
@@ -559,6 +569,8 @@ parse_line(const char *line, struct req *r)
     const char *p = line, *name;
     size_t name_len;
 
+    if (strlen(line) > REQ_LINE_MAX)
+        return xasprintf("the line is longer than %d bytes", REQ_LINE_MAX);
     for (const char *c = line; *c; c++)
         if ((unsigned char)*c < 0x20 ? *c != '\t' : *c == 0x7f)
             return xstrdup("the line contains a control character");
@@ -591,6 +603,16 @@ parse_line(const char *line, struct req *r)
         while (*p != ']') {
             if (read_name(&p, &x, &xl) < 0)
                 return xstrdup("its extras ('[...]') are malformed");
+            if (r->n_extras == REQ_MAX_EXTRAS)
+                return xasprintf("it has more than %d extras", REQ_MAX_EXTRAS);
+            {
+                char *raw = xstrndup(x, xl);
+
+                if (r->n_extras == 0)
+                    r->extras = xcalloc(REQ_MAX_EXTRAS, sizeof(*r->extras));
+                r->extras[r->n_extras++] = req_normalize(raw);
+                free(raw);
+            }
             skip_ws(&p);
             if (*p == ',') {
                 p++;
@@ -609,6 +631,19 @@ parse_line(const char *line, struct req *r)
     return parse_specs(p, r);
 }
 
+/* The length of s cut to at most max bytes, on a UTF-8 character boundary. */
+static size_t
+utf8_cut(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
 struct order {
     const char *name;
     size_t pos;
@@ -623,6 +658,91 @@ order_cmp(const void *a, const void *b)
     if (c)
         return c;
     return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Move dup's extras to r (both hold at most REQ_MAX_EXTRAS; duplicates are dropped
+ * later by tidy, so the union is stored first, up to twice the limit). */
+static void
+extras_merge(struct req *r, struct req *dup)
+{
+    if (!dup->n_extras)
+        return;
+    r->extras = xrealloc(r->extras, (r->n_extras + dup->n_extras) * sizeof(*r->extras));
+    memcpy(r->extras + r->n_extras, dup->extras, dup->n_extras * sizeof(*dup->extras));
+    r->n_extras += dup->n_extras;
+    free(dup->extras);
+    dup->extras = NULL;
+    dup->n_extras = 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+cmp_spec(const void *a, const void *b)
+{
+    const struct req_spec *x = a, *y = b;
+    int c = req_version_cmp(x->version, y->version);
+
+    if (c)
+        return c;
+    return x->op < y->op ? -1 : x->op > y->op;
+}
+
+/* Canonical order and no duplicates for r's extras and assertions; versions lower
+ * case (PEP 440 is case-insensitive). */
+static void
+tidy(struct req *r)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < r->n_specs; i++)
+        for (char *c = r->specs[i].version; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+    if (r->n_specs > 1)
+        qsort(r->specs, r->n_specs, sizeof(*r->specs), cmp_spec);
+    for (size_t i = 0; i < r->n_specs; i++) {
+        if (k && cmp_spec(&r->specs[k - 1], &r->specs[i]) == 0 &&
+            strcmp(r->specs[k - 1].version, r->specs[i].version) == 0)
+            free(r->specs[i].version);
+        else
+            r->specs[k++] = r->specs[i];
+    }
+    r->n_specs = k;
+    if (r->n_extras > 1)
+        qsort(r->extras, r->n_extras, sizeof(*r->extras), cmp_str);
+    k = 0;
+    for (size_t i = 0; i < r->n_extras; i++) {
+        if (k && strcmp(r->extras[k - 1], r->extras[i]) == 0)
+            free(r->extras[i]);
+        else
+            r->extras[k++] = r->extras[i];
+    }
+    r->n_extras = k;
+}
+
+char *
+req_canonical(const struct req *r)
+{
+    struct buf b;
+
+    buf_init(&b, 0);
+    if (buf_puts(&b, r->name) < 0)
+        abort();
+    for (size_t i = 0; i < r->n_extras; i++)
+        if (buf_puts(&b, i ? "," : "[") < 0 || buf_puts(&b, r->extras[i]) < 0)
+            abort();
+    if (r->n_extras && buf_puts(&b, "]") < 0)
+        abort();
+    for (size_t i = 0; i < r->n_specs; i++)
+        if ((i && buf_puts(&b, ",") < 0) || buf_puts(&b, req_op_str(r->specs[i].op)) < 0 ||
+            buf_puts(&b, r->specs[i].version) < 0)
+            abort();
+    return buf_detach(&b, NULL);
 }
 
 /* Fold each later req of a name into the first one, keeping first-appearance order.
@@ -645,8 +765,10 @@ merge_duplicates(struct req *v, size_t *n)
             total += v[o[e].pos].n_specs;
         if (e - s == 1)
             continue;
-        if (total > first->n_specs)
+        if (total > first->cap_specs) {
             first->specs = xrealloc(first->specs, total * sizeof(*first->specs));
+            first->cap_specs = total;
+        }
         for (size_t i = s + 1; i < e; i++) {
             struct req *dup = &v[o[i].pos];
 
@@ -655,6 +777,7 @@ merge_duplicates(struct req *v, size_t *n)
                        dup->n_specs * sizeof(*dup->specs));
             first->n_specs += dup->n_specs;
             dup->n_specs = 0;
+            extras_merge(first, dup);
             gone[o[i].pos] = 1;
         }
     }
@@ -691,10 +814,15 @@ req_parse_lines(const char *const *lines, size_t n, struct req **out, size_t *n_
         }
         if ((why = parse_line(line, &v[cnt]))) {
             if (err) {
-                cJSON *e = app_err_add(err, "invalid_requirement",
-                                       "invalid requirement '%s' (line %zu): %s", line, i + 1, why);
+                /* Quote a long line only in part: an error must not echo 80 KB. */
+                size_t cut = utf8_cut(line, REQ_LINE_MAX);
+                char *shown = xstrndup(line, cut);
+                cJSON *e = app_err_add(
+                    err, "invalid_requirement", "invalid requirement '%.*s%s' (line %zu): %s",
+                    (int)utf8_cut(line, 80), line, cut < strlen(line) ? "..." : "", i + 1, why);
 
-                xjson(cJSON_AddStringToObject(e, "line", line));
+                xjson(cJSON_AddStringToObject(e, "line", shown));
+                free(shown);
             }
             req_release(&v[cnt]);
             free(why);
@@ -710,6 +838,21 @@ req_parse_lines(const char *const *lines, size_t n, struct req **out, size_t *n_
         goto out;
     }
     merge_duplicates(v, &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        tidy(&v[i]);
+        if (v[i].n_specs > REQ_MAX_SPECS || v[i].n_extras > REQ_MAX_EXTRAS) {
+            if (err) {
+                cJSON *e = app_err_add(err, "invalid_requirement",
+                                       "invalid requirement '%s': its lines together have more "
+                                       "than %d assertions or %d extras",
+                                       v[i].name, REQ_MAX_SPECS, REQ_MAX_EXTRAS);
+
+                xjson(cJSON_AddStringToObject(e, "line", v[i].line));
+            }
+            app_fail(err, APP_EUNPROCESSABLE, "requirement '%s' is over its limits", v[i].name);
+            goto out;
+        }
+    }
     if (cnt) {
         *out = v;
         *n_out = cnt;

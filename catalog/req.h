@@ -12,8 +12,10 @@
  * and ignored. Refused with invalid_requirement: '===', '~=', wildcard versions
  * ('==1.26.*'), URLs and direct references ('name @ url'), options ('-r', '-e',
  * '--hash'), environment markers (';'), line continuations ('\'), control
- * characters, malformed names and versions. Names are normalized per PEP 503. The
- * same name on several lines is one requirement holding all their assertions.
+ * characters, malformed names and versions, lines over REQ_LINE_MAX bytes, more than
+ * REQ_MAX_SPECS assertions or REQ_MAX_EXTRAS extras for one name. Names are
+ * normalized per PEP 503. The same name on several lines is one requirement holding
+ * all their assertions and extras.
  *
  * Versions follow PEP 440: [N!]N(.N)*[{a|b|rc}N][.postN][.devN][+local], with the
  * usual spellings (alpha, beta, c, pre, preview, rev, r, '-N' for post, a leading
@@ -34,6 +36,10 @@
 
 /* Most release components a version may have ("1.2.3" has 3). */
 #define REQ_VERSION_MAX_PARTS 16
+/* Limits on one requirement: a lock must not carry whatever a client sends. */
+#define REQ_LINE_MAX 512  /* bytes of a line, comment stripped */
+#define REQ_MAX_SPECS 32  /* assertions of one name, all its lines together */
+#define REQ_MAX_EXTRAS 32 /* distinct extras of one name */
 
 enum req_op {
     REQ_EQ = 0, /* == */
@@ -52,8 +58,10 @@ struct req_spec {
 struct req {
     char *name;             /* normalized (PEP 503) */
     char *line;             /* the first line naming it, comment stripped and trimmed */
-    struct req_spec *specs; /* all assertions of all its lines, in line order */
-    size_t n_specs;
+    struct req_spec *specs; /* all assertions of all its lines, sorted, no duplicates */
+    size_t n_specs, cap_specs;
+    char **extras; /* normalized (PEP 503), sorted, no duplicates */
+    size_t n_extras;
 };
 
 /* The PEP 503 form of name: lower case, each run of '-', '_', '.' becomes one '-'.
@@ -75,6 +83,12 @@ int req_split_text(const char *text, size_t len, char ***lines, size_t *n, struc
  * 1-based line number. err may be NULL (the details are dropped). */
 int req_parse_lines(const char *const *lines, size_t n, struct req **out, size_t *n_out,
                     struct app_err *err);
+
+/* The canonical form of r, as a lock records it: name, then "[extras]" when there
+ * are any (normalized, sorted, deduplicated), then the assertions joined by ','
+ * (sorted by version, then operator; versions lower-cased; duplicates dropped).
+ * Two requirements that mean the same give the same string. The caller frees it. */
+char *req_canonical(const struct req *r);
 
 /* Free n reqs and the array; NULL does nothing. */
 void req_free_all(struct req *r, size_t n);

@@ -28,6 +28,7 @@ struct res_ctx {
     const struct snap_set *set;
     int as_of;
     cJSON *upgrade;
+    cJSON *stored; /* {sha256: bool}: beside the lock, never in its bytes */
 };
 
 static char *
@@ -345,9 +346,11 @@ visit(const struct snap_set *set, struct closure *cl, const struct snap_pkg *p)
     cl->order[cl->n++] = p;
 }
 
+/* One artifact entry of a lock. Whether its bytes are stored changes without a
+ * catalog change, so it goes to the `stored` map beside the lock, not into it. */
 static cJSON *
 artifact_json(const char *name, const char *version, const char *file_name, const char *sha,
-              long long size, int stored)
+              long long size, int stored, cJSON *stored_map)
 {
     cJSON *o = xjson(cJSON_CreateObject());
     char *url = xasprintf("/v1/artifacts/sha256/%s", sha);
@@ -362,7 +365,8 @@ artifact_json(const char *name, const char *version, const char *file_name, cons
     else
         xjson(cJSON_AddNullToObject(o, "size"));
     xjson(cJSON_AddStringToObject(o, "url", url));
-    xjson(cJSON_AddBoolToObject(o, "stored", stored));
+    if (!cJSON_GetObjectItemCaseSensitive(stored_map, sha))
+        xjson(cJSON_AddBoolToObject(stored_map, sha, stored));
     free(url);
     return o;
 }
@@ -418,7 +422,8 @@ close_packages(struct res_ctx *x)
     }
     for (size_t i = 0; i < cl.n; i++) {
         const struct snap_pkg *p = cl.order[i];
-        cJSON *o = artifact_json(p->name, p->version, p->file_name, p->sha256, p->size, p->stored);
+        cJSON *o = artifact_json(p->name, p->version, p->file_name, p->sha256, p->size, p->stored,
+                                 x->stored);
 
         xjson(cJSON_AddStringToObject(o, "package_type", p->package_type));
         xjson(cJSON_AddStringToObject(o, "install_dir", p->install_dir));
@@ -469,8 +474,14 @@ build_lock(struct res_ctx *x, cJSON *packages)
     xjson(cJSON_AddStringToObject(lock, "compatibility_date", date_s));
     cJSON_AddItemToObject(lock, "compatibility_flags", cstring_array(in->flags, in->n_flags));
     cJSON_AddItemToObject(lock, "enabled_flags", string_array(x->fr.enabled, x->fr.n_enabled));
-    for (size_t i = 0; i < x->n_reqs; i++)
-        cJSON_AddItemToArray(reqs, xjson(cJSON_CreateString(x->reqs[i].line)));
+    /* The canonical form, not the line as sent: the same requirement always gives
+     * the same lock, and a lock holds no more than the limits allow (lock format 2). */
+    for (size_t i = 0; i < x->n_reqs; i++) {
+        char *canon = req_canonical(&x->reqs[i]);
+
+        cJSON_AddItemToArray(reqs, xjson(cJSON_CreateString(canon)));
+        free(canon);
+    }
     cJSON_AddItemToObject(lock, "requirements", reqs);
     if (x->rt) {
         cJSON_AddItemToObject(lock, "runtime", runtime_json(x->rt));
@@ -478,8 +489,8 @@ build_lock(struct res_ctx *x, cJSON *packages)
         xjson(cJSON_AddStringToObject(lock, "package_set", x->set->id));
         for (size_t i = 0; i < x->rt->n_arts; i++) {
             const struct snap_artifact *a = &x->rt->arts[i];
-            cJSON *o =
-                artifact_json(a->file_name, NULL, a->file_name, a->sha256, a->size, a->stored);
+            cJSON *o = artifact_json(a->file_name, NULL, a->file_name, a->sha256, a->size,
+                                     a->stored, x->stored);
 
             xjson(cJSON_AddStringToObject(o, "role", a->role));
             cJSON_AddItemToArray(arts, o);
@@ -602,6 +613,8 @@ finish(struct res_ctx *x, cJSON *packages, cJSON *policy, struct res_output *out
     out->policy = policy;
     out->warnings = NULL;
     res_issues_render(&x->warnings, &out->warnings);
+    out->stored = x->stored;
+    x->stored = NULL;
     out->as_of = x->as_of;
 }
 
@@ -626,6 +639,7 @@ res_resolve_issues(const struct snap *s, const struct res_input *in, struct res_
     memset(out, 0, sizeof(*out));
     x.s = s;
     x.in = in;
+    x.stored = xjson(cJSON_CreateObject());
     if (in->n_flags > RES_MAX_FLAGS || in->n_requirements > RES_MAX_REQUIREMENTS) {
         app_fail(err, APP_ETOOLARGE, "too many flags or requirements (limits %d and %d)",
                  RES_MAX_FLAGS, RES_MAX_REQUIREMENTS);
@@ -665,6 +679,7 @@ out:
     cJSON_Delete(policy);
     cJSON_Delete(packages);
     cJSON_Delete(x.upgrade);
+    cJSON_Delete(x.stored);
     res_issues_release(&x.errors);
     res_issues_release(&x.warnings);
     flag_result_release(&x.fr);
@@ -694,6 +709,7 @@ res_output_release(struct res_output *out)
     free(out->lock_bytes);
     cJSON_Delete(out->policy);
     cJSON_Delete(out->warnings);
+    cJSON_Delete(out->stored);
     memset(out, 0, sizeof(*out));
 }
 
@@ -706,5 +722,6 @@ res_response(const struct res_output *out)
     cJSON_AddItemToObject(o, "lock", xjson(cJSON_Duplicate(out->lock, 1)));
     cJSON_AddItemToObject(o, "policy", xjson(cJSON_Duplicate(out->policy, 1)));
     cJSON_AddItemToObject(o, "warnings", xjson(cJSON_Duplicate(out->warnings, 1)));
+    cJSON_AddItemToObject(o, "stored", xjson(cJSON_Duplicate(out->stored, 1)));
     return o;
 }

@@ -16,7 +16,9 @@
 #include "app/err.h"
 #include "catalog/snapshot.h"
 
-#define RES_LOCK_FORMAT 1
+/* 2: requirements in canonical form (req_canonical), no `stored` flags in artifact
+ * entries (they move to the response). Locks issued with format 1 keep their bytes. */
+#define RES_LOCK_FORMAT 2
 #define RES_LOCK_ID_LEN 72 /* "sha256:" + 64 hex digits + NUL, with room */
 #define RES_MAX_FLAGS 256
 #define RES_MAX_REQUIREMENTS 1024
@@ -81,6 +83,7 @@ struct res_output {
     char lock_id[RES_LOCK_ID_LEN]; /* "sha256:<hex>" */
     cJSON *policy;                 /* {as_of, python_line, end_of_support, status, upgrade} */
     cJSON *warnings;               /* [{code, message, ...}] */
+    cJSON *stored;                 /* {sha256 hex: bool}: whether each artifact is stored */
     int as_of;                     /* the as_of date used */
 };
 
@@ -98,7 +101,8 @@ int res_resolve(const struct snap *s, const struct res_input *in, struct res_out
                 struct app_err *err);
 void res_output_release(struct res_output *out);
 
-/* The response document {lock_id, lock, policy, warnings}; borrows nothing. */
+/* The response document {lock_id, lock, policy, warnings, stored}; borrows
+ * nothing. */
 cJSON *res_response(const struct res_output *out);
 
 #endif

@@ -36,8 +36,11 @@ cli_exit_code(enum app_code code)
     case APP_ETOOLARGE:
     case APP_EMEDIA:
     case APP_ERANGE:
+    case APP_EURI:
+    case APP_ENOTIMPL:
     case APP_EUNPROCESSABLE: return CLI_EREFUSED;
     case APP_EINTERNAL:
+    case APP_ERATE:
     case APP_EUNAVAILABLE: return CLI_ENET;
     case APP_EVERIFY: return CLI_EVERIFY;
     }

@@ -2,9 +2,11 @@
 #include "db/db.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "app/log.h"
@@ -34,6 +36,39 @@ db_fault_next(unsigned n)
     atomic_store(&fault_countdown, n);
 }
 
+/* A database that exists must hold something: SQLite would take a zero-byte file
+ * (truncated by a bad restore or a full disk) for a new, empty catalog and migrate
+ * it, silently losing every lock and worker. A new one is created here, 0600 (it
+ * holds token hashes and webhook secrets; SQLite gives its -wal and -shm files the
+ * same mode). */
+static int
+db_file_prepare(const char *path, struct app_err *err)
+{
+    struct stat st;
+    int fd;
+
+    if (stat(path, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            return app_fail(err, APP_EINTERNAL, "database '%s' is not a regular file", path);
+        if (st.st_size == 0)
+            return app_fail(err, APP_EINTERNAL,
+                            "database '%s' exists but is empty (0 bytes); refusing to start on "
+                            "it as a new catalog: restore it from a backup, or remove it to "
+                            "start over",
+                            path);
+        return 0;
+    }
+    if (errno != ENOENT)
+        return app_fail(err, APP_EINTERNAL, "cannot read database '%s': %s", path, strerror(errno));
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST)
+        return app_fail(err, APP_EINTERNAL, "cannot create database '%s': %s", path,
+                        strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 struct db *
 db_open(const char *data_dir, struct app_err *err)
 {
@@ -45,6 +80,8 @@ db_open(const char *data_dir, struct app_err *err)
         goto fail;
     }
     c->path = xasprintf("%s/almanac.db", data_dir);
+    if (db_file_prepare(c->path, err) < 0)
+        goto fail;
     if (sqlite3_open_v2(c->path, &c->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {

@@ -53,10 +53,12 @@
 
 /* Locks are signed by the resolve module through this hook. */
 static int
-sign_lock(void *ctx, const char *lock_id, const char *bytes, size_t len, char **sig,
+sign_lock(void *ctx, const char *lock_id, const char *bytes, size_t len, int keep, char **sig,
           struct app_err *err)
 {
-    return art_sign_lock(ctx, lock_id, bytes, len, sig, err);
+    if (keep)
+        return art_sign_lock(ctx, lock_id, bytes, len, sig, err);
+    return art_sign_lock_transient(ctx, lock_id, bytes, len, sig, err);
 }
 
 int
@@ -297,12 +299,24 @@ dl_read(void *cls, uint64_t pos, char *buf, size_t max)
     if (max > d->len - pos)
         max = (size_t)(d->len - pos);
     n = art_reader_read(d->rd, buf, max, &err);
+    /* The last bytes go out only once the rest of the stream checks out (content
+     * checksums are at frame ends): a damaged artifact gives a cut response, never
+     * a complete one of wrong bytes. */
+    if (n > 0 && pos + (uint64_t)n == d->len && art_reader_verify_rest(d->rd, &err) < 0)
+        goto corrupt;
     if (n > 0)
         return n;
     if (n == 0)
         app_fail(&err, APP_EINTERNAL, "artifact %s ends early", d->hex);
+    else if (strstr(err.msg, "corrupt"))
+        goto corrupt;
 fail:
     app_log(APP_LOG_ERROR, "download: %s", err.msg);
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+corrupt:
+    /* Abort, log, and mark it for fsck (almanacd fsck re-verifies and clears). */
+    art_store_mark_suspect(d->store, d->hex);
+    fprintf(stderr, "almanacd: download aborted: %s; marked for 'almanacd fsck'\n", err.msg);
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 

@@ -1,11 +1,13 @@
 /* server/catalog_api.c: catalog routes: python lines, runtimes, package sets, flags,
  * events. Reads are public; writes need a token (SRV_PUBLISH drafts, SRV_ADMIN publishing). PUT
  * answers 201 when it created the object and 200 when it changed it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/date.h"
 #include "app/json.h"
+#include "app/jsonstrict.h"
 #include "app/mem.h"
 #include "catalog/flagdb.h"
 #include "catalog/lines.h"
@@ -55,7 +57,8 @@ h_line_get(struct srv_req *r)
 static int
 h_line_put(struct srv_req *r)
 {
-    cJSON *body = srv_body_json(r), *out;
+    static const char *const fields[] = {"first_release", "end_of_support", "notes", NULL};
+    cJSON *body = srv_body_json_closed(r, fields), *out;
     int created = 0;
 
     if (!body)
@@ -79,14 +82,40 @@ h_runtime_get(struct srv_req *r)
     return reply(r, cat_runtime_get(c, r->params[0], &r->err), 200);
 }
 
+/* RuntimePut's artifacts[] items are closed too. */
+static int
+artifacts_closed(const cJSON *body, struct app_err *err)
+{
+    static const char *const fields[] = {"role", "file_name", "sha256", "size", NULL};
+    const cJSON *a, *arts = cJSON_GetObjectItemCaseSensitive(body, "artifacts");
+    char where[48];
+    int i = 0;
+
+    if (!cJSON_IsArray(arts))
+        return 0; /* the catalog reports the wrong type */
+    cJSON_ArrayForEach (a, arts) {
+        snprintf(where, sizeof(where), "artifacts[%d]", i++);
+        if (json_known_fields(a, fields, where, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 h_runtime_put(struct srv_req *r)
 {
-    cJSON *body = srv_body_json(r), *out;
+    static const char *const fields[] = {"pyodide",    "python",       "emscripten",
+                                         "abi",        "release_date", "notes",
+                                         "deprecated", "artifacts",    NULL};
+    cJSON *body = srv_body_json_closed(r, fields), *out;
     int created = 0;
 
     if (!body)
         return -1;
+    if (artifacts_closed(body, &r->err) < 0) {
+        cJSON_Delete(body);
+        return -1;
+    }
     out = cat_runtime_put(r->db, r->params[0], body, &created, &r->err);
     cJSON_Delete(body);
     return reply(r, out, created ? 201 : 200);
@@ -161,7 +190,10 @@ h_flag_get(struct srv_req *r)
 static int
 h_flag_put(struct srv_req *r)
 {
-    cJSON *body = srv_body_json(r), *out;
+    static const char *const fields[] = {
+        "name",         "disable_flag", "enable_date", "implied_by",
+        "experimental", "description",  "bundle",      NULL};
+    cJSON *body = srv_body_json_closed(r, fields), *out;
     int created = 0;
 
     if (!body)

@@ -15,9 +15,13 @@
 
 #include "app/hash.h"
 #include "app/json.h"
+#include "app/jsonstrict.h"
 #include "app/log.h"
 #include "app/mem.h"
+#include "app/ratelimit.h"
 #include "server/auth.h"
+#include "server/conns.h"
+#include "server/framing.h"
 #include "server/metrics.h"
 #include "server/net.h"
 #include "server/route.h"
@@ -51,7 +55,7 @@ srv_db(struct srv_req *r)
 const char *
 srv_query(struct srv_req *r, const char *key)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    return query_get(&r->query, key);
 }
 
 const char *
@@ -155,6 +159,60 @@ srv_add_header(struct srv_req *r, const char *name, const char *value)
         MHD_add_response_header(r->resp, name, value);
 }
 
+/* Check the bearer token for scope need, once per request (a later check for the
+ * same or a weaker scope is free). The rate-limit key becomes the token's name. */
+static int req_authorize(struct srv_req *r, enum db_scope need);
+
+int
+srv_req_auth(struct srv_req *r, enum db_scope need)
+{
+    if (r->authed && need <= r->auth_scope)
+        return 0;
+    if (req_authorize(r, need) < 0)
+        return -1;
+    r->authed = 1;
+    r->auth_scope = need;
+    snprintf(r->client_key, sizeof(r->client_key), "t:%s", r->principal);
+    return 0;
+}
+
+int
+srv_rate_take(struct srv_req *r)
+{
+    struct timespec ts;
+    unsigned retry = 1;
+    char key[sizeof(r->client_key) + SRV_CLIENT_MAX], secs[16];
+
+    if (!r->srv->limits)
+        return 0;
+    /* A client with a valid token has its own bucket; others share their address's. */
+    if (r->authed)
+        snprintf(key, sizeof(key), "%s", r->client_key);
+    else
+        snprintf(key, sizeof(key), "ip:%s", r->client);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (rl_take(r->srv->limits, key, (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, &retry) == 0)
+        return 0;
+    app_fail(&r->err, APP_ERATE,
+             "rate limit reached for this client (computations and writes); retry in %u s", retry);
+    srv_reply_problem(r, &r->err);
+    snprintf(secs, sizeof(secs), "%u", retry);
+    srv_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    return -1;
+}
+
+cJSON *
+srv_body_json_closed(struct srv_req *r, const char *const *fields)
+{
+    cJSON *v = srv_body_json(r);
+
+    if (v && json_known_fields(v, fields, "the request body", &r->err) < 0) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
 cJSON *
 srv_body_json(struct srv_req *r)
 {
@@ -243,6 +301,8 @@ queue(struct srv_req *r)
     if (!r->resp)
         srv_reply_problem(r, &r->err);
     MHD_add_response_header(r->resp, "Server", "almanacd");
+    if (r->close_now)
+        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONNECTION, "close");
     MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
     cors_decorate(r);
     ret = MHD_queue_response(r->conn, r->status, r->resp);
@@ -260,6 +320,8 @@ req_free(struct srv_req *r)
         free(r->params[i]);
     free(r->path);
     buf_release(&r->body);
+    free(r->raw_query);
+    query_release(&r->query);
     app_err_release(&r->err);
     if (r->resp)
         MHD_destroy_response(r->resp);
@@ -353,12 +415,19 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct srv *s = cls;
     struct srv_req *r = *con_cls;
 
-    (void)conn;
+    if (s->conns)
+        conns_request_done(conn);
     if (r) {
-        req_finish(r, toe);
+        /* A request the library refused before our handler ran (state made by the
+         * URI callback) was never counted, timed or logged. */
+        int begun = r->begun;
+
+        if (begun)
+            req_finish(r, toe);
         req_free(r);
         *con_cls = NULL;
-        __atomic_fetch_sub(&s->in_flight, 1, __ATOMIC_RELAXED);
+        if (begun)
+            __atomic_fetch_sub(&s->in_flight, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -382,13 +451,21 @@ req_authorize(struct srv_req *r, enum db_scope need)
 /* First callback: route, authorize, check the declared length. Returns 0 when the
  * request may go on, -1 when r->err holds the reply. */
 static int
-req_begin(struct srv_req *r, const char *url)
+req_begin(struct srv_req *r, const char *url, const char *version)
 {
     struct buf allow, pub_allow;
     const char *cl;
     uint64_t limit;
     enum db_scope need = DB_SCOPE_NONE;
 
+    if (srv_framing_check(r->conn, version, &r->err) < 0) {
+        r->close_now = 1;
+        return -1;
+    }
+    if (query_parse(r->raw_query ? r->raw_query : "", &r->query, &r->err) < 0) {
+        r->close_now = r->err.code == APP_EURI;
+        return -1;
+    }
     buf_init(&allow, 0);
     buf_init(&pub_allow, 0);
     r->route = ui_route(url);
@@ -427,9 +504,14 @@ req_begin(struct srv_req *r, const char *url)
         need = DB_SCOPE_ADMIN;
     else if (r->route->flags & SRV_PUBLISH)
         need = DB_SCOPE_PUBLISH;
-    else if ((r->route->flags & SRV_PRIVATE) && r->srv->cfg.private_reads)
+    else if ((r->route->flags & SRV_READ) ||
+             ((r->route->flags & SRV_PRIVATE) && r->srv->cfg.private_reads))
         need = DB_SCOPE_READ;
-    if (need != DB_SCOPE_NONE && req_authorize(r, need) < 0)
+    if (need != DB_SCOPE_NONE && srv_req_auth(r, need) < 0)
+        return -1;
+    /* Every write needs a token: charge it before reading a body. */
+    if ((r->route->flags & (SRV_ADMIN | SRV_PUBLISH)) && strcmp(r->route->method, "GET") != 0 &&
+        srv_rate_take(r) < 0)
         return -1;
     limit = (r->route->flags & SRV_STREAM) ? r->srv->cfg.upload_limit : r->srv->cfg.json_limit;
     cl = srv_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -508,6 +590,49 @@ on_metrics_request(void *cls, struct MHD_Connection *conn, const char *url, cons
     return on_request(cls, conn, url, method, version, upload_data, upload_data_size, con_cls);
 }
 
+static struct srv_req *
+req_new(struct srv *s, struct MHD_Connection *conn)
+{
+    struct srv_req *r = xcalloc(1, sizeof(*r));
+
+    r->srv = s;
+    r->conn = conn;
+    buf_init(&r->body, 0);
+    return r;
+}
+
+/* URI log callback: runs on the raw request target before libmicrohttpd splits off
+ * and parses the query (see app/query.h). The query is copied here and the library's
+ * copy emptied, so it never fills its connection pool with arguments (0.9.75 then
+ * queues a 431 and stalls until its timeout); the request state starts here too (the
+ * return value becomes *con_cls). */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct srv_req *r = req_new(cls, conn);
+    const char *q = strchr(uri, '?');
+
+    if (q) {
+        r->raw_query = xstrdup(q + 1);
+        /* The target lives in the connection's writable read buffer; the library
+         * cuts it at '?' right after this call and parses what follows, which is
+         * now nothing. */
+        ((char *)(uintptr_t)q)[1] = '\0';
+    }
+    return r;
+}
+
+/* Unescape callback: the identity. Paths are decoded once, segment by segment, by
+ * the router (so "%2F" stays inside a segment and "%2574" stays "%74"), and queries
+ * by app/query.c. */
+static size_t
+on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return strlen(s);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -515,25 +640,25 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     struct srv *s = cls;
     struct srv_req *r = *con_cls;
 
-    (void)version;
-    if (!r) {
-        r = xcalloc(1, sizeof(*r));
-        r->srv = s;
-        r->conn = conn;
+    if (!r)
+        *con_cls = r = req_new(s, conn);
+    if (!r->begun) {
+        r->begun = 1;
+        if (s->conns)
+            conns_head_done(conn);
         r->method = method;
         r->is_head = strcmp(method, "HEAD") == 0;
         r->t0 = mono_now();
         r->path = xstrdup(url);
-        buf_init(&r->body, 0);
-        *con_cls = r;
         __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_RELAXED);
         req_identify(r);
-        if (req_begin(r, url) < 0)
+        if (req_begin(r, url, version) < 0)
             r->upload_failed = 1; /* reply after the body is drained */
         /* Replying before the body is read closes the connection; only do so
          * for refusals, where that is what we want. */
-        if (r->upload_failed && (r->err.code == APP_ETOOLARGE || r->err.code == APP_EAUTH ||
-                                 r->err.code == APP_EFORBIDDEN || *upload_data_size == 0))
+        if (r->upload_failed &&
+            (r->close_now || r->err.code == APP_ETOOLARGE || r->err.code == APP_EAUTH ||
+             r->err.code == APP_EFORBIDDEN || r->err.code == APP_ERATE || *upload_data_size == 0))
             return queue(r);
         return MHD_YES;
     }
@@ -591,16 +716,33 @@ srv_start(struct srv *s, struct app_err *err)
         pthread_key_delete(s->cat_key);
         return app_fail(err, APP_EINVAL, "this libmicrohttpd has no TLS support");
     }
+    /* Connection limits and the head deadline (issue 9; server/conns.h). */
+    if (!s->cfg.idle_timeout)
+        s->cfg.idle_timeout = SRV_IDLE_TIMEOUT_DEFAULT;
+    if (!s->cfg.max_conns_per_ip)
+        s->cfg.max_conns_per_ip = SRV_MAX_CONNS_PER_IP_DEFAULT;
+    if (!s->cfg.max_conns)
+        s->cfg.max_conns = SRV_MAX_CONNS_DEFAULT;
+    s->conns = conns_new(s->cfg.max_conns, SRV_HEAD_DEADLINE_S);
     /* Without TLS the two HTTPS options are left out (MHD refuses them). */
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->cfg.listen_fd,
         MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SRV_CONN_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
-        mhd_logger, NULL, tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cfg.tls_cert_pem,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.idle_timeout, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        s->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns,
+        MHD_OPTION_NOTIFY_CONNECTION, conns_notify, s->conns, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger,
+        NULL, tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cfg.tls_cert_pem,
         MHD_OPTION_HTTPS_MEM_KEY, s->cfg.tls_key_pem, MHD_OPTION_END);
     if (!s->mhd) {
         pthread_key_delete(s->cat_key);
+        conns_free(s->conns);
+        s->conns = NULL;
         return app_fail(err, APP_EINTERNAL, "cannot start the HTTP server");
+    }
+    if (conns_start(s->conns) < 0) {
+        srv_stop(s);
+        return app_fail(err, APP_EINTERNAL, "cannot start the connection reaper");
     }
     if (s->cfg.metrics_fd >= 0) {
         s->metrics_mhd =
@@ -651,5 +793,7 @@ srv_stop(struct srv *s)
         return;
     MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
+    conns_free(s->conns);
+    s->conns = NULL;
     pthread_key_delete(s->cat_key);
 }

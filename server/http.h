@@ -26,7 +26,9 @@
 
 #include "app/buf.h"
 #include "app/err.h"
+#include "app/query.h"
 #include "db/db.h"
+#include "db/tokens.h"
 #include "server/net.h"
 #include "server/route.h"
 
@@ -34,6 +36,14 @@
 #define SRV_JSON_LIMIT_DEFAULT (1024 * 1024)
 #define SRV_UPLOAD_LIMIT_DEFAULT (512ull * 1024 * 1024)
 #define SRV_DRAIN_TIMEOUT_DEFAULT 10
+/* Connection limits (issue 9, slowloris): one address may hold this many... */
+#define SRV_MAX_CONNS_PER_IP_DEFAULT 64u
+/* ...and all clients together this many, so fds and per-connection pools stay bounded. */
+#define SRV_MAX_CONNS_DEFAULT 1024u
+/* Seconds a connection may stay silent before libmicrohttpd closes it. */
+#define SRV_IDLE_TIMEOUT_DEFAULT 15u
+/* Seconds a client has to send a whole request head (almanacd's reaper). */
+#define SRV_HEAD_DEADLINE_S 10u
 
 struct srv_config {
     const char *data_dir;
@@ -58,6 +68,10 @@ struct srv_config {
     const char *ui_dir;             /* --ui-dir, or NULL: next to the binary (ui.h) */
     const char *cors[SRV_CORS_MAX]; /* --cors-origin values (cors.h) */
     size_t n_cors;
+    size_t resolve_cache;    /* bytes of the resolve response / lock cache */
+    double rate, rate_burst; /* --rate-limit; rate 0: off */
+    unsigned max_conns_per_ip, max_conns, idle_timeout;
+    int webhook_allow_private; /* deliver to private, loopback, link-local targets */
 };
 
 struct srv {
@@ -70,8 +84,11 @@ struct srv {
     struct snapcache *snaps;
     struct art_store *store;
     struct art_keys *keys;
-    struct srv_jobs *jobs; /* background threads: the end-of-support sweep, webhook delivery */
-    struct ui_files *ui;   /* the dashboard's files, or NULL (ui.h) */
+    struct srv_jobs *jobs;    /* background threads: the end-of-support sweep, webhook delivery */
+    struct ui_files *ui;      /* the dashboard's files, or NULL (ui.h) */
+    struct lcache *lcache;    /* resolve responses and unkept locks */
+    struct ratelimit *limits; /* NULL: no rate limit */
+    struct conns *conns;      /* head deadline and reserve (server/conns.h) */
 };
 
 enum srv_route_flags {
@@ -80,6 +97,7 @@ enum srv_route_flags {
     SRV_RAW = 1 << 2,     /* body buffered but not required to be JSON */
     SRV_PUBLISH = 1 << 3, /* needs a publish (or admin) token */
     SRV_PRIVATE = 1 << 4, /* a read token under --private-reads */
+    SRV_READ = 1 << 5,    /* a read (or higher) token, always (webhook deliveries) */
 };
 
 struct srv_req;
@@ -111,7 +129,14 @@ struct srv_req {
     struct buf body;
     int too_large;
     int upload_failed;
-    size_t drained; /* bytes discarded after a refusal */
+    size_t drained;  /* bytes discarded after a refusal */
+    int begun;       /* the first access-handler call has run */
+    int close_now;   /* a framing refusal: answer before the body and close */
+    char *raw_query; /* the query string as received, taken before libmicrohttpd */
+    struct query_tab query;
+    int authed;               /* a valid bearer token was checked */
+    enum db_scope auth_scope; /* for this scope */
+    char client_key[72];      /* the rate-limit key: "t:<token name>" once authed */
     struct app_err err;
     /* The thread's database connection, set before auth and the handler run (never
      * NULL in a handler); borrowed, owned by the thread. */
@@ -161,6 +186,17 @@ void srv_reply_empty(struct srv_req *r, unsigned status);
 
 /* Parse r->body as JSON (400 on error). */
 cJSON *srv_body_json(struct srv_req *r);
+/* The same for a closed schema: a top-level member not named in fields (NULL-
+ * terminated) is a 400. */
+cJSON *srv_body_json_closed(struct srv_req *r, const char *const *fields);
+
+/* Check the request's bearer token (server/auth.h) for scope need: 0 and r->authed
+ * set when it holds; -1 with 401 (or 403 for a weaker scope) in r->err otherwise. */
+int srv_req_auth(struct srv_req *r, enum db_scope need);
+
+/* Charge one computation or write to the client's rate-limit bucket: 0 when
+ * allowed (or no limit is set); -1 with a 429 reply (and Retry-After) queued. */
+int srv_rate_take(struct srv_req *r);
 
 /* Add a header to the pending reply (after srv_reply_*). */
 void srv_add_header(struct srv_req *r, const char *name, const char *value);

@@ -19,7 +19,9 @@
 #include "app/fs.h"
 #include "app/hash.h"
 #include "app/log.h"
+#include "app/lrucache.h"
 #include "app/mem.h"
+#include "app/ratelimit.h"
 #include "catalog/seed.h"
 #include "catalog/snapload.h"
 #include "db/events.h"
@@ -83,6 +85,14 @@ static const struct opt_doc serve_opts[] = {
     {"--ui-dir", "DIR", "ui next to the binary", "the dashboard's files, served at /ui/"},
     {"--cors-origin", "ORIGIN", "none",
      "let pages of ORIGIN call the API; * for public reads (repeatable)"},
+    {"--resolve-cache", "BYTES", "67108864",
+     "LRU cache of resolve answers and unkept locks (0: none)"},
+    {"--rate-limit", "N/s[,BURST]", "off",
+     "per-client token bucket on cache misses, diffs, writes"},
+    {"--max-conns-per-ip", "N", "64", "connections one address may hold"},
+    {"--max-conns", "N", "1024", "connections in total"},
+    {"--idle-timeout", "SECONDS", "15", "close a connection silent this long"},
+    {"--webhook-allow-private", NULL, "off", "webhooks may target private/loopback addresses"},
 };
 #define N_SERVE_OPTS (sizeof(serve_opts) / sizeof(serve_opts[0]))
 
@@ -129,6 +139,10 @@ struct opts {
     long long sweep_interval; /* 0: the default (daily) */
     long long drain_timeout;
     int no_sweep, reuse_port, private_reads, access_log, repair, no_artifacts;
+    long long resolve_cache; /* -1: the default */
+    double rate, rate_burst;
+    long long max_conns_per_ip, max_conns, idle_timeout;
+    int webhook_allow_private;
     const char *to, *from; /* backup, restore */
     const char *log_format, *log_level, *log_file, *public_url, *metrics_listen;
     const char *tls_cert, *tls_key;
@@ -158,7 +172,7 @@ static int
 set_opt(struct opts *o, const char *k, const char *v, const char *from)
 {
     if (!strcmp(k, "no-sweep") || !strcmp(k, "reuse-port") || !strcmp(k, "private-reads") ||
-        !strcmp(k, "repair") || !strcmp(k, "no-artifacts")) {
+        !strcmp(k, "repair") || !strcmp(k, "no-artifacts") || !strcmp(k, "webhook-allow-private")) {
         int on = 1;
 
         if (v && !strcmp(v, "false"))
@@ -173,6 +187,8 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
             o->private_reads = on;
         else if (!strcmp(k, "no-artifacts"))
             o->no_artifacts = on;
+        else if (!strcmp(k, "webhook-allow-private"))
+            o->webhook_allow_private = on;
         else
             o->repair = on;
         return 0;
@@ -196,6 +212,22 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
             goto bad;
     } else if (!strcmp(k, "upload-limit")) {
         if (srv_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
+            goto bad;
+    } else if (!strcmp(k, "resolve-cache")) {
+        if (srv_parse_int(v, 0, 1LL << 40, &o->resolve_cache) < 0 ||
+            (o->resolve_cache > 0 && o->resolve_cache < LCACHE_MIN_BYTES))
+            goto bad;
+    } else if (!strcmp(k, "rate-limit")) {
+        if (rl_parse(v, &o->rate, &o->rate_burst) < 0)
+            goto bad;
+    } else if (!strcmp(k, "max-conns-per-ip")) {
+        if (srv_parse_int(v, 1, 65536, &o->max_conns_per_ip) < 0)
+            goto bad;
+    } else if (!strcmp(k, "max-conns")) {
+        if (srv_parse_int(v, 16, 65536, &o->max_conns) < 0)
+            goto bad;
+    } else if (!strcmp(k, "idle-timeout")) {
+        if (srv_parse_int(v, 1, 3600, &o->idle_timeout) < 0)
             goto bad;
     } else if (!strcmp(k, "drain-timeout")) {
         if (srv_parse_int(v, 0, 3600, &o->drain_timeout) < 0)
@@ -340,6 +372,7 @@ parse_opts(int argc, char **argv, int first, struct opts *o, int serve)
     o->listen = DEFAULT_LISTEN;
     o->access_log = 1;
     o->drain_timeout = -1;
+    o->resolve_cache = -1;
     /* The config file first, so flags override it wherever they stand. */
     for (int i = first; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config") && load_config(o, argv[i + 1]) < 0)
@@ -365,7 +398,7 @@ parse_opts(int argc, char **argv, int first, struct opts *o, int serve)
         }
         if (!strcmp(a, "--no-sweep") || !strcmp(a, "--reuse-port") ||
             !strcmp(a, "--private-reads") || !strcmp(a, "--repair") ||
-            !strcmp(a, "--no-artifacts")) {
+            !strcmp(a, "--no-artifacts") || !strcmp(a, "--webhook-allow-private")) {
             set_opt(o, a + 2, NULL, "option");
             continue;
         }
@@ -574,6 +607,17 @@ cmd_serve(const struct opts *o)
     s.cfg.sweep_interval =
         o->sweep_interval ? (unsigned)o->sweep_interval : SRV_SWEEP_INTERVAL_DEFAULT;
     s.cfg.zstd_level = zstd_level();
+    s.cfg.resolve_cache =
+        o->resolve_cache >= 0 ? (size_t)o->resolve_cache : (size_t)LCACHE_DEFAULT_BYTES;
+    s.cfg.rate = o->rate;
+    s.cfg.rate_burst = o->rate_burst;
+    s.cfg.max_conns_per_ip =
+        o->max_conns_per_ip ? (unsigned)o->max_conns_per_ip : SRV_MAX_CONNS_PER_IP_DEFAULT;
+    s.cfg.max_conns = o->max_conns ? (unsigned)o->max_conns : SRV_MAX_CONNS_DEFAULT;
+    s.cfg.idle_timeout = o->idle_timeout ? (unsigned)o->idle_timeout : SRV_IDLE_TIMEOUT_DEFAULT;
+    s.cfg.webhook_allow_private = o->webhook_allow_private;
+    s.lcache = lcache_new(s.cfg.resolve_cache);
+    s.limits = rl_new(s.cfg.rate, s.cfg.rate_burst);
     /* Modules first, so the first request finds them ready. */
     if (srv_artifacts_init(&s, &err) < 0 || srv_jobs_start(&s, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
@@ -628,6 +672,8 @@ out:
     srv_jobs_stop(&s);
     srv_artifacts_fini(&s);
     srv_resolve_fini();
+    lcache_free(s.lcache);
+    rl_free(s.limits);
     snapcache_free(s.snaps);
     srv_metrics_fini();
     ui_free(s.ui);

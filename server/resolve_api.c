@@ -1,11 +1,15 @@
 /* server/resolve_api.c: POST|GET /v1/resolve, GET /v1/diff, GET /v1/locks/{id}.
  *
  * Resolution runs on the shared catalog snapshot. Responses are cached by their
- * normalized inputs and "today", and the cache empties when the catalog changes, so a
- * repeated request costs a hash lookup. Every issued lock is stored (by id) so
- * GET /v1/locks/{id} returns its exact bytes.
+ * inputs and "today" for one catalog generation, so a repeated request costs a hash
+ * lookup. A lock goes to the database only when something depends on it: a worker
+ * deploy pins it (workers module), or an authenticated client asks to keep it
+ * ("keep": true / ?keep=1). Other locks live in the same bounded LRU cache as the
+ * responses (app/lrucache.h), so anonymous clients cannot fill the disk;
+ * GET /v1/locks/{id} answers from the database, then from the cache, and an evicted
+ * lock is a 404 that says to resolve the same inputs again. Cache misses and diffs
+ * are charged to the client's rate limit.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 #include "app/date.h"
 #include "app/hash.h"
 #include "app/json.h"
+#include "app/lrucache.h"
 #include "app/mem.h"
 #include "catalog/diff.h"
 #include "catalog/locks.h"
@@ -24,17 +29,6 @@
 #include "server/resolve_api.h"
 #include "server/metrics.h"
 
-#define RCACHE_SLOTS 4096
-
-struct rcache_slot {
-    char *key;
-    char *body;
-    size_t len;
-    unsigned long generation;
-};
-
-static struct rcache_slot rcache[RCACHE_SLOTS];
-static pthread_mutex_t rcache_mu = PTHREAD_MUTEX_INITIALIZER;
 static srv_resolve_sign_fn sign_hook;
 static void *sign_ctx;
 
@@ -45,58 +39,9 @@ srv_resolve_set_signer(srv_resolve_sign_fn fn, void *ctx)
     sign_ctx = ctx;
 }
 
-static size_t
-rcache_index(const char *key)
-{
-    /* FNV-1a: the key is already a canonical string. */
-    uint64_t h = 1469598103934665603ull;
-
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    return (size_t)(h % RCACHE_SLOTS);
-}
-
-static char *
-rcache_get(const char *key, size_t *len)
-{
-    struct rcache_slot *s = &rcache[rcache_index(key)];
-    char *out = NULL;
-
-    pthread_mutex_lock(&rcache_mu);
-    if (s->key && s->generation == db_generation() && strcmp(s->key, key) == 0) {
-        out = xmalloc(s->len + 1);
-        memcpy(out, s->body, s->len + 1);
-        *len = s->len;
-    }
-    pthread_mutex_unlock(&rcache_mu);
-    return out;
-}
-
-static void
-rcache_put(const char *key, const char *body, size_t len, unsigned long generation)
-{
-    struct rcache_slot *s = &rcache[rcache_index(key)];
-
-    pthread_mutex_lock(&rcache_mu);
-    free(s->key);
-    free(s->body);
-    s->key = xstrdup(key);
-    s->body = xstrndup(body, len);
-    s->len = len;
-    s->generation = generation;
-    pthread_mutex_unlock(&rcache_mu);
-}
-
 void
 srv_resolve_fini(void)
 {
-    pthread_mutex_lock(&rcache_mu);
-    for (size_t i = 0; i < RCACHE_SLOTS; i++) {
-        free(rcache[i].key);
-        free(rcache[i].body);
-        memset(&rcache[i], 0, sizeof(rcache[i]));
-    }
-    pthread_mutex_unlock(&rcache_mu);
 }
 
 /* The cache key: every input that changes the answer, canonically. */
@@ -134,74 +79,125 @@ srv_resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct 
         return -1;
     ret = res_resolve(snap, in, out, err);
     snapcache_put(s->snaps, snap);
-    if (ret == 0 && cat_lock_store(c, out->lock_id, out->lock_bytes, out->lock_len, err) < 0) {
-        res_output_release(out);
-        return -1;
-    }
     return ret;
 }
 
+/* "keep": true in the body or ?keep=1: store the lock for good. Needs a token. */
 static int
-do_resolve(struct srv_req *r, struct srv_inputs *x)
+want_keep(struct srv_req *r, const cJSON *body, int *keep)
+{
+    *keep = 0;
+    if (body && json_bool(body, "keep", 0, keep, &r->err) < 0)
+        return -1;
+    if (!body && srv_query(r, "keep")) {
+        const char *v = srv_query(r, "keep");
+
+        if (!strcmp(v, "1") || !strcmp(v, "true"))
+            *keep = 1;
+        else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0)
+            return app_fail(&r->err, APP_EINVAL, "query 'keep' must be 1 or 0");
+    }
+    if (*keep && srv_req_auth(r, DB_SCOPE_PUBLISH) < 0) {
+        if (r->err.code == APP_EAUTH)
+            app_fail(&r->err, APP_EAUTH,
+                     "keeping a lock needs a publish token: send 'Authorization: Bearer <token>'");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+lock_key(char *key, size_t size, const char *lock_id)
+{
+    snprintf(key, size, "l:%s", lock_id);
+}
+
+static int
+do_resolve(struct srv_req *r, struct srv_inputs *x, int keep)
 {
     struct res_output out;
     unsigned long gen = db_generation();
     struct db *c;
-    char *key, *body;
+    char *key, *rkey, *body;
+    char lkey[80];
     size_t len;
     cJSON *resp;
+    int ret = -1;
 
     x->in.today = date_today();
     key = cache_key(&x->in);
-    body = rcache_get(key, &len);
+    rkey = xasprintf("r:%s", key);
+    free(key);
+    body = keep ? NULL : lcache_get(r->srv->lcache, rkey, &len, &gen);
     srv_metrics_resolve_cache(body != NULL);
     if (body) {
-        free(key);
+        free(rkey);
         srv_reply_bytes(r, 200, "application/json", body, len);
         return 0;
     }
+    if (srv_rate_take(r) < 0) {
+        free(rkey);
+        return -1;
+    }
     c = srv_db(r);
     if (!c) {
-        free(key);
+        free(rkey);
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
     }
     if (srv_resolve_run(r->srv, c, &x->in, &out, &r->err) < 0) {
-        free(key);
+        free(rkey);
         return -1;
     }
     resp = res_response(&out);
     if (sign_hook) {
         char *sig = NULL;
 
-        if (sign_hook(sign_ctx, out.lock_id, out.lock_bytes, out.lock_len, &sig, &r->err) < 0) {
-            cJSON_Delete(resp);
-            res_output_release(&out);
-            free(key);
-            return -1;
-        }
+        if (sign_hook(sign_ctx, out.lock_id, out.lock_bytes, out.lock_len, keep, &sig, &r->err) < 0)
+            goto out;
         xjson(cJSON_AddStringToObject(resp, "signature", sig));
         free(sig);
     }
+    if (keep && cat_lock_store(c, out.lock_id, out.lock_bytes, out.lock_len, &r->err) < 0)
+        goto out;
+    lock_key(lkey, sizeof(lkey), out.lock_id);
+    lcache_put(r->srv->lcache, lkey, out.lock_bytes, out.lock_len, gen);
     body = json_canonical(resp, &len);
+    lcache_put(r->srv->lcache, rkey, body, len, gen);
+    if (keep) {
+        /* Say so, in this answer only: the cached one serves anonymous clients. */
+        free(body);
+        xjson(cJSON_AddBoolToObject(resp, "kept", 1));
+        body = json_canonical(resp, &len);
+    }
+    srv_reply_bytes(r, 200, "application/json", body, len);
+    ret = 0;
+out:
     cJSON_Delete(resp);
     res_output_release(&out);
-    rcache_put(key, body, len, gen);
-    free(key);
-    srv_reply_bytes(r, 200, "application/json", body, len);
-    return 0;
+    free(rkey);
+    return ret;
 }
 
 static int
 h_resolve_post(struct srv_req *r)
 {
+    static const char *const fields[] = {"compatibility_date",
+                                         "compatibility_flags",
+                                         "requirements",
+                                         "as_of",
+                                         "allow_experimental",
+                                         "main",
+                                         "keep",
+                                         NULL};
     struct srv_inputs x = {0};
-    cJSON *body = srv_body_json(r);
-    int ret = -1;
+    cJSON *body = srv_body_json_closed(r, fields);
+    int ret = -1, keep = 0;
 
     if (!body)
         return -1;
-    if (srv_inputs_from_json(body, SRV_INPUTS_AS_OF, &x, &r->err) == 0)
-        ret = do_resolve(r, &x);
+    if (srv_inputs_from_json(body, SRV_INPUTS_AS_OF, &x, &r->err) == 0 &&
+        want_keep(r, body, &keep) == 0)
+        ret = do_resolve(r, &x, keep);
     srv_inputs_release(&x);
     cJSON_Delete(body);
     return ret;
@@ -211,10 +207,10 @@ static int
 h_resolve_get(struct srv_req *r)
 {
     struct srv_inputs x = {0};
-    int ret = -1;
+    int ret = -1, keep = 0;
 
-    if (srv_inputs_from_query(r, "date", &x) == 0)
-        ret = do_resolve(r, &x);
+    if (srv_inputs_from_query(r, "date", &x) == 0 && want_keep(r, NULL, &keep) == 0)
+        ret = do_resolve(r, &x, keep);
     srv_inputs_release(&x);
     return ret;
 }
@@ -230,7 +226,8 @@ h_diff(struct srv_req *r)
 
     if (!c)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
-    if (srv_inputs_from_query(r, "from", &a) < 0 || srv_inputs_from_query(r, "to", &b) < 0)
+    if (srv_inputs_from_query(r, "from", &a) < 0 || srv_inputs_from_query(r, "to", &b) < 0 ||
+        srv_rate_take(r) < 0)
         goto out;
     a.in.today = b.in.today = date_today();
     snap = snapcache_get(r->srv->snaps, c, &r->err);
@@ -255,14 +252,35 @@ lock_id_valid(const char *id)
     return strncmp(id, "sha256:", 7) == 0 && sha256_hex_valid(id + 7);
 }
 
-/* The stored bytes of lock id as a client named it: 400 unless it is
- * "sha256:<64 hex>", 404 when never issued. */
+/* The bytes of lock id as a client named it: 400 unless it is "sha256:<64 hex>";
+ * from the database (pinned or kept locks: *stored 1), else from the cache; 404
+ * otherwise. */
 static int
-lock_load(struct db *c, const char *id, char **bytes, size_t *len, struct app_err *err)
+lock_load(struct srv_req *r, struct db *c, const char *id, char **bytes, size_t *len, int *stored,
+          struct app_err *err)
 {
+    char key[80];
+
+    *stored = 0;
     if (!lock_id_valid(id))
         return app_fail(err, APP_EINVAL, "lock id '%s' is not 'sha256:' and 64 hex digits", id);
-    return cat_lock_load(c, id, bytes, len, err);
+    if (cat_lock_load(c, id, bytes, len, err) == 0) {
+        *stored = 1;
+        return 0;
+    }
+    if (err->code != APP_ENOTFOUND)
+        return -1;
+    lock_key(key, sizeof(key), id);
+    *bytes = lcache_get(r->srv->lcache, key, len, NULL);
+    if (*bytes) {
+        app_err_release(err);
+        return 0;
+    }
+    return app_fail(err, APP_ENOTFOUND,
+                    "lock '%s' is not stored here: only locks pinned by a worker or kept on "
+                    "request are stored, others are served while cached; resolve the same inputs "
+                    "again to get it back (the same inputs give the same lock)",
+                    id);
 }
 
 static int
@@ -272,10 +290,11 @@ h_lock_get(struct srv_req *r)
     char *bytes = NULL;
     size_t len = 0;
     char etag[80];
+    int stored;
 
     if (!c)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
-    if (lock_load(c, r->params[0], &bytes, &len, &r->err) < 0)
+    if (lock_load(r, c, r->params[0], &bytes, &len, &stored, &r->err) < 0)
         return -1;
     snprintf(etag, sizeof(etag), "\"%s\"", r->params[0] + 7);
     srv_reply_bytes(r, 200, "application/json", bytes, len);
@@ -290,15 +309,15 @@ h_lock_signature(struct srv_req *r)
     struct db *c = srv_db(r);
     char *bytes = NULL, *sig = NULL;
     size_t len = 0;
-    int ret;
+    int ret, stored;
 
     if (!c)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
     if (!sign_hook)
         return app_fail(&r->err, APP_ENOTFOUND, "this server does not sign locks");
-    if (lock_load(c, r->params[0], &bytes, &len, &r->err) < 0)
+    if (lock_load(r, c, r->params[0], &bytes, &len, &stored, &r->err) < 0)
         return -1;
-    ret = sign_hook(sign_ctx, r->params[0], bytes, len, &sig, &r->err);
+    ret = sign_hook(sign_ctx, r->params[0], bytes, len, stored, &sig, &r->err);
     free(bytes);
     if (ret < 0)
         return -1;

@@ -5,14 +5,16 @@
 #include "catalog/resolve.h"
 #include "server/http.h"
 
-/* Sign a lock's bytes; the text (caller frees) is a minisign signature. */
+/* Sign a lock's bytes; the text (caller frees) is a minisign signature. keep: the
+ * lock is stored, so its signature may be stored too; otherwise nothing is written. */
 typedef int (*srv_resolve_sign_fn)(void *ctx, const char *lock_id, const char *bytes, size_t len,
-                                   char **sig, struct app_err *err);
+                                   int keep, char **sig, struct app_err *err);
 
 /* Install the lock signer (artifacts module); NULL leaves locks unsigned. */
 void srv_resolve_set_signer(srv_resolve_sign_fn fn, void *ctx);
 
-/* Resolve on the current snapshot and store the issued lock (cat_lock_store). */
+/* Resolve on the current snapshot. Nothing is stored: a caller that pins or keeps
+ * the lock stores it (cat_lock_store). */
 int srv_resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
                     struct app_err *err);
 

@@ -2,11 +2,13 @@
  * signs them, records every attempt and schedules retries. See webhooks.h. */
 #include "server/webhooks.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -15,6 +17,7 @@
 #include "app/hash.h"
 #include "app/log.h"
 #include "app/mem.h"
+#include "app/netcheck.h"
 #include "db/db.h"
 #include "catalog/hooks.h"
 #include "server/api.h"
@@ -22,6 +25,59 @@
 
 #define WH_POLL_MS 100
 #define WH_RESPONSE_MAX (64 * 1024)
+
+static int allow_private;
+
+void
+wh_set_allow_private(int on)
+{
+    allow_private = on;
+}
+
+int
+wh_url_allowed(const char *url, struct app_err *err)
+{
+    CURLU *u = curl_url();
+    char *host = NULL;
+    int refused = 0;
+
+    if (!u)
+        abort();
+    if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+        refused = !allow_private && net_literal_refused(host);
+    curl_free(host);
+    curl_url_cleanup(u);
+    if (refused)
+        return app_fail(err, APP_EINVAL,
+                        "webhook url names a private, loopback, link-local or metadata address; "
+                        "the server refuses those targets (an operator can allow them with "
+                        "--webhook-allow-private)");
+    return 0;
+}
+
+char *
+wh_url_redacted(const char *url)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *out;
+
+    if (!u)
+        abort();
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+        out = xstrdup("");
+    else if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+        out = xasprintf("%s://%s:%s/", scheme, host, port);
+    else
+        out = xasprintf("%s://%s/", scheme, host);
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return out;
+}
 
 struct wh_sender {
     pthread_t thread;
@@ -75,7 +131,30 @@ struct flight {
     size_t received;
     int64_t started_ms;
     int done;
+    char refused[INET6_ADDRSTRLEN + 8]; /* an address the open-socket check refused */
 };
+
+/* libcurl's open-socket callback: every connection of every attempt comes here
+ * with the address it is about to connect to (after DNS, after any happy-eyeballs
+ * choice), so this is where the private-range rule holds (app/netcheck.h). */
+static curl_socket_t
+open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct flight *f = ctx;
+
+    (void)purpose;
+    if (!allow_private && net_addr_refused(&a->addr)) {
+        const void *where =
+            a->family == AF_INET6
+                ? (const void *)&((const struct sockaddr_in6 *)(const void *)&a->addr)->sin6_addr
+                : (const void *)&((const struct sockaddr_in *)(const void *)&a->addr)->sin_addr;
+
+        if (!inet_ntop(a->family, where, f->refused, sizeof(f->refused)))
+            snprintf(f->refused, sizeof(f->refused), "?");
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
 
 static size_t
 discard(char *p, size_t size, size_t n, void *ctx)
@@ -118,7 +197,10 @@ flight_setup(struct flight *f)
         abort();
     curl_easy_setopt(f->easy, CURLOPT_URL, f->d.url);
     curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(f->easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(f->easy, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is an answer */
+    curl_easy_setopt(f->easy, CURLOPT_PROXY, "");          /* connect to the target itself */
+    curl_easy_setopt(f->easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(f->easy, CURLOPT_OPENSOCKETDATA, f);
     curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(f->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)WH_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(f->easy, CURLOPT_TIMEOUT_MS, (long)WH_TIMEOUT_MS);
@@ -159,6 +241,13 @@ flight_record(struct wh_sender *w, struct flight *f, CURLcode rc)
             snprintf(msg, sizeof(msg), "http status %ld", status);
             error = msg;
         }
+    } else if (f->refused[0]) {
+        ok = 0;
+        snprintf(msg, sizeof(msg),
+                 "refused: %s is a private, loopback, link-local or metadata address "
+                 "(--webhook-allow-private allows it)",
+                 f->refused);
+        error = msg;
     } else {
         ok = 0;
         snprintf(msg, sizeof(msg), "%s", f->errbuf[0] ? f->errbuf : curl_easy_strerror(rc));

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "app/err.h"
 
 #define WH_MAX_ATTEMPTS 5
@@ -45,6 +47,20 @@ void wh_sender_kick(struct wh_sender *w);
 /* Stop the thread (in-flight attempts are abandoned and stay pending) and free it.
  * NULL does nothing. */
 void wh_sender_stop(struct wh_sender *w);
+
+/* Deliver to private, loopback, link-local and metadata addresses too
+ * (--webhook-allow-private; app/netcheck.h lists the ranges). Off by default. Set
+ * before wh_sender_start. */
+void wh_set_allow_private(int on);
+
+/* 0 when url may be registered: its host is a name (judged at every delivery, on
+ * the address libcurl connects to) or a public address literal; -1 with err (400)
+ * when it is a refused literal and private targets are not allowed. */
+int wh_url_allowed(const char *url, struct app_err *err);
+
+/* What a client without a token sees of a webhook URL: "scheme://host[:port]/"
+ * (paths and queries often carry credentials). The caller frees it. */
+char *wh_url_redacted(const char *url);
 
 /* "sha256=<hex>" of HMAC-SHA256(secret, body). */
 void wh_sign(const char *secret, const char *body, size_t len, char out[WH_SIG_LEN]);

@@ -42,6 +42,7 @@
 #include "server/inputs.h"
 #include "server/metrics.h"
 #include "server/resolve_api.h"
+#include "server/auth.h"
 #include "server/webhooks.h"
 
 struct srv_jobs {
@@ -157,7 +158,16 @@ h_worker_get(struct srv_req *r)
 }
 
 /* A deploy body is the resolution inputs of server/inputs.h, except that it always
- * resolves as of today (as_of is ignored). */
+ * resolves as of today (as_of is ignored). The schema is closed: an unknown member
+ * (a misspelt flag list, say) is a 400, never dropped after a 201. */
+static const char *const deploy_fields[] = {"compatibility_date",
+                                            "compatibility_flags",
+                                            "requirements",
+                                            "allow_experimental",
+                                            "main",
+                                            "as_of",
+                                            NULL};
+
 static int
 h_worker_put(struct srv_req *r)
 {
@@ -173,7 +183,7 @@ h_worker_put(struct srv_req *r)
         return -1;
     if (reserved_name(r))
         return 0;
-    body = srv_body_json(r);
+    body = srv_body_json_closed(r, deploy_fields);
     if (!body)
         return -1;
     if (srv_inputs_from_json(body, 0, &d, &r->err) < 0)
@@ -376,6 +386,29 @@ h_workers_stats(struct srv_req *r)
     return 0;
 }
 
+/* Webhook URLs often carry credentials: only an admin sees them whole; others
+ * (no token, or a read/publish one) get scheme and host. A bad token is a 401. */
+static int
+hook_redact(struct srv_req *r, cJSON *hook)
+{
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(hook, "url");
+    char *red;
+
+    if (srv_header(r, MHD_HTTP_HEADER_AUTHORIZATION)) {
+        if (srv_req_auth(r, DB_SCOPE_ADMIN) == 0)
+            return 0; /* an admin sees it whole */
+        if (r->err.code != APP_EFORBIDDEN)
+            return -1; /* a bad token is refused, not answered redacted */
+        app_err_release(&r->err);
+    }
+    if (!cJSON_IsString(url))
+        return 0;
+    red = wh_url_redacted(url->valuestring);
+    cJSON_ReplaceItemInObject(hook, "url", xjson(cJSON_CreateString(red)));
+    free(red);
+    return 0;
+}
+
 static int
 h_hooks(struct srv_req *r)
 {
@@ -384,6 +417,16 @@ h_hooks(struct srv_req *r)
     arr = cat_hook_list(r->db, &r->err);
     if (!arr)
         return -1;
+    {
+        cJSON *h;
+
+        cJSON_ArrayForEach (h, arr) {
+            if (hook_redact(r, h) < 0) {
+                cJSON_Delete(arr);
+                return -1;
+            }
+        }
+    }
     o = xjson(cJSON_CreateObject());
     cJSON_AddItemToObject(o, "webhooks", arr);
     srv_reply_json(r, 200, o);
@@ -393,11 +436,20 @@ h_hooks(struct srv_req *r)
 static int
 h_hook_put(struct srv_req *r)
 {
-    cJSON *body = srv_body_json(r), *o;
+    static const char *const fields[] = {"url", "events", "secret", NULL};
+    cJSON *body = srv_body_json_closed(r, fields), *o;
     int created = 0;
 
     if (!body)
         return -1;
+    {
+        const cJSON *url = cJSON_GetObjectItemCaseSensitive(body, "url");
+
+        if (cJSON_IsString(url) && wh_url_allowed(url->valuestring, &r->err) < 0) {
+            cJSON_Delete(body);
+            return -1;
+        }
+    }
     o = cat_hook_put(r->db, r->params[0], body, &created, &r->err);
     cJSON_Delete(body);
     if (!o)
@@ -414,6 +466,10 @@ h_hook_get(struct srv_req *r)
     o = cat_hook_get(r->db, r->params[0], &r->err);
     if (!o)
         return -1;
+    if (hook_redact(r, o) < 0) {
+        cJSON_Delete(o);
+        return -1;
+    }
     srv_reply_json(r, 200, o);
     return 0;
 }
@@ -460,7 +516,7 @@ const struct srv_route srv_workers_routes[] = {
     {"GET", "/v1/webhooks/{id}", SRV_PRIVATE, h_hook_get, NULL},
     {"PUT", "/v1/webhooks/{id}", SRV_ADMIN, h_hook_put, NULL},
     {"DELETE", "/v1/webhooks/{id}", SRV_ADMIN, h_hook_delete, NULL},
-    {"GET", "/v1/webhooks/{id}/deliveries", SRV_PRIVATE, h_hook_deliveries, NULL},
+    {"GET", "/v1/webhooks/{id}/deliveries", SRV_READ, h_hook_deliveries, NULL},
 };
 const size_t srv_workers_n_routes = sizeof(srv_workers_routes) / sizeof(srv_workers_routes[0]);
 
@@ -534,6 +590,7 @@ srv_jobs_start(struct srv *s, struct app_err *err)
 
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
+    wh_set_allow_private(s->cfg.webhook_allow_private);
     w->sender = wh_sender_start(s->cfg.data_dir, err);
     if (!w->sender) {
         pthread_mutex_destroy(&w->mu);

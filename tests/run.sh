@@ -10,6 +10,9 @@
 #   bindings  tests/bindings/*.test.mjs: the executor's local bindings (KV, D1, DO,
 #             R2, assets, d1 execute) in Node, and from Python on the oldest and
 #             newest Pyodide (those two boots skipped when ALMANAC_SLOW_TESTS=0)
+#             (hostile.test.mjs sends the kept corpus in tests/hostile/)
+#   hostile-flood  tests/hostile/resolves.mjs: RSS and database growth over
+#             ALMANAC_FLOOD_COUNT (default 100,000) anonymous resolves
 #   executor  tests/executor/ (boots real Pyodide, about a minute), unless
 #             ALMANAC_SLOW_TESTS=0
 #   cli       tests/cli/run.sh BUILD_DIR (the CLI and executor end to end; it skips
@@ -191,6 +194,12 @@ if [ ! -d executor/node_modules ]; then
     (cd executor && npm ci --no-audit --no-fund --loglevel=error) >&2 || true
 fi
 run_node bindings "$LOGS/bindings.log" "$API_TIMEOUT" tests/bindings/*.test.mjs
+
+if [ -f tests/hostile/resolves.mjs ]; then
+    echo "== hostile resolves: RSS and database growth (tests/hostile/resolves.mjs)"
+    run_script hostile-flood "$LOGS/hostile-flood.log" "$SLOW_TIMEOUT" \
+        node tests/hostile/resolves.mjs "$B" "${ALMANAC_FLOOD_COUNT:-100000}"
+fi
 
 if [ -d tests/executor ] && ls tests/executor/*.test.mjs >/dev/null 2>&1; then
     if [ "${ALMANAC_SLOW_TESTS:-1}" = "0" ]; then

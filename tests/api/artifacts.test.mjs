@@ -197,10 +197,12 @@ test('PUT by digest: bytes must hash to it (409); an external artifact takes its
   assert.equal(rt.json.artifacts.find((a) => a.role === 'core-wasm').stored, false);
 });
 
-test('seeded runtimes have their core artifacts stored; locks say so', async () => {
+test('seeded runtimes have their core artifacts stored; the response says so beside the lock', async () => {
   const r = await resolveGet({ date: '2024-04-01', flags: 'python_workers', requirements: 'numpy' });
-  for (const a of r.json.lock.artifacts)
-    assert.equal(a.stored, true, `${a.role} stored by the seed`);
+  for (const a of r.json.lock.artifacts) {
+    assert.equal(r.json.stored[a.sha256], true, `${a.role} stored by the seed`);
+    assert.equal(a.stored, undefined, 'a format 2 lock carries no stored flags');
+  }
   const wasm = r.json.lock.artifacts.find((a) => a.role === 'core-wasm');
   const m = validate('GET', `${ART}/meta`, 200, await api('GET', `/v1/artifacts/sha256/${wasm.sha256}/meta`));
   assert.equal(m.json.wasm.dylink.section, 'dylink.0', 'the main module carries dylink.0');
@@ -208,7 +210,7 @@ test('seeded runtimes have their core artifacts stored; locks say so', async () 
   assert.ok(m.json.wasm.imports.count > 100);
   assert.ok(m.json.wasm.exports.items.length > 0);
   const np = r.json.lock.packages.find((p) => p.name === 'numpy');
-  assert.equal(np.stored, false, 'wheels are external until uploaded');
+  assert.equal(r.json.stored[np.sha256], false, 'wheels are external until uploaded');
   const g = validate('GET', ART, 404, await api('GET', np.url));
   assert.match(g.json.detail, /known but not stored yet/);
 });
@@ -266,3 +268,4 @@ test('uploads over the limit are 413, declared or streamed, and leave nothing be
   const ok = await upload(Buffer.alloc(UPLOAD_LIMIT, 7), { status: 201 });
   assert.equal(ok.json.size, UPLOAD_LIMIT);
 });
+

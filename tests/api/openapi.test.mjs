@@ -57,6 +57,10 @@ test('every server route is documented, and nothing else is', () => {
   assert.deepEqual(extra, [], `routes openapi.yaml documents but the server does not have`);
 });
 
+// Reads are public except webhook deliveries (issue 9: they show whether internal
+// addresses answered).
+const PRIVATE_READS = new Set(['/v1/webhooks/{id}/deliveries']);
+
 test('writes need the bearer token and document 401; reads are public', () => {
   for (const [p, item] of Object.entries(spec().paths)) {
     for (const m of METHODS) {
@@ -66,8 +70,10 @@ test('writes need the bearer token and document 401; reads are public', () => {
       const admin = Array.isArray(op.security) && op.security.some((s) => 'bearerAuth' in s);
       // [{}, {bearerAuth: []}]: public unless --private-reads.
       const optional = admin && op.security.some((s) => Object.keys(s).length === 0);
-      if (m === 'get' && p !== '/v1/tokens')
+      if (m === 'get' && p !== '/v1/tokens' && !PRIVATE_READS.has(p))
         assert.ok(!admin || optional, `GET ${p} is public (or private only under --private-reads)`);
+      if (m === 'get' && PRIVATE_READS.has(p))
+        assert.ok(admin && !optional, `GET ${p} is behind a token`);
       if (admin)
         assert.ok(op.responses['401'], `${m.toUpperCase()} ${p} documents 401`);
     }

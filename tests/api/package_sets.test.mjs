@@ -183,6 +183,9 @@ test('GET .../pyodide-lock.json exports a lock Pyodide can load from this server
   assert.equal(foo.unvendored_tests, false, 'fields almanac does not model are kept');
   assert.equal(lock.packages.libqux.shared_library, true);
 
+  const spoofed = validate('GET', `${SET_ROUTE}/pyodide-lock.json`, 200,
+                           await api('GET', setPath(SET, '/pyodide-lock.json'), { headers: { host: 'evil.example' } }));
+  assert.ok(!spoofed.text.includes('evil.example'), 'the Host header never reaches the export');
   const seed = validate('GET', `${SET_ROUTE}/pyodide-lock.json`, 200,
                         await api('GET', setPath('pyodide-0.26.4/2024-11-15', '/pyodide-lock.json')));
   assert.equal(Object.keys(seed.json.packages).length, 310);
@@ -253,4 +256,24 @@ test('a package_type or install_dir outside the known ones is refused', async ()
   r = await putSet(`${RT}/2026-11-04`, lock, 400);
   assert.match(r.json.detail, /install_dir '\/usr\/lib' is not site, stdlib or dynlib/);
   validate('GET', SET_ROUTE, 404, await api('GET', setPath(`${RT}/2026-11-04`)));
+});
+
+test('file_name follows the upload rule: no .., control characters, CR/LF, ? or # (400)', async () => {
+  for (const bad of ['..', '.', 'a\r\nb.whl', 'a\u0000b.whl', 'a\tb.whl', 'x.whl?y=1', 'x.whl#frag',
+                     'a/b.whl', 'a\\b.whl', 'x'.repeat(256)]) {
+    const lock = smallLock();
+    lock.packages['foo-bar'].file_name = bad;
+    const r = await putSet('pyodide-9.9.9/2031-01-01', lock, 400);
+    assert.match(r.json.detail, /file name|NUL/, JSON.stringify(bad));
+  }
+});
+
+test('the export percent-encodes file names in the URLs it builds', async () => {
+  const id = 'pyodide-9.9.9/2031-02-02';
+  const lock = smallLock();
+  lock.packages['foo-bar'].file_name = 'foo bar%+1.0.whl';
+  await putSet(id, lock, 201);
+  const r = validate('GET', `${SET_ROUTE}/pyodide-lock.json`, 200, await api('GET', setPath(id, '/pyodide-lock.json')));
+  assert.equal(r.json.packages['foo-bar'].file_name,
+               `/v1/artifacts/sha256/${fakeSha('foo')}/file/foo%20bar%25%2B1.0.whl`);
 });

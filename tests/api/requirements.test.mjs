@@ -37,14 +37,40 @@ test('pydantic brings pydantic-core, annotated-types and typing-extensions, in d
   assert.equal(pyd.package_type, 'package');
   assert.equal(pyd.install_dir, 'site');
   assert.deepEqual(pyd.imports, ['pydantic']);
-  assert.equal(typeof pyd.stored, 'boolean');
+  assert.equal(typeof r.json.stored[pyd.sha256], 'boolean');
   assert.deepEqual(r.json.lock.requirements, ['pydantic']);
 });
 
 test('names are normalized (PEP 503); requirements are sorted by name in the lock', async () => {
   const r = await resolvePost({ ...PY, requirements: ['Typing_Extensions', 'NumPy'] });
   assert.deepEqual(r.json.lock.packages.map((p) => p.name).sort(), ['numpy', 'typing-extensions']);
-  assert.deepEqual(r.json.lock.requirements, ['NumPy', 'Typing_Extensions']);
+  assert.deepEqual(r.json.lock.requirements, ['numpy', 'typing-extensions']);
+});
+
+test('a lock holds requirements in canonical form: the same meaning gives the same lock', async () => {
+  const a = await resolvePost({ ...PY, requirements: ['NumPy[B, a,a] >= 1.0, <3, >=1.0', 'numpy[c]'] });
+  const b = await resolvePost({ ...PY, requirements: ['numpy[a,b,c]<3,>=1.0'] });
+  assert.deepEqual(a.json.lock.requirements, ['numpy[a,b,c]>=1.0,<3']);
+  assert.equal(a.json.lock_id, b.json.lock_id);
+  assert.equal(a.json.lock.format, 2);
+});
+
+test('requirement limits: line length, assertions and extras', async () => {
+  const extras = Array.from({ length: 40 }, (_, i) => `x${i}`).join(',');
+  let r = await resolvePost({ ...PY, requirements: [`numpy[${extras}]`] }, 422);
+  assert.match(r.json.errors[0].message, /more than 32 extras/);
+  const specs = Array.from({ length: 40 }, (_, i) => `!=0.${i}`).join(',');
+  r = await resolvePost({ ...PY, requirements: [`numpy${specs}`] }, 422);
+  assert.match(r.json.errors[0].message, /more than 32 version assertions/);
+  const half = (k) => Array.from({ length: 20 }, (_, i) => `!=${k}.${i}`).join(',');
+  r = await resolvePost({ ...PY, requirements: [`numpy${half(1)}`, `numpy${half(2)}`] }, 422);
+  assert.match(r.json.errors[0].message, /together have more than 32 assertions/);
+  r = await resolvePost({ ...PY, requirements: [`numpy[${'a'.repeat(600)}]`] }, 422);
+  assert.match(r.json.errors[0].message, /longer than 512 bytes/);
+  const many = Array.from({ length: 100000 }, (_, i) => `!=0.${i}`).join(',');
+  const t0 = Date.now();
+  r = await resolvePost({ ...PY, requirements: `numpy${many}` }, 422);
+  assert.ok(Date.now() - t0 < 5000, '100,000 specifiers are refused quickly');
 });
 
 test('a closure follows shared_library dependencies (ssl needs openssl)', async () => {

@@ -160,3 +160,12 @@ test('PUT refuses malformed runtimes with 400', async () => {
   }
   validate('GET', '/v1/runtimes/{id}', 404, await api('GET', '/v1/runtimes/x1'));
 });
+
+test('an artifact file_name follows the upload rule (400)', async () => {
+  for (const bad of ['..', 'a\nb', 'x?y', 'x#y', 'a/b', '']) {
+    const arts = ARTIFACTS.map((a) => ({ ...a }));
+    arts[0].file_name = bad;
+    const r = await put('pyodide-9.9.8', { ...DRAFT, pyodide: '9.9.8', artifacts: arts }, 400);
+    assert.match(r.json.detail, /file name/, JSON.stringify(bad));
+  }
+});

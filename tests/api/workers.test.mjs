@@ -11,7 +11,8 @@ import { after, test } from 'node:test';
 
 import { api, codes, startServer, validate } from './lib/harness.mjs';
 
-await startServer({ env: { ALMANAC_WEBHOOK_BACKOFF_MS: '200' } });
+// The receiver is on loopback: only --webhook-allow-private lets deliveries reach it.
+await startServer({ env: { ALMANAC_WEBHOOK_BACKOFF_MS: '200' }, serveArgs: ['--webhook-allow-private'] });
 
 const SECRET = 'a-webhook-secret-of-some-length';
 const PW = ['python_workers'];
@@ -158,11 +159,15 @@ test('PUT /v1/webhooks/{id} registers the receiver; the secret is never shown', 
     token: true, body: { url, events: ['worker.blocked', 'worker.moved'], secret: SECRET } }));
   assert.deepEqual(r.json.events, ['worker.moved', 'worker.blocked']);
   assert.equal(r.json.secret, undefined);
-  r = validate('GET', '/v1/webhooks/{id}', 200, await api('GET', '/v1/webhooks/ops'));
-  assert.equal(r.json.url, url);
+  r = validate('GET', '/v1/webhooks/{id}', 200, await api('GET', '/v1/webhooks/ops', { token: true }));
+  assert.equal(r.json.url, url, 'an admin sees the whole url');
   assert.ok(!r.text.includes(SECRET));
+  r = validate('GET', '/v1/webhooks/{id}', 200, await api('GET', '/v1/webhooks/ops'));
+  assert.equal(r.json.url, `http://127.0.0.1:${receiver.address().port}/`, 'others see scheme and host only');
   r = validate('GET', '/v1/webhooks', 200, await api('GET', '/v1/webhooks'));
   assert.deepEqual(r.json.webhooks.map((h) => h.id), ['ops']);
+  assert.ok(!r.text.includes('/hook'), 'the list is redacted too');
+  validate('GET', '/v1/webhooks', 401, await api('GET', '/v1/webhooks', { token: 'alm_bogus' }));
   for (const body of [{ url: 'ftp://127.0.0.1/x', events: ['worker.moved'], secret: SECRET },
                       { url, events: ['worker.nope'], secret: SECRET },
                       { url, events: [], secret: SECRET },
@@ -267,7 +272,7 @@ test('POST /v1/eol/apply 2028-10-02 carries out exactly that plan, once', async 
 test('webhook deliveries: signed, retried after a 500, every attempt recorded', async () => {
   let d;
   for (let i = 0; i < 100; i++) {
-    d = validate('GET', '/v1/webhooks/{id}/deliveries', 200, await api('GET', '/v1/webhooks/ops/deliveries'));
+    d = validate('GET', '/v1/webhooks/{id}/deliveries', 200, await api('GET', '/v1/webhooks/ops/deliveries', { token: true }));
     if (d.json.deliveries.length === 4 && d.json.deliveries.every((x) => x.state === 'delivered'))
       break;
     await sleep(100);
@@ -297,14 +302,15 @@ test('webhook deliveries: signed, retried after a 500, every attempt recorded', 
   const h = validate('GET', '/v1/webhooks/{id}', 200, await api('GET', '/v1/webhooks/ops'));
   assert.deepEqual(h.json.deliveries, { pending: 0, delivered: 4, failed: 0 });
   const page = validate('GET', '/v1/webhooks/{id}/deliveries', 200,
-                        await api('GET', '/v1/webhooks/ops/deliveries?limit=3'));
+                        await api('GET', '/v1/webhooks/ops/deliveries?limit=3', { token: true }));
   assert.equal(page.json.deliveries.length, 3);
   const rest = validate('GET', '/v1/webhooks/{id}/deliveries', 200,
-                        await api('GET', `/v1/webhooks/ops/deliveries?limit=3&cursor=${page.json.next_cursor}`));
+                        await api('GET', `/v1/webhooks/ops/deliveries?limit=3&cursor=${page.json.next_cursor}`, { token: true }));
   assert.equal(rest.json.deliveries.length, 1);
   assert.equal(rest.json.next_cursor, null);
-  validate('GET', '/v1/webhooks/{id}/deliveries', 404, await api('GET', '/v1/webhooks/nope/deliveries'));
-  validate('GET', '/v1/webhooks/{id}/deliveries', 400, await api('GET', '/v1/webhooks/ops/deliveries?state=lost'));
+  validate('GET', '/v1/webhooks/{id}/deliveries', 404, await api('GET', '/v1/webhooks/nope/deliveries', { token: true }));
+  validate('GET', '/v1/webhooks/{id}/deliveries', 400, await api('GET', '/v1/webhooks/ops/deliveries?state=lost', { token: true }));
+  validate('GET', '/v1/webhooks/{id}/deliveries', 401, await api('GET', '/v1/webhooks/ops/deliveries'));
 });
 
 test('as of 2029-10-07 3.13 ends: everyone on 3.12 and 3.13 goes to 3.14', async () => {

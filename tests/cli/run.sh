@@ -180,7 +180,7 @@ expect "lock show" 0 "lock +$LOCK_ID"
 run "$ALM" lock show "$LOCK_ID" --raw
 [ "sha256:$(printf '%s' "$OUT" | sha256sum | cut -c1-64)" = "$LOCK_ID" ] && ok "lock show --raw: the exact signed bytes" || bad "lock show --raw: bytes do not hash to the id"
 run "$ALM" lock show sha256:0000000000000000000000000000000000000000000000000000000000000000
-expect "lock show: unknown lock (exit 2)" 2 '' 'never issued'
+expect "lock show: unknown lock (exit 2)" 2 '' 'resolve the same inputs again'
 
 run "$ALM" token
 expect "token: explains where tokens come from" 0 'almanacd token create'

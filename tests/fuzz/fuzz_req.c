@@ -2,7 +2,8 @@
  *
  * The input is a requirements.txt blob: split into lines, parsed, every parsed
  * requirement checked against a version taken from the input, and the version
- * order probed for the properties a comparator must have. Everything is freed.
+ * order probed for the properties a comparator must have; the canonical form of
+ * each requirement parses back to itself. Everything is freed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,33 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t k = 0; k < reqs[i].n_specs; k++)
                 if (!req_version_valid(reqs[i].specs[k].version))
                     abort();
+            if (reqs[i].n_specs > REQ_MAX_SPECS || reqs[i].n_extras > REQ_MAX_EXTRAS)
+                abort();
+            /* The canonical form parses back to itself (a lock's requirements are
+             * stable), and stays within the line limit's order of size. */
+            {
+                char *canon = req_canonical(&reqs[i]);
+                const char *one[1] = {canon};
+                struct req *back = NULL;
+                size_t n_back = 0;
+                struct app_err e2 = {0};
+
+                if (req_parse_lines(one, 1, &back, &n_back, &e2) == 0) {
+                    char *again;
+
+                    if (n_back != 1)
+                        abort();
+                    again = req_canonical(&back[0]);
+                    if (strcmp(again, canon) != 0)
+                        abort();
+                    free(again);
+                } else if (strlen(canon) <= REQ_LINE_MAX) {
+                    abort(); /* a canonical line within the limit must parse */
+                }
+                req_free_all(back, n_back);
+                app_err_release(&e2);
+                free(canon);
+            }
         }
     } else if (err.code != APP_EUNPROCESSABLE || !err.errors) {
         abort();

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/mem.h"
@@ -139,6 +140,35 @@ START_TEST(test_legacy_tokens_become_admin)
 }
 END_TEST
 
+/* Issue 9: a zero-byte database is refused, not re-initialized; a new one is 0600. */
+START_TEST(test_empty_db_refused_new_db_private)
+{
+    char *dir = temp_dir();
+    char *path = xasprintf("%s/almanac.db", dir);
+    struct app_err err = {0};
+    struct db *c = db_open(dir, &err);
+    struct stat st;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(c);
+    db_close(c);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_gt(st.st_size, 0);
+    f = fopen(path, "w"); /* truncate, as a bad restore would */
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    c = db_open(dir, &err);
+    ck_assert_ptr_null(c);
+    ck_assert_ptr_nonnull(strstr(err.msg, "exists but is empty"));
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, 0); /* left as it was */
+    app_err_release(&err);
+    free(path);
+    remove_dir(dir);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -150,6 +180,7 @@ main(void)
     tcase_add_test(tc, test_applied_once_in_order);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_legacy_tokens_become_admin);
+    tcase_add_test(tc, test_empty_db_refused_new_db_private);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

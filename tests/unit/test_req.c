@@ -132,10 +132,16 @@ START_TEST(test_multiple_specs_spaces_extras)
     ck_assert_int_eq(r[0].specs[1].op, REQ_LT);
     ck_assert_str_eq(r[0].specs[1].version, "2");
     ck_assert_uint_eq(r[1].n_specs, 3);
-    ck_assert_int_eq(r[1].specs[2].op, REQ_NE);
-    ck_assert_str_eq(r[1].specs[2].version, "1.11.2");
+    /* Assertions are kept in canonical order (by version, then operator). */
+    ck_assert_int_eq(r[1].specs[0].op, REQ_GE);
+    ck_assert_int_eq(r[1].specs[1].op, REQ_NE);
+    ck_assert_str_eq(r[1].specs[1].version, "1.11.2");
+    ck_assert_int_eq(r[1].specs[2].op, REQ_LT);
     ck_assert_str_eq(r[2].name, "requests");
     ck_assert_uint_eq(r[2].n_specs, 1);
+    ck_assert_uint_eq(r[2].n_extras, 2);
+    ck_assert_str_eq(r[2].extras[0], "security");
+    ck_assert_str_eq(r[2].extras[1], "socks");
     ck_assert_str_eq(r[3].name, "pillow");
     ck_assert_int_eq(r[3].specs[0].op, REQ_EQ);
     ck_assert_uint_eq(r[4].n_specs, 0);
