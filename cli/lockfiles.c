@@ -25,7 +25,6 @@ add_file(const cJSON *e, const char *role, struct cli_lock_file *f, struct app_e
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(e, "sha256");
     const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "file_name");
-    const cJSON *stored = cJSON_GetObjectItemCaseSensitive(e, "stored");
 
     if (!cJSON_IsString(sha) || !sha256_hex_valid(sha->valuestring))
         return app_fail(err, APP_EUNAVAILABLE, "lock entry '%s' has no valid sha256",
@@ -38,7 +37,6 @@ add_file(const cJSON *e, const char *role, struct cli_lock_file *f, struct app_e
     f->blob.size = cJSON_IsNumber(size) && size->valuedouble >= 0 ? (uint64_t)size->valuedouble
                                                                   : EXE_SIZE_UNKNOWN;
     f->role = role;
-    f->stored = !cJSON_IsFalse(stored);
     return 0;
 }
 

@@ -17,7 +17,6 @@
 struct cli_lock_file {
     struct exe_blob blob; /* hex, size, name (= file_name) */
     const char *role;     /* "core-wasm", ...; NULL for packages */
-    int stored;           /* the server has the bytes */
 };
 
 /* The files of a lock (pointers borrow from lock). Fails with APP_EUNAVAILABLE

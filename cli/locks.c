@@ -409,7 +409,13 @@ cli_lock_print(const struct cli_lock *l)
     if (cJSON_GetArraySize(pkgs) > 0) {
         printf("packages:\n");
         cJSON_ArrayForEach (p, pkgs) {
+            /* Format 2 keeps "stored" beside the lock (a map by sha256); format 1
+             * carried it in each entry. */
             const cJSON *st = cJSON_GetObjectItemCaseSensitive(p, "stored");
+
+            if (!st)
+                st = cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(l->response, "stored"), cli_str(p, "sha256"));
 
             printf("  %-28s %-14s %s%s\n", cli_str(p, "name"), cli_str(p, "version"),
                    cli_str(p, "file_name"), cJSON_IsFalse(st) ? "  (not stored)" : "");
