@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,17 +45,6 @@
 /* How often the drain loop looks at the in-flight count. */
 #define DRAIN_POLL_US 20000
 #define CONFIG_LINE_MAX 1024
-
-static volatile sig_atomic_t stop_requested, reopen_requested;
-
-static void
-on_signal(int sig)
-{
-    if (sig == SIGHUP)
-        reopen_requested = 1;
-    else
-        stop_requested = 1;
-}
 
 /* Every serve option, its value name and its default, for --help and --config. */
 struct opt_doc {
@@ -540,7 +530,7 @@ cmd_serve(const struct opts *o)
 {
     struct srv s;
     struct app_err err = {0};
-    struct sigaction sa;
+    sigset_t sigs;
     struct db *c;
     struct data_lock *lock = NULL;
     char shown[SRV_ADDR_MAX], mshown[SRV_ADDR_MAX];
@@ -618,6 +608,14 @@ cmd_serve(const struct opts *o)
     s.cfg.webhook_allow_private = o->webhook_allow_private;
     s.lcache = lcache_new(s.cfg.resolve_cache);
     s.limits = rl_new(s.cfg.rate, s.cfg.rate_burst);
+    /* SIGINT, SIGTERM and SIGHUP are blocked before any thread starts, so every
+     * thread inherits the mask and the main thread alone takes them with sigwait: a
+     * signal delivered to a library thread would otherwise never wake the loop. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     /* Modules first, so the first request finds them ready. */
     if (srv_artifacts_init(&s, &err) < 0 || srv_jobs_start(&s, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
@@ -627,12 +625,6 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "almanacd: --ui-dir: %s\n", err.msg);
         goto out;
     }
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (srv_start(&s, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
@@ -649,15 +641,15 @@ cmd_serve(const struct opts *o)
         app_log(APP_LOG_INFO, "dashboard at /ui/ from %s", ui_dir(s.ui));
     else
         app_log(APP_LOG_INFO, "no dashboard files found (make ui, or --ui-dir DIR)");
-    while (!stop_requested) {
-        pause();
-        if (reopen_requested) {
-            reopen_requested = 0;
-            if (app_log_reopen() < 0)
-                app_log(APP_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
-            else
-                app_log(APP_LOG_INFO, "log file reopened (SIGHUP)");
-        }
+    for (;;) {
+        int sig = 0;
+
+        if (sigwait(&sigs, &sig) != 0 || sig != SIGHUP)
+            break;
+        if (app_log_reopen() < 0)
+            app_log(APP_LOG_ERROR, "cannot reopen log file: %s", strerror(errno));
+        else
+            app_log(APP_LOG_INFO, "log file reopened (SIGHUP)");
     }
     app_log(APP_LOG_INFO, "stopping: draining in-flight requests (up to %us)", s.cfg.drain_timeout);
     drain(&s, s.cfg.drain_timeout);
