@@ -7,6 +7,7 @@
 
 #include "app/date.h"
 #include "app/mem.h"
+#include "app/strv.h"
 #include "artifacts/pyodide.h"
 #include "catalog/pyline.h"
 #include "catalog/seed.h"
@@ -187,26 +188,35 @@ struct snap *
 fx_snap_new(void)
 {
     static const struct fx_pkg set_026[] = {
+        {"duckdb", "1.1.2", {NULL}},
         {"numpy", "1.26.4", {NULL}},
         {"pandas", "2.2.0", {"numpy", "pytz", NULL}},
+        {"pydantic", "2.9.2", {NULL}},
         {"pytz", "2024.1", {NULL}},
         {"regex", "2024.9.11", {NULL}},
     };
     static const struct fx_pkg set_028[] = {
-        {"numpy", "2.0.2", {NULL}},
+        {"numpy", "2.2.5", {NULL}},
+        {"pydantic", "2.10.6", {NULL}},
         {"pytz", "2025.1", {NULL}},
     };
     static const struct fx_pkg set_314[] = {
-        {"numpy", "2.2.0", {NULL}},
+        {"duckdb", "1.2.0", {NULL}},
+        {"numpy", "2.3.1", {NULL}},
         {"pandas", "2.3.0", {"numpy", "pytz", NULL}},
+        {"pydantic", "2.11.0", {NULL}},
         {"pytz", "2025.2", {NULL}},
     };
     struct snap *s = xcalloc(1, sizeof(*s));
 
     s->refs = 1;
-    add_line(s, "3.12", "2023-10-02", "2028-10-02");
-    add_line(s, "3.13", "2024-10-07", "2029-10-07");
-    add_line(s, "3.14", "2025-10-07", "2030-10-07");
+    /* The seed's lines, each supported for CAT_SUPPORT_YEARS. */
+    for (size_t i = 0; i < seed_n_lines; i++) {
+        char eos[APP_DATE_LEN];
+
+        date_format(date_add_years(fx_day(seed_lines[i].first_release), CAT_SUPPORT_YEARS), eos);
+        add_line(s, seed_lines[i].line, seed_lines[i].first_release, eos);
+    }
     add_runtime(s, "0.26.4", "3.12.7", "3.1.58", 1);
     add_runtime(s, "0.28.3", "3.13.2", "4.0.9", 2);
     add_runtime(s, "314.0.7", "3.14.0", "4.0.12", 3);
@@ -215,4 +225,158 @@ fx_snap_new(void)
     add_set(s, "314.0.7", set_314, sizeof(set_314) / sizeof(set_314[0]), 3);
     s->flags = fx_seed_flags(&s->n_flags);
     return s;
+}
+
+/* ---- the same catalog as database rows -------------------------------------------- */
+
+static int
+exec_bound(struct db *c, const char *sql, const char *const *v, size_t n, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret;
+
+    if (db_prepare(c, &st, sql, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        sqlite3_bind_text(st, (int)i + 1, v[i], -1, SQLITE_TRANSIENT);
+    ret = db_step_done(st, err, "cannot load fixture");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+static char *
+strings_json(char *const *v, size_t n)
+{
+    return strv_to_json((const char *const *)v, n);
+}
+
+static int
+load_artifact(struct db *c, const char *sha, long long size, const char *file_name,
+              struct app_err *err)
+{
+    char sz[32];
+    const char *v[4] = {sha, sz, file_name, "2024-01-01T00:00:00Z"};
+
+    snprintf(sz, sizeof(sz), "%lld", size);
+    return exec_bound(
+        c,
+        "INSERT OR IGNORE INTO artifacts(sha256, size, stored_size, file_name, stored,"
+        " created_at) VALUES(?1, ?2, ?2, ?3, 1, ?4)",
+        v, 4, err);
+}
+
+int
+fx_db_load(struct db *c, const struct snap *s, struct app_err *err)
+{
+    char a[APP_DATE_LEN], b[APP_DATE_LEN], num[32];
+
+    if (db_begin(c, err) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n_lines; i++) {
+        const char *v[3] = {s->lines[i].line, a, b};
+
+        date_format(s->lines[i].first_release, a);
+        date_format(s->lines[i].end_of_support, b);
+        if (exec_bound(c,
+                       "INSERT INTO python_lines(line, first_release, end_of_support)"
+                       " VALUES(?, ?, ?)",
+                       v, 3, err) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < s->n_runtimes; i++) {
+        const struct snap_runtime *r = &s->runtimes[i];
+        const char *v[6] = {r->id, r->pyodide, r->python, r->line, r->emscripten, r->abi};
+
+        if (exec_bound(c,
+                       "INSERT INTO runtimes(id, pyodide, python, python_line, emscripten, abi,"
+                       " release_date, state, created_at, published_at) VALUES(?, ?, ?, ?, ?, ?,"
+                       " '2024-01-01', 'published', '2024-01-01T00:00:00Z',"
+                       " '2024-01-01T00:00:00Z')",
+                       v, 6, err) < 0)
+            goto fail;
+        for (size_t j = 0; j < r->n_arts; j++) {
+            const struct snap_artifact *x = &r->arts[j];
+            const char *w[5] = {r->id, x->role, x->file_name, x->sha256, num};
+
+            snprintf(num, sizeof(num), "%lld", x->size);
+            if (load_artifact(c, x->sha256, x->size, x->file_name, err) < 0 ||
+                exec_bound(c,
+                           "INSERT INTO runtime_artifacts(runtime_id, role, file_name, sha256,"
+                           " size) VALUES(?, ?, ?, ?, ?)",
+                           w, 5, err) < 0)
+                goto fail;
+        }
+    }
+    for (size_t i = 0; i < s->n_sets; i++) {
+        const struct snap_set *set = &s->sets[i];
+        const char *v[3] = {set->id, set->runtime, strchr(set->id, '/') + 1};
+
+        if (exec_bound(c,
+                       "INSERT INTO package_sets(id, runtime_id, date, state, created_at,"
+                       " published_at) VALUES(?, ?, ?, 'published', '2024-01-01T00:00:00Z',"
+                       " '2024-01-01T00:00:00Z')",
+                       v, 3, err) < 0)
+            goto fail;
+        for (size_t j = 0; j < set->n_pkgs; j++) {
+            const struct snap_pkg *p = &set->pkgs[j];
+            char *deps = strings_json(p->depends, p->n_depends);
+            char *imps = strings_json(p->imports, p->n_imports);
+            const char *w[9] = {set->id, p->name, p->version,      p->file_name,  p->sha256,
+                                deps,    imps,    p->package_type, p->install_dir};
+            int rc = load_artifact(c, p->sha256, p->size, p->file_name, err) < 0 ||
+                     exec_bound(c,
+                                "INSERT INTO packages(set_id, name, version, file_name, sha256,"
+                                " depends, imports, package_type, install_dir)"
+                                " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                w, 9, err) < 0;
+
+            free(deps);
+            free(imps);
+            if (rc)
+                goto fail;
+        }
+    }
+    for (size_t i = 0; i < s->n_flags; i++) {
+        const struct flag_def *f = &s->flags[i];
+        char order[16];
+        const char *v[7] = {f->name,
+                            f->disable,
+                            f->has_enable_date ? a : NULL,
+                            f->experimental ? "1" : "0",
+                            f->bundle_runtime,
+                            f->bundle_package_set,
+                            f->bundle_order ? order : NULL};
+        sqlite3_stmt *st = NULL;
+        int rc;
+
+        if (f->has_enable_date)
+            date_format(f->enable_date, a);
+        snprintf(order, sizeof(order), "%d", f->bundle_order);
+        if (db_prepare(c, &st,
+                       "INSERT INTO flags(name, disable_flag, enable_date, experimental,"
+                       " bundle_runtime, bundle_package_set, bundle_order, state, created_at,"
+                       " published_at) VALUES(?, ?, ?, ?, ?, ?, ?, 'published',"
+                       " '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')",
+                       err) < 0)
+            goto fail;
+        for (int k = 0; k < 7; k++)
+            if (v[k])
+                sqlite3_bind_text(st, k + 1, v[k], -1, SQLITE_TRANSIENT);
+        rc = db_step_done(st, err, "cannot load fixture flag");
+        sqlite3_finalize(st);
+        if (rc < 0)
+            goto fail;
+        for (size_t j = 0; j < f->n_implied; j++) {
+            const char *w[3] = {f->name, f->implied[j].flag, b};
+
+            date_format(f->implied[j].after, b);
+            if (exec_bound(c, "INSERT INTO flag_implied(flag, implied_by, after) VALUES(?, ?, ?)",
+                           w, 3, err) < 0)
+                goto fail;
+        }
+    }
+    return db_commit_catalog(c, err);
+fail:
+    db_rollback(c);
+    return -1;
 }

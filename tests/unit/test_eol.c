@@ -1,7 +1,7 @@
 /* tests/unit/test_eol.c: the workers registry (catalog/workers.c), end-of-support
  * plan and apply (catalog/eol.c) and the webhook outbox (catalog/hooks.c), DESIGN
- * §5 and §11, on a copy of a database loaded with the seed catalog (seed_run; the
- * Pyodide distributions come from ALMANAC_CACHE or ~/.cache/almanac).
+ * §5 and §11, on a copy of a database loaded with the synthetic catalog of
+ * tests/lib/fixtures (hermetic: no npm, no distributions, no network).
  *
  * The seed's bundles: python_workers -> pyodide-0.26.4 (3.12, ends 2028-10-02),
  * python_workers_20250116 -> 0.28.3 (3.13, ends 2029-10-07), python_workers_20260610
@@ -22,9 +22,9 @@
 #include "catalog/eol.h"
 #include "catalog/hooks.h"
 #include "catalog/resolve.h"
-#include "catalog/seed.h"
 #include "catalog/snapload.h"
 #include "catalog/workers.h"
+#include "tests/lib/fixtures.h"
 
 #define TODAY "2026-11-25"
 
@@ -782,13 +782,12 @@ eol_suite(void)
     return s;
 }
 
-/* Seed one template database for every test to copy. */
+/* Load one template database (the fixture catalog) for every test to copy. */
 static int
 seed_template(void)
 {
     struct app_err err = {0};
-    const char *env = getenv("ALMANAC_CACHE"), *home = getenv("HOME");
-    char *cache = env && *env ? xstrdup(env) : xasprintf("%s/.cache/almanac", home ? home : "/tmp");
+    struct snap *fx = fx_snap_new();
     struct db *c;
     int ret = -1;
 
@@ -799,13 +798,13 @@ seed_template(void)
     c = db_open(template_dir, &err);
     if (!c)
         goto out;
-    ret = seed_run(c, cache, NULL, NULL, &err);
+    ret = fx_db_load(c, fx, &err);
     db_close(c);
 out:
     if (ret < 0)
-        fprintf(stderr, "test_eol: cannot seed the catalog: %s\n", err.msg);
+        fprintf(stderr, "test_eol: cannot load the fixture catalog: %s\n", err.msg);
     app_err_release(&err);
-    free(cache);
+    snap_free(fx);
     return ret;
 }
 

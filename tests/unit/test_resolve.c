@@ -203,7 +203,7 @@ START_TEST(test_policy_ended_moves)
     ck_assert_str_eq(str_at(out.lock, "upgraded_from", "runtime"), "pyodide-0.26.4");
     ck_assert_str_eq(
         str_at(cJSON_GetArrayItem(cJSON_GetObjectItem(out.lock, "packages"), 0), "version", NULL),
-        "2.0.2");
+        "2.2.5");
     res_output_release(&out);
 }
 END_TEST
