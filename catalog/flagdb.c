@@ -122,13 +122,15 @@ cat_flag_get(struct db *c, const char *name, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL;
+    int rc;
 
     if (db_prepare(c, &st, "SELECT " FLAG_COLS " FROM flags WHERE name = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    rc = db_next(st, err);
+    if (rc > 0)
         o = flag_row(c, st, err);
-    else
+    else if (rc == 0)
         app_fail(err, APP_ENOTFOUND, "flag '%s' is not in the catalog", name);
     sqlite3_finalize(st);
     return o;
@@ -147,7 +149,7 @@ name_taken(struct db *c, const char *name, const char *self, struct app_err *err
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
-    taken = sqlite3_step(st) == SQLITE_ROW;
+    taken = db_exists(st, err);
     sqlite3_finalize(st);
     return taken;
 }
@@ -161,7 +163,7 @@ row_exists(struct db *c, const char *sql, const char *a, struct app_err *err)
     if (db_prepare(c, &st, sql, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-    found = sqlite3_step(st) == SQLITE_ROW;
+    found = db_exists(st, err);
     sqlite3_finalize(st);
     return found;
 }
@@ -256,8 +258,10 @@ parse_body(struct db *c, const char *name, const cJSON *body, struct flag_body *
                 return -1;
             sqlite3_bind_text(st, 1, f->b_set, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, f->b_runtime, -1, SQLITE_STATIC);
-            ok = sqlite3_step(st) == SQLITE_ROW;
+            ok = db_exists(st, err);
             sqlite3_finalize(st);
+            if (ok < 0)
+                return -1;
             if (!ok)
                 return app_fail(err, APP_EUNPROCESSABLE,
                                 "bundle package set '%s' does not belong to runtime '%s'", f->b_set,
@@ -272,8 +276,8 @@ parse_body(struct db *c, const char *name, const cJSON *body, struct flag_body *
                 return -1;
             sqlite3_bind_int64(st, 1, f->b_order);
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-            clash = sqlite3_step(st) == SQLITE_ROW;
-            if (clash)
+            clash = db_exists(st, err);
+            if (clash > 0)
                 app_fail(err, APP_ECONFLICT, "bundle order %lld is already used by flag '%s'",
                          f->b_order, db_col_text(st, 0));
             sqlite3_finalize(st);
@@ -406,7 +410,8 @@ cat_flag_put(struct db *c, const char *name, const cJSON *body, int *created, st
     if (db_prepare(c, &st, "DELETE FROM flag_implied WHERE flag = ?", err) < 0)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_step(st);
+    if (db_step_done(st, err, "cannot store flag") < 0)
+        goto fail;
     sqlite3_finalize(st);
     st = NULL;
     cJSON_ArrayForEach (x, f.implied) {

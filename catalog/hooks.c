@@ -581,7 +581,10 @@ cat_outbox_due(struct db *c, int64_t now_ms, size_t max, struct cat_delivery **o
                    err) < 0)
         goto out;
     sqlite3_bind_int64(st, 1, now_ms);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    rc = db_next(st, err);
+    if (rc < 0)
+        goto out;
+    if (rc > 0 && sqlite3_column_type(st, 0) != SQLITE_NULL)
         *next_ms = sqlite3_column_int64(st, 0);
     ret = 0;
 out:

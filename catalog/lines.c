@@ -57,13 +57,15 @@ cat_line_get(struct db *c, const char *line, int today, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL;
+    int rc;
 
     if (db_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines WHERE line = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    rc = db_next(st, err);
+    if (rc > 0)
         o = line_row(st, today);
-    else
+    else if (rc == 0)
         app_fail(err, APP_ENOTFOUND, "python line '%s' is not in the catalog", line);
     sqlite3_finalize(st);
     return o;
@@ -76,7 +78,7 @@ cat_line_put(struct db *c, const char *line, const cJSON *body, int today, int *
     const char *first = NULL, *eos = NULL, *notes = NULL;
     char eos_buf[APP_DATE_LEN];
     sqlite3_stmt *st = NULL;
-    int first_days, eos_days;
+    int first_days, eos_days, rc;
     cJSON *out = NULL;
 
     if (!cat_pyline_valid(line)) {
@@ -113,8 +115,12 @@ cat_line_put(struct db *c, const char *line, const cJSON *body, int today, int *
     if (db_prepare(c, &st, "SELECT 1 FROM python_lines WHERE line = ?", err) < 0)
         goto fail;
     sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
-    *created = sqlite3_step(st) != SQLITE_ROW;
+    rc = db_exists(st, err);
     sqlite3_finalize(st);
+    st = NULL;
+    if (rc < 0)
+        goto fail;
+    *created = rc == 0;
     if (db_prepare(c, &st,
                    "INSERT INTO python_lines(line, first_release, end_of_support, notes)"
                    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(line) DO UPDATE SET"

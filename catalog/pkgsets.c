@@ -134,13 +134,15 @@ cat_pkgset_get(struct db *c, const char *id, int brief, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL;
+    int rc;
 
     if (db_prepare(c, &st, "SELECT " PS_COLS " FROM package_sets p WHERE p.id = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    rc = db_next(st, err);
+    if (rc > 0)
         o = pkgset_row(st);
-    else
+    else if (rc == 0)
         app_fail(err, APP_ENOTFOUND, "package set '%s' is not in the catalog", id);
     sqlite3_finalize(st);
     if (o && !brief) {

@@ -140,13 +140,15 @@ cat_runtime_get(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *o = NULL, *arts;
+    int rc;
 
     if (db_prepare(c, &st, "SELECT " RT_COLS " FROM runtimes WHERE id = ?", err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    rc = db_next(st, err);
+    if (rc > 0)
         o = runtime_row(st);
-    else
+    else if (rc == 0)
         app_fail(err, APP_ENOTFOUND, "runtime '%s' is not in the catalog", id);
     sqlite3_finalize(st);
     if (!o)
@@ -322,8 +324,10 @@ cat_runtime_put(struct db *c, const char *id, const cJSON *body, int *created, s
         if (db_prepare(c, &st, "SELECT 1 FROM python_lines WHERE line = ?", err) < 0)
             goto fail;
         sqlite3_bind_text(st, 1, f.line, -1, SQLITE_STATIC);
-        have_line = sqlite3_step(st) == SQLITE_ROW;
+        have_line = db_exists(st, err);
         sqlite3_finalize(st);
+        if (have_line < 0)
+            goto fail;
         if (!have_line) {
             app_fail(err, APP_EUNPROCESSABLE,
                      "python line '%s' is not in the catalog; add it with PUT /v1/python/%s",

@@ -297,11 +297,11 @@ cat_worker_count(struct db *c, long long *n, struct app_err *err)
 
     if (db_prepare(c, &st, "SELECT COUNT(*) FROM workers", err) < 0)
         return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    if (db_next(st, err) > 0) {
         *n = sqlite3_column_int64(st, 0);
         ret = 0;
-    } else {
-        db_sql_fail(c, err, "cannot count workers");
+    } else if (err && err->code == APP_OK) {
+        app_fail(err, APP_EINTERNAL, "cannot count workers");
     }
     sqlite3_finalize(st);
     return ret;

@@ -10,6 +10,9 @@
 
 #include "app/log.h"
 #include "app/mem.h"
+#include "catalog/flagdb.h"
+#include "catalog/lines.h"
+#include "catalog/runtimes.h"
 #include "catalog/snapload.h"
 #include "db/db.h"
 #include "db/events.h"
@@ -198,6 +201,30 @@ START_TEST(test_events_append_and_page)
 }
 END_TEST
 
+/* A failing step in a lookup by id is a 500, never "not found". */
+START_TEST(test_get_failure_is_not_404)
+{
+    struct app_err err = {0};
+    cJSON *o;
+
+    o = cat_line_get(c, "3.12", 0, &err);
+    ck_assert_ptr_nonnull(o);
+    cJSON_Delete(o);
+    db_fault_next(1);
+    ck_assert_ptr_null(cat_line_get(c, "3.12", 0, &err));
+    ck_assert_int_eq(err.code, APP_EINTERNAL);
+    db_fault_next(1);
+    ck_assert_ptr_null(cat_runtime_get(c, "pyodide-0.27.7", &err));
+    ck_assert_int_eq(err.code, APP_EINTERNAL);
+    db_fault_next(1);
+    ck_assert_ptr_null(cat_flag_get(c, "python_workers", &err));
+    ck_assert_int_eq(err.code, APP_EINTERNAL);
+    ck_assert_ptr_null(cat_flag_get(c, "no_such_flag", &err));
+    ck_assert_int_eq(err.code, APP_ENOTFOUND);
+    app_err_release(&err);
+}
+END_TEST
+
 START_TEST(test_tokens)
 {
     struct app_err err = {0};
@@ -255,6 +282,7 @@ main(void)
     tcase_add_test(tc, test_snapshot_load_complete);
     tcase_add_test(tc, test_snapshot_load_refuses_on_any_failed_step);
     tcase_add_test(tc, test_events_append_and_page);
+    tcase_add_test(tc, test_get_failure_is_not_404);
     tcase_add_test(tc, test_tokens);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
