@@ -76,7 +76,10 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 CORE_LIB := $(B)/libalmanac-core.a
 SERVER_LIB := $(B)/libalmanac-server.a
 EXEC_LIB := $(B)/libalmanac-exec.a
-ALL_LIBS := $(SERVER_LIB) $(EXEC_LIB) $(CORE_LIB)
+# The server's own objects (not main), for tests of its pure parts (routes, headers).
+SRV_LIB := $(B)/libalmanac-srv.a
+SRV_LIB_OBJS := $(filter-out $(B)/obj/server/main.o,$(SRV_OBJS))
+ALL_LIBS := $(SRV_LIB) $(SERVER_LIB) $(EXEC_LIB) $(CORE_LIB)
 
 .PHONY: all deps run seed serve test test-once unit api bench fuzz clean format format-check \
         check-layers check-client-link
@@ -101,6 +104,10 @@ $(CORE_LIB): $(CORE_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(SERVER_LIB): $(SERVER_LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SRV_LIB): $(SRV_LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
@@ -173,10 +180,11 @@ fuzz: $(FUZZ_BINS)
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 build/fuzz/corpus/$$n 2>build/fuzz/$$n.log || \
 	    { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
 	done
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(TESTLIB_SRCS) $(B)/gen/migrations.c
+FUZZ_LIB_SRCS := $(LIB_SRCS) $(TESTLIB_SRCS) server/route.c server/headers.c
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE $(BANNED) -I. -I$(B)/gen \
-	  $(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(TESTLIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
+	  $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
 
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

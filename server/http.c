@@ -20,8 +20,8 @@
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/net.h"
+#include "server/route.h"
 
-#define SRV_MAX_SEGMENTS 16
 #define SRV_CONN_TIMEOUT_S 60
 #define SRV_DRAIN_MAX (64u * 1024 * 1024)
 
@@ -161,133 +161,6 @@ srv_body_json(struct srv_req *r)
     return json_parse(r->body.data ? r->body.data : "", r->body.len, &r->err);
 }
 
-/* Percent-decode one path segment; NULL when it holds a NUL or a bad escape. */
-static char *
-decode_segment(const char *s, size_t n)
-{
-    char *out = xmalloc(n + 1);
-    size_t j = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            uint8_t v;
-
-            if (i + 2 >= n) {
-                free(out);
-                return NULL;
-            }
-            {
-                char hex[3] = {s[i + 1], s[i + 2], '\0'};
-
-                if (hex_decode(hex, &v, 1) < 0 || v == 0) {
-                    free(out);
-                    return NULL;
-                }
-            }
-            out[j++] = (char)v;
-            i += 2;
-        } else {
-            out[j++] = s[i];
-        }
-    }
-    out[j] = '\0';
-    return out;
-}
-
-struct segs {
-    char *s[SRV_MAX_SEGMENTS];
-    size_t n;
-};
-
-static void
-segs_release(struct segs *g)
-{
-    for (size_t i = 0; i < g->n; i++)
-        free(g->s[i]);
-    g->n = 0;
-}
-
-/* Split a raw path into decoded segments; -1 when malformed or too deep. */
-static int
-segs_split(const char *path, struct segs *g)
-{
-    const char *p = path;
-
-    g->n = 0;
-    if (*p != '/')
-        return -1;
-    while (*p == '/') {
-        const char *start = ++p;
-        size_t len;
-
-        while (*p && *p != '/')
-            p++;
-        len = (size_t)(p - start);
-        if (len == 0 && !*p && g->n > 0)
-            break; /* trailing slash */
-        if (g->n == SRV_MAX_SEGMENTS)
-            return -1;
-        g->s[g->n] = decode_segment(start, len);
-        if (!g->s[g->n])
-            return -1;
-        g->n++;
-    }
-    return 0;
-}
-
-/* Match pattern against decoded segments; fills params (allocated). */
-static int
-route_match(const char *pattern, const struct segs *g, char **params, size_t *n_params)
-{
-    struct segs pat;
-    size_t i = 0, j = 0;
-    int ok = 0;
-
-    *n_params = 0;
-    if (segs_split(pattern, &pat) < 0)
-        return 0;
-    for (; i < pat.n; i++) {
-        const char *ps = pat.s[i];
-        size_t pl = strlen(ps);
-
-        if (j >= g->n)
-            goto out;
-        if (ps[0] == '{' && pl >= 2 && ps[pl - 1] == '}') {
-            int two = pl >= 3 && ps[pl - 2] == '+';
-
-            if (*n_params == SRV_MAX_PARAMS)
-                goto out;
-            if (two && strchr(g->s[j], '/')) {
-                params[(*n_params)++] = xstrdup(g->s[j]);
-                j++;
-            } else if (two) {
-                if (j + 1 >= g->n || strchr(g->s[j + 1], '/'))
-                    goto out;
-                params[(*n_params)++] = xasprintf("%s/%s", g->s[j], g->s[j + 1]);
-                j += 2;
-            } else {
-                if (strchr(g->s[j], '/') || !g->s[j][0])
-                    goto out;
-                params[(*n_params)++] = xstrdup(g->s[j]);
-                j++;
-            }
-        } else {
-            if (strcmp(ps, g->s[j]) != 0)
-                goto out;
-            j++;
-        }
-    }
-    ok = j == g->n;
-out:
-    if (!ok) {
-        for (size_t k = 0; k < *n_params; k++)
-            free(params[k]);
-        *n_params = 0;
-    }
-    segs_release(&pat);
-    return ok;
-}
-
 static int
 method_matches(const char *route_method, const char *method)
 {
@@ -309,11 +182,11 @@ allow_add(struct buf *allow, const char *method)
 static const struct srv_route *
 route_find(struct srv_req *r, const char *url, struct buf *allow)
 {
-    struct segs g;
+    struct srv_segs g;
     const struct srv_route *found = NULL;
     int path_known = 0;
 
-    if (segs_split(url, &g) < 0) {
+    if (srv_path_split(url, &g) < 0) {
         app_fail(&r->err, APP_EINVAL, "malformed request path");
         return NULL;
     }
@@ -323,7 +196,7 @@ route_find(struct srv_req *r, const char *url, struct buf *allow)
             char *params[SRV_MAX_PARAMS];
             size_t n = 0;
 
-            if (!route_match(rt->pattern, &g, params, &n))
+            if (!srv_route_match(rt->pattern, &g, params, &n))
                 continue;
             path_known = 1;
             if (method_matches(rt->method, r->method)) {
@@ -339,7 +212,7 @@ route_find(struct srv_req *r, const char *url, struct buf *allow)
                 allow_add(allow, "HEAD");
         }
     }
-    segs_release(&g);
+    srv_segs_release(&g);
     if (found)
         return found;
     if (path_known)

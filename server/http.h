@@ -28,8 +28,8 @@
 #include "app/err.h"
 #include "db/db.h"
 #include "server/net.h"
+#include "server/route.h"
 
-#define SRV_MAX_PARAMS 4
 #define SRV_JSON_LIMIT_DEFAULT (1024 * 1024)
 #define SRV_UPLOAD_LIMIT_DEFAULT (512ull * 1024 * 1024)
 #define SRV_DRAIN_TIMEOUT_DEFAULT 10
