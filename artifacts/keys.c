@@ -28,6 +28,8 @@
 
 #define SK_FILE_LEN 158 /* minisign SeckeyStruct */
 #define SK_FILE_MAX 1024
+#define SK_CHECKSUM_LEN 32  /* BLAKE2b-256 of "Ed" || keynum || sk */
+#define SK_KEYNUM_OFFSET 54 /* "Ed" kdf[2] "B2" salt[32] opslimit[8] memlimit[8] */
 
 #define SQL_CURRENT                                                                                \
     "SELECT id FROM keys WHERE retired_at IS NULL ORDER BY created_at DESC, rowid DESC"            \
@@ -115,17 +117,17 @@ key_generate(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_b64, struct
     memset(skf, 0, SK_FILE_LEN);
     memcpy(skf, "Ed", 2);
     memcpy(skf + 4, "B2", 2); /* kdf_alg stays "\0\0": unencrypted */
-    keynum = skf + 54;
+    keynum = skf + SK_KEYNUM_OFFSET;
     sk = keynum + ART_KEYNUM_LEN;
     randombytes_buf(keynum, ART_KEYNUM_LEN);
     memcpy(pk, "Ed", 2);
     memcpy(pk + 2, keynum, ART_KEYNUM_LEN);
     crypto_sign_keypair(pk + 2 + ART_KEYNUM_LEN, sk);
-    crypto_generichash_init(&hs, NULL, 0, 32);
+    crypto_generichash_init(&hs, NULL, 0, SK_CHECKSUM_LEN);
     crypto_generichash_update(&hs, skf, 2);
     crypto_generichash_update(&hs, keynum, ART_KEYNUM_LEN);
     crypto_generichash_update(&hs, sk, crypto_sign_SECRETKEYBYTES);
-    crypto_generichash_final(&hs, sk + crypto_sign_SECRETKEYBYTES, 32);
+    crypto_generichash_final(&hs, sk + crypto_sign_SECRETKEYBYTES, SK_CHECKSUM_LEN);
     art_key_id(keynum, id);
     sodium_bin2base64(sk_b64,
                       sodium_base64_ENCODED_LEN(SK_FILE_LEN, sodium_base64_VARIANT_ORIGINAL), skf,
@@ -168,7 +170,7 @@ key_load(struct art_keys *k, const char *id, struct app_err *err)
     char *path = xasprintf("%s/%s.key", k->dir, id);
     char *text = sodium_malloc(SK_FILE_MAX);
     unsigned char *skf = sodium_malloc(SK_FILE_LEN);
-    unsigned char chk[32];
+    unsigned char chk[SK_CHECKSUM_LEN];
     crypto_generichash_state hs;
     char *line, *end;
     size_t len = 0;
@@ -219,17 +221,20 @@ key_load(struct art_keys *k, const char *id, struct app_err *err)
                  id);
         goto out;
     }
-    art_key_id(skf + 54, got_id);
+    art_key_id(skf + SK_KEYNUM_OFFSET, got_id);
     if (strcmp(got_id, id) != 0) {
         app_fail(err, APP_EINTERNAL, "secret key file %s holds key %s", id, got_id);
         goto out;
     }
     crypto_generichash_init(&hs, NULL, 0, sizeof(chk));
     crypto_generichash_update(&hs, skf, 2);
-    crypto_generichash_update(&hs, skf + 54, ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES);
+    crypto_generichash_update(&hs, skf + SK_KEYNUM_OFFSET,
+                              ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES);
     crypto_generichash_final(&hs, chk, sizeof(chk));
-    if (sodium_memcmp(chk, skf + 54 + ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES, 32) != 0 &&
-        !sodium_is_zero(skf + 54 + ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES, 32)) {
+    if (sodium_memcmp(chk, skf + SK_KEYNUM_OFFSET + ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES,
+                      SK_CHECKSUM_LEN) != 0 &&
+        !sodium_is_zero(skf + SK_KEYNUM_OFFSET + ART_KEYNUM_LEN + crypto_sign_SECRETKEYBYTES,
+                        SK_CHECKSUM_LEN)) {
         app_fail(err, APP_EINTERNAL, "secret key %s fails its checksum", id);
         goto out;
     }
@@ -241,9 +246,9 @@ key_load(struct art_keys *k, const char *id, struct app_err *err)
         }
     }
     sodium_mprotect_readwrite(k->sk);
-    memcpy(k->sk, skf + 54 + ART_KEYNUM_LEN, crypto_sign_SECRETKEYBYTES);
+    memcpy(k->sk, skf + SK_KEYNUM_OFFSET + ART_KEYNUM_LEN, crypto_sign_SECRETKEYBYTES);
     sodium_mprotect_noaccess(k->sk);
-    memcpy(k->keynum, skf + 54, ART_KEYNUM_LEN);
+    memcpy(k->keynum, skf + SK_KEYNUM_OFFSET, ART_KEYNUM_LEN);
     memcpy(k->id, id, ART_KEY_ID_LEN);
     ret = 0;
 out:
@@ -480,7 +485,7 @@ out:
 /* The cached signature of (kind, hex) by the current key, made when missing. */
 static int
 sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size,
-            const uint8_t b2[64], char **sig_text, struct app_err *err)
+            const uint8_t b2[ART_BLAKE2B_LEN], char **sig_text, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     char id[ART_KEY_ID_LEN], now[APP_TIME_LEN];
@@ -546,7 +551,7 @@ int
 art_sign_artifact(struct art_keys *k, const char *sha256_hex, uint64_t size,
                   const char *blake2b_hex, char **sig_text, struct app_err *err)
 {
-    uint8_t b2[64];
+    uint8_t b2[ART_BLAKE2B_LEN];
 
     if (!sha256_hex_valid(sha256_hex))
         return app_fail(err, APP_EINVAL, "'%.80s' is not a sha256 digest", sha256_hex);
@@ -560,7 +565,7 @@ art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, size_t
               char **sig_text, struct app_err *err)
 {
     char hex[APP_SHA256_HEX];
-    uint8_t b2[64];
+    uint8_t b2[ART_BLAKE2B_LEN];
 
     if (strncmp(lock_id, "sha256:", 7) != 0 || !sha256_hex_valid(lock_id + 7))
         return app_fail(err, APP_EINVAL, "lock id '%.80s' is not sha256:<hex>", lock_id);

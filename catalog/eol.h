@@ -81,7 +81,7 @@ struct eol_group {
     int end_of_support;
     enum eol_outcome outcome;
     const char *to_runtime, *to_line; /* MOVE (and upcoming targets) */
-    char to_lock_id[72];
+    char to_lock_id[RES_LOCK_ID_LEN];
     char *reason;           /* MOVE: why; BLOCK: the message */
     cJSON *package_changes; /* MOVE: [{name, from, to, change}] */
     cJSON *blocked;         /* BLOCK: {code, message, packages, to} */

@@ -17,6 +17,7 @@
 #include "db/events.h"
 
 #define EOL_MAX_LINES 64
+#define EOL_PRAGMA_MAX 64             /* "PRAGMA cache_size = <int64>" */
 #define EOL_APPLY_CACHE_KIB (-131072) /* PRAGMA cache_size: negative means KiB */
 
 static int
@@ -275,7 +276,7 @@ cache_size(struct db *c)
 static void
 cache_size_set(struct db *c, long long v)
 {
-    char q[64];
+    char q[EOL_PRAGMA_MAX];
 
     snprintf(q, sizeof(q), "PRAGMA cache_size = %lld", v);
     sqlite3_exec(c->db, q, NULL, NULL, NULL);

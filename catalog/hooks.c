@@ -27,13 +27,13 @@ cat_now_ms(void)
 }
 
 static void
-ms_format(int64_t ms, char out[32])
+ms_format(int64_t ms, char out[APP_TIME_LEN])
 {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(out, APP_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int
@@ -387,7 +387,7 @@ cat_hook_deliveries(struct db *c, const char *id, const char *state, const char 
         long long did = sqlite3_column_int64(st, 0);
         const char *dstate = db_col_text(st, 3);
         cJSON *attempts = attempts_json(c, did, err);
-        char at[32];
+        char at[APP_TIME_LEN];
 
         if (!attempts) {
             cJSON_Delete(d);

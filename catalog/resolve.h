@@ -17,6 +17,7 @@
 #include "catalog/snapshot.h"
 
 #define RES_LOCK_FORMAT 1
+#define RES_LOCK_ID_LEN 72 /* "sha256:" + 64 hex digits + NUL, with room */
 #define RES_MAX_FLAGS 256
 #define RES_MAX_REQUIREMENTS 1024
 
@@ -77,10 +78,10 @@ struct res_output {
     cJSON *lock;      /* the lock object */
     char *lock_bytes; /* canonical bytes */
     size_t lock_len;
-    char lock_id[72]; /* "sha256:<hex>" */
-    cJSON *policy;    /* {as_of, python_line, end_of_support, status, upgrade} */
-    cJSON *warnings;  /* [{code, message, ...}] */
-    int as_of;        /* the as_of date used */
+    char lock_id[RES_LOCK_ID_LEN]; /* "sha256:<hex>" */
+    cJSON *policy;                 /* {as_of, python_line, end_of_support, status, upgrade} */
+    cJSON *warnings;               /* [{code, message, ...}] */
+    int as_of;                     /* the as_of date used */
 };
 
 /* Resolve. When the input does not resolve returns -1 with err->code
