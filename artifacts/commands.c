@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/log.h"
 #include "app/mem.h"
 #include "artifacts/artdb.h"
 #include "artifacts/keys.h"
@@ -77,7 +78,7 @@ record(struct fsck_ctx *x, const struct art_info *info)
         printf("  repaired: recorded %s\n", info->sha256);
         x->repaired++;
     } else {
-        fprintf(stderr, "almanacd: fsck: cannot record %s: %s\n", info->sha256, err.msg);
+        app_log(APP_LOG_ERROR, "fsck: cannot record %s: %s", info->sha256, err.msg);
         x->db_errors++;
     }
     cJSON_Delete(facts);
@@ -91,7 +92,7 @@ check_row(struct fsck_ctx *x, const struct art_info *info)
     struct art_row row;
 
     if (artdb_get(x->c, info->sha256, &row, &err) < 0 && err.code != APP_ENOTFOUND) {
-        fprintf(stderr, "almanacd: fsck: %s\n", err.msg);
+        app_log(APP_LOG_ERROR, "fsck: %s", err.msg);
         x->db_errors++;
         app_err_release(&err);
         return;
@@ -143,7 +144,7 @@ on_report(void *ctx, enum art_fsck_kind kind, const char *name, const struct art
     case ART_FSCK_QUARANTINE:
         printf("  repaired: %s %s; its row is now not stored\n", name, detail);
         if (artdb_mark_unstored(x->c, name, &err) < 0) {
-            fprintf(stderr, "almanacd: fsck: %s\n", err.msg);
+            app_log(APP_LOG_ERROR, "fsck: %s", err.msg);
             x->db_errors++;
         } else {
             x->repaired++;
@@ -253,7 +254,7 @@ fsck_run(const char *data_dir, int repair)
         ret = f.corrupt || x.missing || x.mismatched ? 1 : 0;
 out:
     if (err.code != APP_OK)
-        fprintf(stderr, "almanacd: fsck: %s\n", err.msg);
+        app_log(APP_LOG_ERROR, "fsck: %s", err.msg);
     for (size_t i = 0; i < m.n; i++)
         free(m.list[i]);
     free(m.list);
@@ -287,12 +288,11 @@ art_cmd_key_rotate(const char *data_dir)
     int ret = 1;
 
     if (!k || art_keys_current(k, old, &err) < 0 || art_keys_rotate(k, id, &err) < 0) {
-        fprintf(stderr, "almanacd: key rotate: %s\n", err.msg);
+        app_log(APP_LOG_ERROR, "key rotate: %s", err.msg);
         goto out;
     }
     printf("%s\n", id);
-    fprintf(stderr, "almanacd: new signing key %s; key %s is retired and keeps verifying\n", id,
-            old);
+    app_log(APP_LOG_INFO, "new signing key %s; key %s is retired and keeps verifying", id, old);
     ret = 0;
 out:
     art_keys_free(k);
