@@ -182,18 +182,21 @@ report_restored_missing(struct fsck_ctx *x, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     unsigned long n = 0;
+    int rc;
 
     if (db_prepare(x->c, &st,
                    "SELECT sha256, missing_since FROM artifacts WHERE stored = 0 AND "
                    "missing_since IS NOT NULL ORDER BY sha256",
                    err) < 0)
         return -1;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, err)) > 0) {
         printf("not restored %s: left out of the backup (restored %s); upload its bytes again\n",
                db_col_text(st, 0), db_col_text(st, 1));
         n++;
     }
     sqlite3_finalize(st);
+    if (rc < 0)
+        return -1;
     if (n)
         printf("fsck: %lu artifacts recorded as not restored (not a failure)\n", n);
     return 0;

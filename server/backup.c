@@ -415,11 +415,11 @@ static int
 keys_present(struct db *c, const char *data)
 {
     sqlite3_stmt *st = NULL;
-    int ok = 1;
+    int ok = 1, rc;
 
     if (db_prepare(c, &st, "SELECT id FROM keys WHERE retired_at IS NULL", NULL) < 0)
         return 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = db_next(st, NULL)) > 0) {
         char *p = xasprintf("%s/keys/%s.key", data, db_col_text(st, 0));
 
         if (access(p, R_OK) != 0) {
@@ -430,7 +430,8 @@ keys_present(struct db *c, const char *data)
         free(p);
     }
     sqlite3_finalize(st);
-    return ok;
+    /* A key table that cannot be read proves nothing came back. */
+    return rc < 0 ? 0 : ok;
 }
 
 static int

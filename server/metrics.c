@@ -304,7 +304,8 @@ render_db(struct buf *b, struct db *c)
                    "SELECT coalesce(python_line, 'none'), status, count(*) FROM workers "
                    "GROUP BY 1, 2 ORDER BY 1, 2",
                    NULL) == 0) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        /* A gauge that cannot be read is left out; the scrape still answers. */
+        while (db_next(st, NULL) > 0) {
             out(b, "almanac_workers{python_line=\"");
             label(b, db_col_text(st, 0));
             out(b, "\",status=\"");
@@ -320,7 +321,7 @@ render_db(struct buf *b, struct db *c)
                    "WHERE d.state = s.state) FROM (SELECT 'pending' AS state UNION ALL "
                    "SELECT 'delivered' UNION ALL SELECT 'failed') s",
                    NULL) == 0) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (db_next(st, NULL) > 0) {
             out(b, "almanac_webhook_outbox{state=\"");
             label(b, db_col_text(st, 0));
             OUTF(b, "\"} %lld\n", (long long)sqlite3_column_int64(st, 1));
