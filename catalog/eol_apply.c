@@ -14,6 +14,7 @@
 #include "catalog/hooks.h"
 #include "catalog/locks.h"
 #include "catalog/pyline.h"
+#include "catalog/workers.h"
 #include "db/events.h"
 
 #define EOL_MAX_LINES 64

@@ -1,7 +1,7 @@
 /* catalog/eol_json.c: the end-of-support documents: plan, applied, upcoming, and
  * the pieces events carry; the plan renderer writes canonical JSON directly for
  * large registries. */
-#include "catalog/eol.h"
+#include "catalog/eol_plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>

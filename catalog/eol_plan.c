@@ -5,7 +5,7 @@
  * Cost: one resolution per distinct (inputs, date), one lock parse and package diff
  * per distinct (inputs, current lock); per worker only a hash lookup.
  */
-#include "catalog/eol.h"
+#include "catalog/eol_plan.h"
 
 #include <stdint.h>
 #include <stdio.h>
