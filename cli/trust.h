@@ -47,6 +47,11 @@ int cli_trust_show(struct cli *c, struct app_err *err);
 /* Remove c->server's pinned keys from the known-keys file; *removed counts them. */
 int cli_trust_forget(struct cli *c, int *removed, struct app_err *err);
 
+/* Pin the minisign public key in key_file for every server ("*" line of the
+ * known-keys file): how a first contact through a mirror trusts the upstream's key
+ * without trusting the mirror. *added is 0 when it was pinned already. */
+int cli_trust_add(const char *key_file, char id[17], int *added, struct app_err *err);
+
 void cli_trust_free(struct cli_trust *t);
 
 #endif

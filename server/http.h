@@ -54,6 +54,8 @@ struct srv_config {
     char *tls_key_pem;
     struct srv_cidr trusted[SRV_MAX_TRUSTED_PROXIES];
     size_t n_trusted;
+    long long snapshot_ttl;  /* lifetime of a catalog snapshot, seconds */
+    uint64_t identity_cache; /* bytes of decompressed hot artifacts kept (0: none) */
 };
 
 struct srv {
@@ -66,6 +68,7 @@ struct srv {
     struct snapcache *snaps;
     struct art_store *store;
     struct art_keys *keys;
+    struct art_idcache *idcache; /* NULL when --identity-cache 0 */
     struct srv_jobs *jobs; /* background threads: the end-of-support sweep, webhook delivery */
 };
 

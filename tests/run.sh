@@ -7,6 +7,7 @@
 #   client-link  scripts/check-client-link.sh: BUILD_DIR/almanac has no SQLite,
 #             database or server symbols
 #   api       tests/api/*.test.mjs with node's test runner against BUILD_DIR/almanacd
+#   mirror    tests/mirror/*.test.mjs (the CLI against almanacd, fake mirrors, static trees)
 #   executor  tests/executor/ (boots real Pyodide, about a minute), unless
 #             ALMANAC_SLOW_TESTS=0
 #   cli       tests/cli/run.sh BUILD_DIR (the CLI and executor end to end; it skips
@@ -161,6 +162,14 @@ else
         run_node api "$LOGS/api.log" "$API_TIMEOUT" ./*.test.mjs)
     # the subshell's record() wrote to $COUNTS already; coverage is informational
     (cd tests/api && node lib/coverage.mjs "$LOGS/api-coverage.txt") || true
+fi
+
+echo "== mirror tests (tests/mirror: signed catalog snapshot, CLI protections, static trees)"
+if [ -x "$B/almanacd" ] && [ -x "$B/almanac" ]; then
+    (cd tests/api && ALMANAC_BIN_DIR="$B" run_node mirror "$LOGS/mirror.log" "$API_TIMEOUT" ../mirror/*.test.mjs)
+else
+    echo "run.sh: no $B/almanacd or $B/almanac" >&2
+    record "mirror" 0 1
 fi
 
 if [ -d tests/executor ] && ls tests/executor/*.test.mjs >/dev/null 2>&1; then
