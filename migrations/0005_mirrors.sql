@@ -1,4 +1,4 @@
--- 0004: signed catalog snapshots (issue 14, DESIGN §8 "Mirrors"). Each row is one
+-- 0005: signed catalog snapshots (issue 14, DESIGN §8 "Mirrors"). Each row is one
 -- issued document: its canonical bytes exactly as served, their minisign signature,
 -- and the facts clients check. version is the catalog's event sequence when it was
 -- read (it only grows); a document is re-issued with the same version and a later
