@@ -82,7 +82,7 @@ SRV_LIB := $(B)/libalmanac-srv.a
 SRV_LIB_OBJS := $(filter-out $(B)/obj/server/main.o,$(SRV_OBJS))
 ALL_LIBS := $(SRV_LIB) $(SERVER_LIB) $(EXEC_LIB) $(CORE_LIB)
 
-.PHONY: all deps run seed serve test test-once unit api bench fuzz clean format format-check \
+.PHONY: all deps run seed serve test test-once unit api bench fuzz clean format format-check install \
         check-layers check-client-link
 all: $(B)/almanacd $(B)/almanac
 
@@ -120,6 +120,10 @@ $(B)/almanacd: $(SRV_OBJS) $(SERVER_LIB) $(CORE_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $(SRV_OBJS) $(SERVER_LIB) $(CORE_LIB) $(LDLIBS)
 
+# `almanac --version` names the commit it was built from.
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+$(B)/obj/cli/output.o: CFLAGS += -DALMANAC_GIT_COMMIT=\"$(GIT_COMMIT)\"
+
 $(B)/almanac: $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB) $(CLI_LDLIBS)
@@ -127,6 +131,12 @@ $(B)/almanac: $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB)
 # Shared test data (tests/lib), linked by the unit tests, benches and fuzzers.
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/obj/%.o)
+
+# The config reader lives in the client; its unit test links it alone.
+$(B)/tests/test_wrangler: tests/unit/test_wrangler.c $(B)/obj/cli/wrangler.o $(ALL_LIBS)
+	@mkdir -p $(dir $@) $(B)/obj/tests
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/test_wrangler.d -o $@ $< $(B)/obj/cli/wrangler.o $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/tests
@@ -182,6 +192,11 @@ fuzz: $(FUZZ_BINS)
 	    { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
 	done
 FUZZ_LIB_SRCS := $(LIB_SRCS) $(TESTLIB_SRCS) server/route.c server/headers.c
+build/fuzz/fuzz_wrangler: tests/fuzz/fuzz_wrangler.c cli/wrangler.c $(LIB_SRCS) $(B)/gen/migrations.c
+	@mkdir -p $(dir $@)
+	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE $(BANNED) -I. -I$(B)/gen \
+	  $(PKG_CFLAGS) -o $@ $< cli/wrangler.c $(LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
+
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE $(BANNED) -I. -I$(B)/gen \
@@ -193,6 +208,39 @@ format:
 
 format-check:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# make install PREFIX=/usr/local DESTDIR=: the binaries, the executor's files where
+# almanac finds them from its own path (PREFIX/share/almanac/executor), manual pages
+# and completions made from the binaries' help, and the systemd unit with its user.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+SHAREDIR = $(PREFIX)/share
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# The executor's runtime files (host.mjs, its Python modules, ...): not its C, bench or docs.
+EXECUTOR_FILES = $(shell { git ls-files executor 2>/dev/null || find executor -type f -not -path '*/node_modules/*'; } | \
+                   grep -v -e '\.[ch]$$' -e '/bench\.mjs$$' -e 'README\.md$$')
+install: all
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/almanac \
+	  $(DESTDIR)$(SHAREDIR)/man/man1 $(DESTDIR)$(SHAREDIR)/man/man8 \
+	  $(DESTDIR)$(SHAREDIR)/bash-completion/completions \
+	  $(DESTDIR)$(SHAREDIR)/zsh/vendor-completions \
+	  $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	$(Q)install -m 0755 $(B)/almanac $(B)/almanacd $(DESTDIR)$(BINDIR)/
+	$(Q)for f in $(EXECUTOR_FILES); do \
+	  install -D -m 0644 "$$f" "$(DESTDIR)$(SHAREDIR)/almanac/$$f" || exit 1; done
+	$(Q)test -f $(DESTDIR)$(SHAREDIR)/almanac/executor/host.mjs || { echo "install: no executor/host.mjs" >&2; exit 1; }
+	$(Q)if [ -d executor/node_modules ]; then cp -R executor/node_modules $(DESTDIR)$(SHAREDIR)/almanac/executor/; fi
+	$(Q)$(B)/almanac manpage > $(DESTDIR)$(SHAREDIR)/man/man1/almanac.1
+	$(Q)sh scripts/man-almanacd.sh $(B)/almanacd > $(DESTDIR)$(SHAREDIR)/man/man8/almanacd.8
+	$(Q)$(B)/almanac completion bash > $(DESTDIR)$(SHAREDIR)/bash-completion/completions/almanac
+	$(Q)$(B)/almanac completion zsh > $(DESTDIR)$(SHAREDIR)/zsh/vendor-completions/_almanac
+	$(Q)$(B)/almanac completion fish > $(DESTDIR)$(SHAREDIR)/fish/vendor_completions.d/almanac.fish
+	$(Q)sed 's|@BINDIR@|$(BINDIR)|g' dist/almanacd.service.in > $(DESTDIR)$(UNITDIR)/almanacd.service
+	$(Q)install -m 0644 dist/almanac.sysusers $(DESTDIR)$(SYSUSERSDIR)/almanac.conf
+	@echo "installed under $(DESTDIR)$(PREFIX)"
 
 clean:
 	rm -rf build

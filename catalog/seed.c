@@ -24,6 +24,10 @@ const struct seed_line seed_lines[] = {
 };
 const size_t seed_n_lines = sizeof(seed_lines) / sizeof(seed_lines[0]);
 
+/* Seed v2: the platform's Python table as workerd's release of 2026-11-17 carries it
+ * (DESIGN §13). The first seed (v1) had an experimental python_workers_20260817 in the
+ * place of python_workers_314 and none of the flags after python_request_headers_...;
+ * a data directory seeded by v1 keeps what it has (see seed_flags_load). */
 const struct seed_flag seed_flags[] = {
     {"python_workers", NULL, NULL, NULL, NULL, 0, "0.26.4", 1,
      "run Python workers (Pyodide 0.26.4, CPython 3.12)"},
@@ -31,8 +35,10 @@ const struct seed_flag seed_flags[] = {
      0, "0.28.3", 2, "Python workers on Pyodide 0.28.3 (CPython 3.13)"},
     {"python_workers_20260610", "no_python_workers_20260610", NULL, NULL, NULL, 0, "314.0.7", 3,
      "Python workers on Pyodide 314.0.7 (CPython 3.14)"},
-    {"python_workers_20260817", "no_python_workers_20260817", NULL, NULL, NULL, 1, "314.0.7", 4,
-     "experimental: next Python workers runtime (Pyodide 314.0.7)"},
+    {"python_workers_314", "no_python_workers_314", NULL, "python_workers", "2026-09-08", 0,
+     "314.0.7", 4, "Python workers on Pyodide 314.0.7 (CPython 3.14)"},
+    {"python_workers_force_new_vendor_path", NULL, "2025-08-11", NULL, NULL, 0, NULL, 0,
+     "vendored code is looked up in python_modules/ only (before: src/vendor too)"},
     {"python_no_global_handlers", "disable_python_no_global_handlers", "2025-08-14", NULL, NULL, 0,
      NULL, 0, "handlers must be exported by the worker module, not registered globally"},
     {"python_workflows", "disable_python_workflows", NULL, "python_workers", "2025-09-20", 0, NULL,
@@ -44,6 +50,19 @@ const struct seed_flag seed_flags[] = {
      "2025-12-16", 0, NULL, 0, "check that the RNG state was not captured in a snapshot"},
     {"python_request_headers_preserve_commas", "disable_python_request_headers_preserve_commas",
      "2026-02-17", NULL, NULL, 0, NULL, 0, "request headers keep commas in values"},
+    {"python_workflows_implicit_dependencies", "no_python_workflows_implicit_dependencies", NULL,
+     "python_workers", "2026-02-25", 0, NULL, 0, "workflow steps get implicit dependencies"},
+    {"enable_python_external_sdk", "disable_python_external_sdk", "2026-04-21", NULL, NULL, 0, NULL,
+     0, "the built-in workers module gives way to the vendored workers-runtime-sdk"},
+    {"python_process_pth_files", "disable_python_process_pth_files", "2026-05-26", NULL, NULL, 0,
+     NULL, 0, ".pth files of vendored packages are processed"},
+    {"python_shared_standard_library", NULL, NULL, "python_workers", "2026-11-19", 0, NULL, 0,
+     "one standard library shared between Python workers"},
+    {"python_zstd_snapshot", NULL, NULL, NULL, NULL, 1, NULL, 0,
+     "experimental: zstd-compressed memory snapshots"},
+    {"python_dedicated_snapshot_keep_import_caches",
+     "no_python_dedicated_snapshot_keep_import_caches", NULL, NULL, NULL, 0, NULL, 0,
+     "dedicated snapshots keep the import caches"},
     {"formdata_parser_supports_files", "formdata_parser_converts_files_to_strings", "2021-11-03",
      NULL, NULL, 0, NULL, 0, "FormData parsing yields File objects"},
     {"fetch_refuses_unknown_protocols", "fetch_treats_unknown_protocols_as_http", "2021-11-10",
@@ -52,6 +71,9 @@ const struct seed_flag seed_flags[] = {
      "Node.js compatibility APIs"},
 };
 const size_t seed_n_flags = sizeof(seed_flags) / sizeof(seed_flags[0]);
+
+/* Flags of earlier seed versions that v2 no longer lists (kept where they exist). */
+static const char *const seed_retired_flags[] = {"python_workers_20260817"};
 
 static int
 seed_lines_load(struct db *c, int today, struct app_err *err)
@@ -148,14 +170,60 @@ out:
     return ret;
 }
 
+/* The latest date at which sf turns on by itself (its enable date or implication
+ * date), or 0 when it is opt-in only. */
+static int
+seed_flag_date(const struct seed_flag *sf)
+{
+    int d = 0, x;
+
+    if (sf->enable_date && date_parse(sf->enable_date, &x) == 0 && x > d)
+        d = x;
+    if (sf->after && date_parse(sf->after, &x) == 0 && x > d)
+        d = x;
+    return d;
+}
+
+/* Whether the catalog was seeded before (by any seed version). */
+static int
+seed_seen_before(struct db *c)
+{
+    struct app_err ignore = {0};
+    cJSON *cur = cat_flag_get(c, "python_workers", &ignore);
+    int seen = cur != NULL;
+
+    app_err_release(&ignore);
+    cJSON_Delete(cur);
+    return seen;
+}
+
+/* A fresh catalog gets the whole table, as history. A catalog seeded before gets only
+ * what changes no lock already issued: a new flag that is opt-in or dated after today.
+ * Each row not applied is listed with the reason (the compatibility promise outranks
+ * the seed). */
 static int
 seed_flags_load(struct db *c, int today, struct app_err *err)
 {
+    int upgrade = seed_seen_before(c);
+
+    for (size_t i = 0; upgrade && i < sizeof(seed_retired_flags) / sizeof(seed_retired_flags[0]);
+         i++) {
+        struct app_err ignore = {0};
+        cJSON *cur = cat_flag_get(c, seed_retired_flags[i], &ignore);
+
+        app_err_release(&ignore);
+        if (cur)
+            fprintf(stderr,
+                    "almanac: seed: not applied: removing %s (an earlier seed's flag; issued "
+                    "locks may name it)\n",
+                    seed_retired_flags[i]);
+        cJSON_Delete(cur);
+    }
     for (size_t i = 0; i < seed_n_flags; i++) {
         const struct seed_flag *sf = &seed_flags[i];
         struct app_err ignore = {0};
         cJSON *cur = cat_flag_get(c, sf->name, &ignore), *body, *out;
-        int created;
+        int created, d = seed_flag_date(sf);
 
         app_err_release(&ignore);
         if (cur && is_published(cur)) {
@@ -163,6 +231,16 @@ seed_flags_load(struct db *c, int today, struct app_err *err)
             continue;
         }
         cJSON_Delete(cur);
+        if (upgrade && d && d <= today) {
+            char ds[APP_DATE_LEN];
+
+            date_format(d, ds);
+            fprintf(stderr,
+                    "almanac: seed: not applied: %s (on by date %s, not after today: it would "
+                    "change what issued locks resolve to)\n",
+                    sf->name, ds);
+            continue;
+        }
         body = xjson(cJSON_CreateObject());
         json_add_str_or_null(body, "disable_flag", sf->disable);
         json_add_str_or_null(body, "enable_date", sf->enable_date);

@@ -10,6 +10,7 @@
 #include "catalog/req.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/lockfile.h"
 #include "cli/locks.h"
 
 /* GET path and print it with fn (or as JSON with --json). */
@@ -71,13 +72,18 @@ cmd_resolve(struct cli *c, int argc, char **argv)
         goto out;
     }
     body = cli_inputs_body(&in);
-    if (cli_lock_resolve(c, body, &lock, &err) < 0) {
+    if (cli_lockfile_resolve(c, &in, body, &lock, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
-    if (c->json)
+    if (c->json && lock.response) {
         cli_print_json(lock.response);
-    else
+    } else if (c->json) {
+        cJSON *doc = cli_lockfile_doc(&lock);
+
+        cli_print_json(doc);
+        cJSON_Delete(doc);
+    } else
         cli_lock_print(&lock);
     rc = CLI_OK;
 out:
@@ -178,8 +184,8 @@ print_diff(const cJSON *d)
 }
 
 /* The requirement lines of text joined by ',' (the query form of /v1/diff). */
-static int
-requirements_query(const char *text, struct buf *out, struct app_err *err)
+int
+cli_requirements_query(const char *text, struct buf *out, struct app_err *err)
 {
     char **lines = NULL;
     size_t n = 0;
@@ -254,7 +260,7 @@ cmd_diff(struct cli *c, int argc, char **argv)
         buf_release(&fl);
     }
     if (in.req_text) {
-        if (requirements_query(in.req_text, &reqs, &err) < 0) {
+        if (cli_requirements_query(in.req_text, &reqs, &err) < 0) {
             rc = cli_report(&err);
             goto out;
         }
@@ -338,10 +344,57 @@ print_flags(const cJSON *doc)
     cli_table_print(t);
 }
 
+/* `flags NAME`: one flag with every field in full. */
+static int
+flag_one(struct cli *c, const char *name)
+{
+    struct app_err err = {0};
+    cJSON *doc = NULL;
+    const cJSON *f, *found = NULL, *v;
+
+    if (cli_request(c, "GET", "/v1/flags", NULL, &doc, NULL, &err) < 0)
+        return cli_report_release(&err);
+    cJSON_ArrayForEach (f, cJSON_GetObjectItemCaseSensitive(doc, "flags"))
+        if (!strcmp(cli_str(f, "name"), name) || !strcmp(cli_str(f, "disable_flag"), name))
+            found = f;
+    if (!found) {
+        cJSON_Delete(doc);
+        app_fail(&err, APP_ENOTFOUND, "no flag '%s' (see 'almanac flags')", name);
+        return cli_report_release(&err);
+    }
+    if (c->json) {
+        cli_print_json(found);
+    } else {
+        cJSON_ArrayForEach (v, found) {
+            char *text = cJSON_IsString(v) ? NULL : cJSON_PrintUnformatted(v);
+
+            printf("%-20s %s\n", v->string, text ? text : v->valuestring);
+            free(text);
+        }
+    }
+    cJSON_Delete(doc);
+    return CLI_OK;
+}
+
 static int
 cmd_flags(struct cli *c, int argc, char **argv)
 {
-    return show_cmd(c, argc, argv, "/v1/flags", print_flags);
+    struct cli_opts o;
+    int k, rc;
+
+    cli_opts_init(&o, argc, argv);
+    while ((k = cli_opts_next(c, &o, NULL)) > 0)
+        ;
+    if (k < 0)
+        return CLI_EUSAGE;
+    if (o.help)
+        return cli_usage(argv[0]);
+    if (o.n_pos > 1)
+        return cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
+    if (o.n_pos == 1)
+        return flag_one(c, o.pos[0]);
+    rc = get_and_print(c, "/v1/flags", print_flags);
+    return rc;
 }
 
 static void
@@ -493,7 +546,7 @@ const struct cli_cmd cli_cmds_catalog[] = {
      "resolve a compatibility date and flags to a signed lock", cmd_resolve},
     {"diff", "FROM TO [--flag F]... [-r requirements.txt] [--as-of D]",
      "what changes between two compatibility dates", cmd_diff},
-    {"flags", "", "list the compatibility flags", cmd_flags},
+    {"flags", "[NAME]", "list the compatibility flags, or show one in full", cmd_flags},
     {"runtimes", "", "list the Pyodide runtimes", cmd_runtimes},
     {"package-sets", "", "list the package sets", cmd_sets},
     {"python", "", "list the Python lines and their support dates", cmd_python},

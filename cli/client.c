@@ -211,6 +211,12 @@ cli_request_raw(struct cli *c, const char *method, const char *path,
 
     memset(resp, 0, sizeof(*resp));
     buf_init(&resp->body, limit);
+    /* --offline means no network at all: a command that reaches here under it
+     * needs the server, and says so rather than quietly connecting. */
+    if (c->offline) {
+        app_fail(err, APP_EUNAVAILABLE, "--offline: %s %s needs the server", method, path);
+        goto out;
+    }
     if (c->token) {
         if ((size_t)snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token) >=
             sizeof(line)) {

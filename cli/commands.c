@@ -5,6 +5,10 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "app/err.h"
+#include "cli/help.h"
+#include "cli/output.h"
+
 static const struct cli_cmd *const groups[] = {
 #define CLI_GROUP_ENTRY(g) cli_cmds_##g,
     CLI_COMMAND_GROUPS(CLI_GROUP_ENTRY)
@@ -20,7 +24,7 @@ cli_cmd_set_current(const struct cli_cmd *cmd)
     current = cmd;
 }
 
-static const char help_tail[] =
+const char cli_help_tail[] =
     "\n"
     "global options (anywhere on the line):\n"
     "  --server URL   almanacd to talk to (env ALMANAC_SERVER; default " CLI_DEFAULT_SERVER ");\n"
@@ -29,7 +33,10 @@ static const char help_tail[] =
     "  --key FILE     trust exactly this minisign public key (env ALMANAC_KEY) instead of\n"
     "                 the key pinned on first use in ~/.config/almanac/known_keys\n"
     "  -q, --quiet    no notes or progress on stderr\n"
-    "  --offline      no network: resolve from the last verified catalog snapshot\n"
+    "  --offline      no network at all: the lock file or the last verified catalog\n"
+    "                 snapshot, and the cache\n"
+    "  --color WHEN   auto (default: on a terminal, unless NO_COLOR is set), always, never\n"
+    "  --version      the version and how this binary was built\n"
     "\n"
     "environment:\n"
     "  ALMANAC_TOKEN         admin token for writes (made on the server host with\n"
@@ -45,7 +52,9 @@ static const char help_tail[] =
     "  3  network, server (5xx) or local I/O error\n"
     "  4  verification failed: a signature, digest or size did not match, or the\n"
     "     server's signing key is not the pinned one\n"
-    "  5  almanac run: the worker raised, or the executor failed\n";
+    "  5  almanac run: the worker raised, or the executor failed\n"
+    "  6  almanac check: the worker's Python line has ended (or ends, with --fail-on ending)\n"
+    "under --json an error is also an RFC 9457 problem document on stdout.\n";
 
 void
 cli_help_print(FILE *f)
@@ -55,7 +64,7 @@ cli_help_print(FILE *f)
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
         for (const struct cli_cmd *c = groups[g]; c->name; c++)
             fprintf(f, "  %-18s %s\n", c->name, c->summary);
-    fprintf(f, "\n'almanac help COMMAND' shows a command's arguments.\n%s", help_tail);
+    fprintf(f, "\n'almanac help COMMAND' shows a command's arguments.\n%s", cli_help_tail);
 }
 
 /* The number of leading words of args that spell cmd's name, or 0. */
@@ -118,9 +127,15 @@ cli_usage(const char *cmd_name)
 {
     const struct cli_cmd *c = current;
 
-    if (c)
+    if (c) {
+        const char *h = cli_help_text(c->name);
+
         printf("usage: almanac %s %s\n%s\n", c->name, c->usage, c->summary);
-    else
+        if (h)
+            printf("\n%s", h);
+        printf("\nglobal options: --server URL, --json, --key FILE, -q, --color WHEN "
+               "(see 'almanac help')\n");
+    } else
         printf("usage: almanac %s\n", cmd_name);
     return CLI_OK;
 }
@@ -128,13 +143,13 @@ cli_usage(const char *cmd_name)
 int
 cli_usage_error(const char *cmd_name, const char *fmt, ...)
 {
+    char msg[APP_ERR_MSG_MAX];
     va_list ap;
 
-    fputs("almanac: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    cli_fail_usage("%s", msg);
     if (current)
         fprintf(stderr, "usage: almanac %s %s\n", current->name, current->usage);
     else if (cmd_name)
@@ -154,8 +169,8 @@ cli_help_cmd(int argc, char **argv)
     }
     c = cli_cmd_find(argc, argv, &k);
     if (c && k == argc) {
-        printf("usage: almanac %s %s\n%s\n", c->name, c->usage, c->summary);
-        return CLI_OK;
+        current = c;
+        return cli_usage(c->name);
     }
     if (cli_cmd_list_family(stdout, argv[0]))
         return CLI_OK;

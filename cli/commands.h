@@ -30,7 +30,11 @@ int cli_cmd_list_family(FILE *f, const char *w);
 int cli_usage_error(const char *cmd_name, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Print the usage line of cmd_name on stdout; returns CLI_OK (for --help). */
+/* Print the usage line of cmd_name, and its long help (cli/help.c), on stdout;
+ * returns CLI_OK (for --help). */
 int cli_usage(const char *cmd_name);
+
+/* The help text after the command list: global options, environment, exit codes. */
+extern const char cli_help_tail[];
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "app/date.h"
@@ -51,7 +52,9 @@ cli_is_toml(const char *s)
 {
     size_t n = strlen(s);
 
-    return n >= 5 && strcmp(s + n - 5, ".toml") == 0;
+    return (n >= 5 && strcmp(s + n - 5, ".toml") == 0) ||
+           (n >= 5 && strcmp(s + n - 5, ".json") == 0) ||
+           (n >= 6 && strcmp(s + n - 6, ".jsonc") == 0);
 }
 
 int
@@ -70,6 +73,14 @@ cli_inputs_opt(struct cli_inputs *in, const char *cmd, int key, const char *arg)
     case CLI_RO_ASOF: in->as_of = arg; return 0;
     case CLI_RO_EXPERIMENTAL: in->allow_experimental = 1; return 0;
     case CLI_RO_CONFIG: in->config = arg; return 0;
+    case CLI_RO_LOCKED:
+    case CLI_RO_FROZEN:
+        if (in->lock_mode != CLI_LOCK_AUTO) {
+            cli_usage_error(cmd, "give one of --locked and --frozen");
+            return -1;
+        }
+        in->lock_mode = key == CLI_RO_LOCKED ? CLI_LOCK_LOCKED : CLI_LOCK_FROZEN;
+        return 0;
     }
     cli_usage_error(cmd, "unexpected option");
     return -1;
@@ -79,7 +90,7 @@ int
 cli_inputs_config(struct cli_inputs *in, const char *cmd, const char *path)
 {
     if (!cli_is_toml(path) || in->config) {
-        cli_usage_error(cmd, "'%s' is not a wrangler.toml", path);
+        cli_usage_error(cmd, "'%s' is not a wrangler.toml, wrangler.json or wrangler.jsonc", path);
         return -1;
     }
     in->config = path;
@@ -114,6 +125,13 @@ cli_inputs_load(struct cli_inputs *in, struct app_err *err)
         if (cli_wrangler_read(in->config, &in->wr, err) < 0)
             return -1;
         in->have_wrangler = 1;
+        if (in->env_name && cli_wrangler_apply_env(&in->wr, in->env_name, err) < 0)
+            return -1;
+        if (in->wr.date && in->wr.date[0] == '<')
+            return app_fail(err, APP_EINVAL,
+                            "%s: compatibility_date is the template placeholder \"%s\": set a "
+                            "date like \"2025-10-01\"",
+                            in->config, in->wr.date);
         if (!in->date)
             in->date = in->wr.date;
         if (in->n_flags == 0)
@@ -124,6 +142,27 @@ cli_inputs_load(struct cli_inputs *in, struct app_err *err)
         if (!in->date)
             return app_fail(err, APP_EINVAL, "%s has no compatibility_date (or pass --date)",
                             in->config);
+    }
+    if (in->config && !in->req_file) {
+        /* The project's requirements: pyproject.toml [project].dependencies, else a
+         * requirements.txt beside the config. */
+        char *pp = xasprintf("%s/pyproject.toml", in->wr.dir);
+        char *rt = xasprintf("%s/requirements.txt", in->wr.dir);
+        int rc = 0;
+
+        if (access(pp, R_OK) == 0)
+            rc = cli_pyproject_deps(pp, &in->req_text, err);
+        if (rc == 0 && !in->req_text && access(rt, R_OK) == 0) {
+            size_t len = 0;
+
+            rc = file_read_all(rt, &in->req_text, &len, REQ_FILE_MAX, err);
+            if (rc < 0)
+                cli_wrap(err, APP_EINVAL, "cannot read requirements '%s'", rt);
+        }
+        free(pp);
+        free(rt);
+        if (rc < 0)
+            return -1;
     }
     if (in->req_file) {
         size_t len = 0;
@@ -162,6 +201,7 @@ cli_lock_release(struct cli_lock *l)
     if (!l)
         return;
     free(l->bytes);
+    free(l->signature);
     cJSON_Delete(l->lock);
     cJSON_Delete(l->response);
     memset(l, 0, sizeof(*l));
@@ -289,7 +329,10 @@ check_lock(struct cli *c, struct cli_lock *l, const char *sig, int unsigned_lock
         sig = fetched;
     }
     ret = cli_trust_verify(c, l->bytes, l->len, sig, "lock", l->id + 7, err);
-    free(fetched);
+    if (ret == 0)
+        l->signature = fetched ? fetched : xstrdup(sig);
+    else
+        free(fetched);
     return ret;
 }
 

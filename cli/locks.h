@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "app/buf.h"
 #include "app/err.h"
 #include "cli/opts.h"
 #include "cli/state.h"
@@ -24,6 +25,8 @@ enum {
     CLI_RO_ASOF,
     CLI_RO_EXPERIMENTAL,
     CLI_RO_CONFIG,
+    CLI_RO_LOCKED,
+    CLI_RO_FROZEN,
 };
 
 /* Put these in a command's option table to accept the resolution options. */
@@ -34,7 +37,9 @@ enum {
     {"requirements", 'r', 1, CLI_RO_REQ},                                       \
     {"as-of", 0, 1, CLI_RO_ASOF},                                               \
     {"allow-experimental", 0, 0, CLI_RO_EXPERIMENTAL},                          \
-    {"config", 'c', 1, CLI_RO_CONFIG}
+    {"config", 'c', 1, CLI_RO_CONFIG},                                          \
+    {"locked", 0, 0, CLI_RO_LOCKED},                                            \
+    {"frozen", 0, 0, CLI_RO_FROZEN}
 // clang-format on
 
 #define CLI_FLAGS_MAX 256
@@ -52,8 +57,15 @@ struct cli_inputs {
     const char *config; /* --config or a positional wrangler.toml */
     struct cli_wrangler wr;
     int have_wrangler;
-    const char *main; /* the worker entry point, when known */
+    const char *main;     /* the worker entry point, when known */
+    const char *env_name; /* --env NAME: the config's environment to apply */
+    int lock_mode;        /* enum cli_lock_mode: how almanac.lock is used (cli/lockfile.h) */
 };
+
+/* How a command uses the almanac.lock beside the config (cli/lockfile.h). --offline
+ * is a global option (c->offline, one meaning everywhere: no network at all); it
+ * makes the mode CLI_LOCK_OFFLINE where a lock file is read (cli_lockfile_mode). */
+enum cli_lock_mode { CLI_LOCK_AUTO = 0, CLI_LOCK_LOCKED, CLI_LOCK_FROZEN, CLI_LOCK_OFFLINE };
 
 void cli_inputs_init(struct cli_inputs *in);
 void cli_inputs_release(struct cli_inputs *in);
@@ -83,13 +95,18 @@ int cli_inputs_load(struct cli_inputs *in, struct app_err *err);
 /* The body of POST /v1/resolve for in (caller frees). */
 cJSON *cli_inputs_body(const struct cli_inputs *in);
 
-/* 1 when s names a TOML file (ends in .toml). */
+/* The requirement lines of text joined by ',' into out (the query form of
+ * /v1/diff); comments and blank lines dropped. */
+int cli_requirements_query(const char *text, struct buf *out, struct app_err *err);
+
+/* 1 when s names a wrangler config file (.toml, .json or .jsonc). */
 int cli_is_toml(const char *s);
 
 /* A verified lock. */
 struct cli_lock {
-    char id[80]; /* "sha256:<hex>" */
-    char *bytes; /* the exact signed bytes */
+    char id[80];     /* "sha256:<hex>" */
+    char *bytes;     /* the exact signed bytes */
+    char *signature; /* the minisign signature text over bytes */
     size_t len;
     cJSON *lock;      /* parsed bytes */
     cJSON *response;  /* the resolve response (policy, warnings); NULL for cli_lock_get */

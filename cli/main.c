@@ -11,6 +11,7 @@
 
 #include "app/mem.h"
 #include "cli/cli.h"
+#include "cli/help.h"
 #include "cli/client.h"
 #include "cli/trust.h"
 
@@ -47,6 +48,7 @@ main(int argc, char **argv)
     }
     c.token = token && *token ? token : NULL;
     c.tty_err = isatty(STDERR_FILENO);
+    cli_set_color(&c, "auto");
     if (cli_set_server(&c, server && *server ? server : CLI_DEFAULT_SERVER, &err) < 0) {
         rc = cli_report(&err);
         goto out;
@@ -57,6 +59,7 @@ main(int argc, char **argv)
 
         if (!strcmp(a, "--json")) {
             c.json = 1;
+            cli_json_errors = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             c.quiet = 1;
         } else if (!strcmp(a, "--offline")) {
@@ -66,9 +69,16 @@ main(int argc, char **argv)
             rc = CLI_OK;
             goto out;
         } else if (!strcmp(a, "--version")) {
-            printf("almanac %s\n", ALMANAC_CLI_VERSION);
+            cli_print_version(&c);
             rc = CLI_OK;
             goto out;
+        } else if (!strcmp(a, "--color") || !strncmp(a, "--color=", 8)) {
+            const char *v = a[7] == '=' ? a + 8 : i + 1 < argc ? argv[++i] : "";
+
+            if (cli_set_color(&c, v) < 0) {
+                rc = cli_usage_error(NULL, "--color '%s' is not auto, always or never", v);
+                goto out;
+            }
         } else if (!strcmp(a, "--server") || !strcmp(a, "--key")) {
             if (i + 1 >= argc) {
                 rc = cli_usage_error(NULL, "option '%s' needs a value", a);
@@ -88,7 +98,12 @@ main(int argc, char **argv)
         } else if (!strncmp(a, "--key=", 6)) {
             c.key_file = a + 6;
         } else {
-            rc = cli_usage_error(NULL, "unknown option '%s' (see 'almanac help')", a);
+            const char *guess = cli_did_you_mean(NULL, a);
+
+            if (guess)
+                rc = cli_usage_error(NULL, "unknown option '%s'; did you mean '%s'?", a, guess);
+            else
+                rc = cli_usage_error(NULL, "unknown option '%s' (see 'almanac help')", a);
             goto out;
         }
         i++;
@@ -104,10 +119,14 @@ main(int argc, char **argv)
     }
     cmd = cli_cmd_find(argc - i, argv + i, &words);
     if (!cmd) {
-        fprintf(stderr, "almanac: unknown command '%s'\n", argv[i]);
+        const char *guess = cli_did_you_mean(NULL, argv[i]);
+
+        if (guess)
+            rc = cli_fail_usage("unknown command '%s'; did you mean '%s'?", argv[i], guess);
+        else
+            rc = cli_fail_usage("unknown command '%s'", argv[i]);
         if (!cli_cmd_list_family(stderr, argv[i]))
             fprintf(stderr, "see 'almanac help'\n");
-        rc = CLI_EUSAGE;
         goto out;
     }
     cli_cmd_set_current(cmd);

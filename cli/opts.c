@@ -1,24 +1,33 @@
 /* cli/opts.c: the option parser (see cli/opts.h). */
 #include "cli/opts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/mem.h"
 #include "cli/commands.h"
 #include "cli/client.h"
+#include "cli/help.h"
 #include "cli/output.h"
 
-enum { OPT_G_SERVER = 10001, OPT_G_JSON, OPT_G_KEY, OPT_G_QUIET, OPT_G_HELP, OPT_G_OFFLINE };
+#define CLI_WORD_MAX 64
+
+enum {
+    OPT_G_SERVER = 10001,
+    OPT_G_JSON,
+    OPT_G_KEY,
+    OPT_G_QUIET,
+    OPT_G_HELP,
+    OPT_G_COLOR,
+    OPT_G_OFFLINE
+};
 
 static const struct cli_opt global_opts[] = {
-    {"server", 0, 1, OPT_G_SERVER},
-    {"json", 0, 0, OPT_G_JSON},
-    {"key", 0, 1, OPT_G_KEY},
-    {"quiet", 'q', 0, OPT_G_QUIET},
-    {"help", 'h', 0, OPT_G_HELP},
-    {"offline", 0, 0, OPT_G_OFFLINE},
-    {NULL, 0, 0, 0},
+    {"server", 0, 1, OPT_G_SERVER}, {"json", 0, 0, OPT_G_JSON},
+    {"key", 0, 1, OPT_G_KEY},       {"quiet", 'q', 0, OPT_G_QUIET},
+    {"help", 'h', 0, OPT_G_HELP},   {"offline", 0, 0, OPT_G_OFFLINE},
+    {"color", 0, 1, OPT_G_COLOR},   {NULL, 0, 0, 0},
 };
 
 void
@@ -62,7 +71,16 @@ apply_global(struct cli *c, struct cli_opts *o, int key, const char *arg)
             return -1;
         }
         return 0;
-    case OPT_G_JSON: c->json = 1; return 0;
+    case OPT_G_JSON:
+        c->json = 1;
+        cli_json_errors = 1;
+        return 0;
+    case OPT_G_COLOR:
+        if (cli_set_color(c, arg) < 0) {
+            cli_usage_error(NULL, "--color '%s' is not auto, always or never", arg);
+            return -1;
+        }
+        return 0;
     case OPT_G_KEY: c->key_file = arg; return 0;
     case OPT_G_QUIET: c->quiet = 1; return 0;
     case OPT_G_OFFLINE: c->offline = 1; return 0;
@@ -109,7 +127,15 @@ cli_opts_next(struct cli *c, struct cli_opts *o, const struct cli_opt *opts)
             if (!opt)
                 opt = find_long(global_opts, name, n);
             if (!opt) {
-                cli_usage_error(cmd, "unknown option '--%.*s'", (int)n, name);
+                char word[CLI_WORD_MAX];
+                const char *guess;
+
+                snprintf(word, sizeof(word), "--%.*s", (int)n, name);
+                guess = cli_did_you_mean(cmd, word);
+                if (guess)
+                    cli_usage_error(cmd, "unknown option '%s'; did you mean '%s'?", word, guess);
+                else
+                    cli_usage_error(cmd, "unknown option '%s'", word);
                 return -1;
             }
             if (eq) {

@@ -38,8 +38,32 @@ void cli_print_json(const cJSON *v);
 struct cli_table;
 struct cli_table *cli_table_new(size_t n_cols, const char *const *headers);
 void cli_table_add(struct cli_table *t, const char *const *cells);
-/* Print to stdout and free the table. */
+/* Print to stdout, fitted to the terminal's width (or COLUMNS): the widest columns
+ * after the first wrap; a width too narrow for that prints one card per row. Frees
+ * the table. */
 void cli_table_print(struct cli_table *t);
+
+/* Set by --json: errors are also printed as problem documents on stdout. */
+extern int cli_json_errors;
+
+/* --color WHEN: "auto" (stdout a terminal, NO_COLOR unset, TERM not dumb),
+ * "always", "never"; -1 for another word. */
+int cli_set_color(struct cli *c, const char *when);
+
+/* The SGR escape for code ("1" bold, "31" red, "1;32" bold green; NULL resets)
+ * when c->color, else "". The result is static: use it before the next call. */
+const char *cli_sgr(const struct cli *c, const char *code);
+
+/* 1 when TERM=dumb (no colour). */
+int cli_dumb_term(void);
+
+/* `almanac --version`: version, commit, build date, compiler, libraries (JSON with
+ * c->json). */
+void cli_print_version(const struct cli *c);
+
+/* Print "almanac: <msg>" to stderr (and a problem document under --json); returns
+ * CLI_EUSAGE. */
+int cli_fail_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* obj[key] as a string, "-" when missing or null (for tables). */
 const char *cli_str(const cJSON *obj, const char *key);

@@ -11,7 +11,8 @@
  *   0 ok, 1 usage or local input error, 2 the server refused the request (4xx
  *   problem document), 3 network, server (5xx) or local I/O error, 4 verification
  *   failed (signature, digest, size, pinned key changed), 5 the worker failed
- *   (Python exception or executor error in `almanac run`).
+ *   (Python exception or executor error in `almanac run`), 6 `almanac check`: the
+ *   worker's Python line has ended (or ends soon, with --fail-on ending).
  */
 #ifndef CLI_STATE_H
 #define CLI_STATE_H
@@ -28,6 +29,7 @@ enum cli_exit {
     CLI_ENET = 3,     /* network, 5xx, malformed response, local I/O */
     CLI_EVERIFY = 4,  /* signature, digest or size mismatch; pinned key changed */
     CLI_EWORKER = 5,  /* almanac run: the worker or the executor failed */
+    CLI_ECHECK = 6,   /* almanac check: the Python line ended (or ends within the window) */
 };
 
 struct cli_trust;
@@ -46,6 +48,7 @@ struct cli {
     int quiet;               /* --quiet: no progress or notes on stderr */
     int offline;             /* --offline: no network; the verified snapshot and cache */
     int tty_err;             /* stderr is a terminal (progress bars) */
+    int color;               /* --color: colour on stdout (cli/output.h) */
     struct cli_http *http;   /* lazily created by cli/client.c */
     struct cli_trust *trust; /* lazily created by cli/trust.c */
 };
@@ -66,7 +69,9 @@ struct cli_cmd {
     X(admin)                                                                                       \
     X(trust)                                                                                       \
     X(mirror)                                                                                      \
-    X(workers)
+    X(workers)                                                                                     \
+    X(project)                                                                                     \
+    X(tools)
 
 #define CLI_DECLARE_GROUP(g) extern const struct cli_cmd cli_cmds_##g[];
 CLI_COMMAND_GROUPS(CLI_DECLARE_GROUP)

@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/buf.h"
+#include "app/date.h"
 #include "app/mem.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/lockfile.h"
 #include "cli/locks.h"
 
 /* Longest list printed in a table before "... N more (--json lists all)". */
@@ -25,6 +28,7 @@ enum {
     OPT_AS_OF,
     OPT_SUMMARY,
     OPT_NOTIFY,
+    OPT_YES,
 };
 
 static const char *
@@ -86,7 +90,8 @@ cmd_deploy(struct cli *c, int argc, char **argv)
     struct cli_opts o;
     struct app_err err = {0};
     cJSON *body = NULL, *doc = NULL, *w;
-    char *path = NULL;
+    char *path = NULL, *found = NULL, expect[80] = "";
+    const char *name = NULL;
     long status = 0;
     int rc;
 
@@ -94,12 +99,25 @@ cmd_deploy(struct cli *c, int argc, char **argv)
     if (cli_inputs_parse(c, argc, argv, &in, &o, &rc) < 0)
         goto out;
     rc = CLI_EUSAGE;
-    if (o.n_pos < 1 || o.n_pos > 2) {
-        rc = cli_usage_error(argv[0], "give the worker's name (and optionally its wrangler.toml)");
+    if (o.n_pos > 2) {
+        rc = cli_usage_error(argv[0], "give the worker's name and/or its wrangler config");
         goto out;
     }
+    /* NAME CONFIG, CONFIG (the name is the config's), NAME (--date, --flag), or
+     * nothing: the config of the current directory, found in wrangler's order. */
     if (o.n_pos == 2 && cli_inputs_config(&in, argv[0], o.pos[1]) < 0)
         goto out;
+    if (o.n_pos == 1 && cli_is_toml(o.pos[0]) && cli_inputs_config(&in, argv[0], o.pos[0]) < 0)
+        goto out;
+    if (o.n_pos == 0 && !in.config) {
+        found = cli_wrangler_find(".");
+        if (!found) {
+            rc = cli_usage_error(argv[0], "give the worker's name, or run it where its "
+                                          "wrangler.json, wrangler.jsonc or wrangler.toml is");
+            goto out;
+        }
+        in.config = found;
+    }
     if (in.as_of) {
         rc = cli_usage_error(argv[0],
                              "a deploy resolves as of today; --as-of is for resolve and eol");
@@ -113,12 +131,29 @@ cmd_deploy(struct cli *c, int argc, char **argv)
         rc = cli_usage_error(argv[0], "give --date YYYY-MM-DD or a wrangler.toml");
         goto out;
     }
+    name = o.n_pos == 2 || (o.n_pos == 1 && !cli_is_toml(o.pos[0])) ? o.pos[0] : NULL;
+    if (!name && in.have_wrangler) {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(in.wr.json, "name");
+
+        name = cJSON_IsString(n) ? n->valuestring : NULL;
+        if (!name || !*name || strchr(name, '<')) {
+            rc = cli_usage_error(argv[0], "%s has no worker name (\"name\"): give it", in.config);
+            goto out;
+        }
+    }
     body = cli_inputs_body(&in);
-    path = item_path("workers", o.pos[0]);
+    if (cli_lockfile_before_deploy(c, &in, body, expect, &err) < 0) {
+        rc = cli_report_release(&err);
+        goto out;
+    }
+    path = item_path("workers", name);
     if (cli_request(c, "PUT", path, body, &doc, &status, &err) < 0) {
         rc = cli_report_release(&err);
         goto out;
     }
+    if (expect[0] && strcmp(cli_str(doc, "lock_id"), expect) != 0)
+        fprintf(stderr, "almanac: warning: the server pinned %s, not %s's %s\n",
+                cli_str(doc, "lock_id"), CLI_LOCKFILE_NAME, expect);
     if (c->json) {
         cli_print_json(doc);
     } else {
@@ -137,6 +172,7 @@ cmd_deploy(struct cli *c, int argc, char **argv)
     rc = CLI_OK;
 out:
     free(path);
+    free(found);
     cJSON_Delete(doc);
     cJSON_Delete(body);
     app_err_release(&err);
@@ -433,7 +469,7 @@ changes_text(struct buf *b, const cJSON *changes)
 }
 
 static void
-print_plan(const cJSON *doc)
+print_plan_as(const cJSON *doc, int applied)
 {
     const cJSON *totals = cJSON_GetObjectItemCaseSensitive(doc, "totals");
     const cJSON *moves = cJSON_GetObjectItemCaseSensitive(doc, "moves");
@@ -441,9 +477,9 @@ print_plan(const cJSON *doc)
     const cJSON *x;
     int i;
 
-    printf("as of %s: %d registered, %d to move, %d blocked (%d new)", cli_str(doc, "as_of"),
-           num(totals, "registered"), num(totals, "moves"), num(totals, "blocked"),
-           num(totals, "newly_blocked"));
+    printf("as of %s: %d registered, %d %s, %d blocked (%d new)", cli_str(doc, "as_of"),
+           num(totals, "registered"), num(totals, "moves"), applied ? "moved" : "to move",
+           num(totals, "blocked"), num(totals, "newly_blocked"));
     if (num(totals, "unblocked"))
         printf(", %d unblocked", num(totals, "unblocked"));
     printf("\n");
@@ -454,7 +490,7 @@ print_plan(const cJSON *doc)
         static const char *const h[] = {"WORKER", "FROM", "TO", "PACKAGE CHANGES"};
         struct cli_table *t = cli_table_new(4, h);
 
-        printf("\nmoves:\n");
+        printf(applied ? "\nmoved:\n" : "\nmoves:\n");
         i = 0;
         cJSON_ArrayForEach (x, moves) {
             char from[64], to[64];
@@ -512,15 +548,22 @@ print_plan(const cJSON *doc)
     }
 }
 
+static void
+print_plan(const cJSON *doc)
+{
+    print_plan_as(doc, 0);
+}
+
 /* Options of the eol commands: --as-of D, and --summary / --notify-upcoming where
  * allowed; fills the query of path. */
 static int
 eol_opts(struct cli *c, int argc, char **argv, int allow_summary, int allow_notify,
-         struct buf *path, int *rc)
+         struct buf *path, const char **as_of, int *yes, int *rc)
 {
     static const struct cli_opt opts[] = {{"as-of", 0, 1, OPT_AS_OF},
                                           {"summary", 's', 0, OPT_SUMMARY},
                                           {"notify-upcoming", 0, 0, OPT_NOTIFY},
+                                          {"yes", 'y', 0, OPT_YES},
                                           {NULL, 0, 0, 0}};
     struct cli_opts o;
     int k;
@@ -529,17 +572,64 @@ eol_opts(struct cli *c, int argc, char **argv, int allow_summary, int allow_noti
     while ((k = cli_opts_next(c, &o, opts)) > 0) {
         if (k == OPT_AS_OF) {
             query_add(path, "as_of", o.arg);
+            *as_of = o.arg;
+        } else if (k == OPT_YES && allow_notify) {
+            *yes = 1;
         } else if (k == OPT_SUMMARY && allow_summary) {
             query_add(path, "summary", "true");
         } else if (k == OPT_NOTIFY && allow_notify) {
             query_add(path, "notify_upcoming", "true");
         } else {
             *rc = cli_usage_error(argv[0], "option '%s' does not apply here",
-                                  k == OPT_SUMMARY ? "--summary" : "--notify-upcoming");
+                                  k == OPT_SUMMARY ? "--summary"
+                                  : k == OPT_YES   ? "--yes"
+                                                   : "--notify-upcoming");
             return -1;
         }
     }
     return cli_opts_end(&o, k, argv[0], rc);
+}
+
+/* eol apply with an --as-of after today moves real workers ahead of their end of
+ * support: ask on a terminal, and demand --yes anywhere else. 0 to go on. */
+static int
+confirm_future(struct cli *c, const char *as_of, int *rc)
+{
+    struct app_err err = {0};
+    cJSON *h = NULL;
+    char line[16];
+    int a_days, t_days, ret = -1;
+    const char *today;
+
+    if (date_parse(as_of, &a_days) < 0)
+        return 0; /* the server refuses it with its own problem */
+    if (cli_request(c, "GET", "/v1/health", NULL, &h, NULL, &err) < 0) {
+        *rc = cli_report_release(&err);
+        return -1;
+    }
+    today = cli_str(h, "today");
+    if (date_parse(today, &t_days) < 0 || a_days <= t_days) {
+        ret = 0;
+        goto out;
+    }
+    if (!isatty(STDIN_FILENO)) {
+        *rc = cli_fail_usage("--as-of %s is %d days after today (%s): apply would move real "
+                             "workers now; give --yes to apply",
+                             as_of, a_days - t_days, today);
+        goto out;
+    }
+    fprintf(stderr,
+            "almanac: --as-of %s is %d days after today (%s); apply moves the workers it plans "
+            "for now, and they stay moved. Apply? [y/N] ",
+            as_of, a_days - t_days, today);
+    if (!fgets(line, sizeof(line), stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+        *rc = cli_fail_usage("not applied");
+        goto out;
+    }
+    ret = 0;
+out:
+    cJSON_Delete(h);
+    return ret;
 }
 
 static int
@@ -549,12 +639,15 @@ eol_run(struct cli *c, int argc, char **argv, const char *method, const char *ba
     struct app_err err = {0};
     struct buf path;
     cJSON *doc = NULL;
-    int rc = CLI_OK;
+    const char *as_of = NULL;
+    int rc = CLI_OK, yes = 0;
 
     buf_init(&path, 0);
     if (buf_puts(&path, base) < 0)
         abort();
-    if (eol_opts(c, argc, argv, allow_summary, allow_notify, &path, &rc) < 0)
+    if (eol_opts(c, argc, argv, allow_summary, allow_notify, &path, &as_of, &yes, &rc) < 0)
+        goto out;
+    if (!strcmp(method, "POST") && as_of && !yes && confirm_future(c, as_of, &rc) < 0)
         goto out;
     if (cli_request(c, method, path.data, NULL, &doc, NULL, &err) < 0) {
         rc = cli_report_release(&err);
@@ -585,7 +678,7 @@ print_applied(const cJSON *doc)
            "%d events, %d webhook deliveries queued\n",
            cli_str(doc, "as_of"), num(a, "moved"), num(a, "blocked"), num(a, "unblocked"),
            num(a, "upcoming_notified"), num(a, "events"), num(a, "deliveries"));
-    print_plan(doc);
+    print_plan_as(doc, 1);
 }
 
 static int
@@ -645,8 +738,9 @@ cmd_upcoming(struct cli *c, int argc, char **argv)
 
 const struct cli_cmd cli_cmds_workers[] = {
     {"workers deploy",
-     "NAME [wrangler.toml] [--date D] [--flag F]... [-r requirements.txt] "
-     "[--allow-experimental] [--config wrangler.toml]",
+     "[NAME] [wrangler.json|wrangler.jsonc|wrangler.toml] [--date D] [--flag F]... "
+     "[-r requirements.txt] [--allow-experimental] (with no config: the one in the current "
+     "directory; the name, date, flags and requirements come from it)",
      "admin: register or redeploy a worker, pinned to the lock it resolves to today", cmd_deploy},
     {"workers show", "NAME", "a worker: its pinned lock, support status and history", cmd_show},
     {"workers list",
@@ -657,7 +751,7 @@ const struct cli_cmd cli_cmds_workers[] = {
     {"eol plan", "[--as-of D] [--summary]",
      "which workers the end-of-support policy moves on a date, and where (changes nothing)",
      cmd_plan},
-    {"eol apply", "[--as-of D] [--summary] [--notify-upcoming]",
+    {"eol apply", "[--as-of D] [--summary] [--notify-upcoming] [--yes]",
      "admin: carry out the end-of-support plan for a date", cmd_apply},
     {"eol upcoming", "[--as-of D]", "workers whose Python line ends within 180 days", cmd_upcoming},
     {NULL, NULL, NULL, NULL},

@@ -9,11 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app/buf.h"
 #include "app/hash.h"
 #include "app/mem.h"
-#include "cli/cli.h"
 
 #define TOML_DEPTH_MAX 16
 #define TOML_ARRAY_MAX 4096
@@ -307,8 +307,10 @@ read_array(struct toml *t, struct tval *v, int depth)
             t->p++;
             return 0;
         }
-        if (read_value(t, &item, depth + 1) < 0)
+        if (read_value(t, &item, depth + 1) < 0) {
+            tval_release(&item); /* a nested array may hold items already */
             return -1;
+        }
         if (item.kind == TV_STRING && v->n < TOML_ARRAY_MAX) {
             v->items = xrealloc(v->items, (v->n + 1) * sizeof(*v->items));
             v->items[v->n++] = item.s;
@@ -354,8 +356,10 @@ read_inline_table(struct toml *t, int depth)
             return tfail(t, "expected '=' in an inline table");
         t->p++;
         skip_ws(t);
-        if (read_value(t, &item, depth + 1) < 0)
+        if (read_value(t, &item, depth + 1) < 0) {
+            tval_release(&item);
             return -1;
+        }
         tval_release(&item);
         skip_ws(t);
         if (!at_end(t) && *t->p == ',') {
@@ -423,6 +427,8 @@ cli_wrangler_release(struct cli_wrangler *w)
     strv_free(w->flags, w->n_flags);
     strv_free(w->var_names, w->n_vars);
     strv_free(w->var_values, w->n_vars);
+    cJSON_Delete(w->json);
+    strv_free(w->deps, w->n_deps);
     memset(w, 0, sizeof(*w));
 }
 
@@ -455,6 +461,16 @@ assign(struct toml *t, struct cli_wrangler *w, const char *table, const char *ke
         }
         return 0;
     }
+    if (strcmp(table, "project") == 0 && strcmp(key, "dependencies") == 0) {
+        if (v->kind != TV_ARRAY || !v->all_strings)
+            return tfail(t, "[project] dependencies must be an array of strings");
+        strv_free(w->deps, w->n_deps);
+        w->deps = v->items;
+        w->n_deps = v->n;
+        v->items = NULL;
+        v->n = 0;
+        return 0;
+    }
     if (strcmp(table, "vars") == 0 && v->kind == TV_STRING && !strchr(key, '.')) {
         w->var_names = xrealloc(w->var_names, (w->n_vars + 1) * sizeof(char *));
         w->var_values = xrealloc(w->var_values, (w->n_vars + 1) * sizeof(char *));
@@ -464,6 +480,112 @@ assign(struct toml *t, struct cli_wrangler *w, const char *table, const char *ke
         v->s = NULL;
     }
     return 0;
+}
+
+/* ---- the TOML file as JSON (w->json): tables, arrays of tables, and values that are
+ * strings, numbers, booleans, dates (as strings) or arrays of strings. Inline tables
+ * and arrays of other values are read but not kept. */
+
+/* The object for a dotted table path, created as needed; the last element when a
+ * part is an array of tables. */
+static cJSON *
+json_path(cJSON *root, const char *dotted)
+{
+    char *copy = xstrdup(dotted), *save = NULL, *part;
+    cJSON *cur = root;
+
+    for (part = strtok_r(copy, ".", &save); part && cur; part = strtok_r(NULL, ".", &save)) {
+        cJSON *next = cJSON_GetObjectItemCaseSensitive(cur, part);
+
+        if (!next)
+            next = cJSON_AddObjectToObject(cur, part);
+        if (cJSON_IsArray(next))
+            next = cJSON_GetArrayItem(next, cJSON_GetArraySize(next) - 1);
+        cur = cJSON_IsObject(next) ? next : NULL;
+    }
+    free(copy);
+    return cur;
+}
+
+/* A [table] or [[array.of.tables]] header. */
+static void
+json_header(cJSON *root, const char *name, int arr)
+{
+    const char *dot = strrchr(name, '.');
+    char *parent = dot ? xstrndup(name, (size_t)(dot - name)) : NULL;
+    const char *last = dot ? dot + 1 : name;
+    cJSON *p, *a;
+
+    if (!arr) {
+        json_path(root, name);
+        free(parent);
+        return;
+    }
+    p = parent ? json_path(root, parent) : root;
+    free(parent);
+    if (!p)
+        return;
+    a = cJSON_GetObjectItemCaseSensitive(p, last);
+    if (!a)
+        a = cJSON_AddArrayToObject(p, last);
+    if (cJSON_IsArray(a))
+        cJSON_AddItemToArray(a, xjson(cJSON_CreateObject()));
+}
+
+static cJSON *
+json_of_tval(const struct tval *v)
+{
+    if (v->kind == TV_STRING)
+        return xjson(cJSON_CreateString(v->s));
+    if (v->kind == TV_ARRAY) {
+        cJSON *a;
+
+        if (!v->all_strings)
+            return NULL;
+        a = xjson(cJSON_CreateArray());
+        for (size_t i = 0; i < v->n; i++)
+            cJSON_AddItemToArray(a, xjson(cJSON_CreateString(v->items[i])));
+        return a;
+    }
+    if (!v->s)
+        return NULL; /* an inline table */
+    if (strcmp(v->s, "true") == 0 || strcmp(v->s, "false") == 0)
+        return xjson(cJSON_CreateBool(v->s[0] == 't'));
+    {
+        char *num = xstrdup(v->s), *o = num, *end = NULL;
+        double d;
+        cJSON *r = NULL;
+
+        for (const char *i = v->s; *i; i++)
+            if (*i != '_')
+                *o++ = *i;
+        *o = '\0';
+        d = strtod(num, &end);
+        if (end && *end == '\0' && end != num) /* a date stops at its first '-' */
+            r = xjson(cJSON_CreateNumber(d));
+        free(num);
+        return r ? r : xjson(cJSON_CreateString(v->s)); /* dates and times */
+    }
+}
+
+/* key = v in table (NULL: the top level), as JSON. */
+static void
+json_assign(cJSON *root, const char *table, const char *key, const struct tval *v)
+{
+    cJSON *t = table ? json_path(root, table) : root, *val;
+    const char *dot = strrchr(key, '.');
+
+    if (t && dot) { /* a dotted key: its parents are tables */
+        char *parent = xstrndup(key, (size_t)(dot - key));
+
+        t = json_path(t, parent);
+        free(parent);
+        key = dot + 1;
+    }
+    if (!t || !(val = json_of_tval(v)))
+        return;
+    cJSON_DeleteItemFromObjectCaseSensitive(t, key);
+    cJSON_AddItemToObject(t, key, val);
 }
 
 int
@@ -477,6 +599,7 @@ cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wr
 
     memset(w, 0, sizeof(*w));
     w->path = xstrdup(path);
+    w->json = xjson(cJSON_CreateObject());
     slash = strrchr(path, '/');
     w->dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
     if (w->dir[0] == '\0') {
@@ -509,6 +632,7 @@ cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wr
             t.p += arr ? 2 : 1;
             free(table);
             table = name;
+            json_header(w->json, name, arr);
             if (end_of_line(&t) < 0)
                 goto out;
             continue;
@@ -529,6 +653,8 @@ cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wr
             t.p++;
             rc = read_value(&t, &v, 0);
             if (rc == 0)
+                json_assign(w->json, table, key, &v);
+            if (rc == 0)
                 rc = assign(&t, w, table, key, &v);
             tval_release(&v);
             free(key);
@@ -545,6 +671,14 @@ out:
     return ret;
 }
 
+static int
+ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 int
 cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err)
 {
@@ -553,9 +687,290 @@ cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err)
     int ret;
 
     memset(w, 0, sizeof(*w));
-    if (file_read_all(path, &text, &len, WRANGLER_MAX, err) < 0)
-        return cli_wrap(err, APP_EINVAL, "cannot read '%s'", path);
-    ret = cli_wrangler_parse(path, text, len, w, err);
+    if (file_read_all(path, &text, &len, WRANGLER_MAX, err) < 0) {
+        char why[APP_ERR_MSG_MAX];
+
+        memcpy(why, err->msg, sizeof(why));
+        return app_fail(err, APP_EINVAL, "cannot read '%s': %s", path, why);
+    }
+    if (ends_with(path, ".json") || ends_with(path, ".jsonc")) {
+        ret = cli_wrangler_parse_json(path, text, len, w, err);
+    } else {
+        ret = cli_wrangler_parse(path, text, len, w, err);
+    }
     free(text);
     return ret;
+}
+
+char *
+cli_wrangler_find(const char *dir)
+{
+    static const char *const names[] = {"wrangler.json", "wrangler.jsonc", "wrangler.toml"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char *p = xasprintf("%s/%s", dir, names[i]);
+
+        if (access(p, R_OK) == 0)
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+/* Blank out comments and trailing commas in place (same length, newlines kept, so
+ * positions still name the user's line and column). Returns 0, or -1 with *bad at an
+ * unterminated comment or string. */
+static int
+jsonc_strip(char *s, size_t len, size_t *bad)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        char ch = s[i];
+
+        if (ch == '"') {
+            size_t start = i++;
+
+            while (i < len && s[i] != '"' && s[i] != '\n') {
+                if (s[i] == '\\' && i + 1 < len)
+                    i++;
+                i++;
+            }
+            if (i >= len || s[i] != '"')
+                return *bad = start, -1;
+            i++;
+        } else if (ch == '/' && i + 1 < len && s[i + 1] == '/') {
+            while (i < len && s[i] != '\n')
+                s[i++] = ' ';
+        } else if (ch == '/' && i + 1 < len && s[i + 1] == '*') {
+            size_t start = i;
+
+            s[i++] = ' ';
+            s[i++] = ' ';
+            while (i < len && !(s[i] == '*' && i + 1 < len && s[i + 1] == '/')) {
+                if (s[i] != '\n')
+                    s[i] = ' ';
+                i++;
+            }
+            if (i >= len)
+                return *bad = start, -1;
+            s[i++] = ' ';
+            s[i++] = ' ';
+        } else if (ch == ',') {
+            size_t j = i + 1;
+
+            /* A comma followed only by blanks (comments are blank by now, or are
+             * blanked when reached) and a closing bracket is a trailing comma. */
+            for (;;) {
+                while (j < len && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r'))
+                    j++;
+                if (j + 1 < len && s[j] == '/' && s[j + 1] == '/') {
+                    while (j < len && s[j] != '\n')
+                        j++;
+                    continue;
+                }
+                if (j + 1 < len && s[j] == '/' && s[j + 1] == '*') {
+                    j += 2;
+                    while (j + 1 < len && !(s[j] == '*' && s[j + 1] == '/'))
+                        j++;
+                    j += 2;
+                    continue;
+                }
+                break;
+            }
+            if (j < len && (s[j] == '}' || s[j] == ']'))
+                s[i] = ' ';
+            i++;
+        } else {
+            i++;
+        }
+    }
+    return 0;
+}
+
+static void
+line_col(const char *s, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (s[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+/* main, date, flags and string vars from w->json. */
+static int
+json_fields(struct cli_wrangler *w, struct app_err *err)
+{
+    const cJSON *j = w->json, *v;
+
+    free(w->main);
+    free(w->date);
+    strv_free(w->flags, w->n_flags);
+    strv_free(w->var_names, w->n_vars);
+    strv_free(w->var_values, w->n_vars);
+    w->main = w->date = NULL;
+    w->flags = w->var_names = w->var_values = NULL;
+    w->n_flags = w->n_vars = 0;
+    w->has_flags = 0;
+    if (!cJSON_IsObject(j))
+        return app_fail(err, APP_EINVAL, "%s: the configuration must be a JSON object", w->path);
+    v = cJSON_GetObjectItemCaseSensitive(j, "main");
+    if (v && !cJSON_IsString(v))
+        return app_fail(err, APP_EINVAL, "%s: \"main\" must be a string", w->path);
+    if (v)
+        w->main = xstrdup(v->valuestring);
+    v = cJSON_GetObjectItemCaseSensitive(j, "compatibility_date");
+    if (v && !cJSON_IsString(v))
+        return app_fail(err, APP_EINVAL, "%s: \"compatibility_date\" must be a string", w->path);
+    if (v)
+        w->date = xstrdup(v->valuestring);
+    v = cJSON_GetObjectItemCaseSensitive(j, "compatibility_flags");
+    if (v) {
+        const cJSON *f;
+
+        if (!cJSON_IsArray(v))
+            return app_fail(err, APP_EINVAL, "%s: \"compatibility_flags\" must be an array",
+                            w->path);
+        w->flags = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+        cJSON_ArrayForEach (f, v) {
+            if (!cJSON_IsString(f))
+                return app_fail(err, APP_EINVAL,
+                                "%s: \"compatibility_flags\" must be an array of strings", w->path);
+            w->flags[w->n_flags++] = xstrdup(f->valuestring);
+        }
+        w->has_flags = 1;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(j, "vars");
+    if (v && !cJSON_IsObject(v))
+        return app_fail(err, APP_EINVAL, "%s: \"vars\" must be an object", w->path);
+    return 0;
+}
+
+int
+cli_wrangler_parse_json(const char *path, const char *text, size_t len, struct cli_wrangler *w,
+                        struct app_err *err)
+{
+    char *copy = xmalloc(len + 1);
+    const char *end = NULL;
+    const char *slash;
+    size_t bad = 0;
+    int line, col, ret = -1;
+
+    memset(w, 0, sizeof(*w));
+    w->path = xstrdup(path);
+    slash = strrchr(path, '/');
+    w->dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+    if (w->dir[0] == '\0') {
+        free(w->dir);
+        w->dir = xstrdup("/");
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    if (memchr(text, '\0', len)) {
+        app_fail(err, APP_EINVAL, "%s: not a text file", path);
+        goto out;
+    }
+    if (jsonc_strip(copy, len, &bad) < 0) {
+        line_col(text, bad, &line, &col);
+        app_fail(err, APP_EINVAL, "%s:%d:%d: unterminated %s", path, line, col,
+                 text[bad] == '"' ? "string" : "comment");
+        goto out;
+    }
+    w->json = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+    if (!w->json) {
+        size_t off = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
+
+        line_col(text, off, &line, &col);
+        app_fail(err, APP_EINVAL, "%s:%d:%d: not valid JSON here", path, line, col);
+        goto out;
+    }
+    while (end && end < copy + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (end && end < copy + len) {
+        line_col(text, (size_t)(end - copy), &line, &col);
+        app_fail(err, APP_EINVAL, "%s:%d:%d: unexpected text after the configuration", path, line,
+                 col);
+        goto out;
+    }
+    ret = json_fields(w, err);
+out:
+    free(copy);
+    if (ret < 0)
+        cli_wrangler_release(w);
+    return ret;
+}
+
+int
+cli_wrangler_apply_env(struct cli_wrangler *w, const char *name, struct app_err *err)
+{
+    /* wrangler's non-inheritable keys: an environment has its own or none. */
+    static const char *const own[] = {
+        "vars",
+        "define",
+        "durable_objects",
+        "kv_namespaces",
+        "r2_buckets",
+        "d1_databases",
+        "services",
+        "queues",
+        "analytics_engine_datasets",
+        "workflows",
+        "vectorize",
+        "hyperdrive",
+        "send_email",
+        "browser",
+        "ai",
+        "version_metadata",
+        "tail_consumers",
+    };
+    cJSON *envs, *e, *item;
+
+    envs = cJSON_GetObjectItemCaseSensitive(w->json, "env");
+    e = cJSON_IsObject(envs) ? cJSON_GetObjectItemCaseSensitive(envs, name) : NULL;
+    if (!cJSON_IsObject(e))
+        return app_fail(err, APP_EINVAL, "%s has no environment '%s' (no [env.%s])", w->path, name,
+                        name);
+    e = cJSON_DetachItemViaPointer(envs, e);
+    cJSON_DeleteItemFromObjectCaseSensitive(w->json, "env");
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(w->json, own[i]);
+    while ((item = e->child) != NULL) {
+        char *key = xstrdup(item->string);
+
+        item = cJSON_DetachItemViaPointer(e, item);
+        cJSON_DeleteItemFromObjectCaseSensitive(w->json, key);
+        cJSON_AddItemToObject(w->json, key, item);
+        free(key);
+    }
+    cJSON_Delete(e);
+    return json_fields(w, err);
+}
+
+int
+cli_pyproject_deps(const char *path, char **text, struct app_err *err)
+{
+    struct cli_wrangler w;
+    struct buf b;
+
+    *text = NULL;
+    if (cli_wrangler_read(path, &w, err) < 0)
+        return -1;
+    if (w.n_deps) {
+        buf_init(&b, WRANGLER_MAX);
+        for (size_t i = 0; i < w.n_deps; i++)
+            if (buf_printf(&b, "%s\n", w.deps[i]) < 0) {
+                buf_release(&b);
+                cli_wrangler_release(&w);
+                return app_fail(err, APP_EINVAL, "%s: too many dependencies", path);
+            }
+        *text = buf_detach(&b, NULL);
+    }
+    cli_wrangler_release(&w);
+    return 0;
 }

@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "app/err.h"
 
 #define WRANGLER_MAX (1024 * 1024)
@@ -29,9 +31,27 @@ struct cli_wrangler {
     int has_flags;                  /* compatibility_flags was present */
     char **var_names, **var_values; /* [vars] string values */
     size_t n_vars;
+    cJSON *json; /* the whole config as JSON (for a TOML file: the keys read above) */
+    char **deps; /* pyproject.toml: [project].dependencies */
+    size_t n_deps;
 };
 
-/* Read path; on failure APP_EINVAL with "<path>:<line>: <reason>". */
+/* wrangler.json / wrangler.jsonc: JSON with // and block comments and trailing
+ * commas (wrangler's own reading). Errors name "<path>:<line>:<column>". Fills
+ * main, date, flags and vars (string values; json keeps every type). */
+int cli_wrangler_parse_json(const char *path, const char *text, size_t len, struct cli_wrangler *w,
+                            struct app_err *err);
+
+/* Apply [env.NAME] / "env": {"NAME": ...} overrides as wrangler does: the keys the
+ * environment sets replace the top level's; bindings and vars are not inherited. */
+int cli_wrangler_apply_env(struct cli_wrangler *w, const char *name, struct app_err *err);
+
+/* The file the config is read from in dir, in wrangler's order (wrangler.json,
+ * wrangler.jsonc, wrangler.toml); NULL when none (caller frees). */
+char *cli_wrangler_find(const char *dir);
+
+/* Read path (TOML, or JSON/JSONC by its extension); on failure APP_EINVAL with
+ * "<path>:<line>: <reason>". */
 int cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err);
 
 /* Parse text (for tests and fuzzing); path is used in messages only. */
@@ -39,5 +59,11 @@ int cli_wrangler_parse(const char *path, const char *text, size_t len, struct cl
                        struct app_err *err);
 
 void cli_wrangler_release(struct cli_wrangler *w);
+
+/* The requirements of a pyproject.toml: [project].dependencies, one per line in
+ * *text (caller frees); never the dependency groups (the platform's tooling lives
+ * there). 0 with *text NULL when the file has none; -1 (APP_EINVAL) when it cannot
+ * be read. */
+int cli_pyproject_deps(const char *path, char **text, struct app_err *err);
 
 #endif

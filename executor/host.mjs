@@ -39,11 +39,27 @@ let timeoutMs = null;
 const claimResult = () => Atomics.compareExchange(watchState, 0, 0, 1) === 0;
 
 function emit(obj, code) {
+  statusClear();
   if (resultWritten || !claimResult()) return;
   resultWritten = true;
   process.exitCode = code;
   const line = JSON.stringify(obj) + "\n";
   realStdoutWrite(line, () => process.exit(code));
+}
+
+// The terminal status line (config.status is set by almanac when stdout and stderr
+// are a terminal): one line on stderr, rewritten in place, erased before any other
+// output.
+let statusShown = false;
+let statusEnabled = false;
+function status(msg) {
+  if (!statusEnabled) return;
+  process.stderr.write(`\r\x1b[K${msg}`);
+  statusShown = true;
+}
+function statusClear() {
+  if (statusShown) process.stderr.write("\r\x1b[K");
+  statusShown = false;
 }
 
 function hostError(message, extra = {}) {
@@ -107,8 +123,11 @@ function installNetworkGuard() {
   net.Socket.prototype.connect = function () {
     throw refuse("net.Socket.connect");
   };
+  // An IP literal needs no resolver: `almanac dev` listens on one through dns.lookup.
+  const realLookup = dns.lookup;
   const noDns = (name) =>
-    function () {
+    function (host, ...rest) {
+      if (name === "lookup" && typeof host === "string" && net.isIP(host)) return realLookup.call(dns, host, ...rest);
       throw refuse(`dns.${name}`);
     };
   for (const name of ["lookup", "resolve", "resolve4", "resolve6", "resolveAny", "lookupService"]) {
@@ -233,6 +252,17 @@ function readConfig(argv) {
   if (mode === "load" && !fs.existsSync(snapPath))
     throw hostError(`snapshot ${snapPath} does not exist`, { code: "snapshot_missing" });
 
+  const flags = cfg.flags == null ? [] : cfg.flags;
+  if (!Array.isArray(flags) || flags.some((f) => typeof f !== "string" || !/^[a-z0-9_]+$/.test(f)))
+    throw hostError("config.flags must be an array of flag names");
+  const workerConfig = cfg.config == null ? {} : cfg.config;
+  if (typeof workerConfig !== "object" || Array.isArray(workerConfig)) throw hostError("config.config must be an object");
+  const projectDir = cfg.project_dir == null ? path.dirname(worker) : path.resolve(str(cfg.project_dir, "project_dir"));
+  const event = cfg.event == null ? "fetch" : cfg.event;
+  if (!["fetch", "scheduled"].includes(event)) throw hostError(`config.event must be "fetch" or "scheduled"`);
+  const cron = cfg.cron == null ? "" : cfg.cron;
+  if (typeof cron !== "string") throw hostError("config.cron must be a string");
+
   return {
     dir,
     lockFile,
@@ -240,6 +270,16 @@ function readConfig(argv) {
     worker,
     request: { method, url, headers, body },
     env,
+    flags,
+    config: workerConfig,
+    projectDir,
+    stateDir: cfg.state_dir == null ? path.join(projectDir, ".almanac", "state") : path.resolve(str(cfg.state_dir, "state_dir")),
+    fresh: cfg.fresh === true,
+    allowNet: cfg.allow_net === true,
+    event,
+    cron,
+    raw: cfg,
+    statusLabel: typeof cfg.status === "string" ? cfg.status : null,
     snapshot: { mode, path: snapPath },
     timings: cfg.timings === true,
     timeoutMs: parseTimeout(cfg.timeout_ms),
@@ -318,11 +358,26 @@ function verifyPackageFiles(dir, lock, keys) {
 // (directories with __init__.py, copied whole).  They are written into Pyodide's FS under
 // WORKER_FS_DIR; tracebacks are mapped back to the host path.
 // ---------------------------------------------------------------------------------------
-const WORKER_FS_DIR = "/session/worker";
+const WORKER_FS_DIR = "/session/metadata"; // where the platform puts the worker's files
 const MAX_WORKER_FILES = 5000;
 const MAX_WORKER_BYTES = 64 * 1024 * 1024;
 
-function collectWorkerFiles(worker) {
+// The platform's vendored-code directories: python_modules/ of the project (always), and
+// vendor/ beside the main module while the legacy vendor path is on and the config's
+// rules name it (wrangler uploads it only through a rule).
+function vendorDirs(cfg) {
+  const dirs = [];
+  const pm = path.join(cfg.projectDir, "python_modules");
+  if (fs.existsSync(pm) && fs.statSync(pm).isDirectory()) dirs.push({ abs: pm, rel: "python_modules" });
+  const rules = Array.isArray(cfg.config.rules) ? cfg.config.rules : [];
+  const ruled = rules.some((r) => Array.isArray(r?.globs) && r.globs.some((g) => typeof g === "string" && g.startsWith("vendor/")));
+  const vd = path.join(path.dirname(cfg.worker), "vendor");
+  if (ruled && !cfg.flags.includes("python_workers_force_new_vendor_path") && fs.existsSync(vd))
+    dirs.push({ abs: vd, rel: "vendor" });
+  return dirs;
+}
+
+function collectWorkerFiles(worker, extraDirs = []) {
   const root = path.dirname(worker);
   const files = []; // {rel, bytes}
   let total = 0;
@@ -348,6 +403,12 @@ function collectWorkerFiles(worker) {
     const p = path.join(root, ent.name);
     if (ent.isFile() && ent.name.endsWith(".py") && p !== worker) add(p);
     else if (ent.isDirectory() && fs.existsSync(path.join(p, "__init__.py"))) addPackageDir(p);
+  }
+  for (const d of extraDirs) {
+    const before = files.length;
+    addPackageDir(d.abs);
+    for (let i = before; i < files.length; i++)
+      files[i].rel = `${d.rel}/${path.relative(d.abs, path.join(root, files[i].rel)).split(path.sep).join("/")}`;
   }
   const h = crypto.createHash("sha256");
   for (const f of files) h.update(`${f.rel}\0${f.bytes.length}\0`).update(f.bytes);
@@ -470,13 +531,33 @@ function makeHeapSnapshot(py) {
 // Python glue
 // ---------------------------------------------------------------------------------------
 const PY_GLUE = `
-import sys as _almanac_sys, inspect as _almanac_inspect
+import sys as _almanac_sys
 
-def _almanac_import(name, path, wdir):
+def _almanac_search_path(wdir, legacy_vendor, process_pth):
+    # The platform's order: python_modules (and the legacy vendor/) just before
+    # site-packages, the worker's own directory after it.
+    sys = _almanac_sys
+    pm, vd = wdir + "/python_modules", wdir + "/vendor"
+    for p in (pm, vd, wdir):
+        while p in sys.path:
+            sys.path.remove(p)
+    for i, p in enumerate(sys.path):
+        if "site-packages" in p:
+            if legacy_vendor:
+                sys.path.insert(i, vd)
+            sys.path.insert(i, pm)
+            break
+    else:
+        sys.path.insert(0, pm)
+    sys.path.append(wdir)
+    if process_pth:
+        import os, site
+        if os.path.isdir(pm):
+            site.addsitedir(pm)
+
+def _almanac_import(name, path):
     import importlib.util
     sys = _almanac_sys
-    if wdir not in sys.path:
-        sys.path.insert(0, wdir)
     if name in sys.modules and getattr(sys.modules[name], "__file__", None) == path:
         return
     spec = importlib.util.spec_from_file_location(name, path)
@@ -487,28 +568,6 @@ def _almanac_import(name, path, wdir):
     except BaseException:
         sys.modules.pop(name, None)
         raise
-
-async def _almanac_call(name, request, env, is_response):
-    from js import Response, Object
-    mod = _almanac_sys.modules[name]
-    fn = getattr(mod, "on_fetch", None)
-    if fn is None:
-        raise AttributeError(f"worker module {name!r} defines no on_fetch(request, env)")
-    result = fn(request, env)
-    if _almanac_inspect.isawaitable(result):
-        result = await result
-    if isinstance(result, str):
-        return Response.new(result)
-    if isinstance(result, (bytes, bytearray, memoryview)):
-        from pyodide.ffi import to_js
-        headers = Object.fromEntries(to_js([["content-type", "application/octet-stream"]]))
-        init = Object.fromEntries(to_js([["headers", headers]]))
-        return Response.new(to_js(bytes(result)), init)
-    if is_response(result):
-        return result
-    raise TypeError(
-        f"on_fetch must return a Response, str or bytes, not {type(result).__name__}: {result!r}"[:500]
-    )
 `;
 
 const PY_RESEED = `
@@ -516,6 +575,56 @@ import sys
 if "random" in sys.modules:
     sys.modules["random"].seed()
 `;
+
+// ---------------------------------------------------------------------------------------
+// The platform's Python side: the `workers` SDK, `asgi`, the flags module and the
+// entrypoint plumbing, written into site-packages as the platform injects them.
+// ---------------------------------------------------------------------------------------
+const PLATFORM_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), "python");
+const EXTERNAL_SDK_STUB = (mod) =>
+  `err = ModuleNotFoundError("No module named '${mod}'", name="${mod}")\n` +
+  `err.add_note("You need to update to workers-py >= 1.9 or to pass disable_python_external_sdk")\n` +
+  `raise err\n`;
+
+function readTree(dir, rel = "") {
+  const out = [];
+  for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    const r = rel ? `${rel}/${ent.name}` : ent.name;
+    if (ent.isDirectory() && ent.name !== "__pycache__") out.push(...readTree(dir, r));
+    else if (ent.isFile() && ent.name.endsWith(".py")) out.push({ rel: r, bytes: fs.readFileSync(path.join(dir, r)) });
+  }
+  return out;
+}
+
+// The files for site-packages, given the enabled flags and the Pyodide version.
+function platformFiles(flags, pyodideVersion) {
+  const on = new Set(flags);
+  let files = readTree(PLATFORM_DIR);
+  if (on.has("enable_python_external_sdk")) {
+    // The SDK gives way to the one the worker vendors; importing it without one fails.
+    files = files.filter((f) => !f.rel.startsWith("workers/") && !f.rel.startsWith("cloudflare/") && f.rel !== "asgi.py");
+    files.push({ rel: "workers/__init__.py", bytes: Buffer.from(EXTERNAL_SDK_STUB("workers")) });
+    files.push({ rel: "asgi.py", bytes: Buffer.from(EXTERNAL_SDK_STUB("asgi")) });
+  } else if (!/^0\.26\./.test(pyodideVersion)) {
+    files = files.filter((f) => !f.rel.startsWith("cloudflare/"));
+  }
+  const flagLines = [...on].sort().map((f) => `${f} = True\n`).join("");
+  files.push({ rel: "_cloudflare_compat_flags.py", bytes: Buffer.from(`# The worker's enabled compatibility flags.\n${flagLines}`) });
+  return files;
+}
+
+function platformDigest(flags) {
+  const h = crypto.createHash("sha256");
+  for (const f of readTree(PLATFORM_DIR)) h.update(`${f.rel}\0${f.bytes.length}\0`).update(f.bytes);
+  h.update(JSON.stringify([...flags].sort()));
+  return h.digest("hex");
+}
+
+function installPlatform(py, cfg) {
+  const site = py.runPython("import site; site.getsitepackages()[0]");
+  for (const f of platformFiles(cfg.flags, py.version)) writeFsFile(py.FS, `${site}/${f.rel}`, f.bytes);
+  py.runPython("import importlib; importlib.invalidate_caches()");
+}
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -533,13 +642,32 @@ function isPythonError(e) {
 // Drop the host's own glue frame and show the worker's files under their real paths.
 function mapTraceback(text) {
   text = text.replace(/^  File "<exec>", line \d+, in _almanac_(call|import)\n/gm, "");
+  text = text.replace(/^  File "[^"]*\/_almanac_platform\.py", line \d+, in (dispatch|relaxed_call|call_method)\n(    .*\n)*/gm, "");
   if (!workerRoot) return text;
   return text.split(`"${WORKER_FS_DIR}/`).join(`"${workerRoot}/`);
+}
+
+// The exception's own line of a traceback, with its notes (PEP 678) after it in
+// parentheses: "ModuleNotFoundError: No module named 'workers' (You need to ...)".
+function exceptionLine(lines, type) {
+  const re = type ? new RegExp(`^([\\w.]+\\.)?${type.replace(/[^\w]/g, "")}(:|$)`) : null;
+  let i = lines.length - 1;
+  if (re) while (i > 0 && !re.test(lines[i])) i--;
+  if (!re || !re.test(lines[i] ?? "")) return lines[lines.length - 1] || "Python error";
+  const notes = lines.slice(i + 1).filter((l) => l.trim() !== "");
+  return notes.length ? `${lines[i]} (${notes.join("; ")})` : lines[i];
 }
 
 function fail(e) {
   if (resultWritten) return;
   if (Atomics.load(watchState, 1) && timeoutMs != null) e = timeoutError(timeoutMs);
+  if (isPythonError(e) && e.type === "WorkerRefused") {
+    // The platform itself refuses this worker for this event: its own message, no traceback.
+    const lines = String(e.message || "").trimEnd().split("\n");
+    const message = (lines[lines.length - 1] || "").replace(/^(_almanac_platform\.)?WorkerRefused: /, "");
+    emit({ ok: false, error: { type: "PlatformError", message } }, 1);
+    return;
+  }
   if (isPythonError(e)) {
     const traceback = mapTraceback(String(e.message || ""));
     const lines = traceback.trimEnd().split("\n");
@@ -549,7 +677,7 @@ function fail(e) {
         error: {
           type: "PythonError",
           python_type: e.type || undefined,
-          message: lines[lines.length - 1] || "Python error",
+          message: exceptionLine(lines, e.type),
           traceback,
         },
       },
@@ -583,28 +711,25 @@ async function responseToJson(resp) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Main
+// Phases of a run. A session boots one Pyodide for one worker; `run` serves one event
+// with it; `almanac dev` (serve.mjs) keeps the session and serves many.
 // ---------------------------------------------------------------------------------------
-async function main() {
-  installNetworkGuard();
-  const cfg = readConfig(process.argv.slice(2));
-  const timings = {};
-  const tick = () => performance.now();
-  const mode = cfg.snapshot.mode;
+const tick = () => performance.now();
 
+// Lock, closure and worker files; the snapshot's header is checked before paying for boot.
+function preparePhase(cfg, timings) {
   const lockInfo = readLock(cfg.lockFile);
   const closure = lockClosure(lockInfo, cfg.packages);
   const wanted = cfg.packages.map((n) => lockInfo.byNorm.get(normalize(n)));
   const pkgPins = Object.fromEntries(closure.map((k) => [k, lockInfo.lock.packages[k].sha256 || null]).sort());
-  const wf = collectWorkerFiles(cfg.worker);
+  const wf = collectWorkerFiles(cfg.worker, vendorDirs(cfg));
   workerRoot = wf.root;
   const moduleName = path.basename(cfg.worker, ".py");
   const workerFsPath = `${WORKER_FS_DIR}/${path.relative(wf.root, cfg.worker).split(path.sep).join("/")}`;
-
-  // ---- snapshot (load): read and check before paying for boot
+  const platform = platformDigest(cfg.flags);
   let snap = null;
-  let t = tick();
-  if (mode === "load") {
+  const t = tick();
+  if (cfg.snapshot.mode === "load") {
     snap = decodeSnapshot(fs.readFileSync(cfg.snapshot.path));
     const h = snap.header;
     const stale = (why) => hostError(`snapshot ${cfg.snapshot.path} does not match this run: ${why}`, { code: "snapshot_stale" });
@@ -612,16 +737,24 @@ async function main() {
     if (JSON.stringify(h.packages) !== JSON.stringify(pkgPins)) throw stale("the package set or a package pin differs");
     if (h.worker_sha256 !== wf.sha256) throw stale("the worker's files changed");
     if (h.module !== moduleName) throw stale("the worker module name differs");
+    if (h.platform_sha256 !== platform) throw stale("the flags or the executor's workers module differ");
     timings.snapshot_read_ms = tick() - t;
   } else {
     verifyPackageFiles(cfg.dir, lockInfo.lock, closure);
   }
+  return { lockInfo, closure, wanted, pkgPins, wf, moduleName, workerFsPath, platform, snap };
+}
 
-  // ---- boot
-  t = tick();
+async function bootPhase(cfg, prep, timings) {
+  const mode = cfg.snapshot.mode;
+  const t = tick();
   const { loadPyodide } = await import(pathToFileURL(cfg.dir + "pyodide.mjs").href);
   if (typeof loadPyodide !== "function") throw hostError(`${cfg.dir}pyodide.mjs exports no loadPyodide`);
-  const toStderr = (line) => process.stderr.write(line + "\n");
+  const toStderr = (line) => {
+    statusClear();
+    process.stderr.write(line + "\n");
+  };
+  status(`booting ${cfg.statusLabel ?? "Pyodide"} ...`);
   const opts = {
     indexURL: cfg.dir,
     lockFileURL: cfg.lockFile,
@@ -632,18 +765,10 @@ async function main() {
     env: { HOME: "/home/pyodide" },
   };
   if (mode === "make") opts._makeSnapshot = true;
-  if (mode === "load") opts._loadSnapshot = snap.heap;
-  const booting = loadPyodide(opts);
-  booting.catch(() => {}); // handled below
-  // Built while the wasm compiles off-thread: the first Request costs ~40 ms (undici warm-up).
-  const request = new Request(cfg.request.url, {
-    method: cfg.request.method,
-    headers: cfg.request.headers,
-    body: cfg.request.body,
-  });
+  if (mode === "load") opts._loadSnapshot = prep.snap.heap;
   let py;
   try {
-    py = await booting;
+    py = await loadPyodide(opts);
   } catch (e) {
     if (mode === "load")
       throw hostError(`Pyodide could not start from snapshot ${cfg.snapshot.path}: ${e?.message ?? e}`, {
@@ -657,121 +782,237 @@ async function main() {
     throw hostError(`Pyodide ${py.version} has no makeMemorySnapshot; snapshots need Pyodide >= 0.26`, {
       code: "snapshot_unsupported",
     });
-  if (mode === "load" && snap.header.pyodide_version !== py.version)
+  if (mode === "load" && prep.snap.header.pyodide_version !== py.version)
     throw hostError(
-      `snapshot ${cfg.snapshot.path} was made by Pyodide ${snap.header.pyodide_version}, this is ${py.version}`,
+      `snapshot ${cfg.snapshot.path} was made by Pyodide ${prep.snap.header.pyodide_version}, this is ${py.version}`,
       { code: "snapshot_stale" },
     );
+  return py;
+}
 
-  const FS = py.FS;
-  let fsBefore = null;
-  if (mode === "make") fsBefore = fsScan(FS);
-
-  // ---- install (or restore files from the snapshot)
-  t = tick();
-  if (mode === "load") {
-    for (const f of snap.files) writeFsFile(FS, f.path, f.bytes);
-    for (const k of snap.header.installed) py.loadedPackages[k] = "default channel";
+// Packages, the platform's modules and the worker's files (or all of them from a snapshot).
+async function installPhase(cfg, prep, py, timings) {
+  const t = tick();
+  if (cfg.snapshot.mode === "load") {
+    for (const f of prep.snap.files) writeFsFile(py.FS, f.path, f.bytes);
+    for (const k of prep.snap.header.installed) py.loadedPackages[k] = "default channel";
     py.runPython(PY_RESEED);
     timings.install_ms = 0;
     timings.snapshot_ms = timings.snapshot_read_ms + (tick() - t);
     delete timings.snapshot_read_ms;
-  } else {
-    if (wanted.length) {
-      const errors = [];
-      await py.loadPackage(wanted, {
-        messageCallback: (m) => process.stderr.write(m + "\n"),
-        errorCallback: (m) => {
-          errors.push(m);
-          process.stderr.write(m + "\n");
-        },
-        checkIntegrity: false, // verified above (sha256 of each file against the lock)
-      });
-      const missing = closure.filter((k) => !(k in py.loadedPackages));
-      if (missing.length)
-        throw hostError(
-          `could not install ${missing.join(", ")}` + (errors.length ? `: ${errors.join(" | ")}` : ""),
-        );
-    }
-    timings.install_ms = tick() - t;
-    for (const f of wf.files) writeFsFile(FS, `${WORKER_FS_DIR}/${f.rel}`, f.bytes);
+    return;
   }
+  if (prep.wanted.length) {
+    status(`installing ${prep.closure.length} package${prep.closure.length === 1 ? "" : "s"} ...`);
+    const errors = [];
+    await py.loadPackage(prep.wanted, {
+      messageCallback: (m) => (statusClear(), process.stderr.write(m + "\n")),
+      errorCallback: (m) => {
+        errors.push(m);
+        process.stderr.write(m + "\n");
+      },
+      checkIntegrity: false, // verified above (sha256 of each file against the lock)
+    });
+    const missing = prep.closure.filter((k) => !(k in py.loadedPackages));
+    if (missing.length)
+      throw hostError(`could not install ${missing.join(", ")}` + (errors.length ? `: ${errors.join(" | ")}` : ""));
+  }
+  timings.install_ms = tick() - t;
+  installPlatform(py, cfg);
+  for (const f of prep.wf.files) writeFsFile(py.FS, `${WORKER_FS_DIR}/${f.rel}`, f.bytes);
+}
 
-  // ---- import the worker (the glue functions live in __main__; a snapshot carries them)
+// The search path as the flags set it, then the worker's module (its top level runs).
+function importPhase(cfg, prep, py, timings) {
+  const t = tick();
+  status(`importing ${path.basename(cfg.worker)} ...`);
+  if (cfg.snapshot.mode !== "load" || !py.globals.has("_almanac_import")) py.runPython(PY_GLUE);
+  const on = new Set(cfg.flags);
+  const setPath = py.globals.get("_almanac_search_path");
+  const importer = py.globals.get("_almanac_import");
+  try {
+    setPath(WORKER_FS_DIR, !on.has("python_workers_force_new_vendor_path"), on.has("python_process_pth_files"));
+    importer(prep.moduleName, prep.workerFsPath);
+  } finally {
+    setPath.destroy();
+    importer.destroy();
+  }
+  timings.import_ms = tick() - t;
+}
+
+function snapshotPhase(cfg, prep, py, fsBefore, timings) {
+  const t = tick();
+  status("saving a snapshot ...");
+  const changed = fsChangedFiles(py.FS, fsBefore);
+  const native = changed.filter((p) => /\.so(\.[0-9.]+)?$/.test(p));
+  if (native.length)
+    throw hostError(
+      `cannot snapshot: the installed packages load native code (${native.slice(0, 3).join(", ")}${
+        native.length > 3 ? ", ..." : ""
+      }), which a Pyodide memory snapshot does not capture; run without a snapshot`,
+      { code: "snapshot_unsupported" },
+    );
+  let heap;
+  try {
+    heap = makeHeapSnapshot(py);
+  } catch (e) {
+    throw hostError(
+      `cannot snapshot this worker: ${e?.message ?? e} (a snapshot cannot hold JavaScript objects ` +
+        `that Python keeps from import time, other than names imported from the js module); ` +
+        `run without a snapshot`,
+      { code: "snapshot_unsupported" },
+    );
+  }
+  const files = changed.map((p) => ({ path: p, bytes: py.FS.readFile(p) }));
+  const header = {
+    format: 1,
+    pyodide_version: py.version,
+    packages: prep.pkgPins,
+    installed: Object.keys(py.loadedPackages).sort(),
+    module: prep.moduleName,
+    worker: cfg.worker,
+    worker_sha256: prep.wf.sha256,
+    platform_sha256: prep.platform,
+    created: new Date().toISOString(),
+  };
+  const out = encodeSnapshot(header, files, heap);
+  const tmp = `${cfg.snapshot.path}.${process.pid}.tmp`;
+  fs.mkdirSync(path.dirname(cfg.snapshot.path), { recursive: true });
+  fs.writeFileSync(tmp, out);
+  fs.renameSync(tmp, cfg.snapshot.path);
+  timings.snapshot_ms = tick() - t;
+  return { mode: "make", path: cfg.snapshot.path, bytes: out.length, files: files.length };
+}
+
+// What a scheduled() handler receives (the platform's ScheduledController).
+class ScheduledController {
+  constructor(cron) {
+    this.cron = cron;
+    this.scheduledTime = Date.now();
+    this.type = "scheduled";
+  }
+  noRetry() {}
+}
+
+// The execution context a handler gets: waitUntil() promises are awaited before the run ends.
+function makeContext() {
+  const pending = [];
+  const ctx = {
+    waitUntil(p) {
+      if (p && typeof p.copy === "function") p = p.copy(); // a Python future outlives the call
+      pending.push(Promise.resolve(p));
+    },
+    passThroughOnException() {},
+    props: {},
+  };
+  return { ctx, settle: () => Promise.allSettled(pending) };
+}
+
+// Bindings (KV, D1, Durable Objects, R2, assets) come from executor/bindings/ when it is
+// there; a worker that uses none runs without it.
+async function loadBindings(cfg, py, durableObjectClasses) {
+  let mod;
+  try {
+    mod = await import(new URL("./bindings/index.mjs", import.meta.url).href);
+  } catch (e) {
+    if (e?.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes("bindings/index.mjs")) return null;
+    throw e;
+  }
+  return await mod.createBindings({
+    config: cfg.config,
+    stateDir: cfg.stateDir,
+    fresh: cfg.fresh,
+    projectDir: cfg.projectDir,
+    pyodide: py,
+    durableObjectClasses,
+  });
+}
+
+// A session: one booted Pyodide with the worker imported, ready for events.
+export async function openSession(cfg) {
+  const timings = {};
+  const prep = preparePhase(cfg, timings);
+  const py = await bootPhase(cfg, prep, timings);
+  const fsBefore = cfg.snapshot.mode === "make" ? fsScan(py.FS) : null;
+  await installPhase(cfg, prep, py, timings);
   if (cfg.timeoutMs != null) {
     timeoutMs = cfg.timeoutMs;
     startWatchdog(cfg.timeoutMs, py);
   }
-  t = tick();
-  if (mode !== "load" || !py.globals.has("_almanac_call")) py.runPython(PY_GLUE);
-  const importer = py.globals.get("_almanac_import");
-  try {
-    importer(moduleName, workerFsPath, WORKER_FS_DIR);
-  } finally {
-    importer.destroy();
-  }
-  timings.import_ms = tick() - t;
-
-  // ---- snapshot (make)
+  importPhase(cfg, prep, py, timings);
   let snapInfo;
-  if (mode === "make") {
-    t = tick();
-    const changed = fsChangedFiles(FS, fsBefore);
-    const native = changed.filter((p) => /\.so(\.[0-9.]+)?$/.test(p));
-    if (native.length)
-      throw hostError(
-        `cannot snapshot: the installed packages load native code (${native.slice(0, 3).join(", ")}${
-          native.length > 3 ? ", ..." : ""
-        }), which a Pyodide memory snapshot does not capture; run without a snapshot`,
-        { code: "snapshot_unsupported" },
-      );
-    let heap;
-    try {
-      heap = makeHeapSnapshot(py);
-    } catch (e) {
-      throw hostError(
-        `cannot snapshot this worker: ${e?.message ?? e} (a snapshot cannot hold JavaScript objects ` +
-          `that Python keeps from import time, other than names imported from the js module); ` +
-          `run without a snapshot`,
-        { code: "snapshot_unsupported" },
-      );
-    }
-    const files = changed.map((p) => ({ path: p, bytes: FS.readFile(p) }));
-    const header = {
-      format: 1,
-      pyodide_version: py.version,
-      packages: pkgPins,
-      installed: Object.keys(py.loadedPackages).sort(),
-      module: moduleName,
-      worker: cfg.worker,
-      worker_sha256: wf.sha256,
-      created: new Date().toISOString(),
-    };
-    const out = encodeSnapshot(header, files, heap);
-    const tmp = `${cfg.snapshot.path}.tmp`;
-    fs.mkdirSync(path.dirname(cfg.snapshot.path), { recursive: true });
-    fs.writeFileSync(tmp, out);
-    fs.renameSync(tmp, cfg.snapshot.path);
-    timings.snapshot_ms = tick() - t;
-    snapInfo = { mode: "make", path: cfg.snapshot.path, bytes: out.length, files: files.length };
-  } else if (mode === "load") {
-    snapInfo = { mode: "load", path: cfg.snapshot.path };
-  }
+  if (cfg.snapshot.mode === "make") snapInfo = snapshotPhase(cfg, prep, py, fsBefore, timings);
+  else if (cfg.snapshot.mode === "load") snapInfo = { mode: "load", path: cfg.snapshot.path };
 
-  // ---- handle the request
-  t = tick();
-  const env = Object.assign(Object.create(null), cfg.env);
-  const call = py.globals.get("_almanac_call");
-  let resp;
-  try {
-    resp = await call(moduleName, request, env, (x) => x instanceof Response);
-  } finally {
-    call.destroy();
+  const plat = py.pyimport("_almanac_platform");
+  const dispatch = plat.dispatch;
+  const mainFile = path.basename(cfg.worker);
+  const durableObjectClasses = (className) => (ctxJs, envJs) => {
+    const inst = plat.make_instance(prep.moduleName, className, ctxJs, envJs);
+    return new Proxy(
+      {},
+      {
+        get: (_t, prop) =>
+          typeof prop !== "string" || prop === "then" ? undefined : (...args) => plat.call_method(inst, prop, args),
+      },
+    );
+  };
+  const bindings = await loadBindings(cfg, py, durableObjectClasses);
+  const env = Object.assign(Object.create(null), bindings?.env ?? {}, cfg.env);
+  plat.set_js_module("cloudflare:workers", { env, waitUntil: (p) => p });
+
+  return {
+    py,
+    prep,
+    timings,
+    snapInfo,
+    env,
+    // One event through the worker, as the platform delivers it.
+    async fetch(request) {
+      if (bindings?.assets) {
+        const r = await bindings.assets.serve(request);
+        if (r) return r;
+      }
+      const { ctx, settle } = makeContext();
+      const resp = await dispatch(prep.moduleName, mainFile, "fetch", request, env, ctx);
+      await settle();
+      return resp;
+    },
+    async scheduled(cron) {
+      const { ctx, settle } = makeContext();
+      const controller = new ScheduledController(cron);
+      await dispatch(prep.moduleName, mainFile, "scheduled", controller, env, ctx);
+      await settle();
+    },
+    async close() {
+      await bindings?.close?.();
+    },
+  };
+}
+
+async function main() {
+  const cfg = readConfig(process.argv.slice(2));
+  statusEnabled = cfg.statusLabel != null;
+  if (!cfg.allowNet) installNetworkGuard();
+  const request =
+    cfg.event === "fetch"
+      ? new Request(cfg.request.url, { method: cfg.request.method, headers: cfg.request.headers, body: cfg.request.body })
+      : null;
+  const session = await openSession(cfg);
+  statusClear();
+  const timings = session.timings;
+  let t = tick();
+  let out;
+  if (cfg.event === "scheduled") {
+    await session.scheduled(cfg.cron);
+    out = { ok: true, event: "scheduled", cron: cfg.cron };
+  } else {
+    out = await responseToJson(await session.fetch(request));
   }
-  const out = await responseToJson(resp);
   timings.handler_ms = tick() - t;
-  if (snapInfo) out.snapshot = snapInfo;
-  out.pyodide_version = py.version;
+  await session.close();
+  if (session.snapInfo) out.snapshot = session.snapInfo;
+  out.pyodide_version = session.py.version;
   if (cfg.timings) {
     for (const k of ["boot_ms", "install_ms", "import_ms", "handler_ms", "snapshot_ms"])
       timings[k] = Math.round((timings[k] ?? 0) * 10) / 10;
@@ -782,4 +1023,186 @@ async function main() {
   emit(out, 0);
 }
 
-main().catch(fail);
+// ---------------------------------------------------------------------------------------
+// `almanac dev`: node host.mjs --serve CONFIG.json. One warm session serves every
+// request; one access line per request on stdout; the worker's files are watched and a
+// change re-imports it in a new session (swapped in when it is ready); a change to the
+// config, pyproject.toml or requirements.txt ends the host with EXIT_RERESOLVE so that
+// almanac resolves again (the date, flags or packages may have changed).
+// ---------------------------------------------------------------------------------------
+const EXIT_RERESOLVE = 75;
+const RERESOLVE_FILES = /^(wrangler\.(toml|json|jsonc)|pyproject\.toml|requirements\.txt|\.dev\.vars(\..+)?)$/;
+const WATCH_IGNORE = /(^|\/)(\.almanac|\.git|node_modules|__pycache__|\.venv)(\/|$)/;
+
+const say = (line) => realStdoutWrite(line + "\n");
+
+async function nodeRequest(req, origin) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const headers = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  return new Request(origin + req.url, { method: req.method, headers, body: hasBody ? Buffer.concat(chunks) : null });
+}
+
+async function writeNodeResponse(res, resp, head) {
+  const headers = {};
+  for (const [k, v] of resp.headers) {
+    if (k === "set-cookie") continue;
+    headers[k] = v;
+  }
+  const cookies = typeof resp.headers.getSetCookie === "function" ? resp.headers.getSetCookie() : [];
+  if (cookies.length) headers["set-cookie"] = cookies;
+  const body = head || resp.body === null ? null : Buffer.from(await resp.arrayBuffer());
+  if (body && !("content-length" in headers) && !("transfer-encoding" in headers)) headers["content-length"] = body.length;
+  res.writeHead(resp.status, resp.statusText || undefined, headers);
+  res.end(body);
+}
+
+function errorText(e) {
+  if (isPythonError(e) && e.type === "WorkerRefused") {
+    const lines = String(e.message || "").trimEnd().split("\n");
+    return { text: lines[lines.length - 1].replace(/^(_almanac_platform\.)?WorkerRefused: /, ""), log: null };
+  }
+  if (isPythonError(e)) {
+    const tb = mapTraceback(String(e.message || ""));
+    return { text: tb, log: tb };
+  }
+  return { text: `almanac: ${e?.message ?? e}`, log: String(e?.stack ?? e) };
+}
+
+async function serve(cfg) {
+  claimResult(); // no result line in this mode
+  resultWritten = true;
+  process.removeAllListeners("uncaughtException");
+  process.on("uncaughtException", (e) => process.stderr.write(`almanac host: ${e?.stack ?? e}\n`));
+  const http = await import("node:http");
+  // A worker that fails to start (an import error, the platform's refusal) is still
+  // served: every request answers 500 with the error, until a change fixes it.
+  const failedSession = (e) => {
+    const { text, log } = errorText(e);
+    process.stderr.write((log ?? text).replace(/\n?$/, "\n"));
+    const refuse = async () => {
+      throw e;
+    };
+    return { py: null, fetch: refuse, scheduled: refuse, close: async () => {} };
+  };
+  const open = async (c) => {
+    try {
+      return await openSession(c);
+    } catch (e) {
+      if (e?.almanacHostError && !isPythonError(e)) throw e;
+      return failedSession(e);
+    }
+  };
+  let session = await open(cfg);
+  statusClear();
+  let reloading = null;
+  const origin = `http://${cfg.serve.ip.includes(":") ? `[${cfg.serve.ip}]` : cfg.serve.ip}:${cfg.serve.port}`;
+
+  const server = http.createServer(async (req, res) => {
+    const t0 = performance.now();
+    let status = 500;
+    try {
+      const u = new URL(req.url, origin);
+      if (u.pathname === "/__scheduled") {
+        for await (const _ of req);
+        await session.scheduled(u.searchParams.get("cron") ?? "");
+        status = 200;
+        res.writeHead(200, { "content-type": "text/plain;charset=UTF-8" });
+        res.end("Ran scheduled event");
+      } else {
+        const resp = await session.fetch(await nodeRequest(req, origin));
+        status = resp.status;
+        await writeNodeResponse(res, resp, req.method === "HEAD");
+      }
+    } catch (e) {
+      const { text, log } = errorText(e);
+      if (log) process.stderr.write(log.endsWith("\n") ? log : log + "\n");
+      else process.stderr.write(text + "\n");
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain;charset=UTF-8" });
+        res.end(text);
+      } else res.destroy();
+      status = 500;
+    }
+    const ms = performance.now() - t0;
+    say(`[almanac] ${req.method} ${req.url} ${status} ${http.STATUS_CODES[status] ?? ""} (${ms < 10 ? ms.toFixed(1) : Math.round(ms)}ms)`);
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise((resolve, reject) => {
+    server.once("error", (e) => reject(hostError(`cannot listen on ${cfg.serve.ip}:${cfg.serve.port}: ${e.message}`)));
+    server.listen(cfg.serve.port, cfg.serve.ip, resolve);
+  });
+  say(
+    session.py
+      ? `[almanac] ready on ${origin} (Pyodide ${session.py.version}, Python ${session.py.runPython("import sys; '%d.%d.%d' % sys.version_info[:3]")})`
+      : `[almanac] ready on ${origin} (the worker failed to start: requests answer 500 until it is fixed)`,
+  );
+
+  // Watch the project and the worker's directory.
+  let timer = null;
+  const changed = new Set();
+  const onChange = (dir) => (_ev, name) => {
+    if (!name) return;
+    const rel = String(name);
+    if (WATCH_IGNORE.test(rel)) return;
+    changed.add(path.join(dir, rel));
+    clearTimeout(timer);
+    timer = setTimeout(reload, 100);
+  };
+  const dirs = [...new Set([cfg.projectDir, path.dirname(cfg.worker)])];
+  const watchers = dirs.map((d) => fs.watch(d, { recursive: true }, onChange(d)));
+  async function reload() {
+    // Editors' temporary files (sed -i, vim swap files) come and go: name what is there.
+    const files = [...changed].filter((f) => fs.existsSync(f));
+    changed.clear();
+    if (!files.length) return;
+    if (files.some((f) => RERESOLVE_FILES.test(path.basename(f)) && path.dirname(f) === cfg.projectDir)) {
+      say(`[almanac] ${path.relative(cfg.projectDir, files[0]) || files[0]} changed: resolving again`);
+      for (const w of watchers) w.close();
+      server.close();
+      server.closeAllConnections?.();
+      process.exit(EXIT_RERESOLVE);
+    }
+    if (reloading) return;
+    reloading = (async () => {
+      const t0 = performance.now();
+      try {
+        const next = await open({ ...cfg, snapshot: { mode: "none", path: null } });
+        const old = session;
+        session = next;
+        await old.close();
+        say(`[almanac] reloaded after a change to ${files.map((f) => path.relative(cfg.projectDir, f)).join(", ")} (${Math.round(performance.now() - t0)}ms)`);
+      } catch (e) {
+        const { text, log } = errorText(e);
+        process.stderr.write((log ?? text) + "\n");
+        say(`[almanac] reload failed; still serving the previous version`);
+      } finally {
+        reloading = null;
+      }
+    })();
+  }
+  const stop = () => {
+    server.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  if (process.argv[2] === "--serve") {
+    (async () => {
+      const cfg = readConfig(process.argv.slice(3));
+      statusEnabled = cfg.statusLabel != null;
+      if (!cfg.allowNet) installNetworkGuard();
+      const sv = cfg.raw.serve ?? {};
+      cfg.serve = { ip: typeof sv.ip === "string" ? sv.ip : "127.0.0.1", port: Number.isInteger(sv.port) ? sv.port : 8787 };
+      await serve(cfg);
+    })().catch((e) => {
+      process.stderr.write(`almanac: ${e?.message ?? e}\n`);
+      process.exit(2);
+    });
+  } else main().catch(fail);
+}

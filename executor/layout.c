@@ -20,6 +20,26 @@
 #define LAYOUT_LOCK "pyodide-lock.json"
 #define SHIPPED_LOCK_MAX (64 * 1024 * 1024)
 
+/* For file systems without RENAME_EXCHANGE: dir aside, tmp in, the old one back at
+ * tmp (there is a moment with no dir). */
+static int
+layout_swap_two_steps(const char *tmp, const char *dir)
+{
+    char *aside = xasprintf("%s.old", tmp);
+    int ret = -1;
+
+    if (rename(dir, aside) < 0)
+        goto out;
+    if (rename(tmp, dir) < 0) {
+        rename(aside, dir);
+        goto out;
+    }
+    ret = rename(aside, tmp);
+out:
+    free(aside);
+    return ret;
+}
+
 static int
 name_valid(const char *s)
 {
@@ -124,7 +144,6 @@ exe_layout_build(struct exe_cache *c, const char *dir, const struct exe_layout_f
 {
     char *manifest = manifest_of(files, n, lock_text);
     char *tmp = xasprintf("%s.tmp.%ld", dir, (long)getpid());
-    char *old = xasprintf("%s.old.%ld", dir, (long)getpid());
     char *p = NULL;
     int ret = -1, had_old = 0;
 
@@ -178,16 +197,23 @@ exe_layout_build(struct exe_cache *c, const char *dir, const struct exe_layout_f
     p = xasprintf("%s/%s", tmp, LAYOUT_MANIFEST);
     if (write_file(p, manifest, err) < 0)
         goto out;
-    if (rename(dir, old) == 0)
+    /* An existing directory is exchanged with the new one in one step
+     * (RENAME_EXCHANGE), so a reader sees the old or the new directory and never no
+     * directory; the old one, now at tmp, is removed after. The first layout is a
+     * plain rename (nothing to exchange with). */
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
         had_old = 1;
-    if (rename(tmp, dir) < 0) {
-        app_fail(err, APP_EINTERNAL, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
-        if (had_old)
-            rename(old, dir);
+    } else if (errno == ENOENT && rename(tmp, dir) == 0) {
+        had_old = 0;
+    } else if ((errno == EINVAL || errno == ENOSYS) && layout_swap_two_steps(tmp, dir) == 0) {
+        had_old = 1; /* a file system without RENAME_EXCHANGE: the old way */
+    } else {
+        app_fail(err, APP_EINTERNAL, "cannot move '%s' into place at '%s': %s", tmp, dir,
+                 strerror(errno));
         goto out;
     }
     if (had_old)
-        remove_tree(old);
+        remove_tree(tmp);
     ret = 0;
 out:
     if (ret < 0)
@@ -195,7 +221,6 @@ out:
     free(p);
     free(manifest);
     free(tmp);
-    free(old);
     return ret;
 }
 

@@ -8,8 +8,10 @@
  * verified blob, so workers on the same runtime share its bytes on disk.
  *
  * A layout is rebuilt only when its manifest (the names, digests and lock bytes)
- * changed or a link no longer points at its blob; the swap is a rename, so a
- * reader sees the old or the new directory, never half of one.
+ * changed or a link no longer points at its blob. The new directory is built aside
+ * and exchanged with the old one in one renameat2(RENAME_EXCHANGE), so a reader sees
+ * the old or the new directory, never half of one and never none (on a file system
+ * without RENAME_EXCHANGE two renames leave a moment with none).
  */
 #ifndef EXECUTOR_LAYOUT_H
 #define EXECUTOR_LAYOUT_H

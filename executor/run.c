@@ -199,3 +199,96 @@ out:
         free(argv[i]);
     return ret;
 }
+
+/* The serving host, for the signal handler: SIGINT/SIGTERM sent to us (Ctrl-C in a
+ * terminal reaches both of us; `kill` reaches only us) are passed on to it. */
+static volatile sig_atomic_t serve_child;
+
+static void
+forward_signal(int sig)
+{
+    if (serve_child > 0)
+        kill((pid_t)serve_child, sig);
+}
+
+int
+exe_serve_host(const char *host, const cJSON *config, const char *config_path, int *exit_code,
+               struct app_err *err)
+{
+    char *text = json_canonical(config, NULL);
+    const char *node = exe_node();
+    char *argv[5] = {NULL, NULL, NULL, NULL, NULL};
+    struct sigaction fwd, old_int, old_term;
+    int status = 0, ret = -1;
+    pid_t pid = -1;
+    FILE *f = fopen(config_path, "w");
+
+    *exit_code = 0;
+    if (!f) {
+        app_fail(err, APP_EINTERNAL, "cannot write '%s': %s", config_path, strerror(errno));
+        free(text);
+        return -1;
+    }
+    if (fputs(text, f) == EOF) {
+        fclose(f);
+        app_fail(err, APP_EINTERNAL, "cannot write '%s': %s", config_path, strerror(errno));
+        free(text);
+        return -1;
+    }
+    if (fclose(f) != 0) {
+        app_fail(err, APP_EINTERNAL, "cannot write '%s': %s", config_path, strerror(errno));
+        free(text);
+        return -1;
+    }
+    argv[0] = xstrdup(node);
+    argv[1] = xstrdup(host);
+    argv[2] = xstrdup("--serve");
+    argv[3] = xstrdup(config_path);
+    memset(&fwd, 0, sizeof(fwd));
+    fwd.sa_handler = forward_signal;
+    sigemptyset(&fwd.sa_mask);
+    sigaction(SIGINT, &fwd, &old_int);
+    sigaction(SIGTERM, &fwd, &old_term);
+    {
+        /* The host gets the default dispositions back: only we ignore the signals. */
+        posix_spawnattr_t at;
+        sigset_t def;
+
+        posix_spawnattr_init(&at);
+        sigemptyset(&def);
+        sigaddset(&def, SIGINT);
+        sigaddset(&def, SIGTERM);
+        posix_spawnattr_setsigdefault(&at, &def);
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
+        errno = posix_spawnp(&pid, node, NULL, &at, argv, environ);
+        posix_spawnattr_destroy(&at);
+    }
+    if (errno != 0) {
+        app_fail(err, APP_EINTERNAL,
+                 "cannot start '%s' (Node.js): %s; install nodejs or set ALMANAC_NODE", node,
+                 strerror(errno));
+        goto out;
+    }
+    serve_child = pid;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            app_fail(err, APP_EINTERNAL, "waiting for the host: %s", strerror(errno));
+            goto out;
+        }
+    }
+    if (WIFEXITED(status))
+        *exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM))
+        *exit_code = 0;
+    else
+        *exit_code = 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ret = 0;
+out:
+    serve_child = 0;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    for (size_t i = 0; i < 4; i++)
+        free(argv[i]);
+    free(text);
+    return ret;
+}

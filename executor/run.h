@@ -32,4 +32,13 @@ const char *exe_node(void);
 int exe_run_host(const char *host, const cJSON *config, const char *config_path, cJSON **result,
                  double *node_ms, struct app_err *err);
 
+/* The host's exit code when `almanac dev` must resolve again (the config changed). */
+#define EXE_SERVE_RERESOLVE 75
+
+/* Write config to config_path and run `node host --serve config_path` with our stdio
+ * until it ends; *exit_code is its exit status (SIGINT/SIGTERM: 0). SIGINT and SIGTERM
+ * sent to us meanwhile are passed on to the host, which stops cleanly. */
+int exe_serve_host(const char *host, const cJSON *config, const char *config_path, int *exit_code,
+                   struct app_err *err);
+
 #endif

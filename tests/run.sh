@@ -12,6 +12,8 @@
 #             ALMANAC_SLOW_TESTS=0
 #   cli       tests/cli/run.sh BUILD_DIR (the CLI and executor end to end; it skips
 #             its Pyodide boots itself when ALMANAC_SLOW_TESTS=0)
+#   cli-daily tests/cli/daily.sh BUILD_DIR (lock files, upgrade, check, init, polish,
+#             cache, make install; the same ALMANAC_SLOW_TESTS=0 rule)
 #   crash     tests/crash/crash_loop.sh BUILD_DIR
 #   eol-crash tests/crash/eol_crash.sh BUILD_DIR
 # Prints a line per suite and a closing "N passed, M failed"; writes "suite passed
@@ -189,6 +191,11 @@ fi
 if [ -f tests/cli/run.sh ]; then
     echo "== CLI and executor end to end (tests/cli/run.sh)"
     run_script cli "$LOGS/cli.log" "$SLOW_TIMEOUT" bash tests/cli/run.sh "$B"
+fi
+
+if [ -f tests/cli/daily.sh ]; then
+    echo "== the CLI as a daily tool (tests/cli/daily.sh)"
+    run_script cli-daily "$LOGS/cli-daily.log" "$SLOW_TIMEOUT" bash tests/cli/daily.sh "$B"
 fi
 
 if [ -f tests/crash/crash_loop.sh ]; then

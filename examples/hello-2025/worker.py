@@ -1,8 +1,9 @@
 import sys
 
-from js import Response
+from workers import Response, WorkerEntrypoint
 
 
-async def on_fetch(request, env):
-    v = sys.version_info
-    return Response.new(f"Hello world! (Python {v.major}.{v.minor}, {request.method} {request.url})")
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        v = sys.version_info
+        return Response(f"Hello world! (Python {v.major}.{v.minor}, {request.method} {request.url})")

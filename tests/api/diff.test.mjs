@@ -15,7 +15,7 @@ test('2024-04-01 -> 2025-10-01 with python_workers: flags on, 0.26.4 -> 0.28.3, 
   const r = await diff({ from: '2024-04-01', to: '2025-10-01', flags: 'python_workers', requirements: 'numpy,pydantic' });
   const d = r.json;
   assert.deepEqual([...d.flags.turned_on].sort(),
-                   ['python_no_global_handlers', 'python_workers_20250116', 'python_workflows']);
+                   ['python_no_global_handlers', 'python_workers_20250116', 'python_workers_force_new_vendor_path', 'python_workflows']);
   assert.deepEqual(d.flags.turned_off, []);
   assert.deepEqual(d.runtime, { from: 'pyodide-0.26.4', to: 'pyodide-0.28.3', changed: true });
   assert.deepEqual(d.python, { from: '3.12.1', to: '3.13.2', changed: true });
@@ -64,7 +64,7 @@ test('the same date on both sides changes nothing', async () => {
 test('going back in time turns flags off; dates without Python have no runtime', async () => {
   let d = (await diff({ from: '2025-10-01', to: '2024-04-01', flags: 'python_workers' })).json;
   assert.deepEqual([...d.flags.turned_off].sort(),
-                   ['python_no_global_handlers', 'python_workers_20250116', 'python_workflows']);
+                   ['python_no_global_handlers', 'python_workers_20250116', 'python_workers_force_new_vendor_path', 'python_workflows']);
   assert.deepEqual(d.runtime, { from: 'pyodide-0.28.3', to: 'pyodide-0.26.4', changed: true });
   d = (await diff({ from: '2021-01-01', to: '2021-12-01' })).json;
   assert.deepEqual([...d.flags.turned_on].sort(), ['fetch_refuses_unknown_protocols', 'formdata_parser_supports_files']);

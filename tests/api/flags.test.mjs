@@ -8,20 +8,27 @@ import { api, codes, resolveGet, startServer, validate } from './lib/harness.mjs
 await startServer();
 
 // name, disable, enable_date, implied_by, experimental, bundle [runtime, set, order]
+// Seed v2 (DESIGN §13): the platform's Python table.
 const SEED = [
+  ['enable_python_external_sdk', 'disable_python_external_sdk', '2026-04-21', [], false, null],
   ['fetch_refuses_unknown_protocols', 'fetch_treats_unknown_protocols_as_http', '2021-11-10', [], false, null],
   ['formdata_parser_supports_files', 'formdata_parser_converts_files_to_strings', '2021-11-03', [], false, null],
   ['nodejs_compat', 'no_nodejs_compat', null, [], false, null],
   ['python_check_rng_state', 'disable_python_check_rng_state', null, [['python_workers', '2025-12-16']], false, null],
   ['python_dedicated_snapshot', 'disable_python_dedicated_snapshot', null, [['python_workers_20250116', '2025-10-16']], false, null],
+  ['python_dedicated_snapshot_keep_import_caches', 'no_python_dedicated_snapshot_keep_import_caches', null, [], false, null],
   ['python_no_global_handlers', 'disable_python_no_global_handlers', '2025-08-14', [], false, null],
+  ['python_process_pth_files', 'disable_python_process_pth_files', '2026-05-26', [], false, null],
   ['python_request_headers_preserve_commas', 'disable_python_request_headers_preserve_commas', '2026-02-17', [], false, null],
+  ['python_shared_standard_library', null, null, [['python_workers', '2026-11-19']], false, null],
   ['python_workers', null, null, [], false, ['pyodide-0.26.4', 'pyodide-0.26.4/2024-11-15', 1]],
-  ['python_workers_20250116', 'no_python_workers_20250116', null, [['python_workers', '2025-09-29']], false,
-   ['pyodide-0.28.3', 'pyodide-0.28.3/2025-09-22', 2]],
+  ['python_workers_20250116', 'no_python_workers_20250116', null, [['python_workers', '2025-09-29']], false, ['pyodide-0.28.3', 'pyodide-0.28.3/2025-09-22', 2]],
   ['python_workers_20260610', 'no_python_workers_20260610', null, [], false, ['pyodide-314.0.7', 'pyodide-314.0.7/2026-09-14', 3]],
-  ['python_workers_20260817', 'no_python_workers_20260817', null, [], true, ['pyodide-314.0.7', 'pyodide-314.0.7/2026-09-14', 4]],
+  ['python_workers_314', 'no_python_workers_314', null, [['python_workers', '2026-09-08']], false, ['pyodide-314.0.7', 'pyodide-314.0.7/2026-09-14', 4]],
+  ['python_workers_force_new_vendor_path', null, '2025-08-11', [], false, null],
   ['python_workflows', 'disable_python_workflows', null, [['python_workers', '2025-09-20']], false, null],
+  ['python_workflows_implicit_dependencies', 'no_python_workflows_implicit_dependencies', null, [['python_workers', '2026-02-25']], false, null],
+  ['python_zstd_snapshot', null, null, [], true, null],
 ];
 
 function row(f) {
@@ -48,7 +55,7 @@ test('GET /v1/flags is the seed table of DESIGN §13, sorted by name, all publis
 
 test('GET /v1/flags/{name}', async () => {
   const r = validate('GET', '/v1/flags/{name}', 200, await api('GET', '/v1/flags/python_workers_20250116'));
-  assert.deepEqual(row(r.json), SEED[8]);
+  assert.deepEqual(row(r.json), SEED.find((f) => f[0] === 'python_workers_20250116'));
   const nf = validate('GET', '/v1/flags/{name}', 404, await api('GET', '/v1/flags/no_such_flag'));
   assert.match(nf.json.detail, /'no_such_flag' is not in the catalog/);
   // A disable name is not a flag of its own.

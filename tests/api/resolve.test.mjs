@@ -75,7 +75,7 @@ test('flags turn on by date: before and on their enable_date', async () => {
   assert.deepEqual(r.json.lock.enabled_flags, ['formdata_parser_supports_files']);
   r = await resolveGet({ date: '2026-02-17' });
   assert.deepEqual(r.json.lock.enabled_flags, ['fetch_refuses_unknown_protocols', 'formdata_parser_supports_files',
-                                               'python_no_global_handlers', 'python_request_headers_preserve_commas']);
+                                               'python_no_global_handlers', 'python_request_headers_preserve_commas', 'python_workers_force_new_vendor_path']);
 });
 
 test('a disable name turns a default-on flag off', async () => {
@@ -92,7 +92,7 @@ test('2025-10-01 + python_workers implies python_workers_20250116 and moves to P
   assert.equal(lock.package_set, 'pyodide-0.28.3/2025-09-22');
   assert.deepEqual(lock.enabled_flags, ['fetch_refuses_unknown_protocols', 'formdata_parser_supports_files',
                                         'python_no_global_handlers', 'python_workers', 'python_workers_20250116',
-                                        'python_workflows']);
+                                        'python_workers_force_new_vendor_path', 'python_workflows']);
   assert.deepEqual(lock.compatibility_flags, ['python_workers'], 'flags as given');
   assert.equal(policy.status, 'supported');
   assert.equal(policy.end_of_support, '2029-10-07');
@@ -134,20 +134,32 @@ test('the enabled bundle flag with the highest order wins', async () => {
 });
 
 test('an experimental flag needs allow_experimental', async () => {
-  const flags = ['python_workers', 'python_workers_20260817'];
+  const flags = ['python_workers', 'python_zstd_snapshot'];
   let r = await resolvePost({ compatibility_date: '2026-11-01', compatibility_flags: flags }, 422);
   assert.deepEqual(codes(r), ['experimental_flag']);
-  assert.equal(r.json.errors[0].flag, 'python_workers_20260817');
+  assert.equal(r.json.errors[0].flag, 'python_zstd_snapshot');
   assert.match(r.json.errors[0].message, /experimental/);
   r = await resolvePost({ compatibility_date: '2026-11-01', compatibility_flags: flags, allow_experimental: false }, 422);
   assert.deepEqual(codes(r), ['experimental_flag']);
   r = await resolvePost({ compatibility_date: '2026-11-01', compatibility_flags: flags, allow_experimental: true });
-  assert.equal(r.json.lock.bundle_flag, 'python_workers_20260817');
+  assert.ok(r.json.lock.enabled_flags.includes('python_zstd_snapshot'));
+  assert.equal(r.json.lock.bundle_flag, 'python_workers_314');
   assert.deepEqual(r.json.lock.runtime, RT_314);
   const g = await resolveGet({ date: '2026-11-01', flags: flags.join(','), allow_experimental: 'true' });
   assert.equal(g.json.lock_id, r.json.lock_id);
   validate('GET', '/v1/resolve', 422,
-           await api('GET', '/v1/resolve?date=2026-11-01&flags=python_workers,python_workers_20260817&allow_experimental=0'));
+           await api('GET', '/v1/resolve?date=2026-11-01&flags=python_workers,python_zstd_snapshot&allow_experimental=0'));
+});
+
+test('python_workers implies python_workers_314 after 2026-09-08: 3.13 on 2026-09-07, 3.14 on 2026-09-08', async () => {
+  let r = await resolveGet({ date: '2026-09-07', flags: 'python_workers' });
+  assert.equal(r.json.lock.bundle_flag, 'python_workers_20250116');
+  assert.equal(r.json.lock.runtime.python, '3.13.2');
+  r = await resolveGet({ date: '2026-09-08', flags: 'python_workers' });
+  assert.equal(r.json.lock.bundle_flag, 'python_workers_314');
+  assert.deepEqual(r.json.lock.runtime, RT_314);
+  r = await resolveGet({ date: '2026-11-01', flags: 'python_workers,no_python_workers_314' });
+  assert.equal(r.json.lock.runtime.python, '3.13.2');
 });
 
 test('policy: supported until 180 days before the end of support, then ending with a warning', async () => {
@@ -276,7 +288,7 @@ test('all errors are collected, ordered by kind then name', async () => {
   const r = await resolvePost({
     compatibility_date: '2027-01-01',
     compatibility_flags: ['zeta_unknown', 'nodejs_compat', 'python_workers', 'alpha_unknown', 'python_workers',
-                          'no_nodejs_compat', 'python_workers_20260817'],
+                          'no_nodejs_compat', 'python_zstd_snapshot'],
   }, 422);
   assert.deepEqual(codes(r), ['date_in_future', 'unknown_flag', 'unknown_flag', 'duplicate_flag',
                               'contradictory_flags', 'experimental_flag']);

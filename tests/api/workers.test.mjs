@@ -80,7 +80,7 @@ test('PUT /v1/workers/{name} registers workers on every bundle and pins their lo
     ['b-313-implied', { compatibility_date: '2025-10-01', compatibility_flags: PW }, 'pyodide-0.28.3'],
     ['c-313-named', { compatibility_date: '2025-06-01', compatibility_flags: [...PW, 'python_workers_20250116'], requirements: 'numpy\n# a comment\npydantic\n' }, 'pyodide-0.28.3'],
     ['d-314', { compatibility_date: '2026-07-01', compatibility_flags: [...PW, 'python_workers_20260610'] }, 'pyodide-314.0.7'],
-    ['e-314-exp', { compatibility_date: '2026-08-20', compatibility_flags: [...PW, 'python_workers_20260817'], allow_experimental: true }, 'pyodide-314.0.7'],
+    ['e-314-exp', { compatibility_date: '2026-09-10', compatibility_flags: [...PW, 'python_zstd_snapshot'], allow_experimental: true }, 'pyodide-314.0.7'],
     ['f-blocked', { compatibility_date: '2024-04-01', compatibility_flags: PW, requirements: [BLOCKER] }, 'pyodide-0.26.4'],
     ['g-312-disabled', { compatibility_date: '2025-10-01', compatibility_flags: [...PW, 'no_python_workers_20250116'] }, 'pyodide-0.26.4'],
     ['h-js', { compatibility_date: '2024-04-01', compatibility_flags: ['nodejs_compat'] }, null],

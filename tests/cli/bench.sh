@@ -86,3 +86,45 @@ echo "node -e 0 for reference: $(((t1 - t0) / 1000000)) ms"
 measure "0.26.4 (3.12), no snapshot" examples/hello/wrangler.toml
 measure "0.28.3 (3.13), no snapshot" examples/hello-2025/wrangler.toml
 measure "0.28.3 (3.13), --snapshot" examples/hello-2025/wrangler.toml --snapshot
+
+# ---- almanac dev: warm requests, beside a plain Node http server returning the same
+# bytes (issue 10: p50 < 2 ms, p99 < 10 ms at -c1; >= 1000 req/s at -c8; RSS after
+# 10 000 requests at most 5 MB above RSS after the first 1 000).
+if command -v wrk > /dev/null; then
+    mkdir -p "$T/devw"
+    printf 'from workers import Response, WorkerEntrypoint\n\n\nclass Default(WorkerEntrypoint):\n    async def fetch(self, request):\n        return Response("Hello world!")\n' > "$T/devw/worker.py"
+    printf '{"main": "worker.py", "compatibility_date": "2025-10-01", "compatibility_flags": ["python_workers"]}\n' > "$T/devw/wrangler.json"
+    DPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    NPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    env -C "$T/devw" "$ALM" dev --port "$DPORT" > "$T/dev.out" 2> "$T/dev.err" &
+    DEV_PID=$!
+    node -e "require('node:http').createServer((q, s) => { s.writeHead(200, {'content-type': 'text/plain;charset=UTF-8', 'content-length': 12}); s.end('Hello world!'); }).listen($NPORT, '127.0.0.1')" &
+    NODE_PID=$!
+    for _ in $(seq 240); do grep -q 'ready on' "$T/dev.out" 2> /dev/null && break; sleep 0.25; done
+    HOST_PID=$(pgrep -P "$DEV_PID" node | head -1)
+    rss() { awk '/VmRSS/ {print $2}' "/proc/$HOST_PID/status"; }
+    wrk_run() { # URL: warm-up, -c1 latency 10 s, -c8 throughput 10 s
+        wrk -t1 -c1 -d3s "$1" > /dev/null
+        wrk -t1 -c1 -d10s --latency "$1" > "$T/wrk1"
+        wrk -t1 -c8 -d10s "$1" > "$T/wrk8"
+        printf '%-28s p50 %8s   p99 %8s   -c1 %9s req/s   -c8 %9s req/s\n' "$2" \
+            "$(awk '$1 == "50%" {print $2}' "$T/wrk1")" "$(awk '$1 == "99%" {print $2}' "$T/wrk1")" \
+            "$(awk '/Requests\/sec/ {print $2}' "$T/wrk1")" "$(awk '/Requests\/sec/ {print $2}' "$T/wrk8")"
+    }
+    echo "almanac dev vs node http, hello world (wrk; load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    if [ -n "$HOST_PID" ] && [ "$(curl -s "http://127.0.0.1:$DPORT/")" = "Hello world!" ]; then
+        wrk -t1 -c1 -d1s "http://127.0.0.1:$DPORT/" > /dev/null
+        R1=$(rss)
+        wrk_run "http://127.0.0.1:$DPORT/" "almanac dev (0.28.3)"
+        wrk_run "http://127.0.0.1:$NPORT/" "node http (same bytes)"
+        R2=$(rss)
+        echo "almanac dev RSS: ${R1} kB after warm-up, ${R2} kB after the runs ($(((R2 - R1) / 1024)) MB more)"
+    else
+        echo "bench.sh: almanac dev did not start: $(cat "$T/dev.err")" >&2
+    fi
+    kill -INT "$DEV_PID" 2> /dev/null
+    kill "$NODE_PID" 2> /dev/null
+    wait "$DEV_PID" "$NODE_PID" 2> /dev/null
+else
+    echo "almanac dev: wrk not installed; skipped"
+fi

@@ -261,10 +261,192 @@ if [ "$SLOW" != 0 ]; then
     grep -Eq '^  (resolve|verify|fetch|layout|boot|import|handler) ' "$T/err" && ok "run --timings: phases printed" || bad "run --timings" "$ERR"
 
     run "$ALM" run examples/hello-2025/wrangler.toml --request 'POST /echo' --data 'x' -H 'X-Test: 1'
-    expect "run on the 2025 bundle (Pyodide 0.28.3, CPython 3.13)" 0 'Python 3\.13, POST http://localhost/echo'
+    expect "run on the 2025 bundle (Pyodide 0.28.3, CPython 3.13), a WorkerEntrypoint" 0 'Python 3\.13, POST http://localhost/echo'
 
     run "$ALM" run examples/hello/worker.py
-    expect "run with defaults (today, python_workers)" 0 'Hello world!'
+    expect "bare .py with defaults: a global on_fetch is refused as the platform does (exit 5)" 5 '' 'lack a handler for FetchEvents'
+    grep -q 'disable_python_external_sdk' "$T/err" && ok "bare .py: the defaults are said on stderr" || bad "bare .py: defaults not said" "$ERR"
+    run "$ALM" run examples/hello-2025/worker.py
+    expect "bare .py WorkerEntrypoint with defaults (today, python_workers, disable_python_external_sdk)" 0 'Hello world! \(Python 3\.14'
+
+    # ---- the workers API, flags and config files (issue 10)
+    W=$T/api
+    mkdir -p "$W/entry" "$W/legacy" "$W/one" "$W/cfg/src" "$W/sdk/python_modules/workers" "$W/vend/python_modules/vpkg" "$W/pth/python_modules/extra"
+    cat > "$W/entry/worker.py" <<'PY'
+from workers import Response, WorkerEntrypoint, Request
+import workers
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        assert isinstance(request, Request)
+        body = await request.text()
+        return Response.json({"m": request.method, "b": body, "x": request.headers.get("x-t"),
+                              "g": self.env.GREETING, "n": self.env.N, "o": self.env.OBJ.to_py()["a"],
+                              "s": self.env.SECRET,
+                              "flag": workers._workers.get_compat_flag("python_no_global_handlers")},
+                             status=201, headers={"x-w": "1"})
+PY
+    cat > "$W/entry/wrangler.jsonc" <<'JS'
+// a wrangler.jsonc as create-cloudflare writes it
+{
+  "name": "entry", /* block comment */
+  "main": "worker.py",
+  "compatibility_date": "2025-10-01",
+  "compatibility_flags": ["python_workers",],
+  "vars": {"GREETING": "hi", "N": 3, "OBJ": {"a": [1, 2]},},
+  "env": {"staging": {"vars": {"GREETING": "staging", "N": 4, "OBJ": {"a": 0}}}},
+}
+JS
+    printf 'SECRET="s3cret"\n# comment\n' > "$W/entry/.dev.vars"
+    printf 'SECRET=staging-secret\n' > "$W/entry/.dev.vars.staging"
+    run env -C "$W/entry" "$ALM" --json run --request 'POST /p' --data 'abc' -H 'X-T: 7'
+    expect "wrangler.jsonc found in the current directory; Default(WorkerEntrypoint).fetch" 0 '"status": 201'
+    [ "$(jq_ 'd["body"]')" = '{"m": "POST", "b": "abc", "x": "7", "g": "hi", "n": 3, "o": [1, 2], "s": "s3cret", "flag": true}' ] \
+        && ok "workers.Request, Response.json, vars of any JSON type, .dev.vars, get_compat_flag" || bad "workers API values" "$OUT"
+    run env -C "$W/entry" "$ALM" --json run --env staging
+    [ "$RC" = 0 ] && [ "$(jq_ 'json.loads(d["body"])["g"], json.loads(d["body"])["s"], json.loads(d["body"])["n"]')" = 'staging staging-secret 4' ] \
+        && ok "--env staging: env vars and .dev.vars.staging" || bad "--env staging" "$OUT $ERR"
+    run env -C "$W/entry" ALMANAC_TOKEN="$TOKEN" "$ALM" workers deploy
+    expect "workers deploy with no arguments: name, date and flags from the config of the current directory" 0 '^entry registered: pyodide-0\.28\.3'
+    run env -C "$W/entry" "$ALM" run --env nope
+    expect "--env with an unknown environment: clear error (exit 1)" 1 '' "no environment 'nope'"
+    printf '{\n  "main": "worker.py",\n  "compatibility_date": "2025-10-01"\n  "x": 1\n}\n' > "$W/entry/broken.jsonc"
+    run "$ALM" run "$W/entry/broken.jsonc"
+    expect "broken jsonc: line:column error (exit 1)" 1 '' 'broken.jsonc:4:3: '
+    printf '{"main": "worker.py", "compatibility_date": "<COMPATIBILITY_DATE>"}\n' > "$W/entry/wrangler.json"
+    run "$ALM" run "$W/entry/wrangler.json"
+    expect "template placeholder: clear error (exit 1)" 1 '' 'placeholder'
+    run env -C "$W/entry" "$ALM" run
+    expect "discovery order: wrangler.json before wrangler.jsonc" 1 '' 'wrangler.json: compatibility_date is the template placeholder'
+    rm "$W/entry/wrangler.json"
+    printf '{"compatibility_date": "2025-10-01"}\n' > "$W/entry/nomain.json"
+    run "$ALM" run "$W/entry/nomain.json"
+    expect "missing main: clear error (exit 1)" 1 '' "has no 'main'"
+
+    cp "$W/entry/worker.py" "$W/legacy/worker.py"
+    run "$ALM" run "$W/legacy/worker.py" --date 2025-08-13 --flag python_workers
+    expect "python_no_global_handlers off (2025-08-13): Default.fetch looked up as on_fetch (exit 5)" 5 '' 'TypeError: Method on_fetch does not exist'
+    printf 'def on_fetch(request):\n    return "one " + request.method\n' > "$W/one/worker.py"
+    run "$ALM" run "$W/one/worker.py" --date 2025-08-13 --flag python_workers
+    expect "python_no_global_handlers off: on_fetch(request) gets only what it declares" 0 '^one GET$'
+    run "$ALM" run "$W/one/worker.py" --date 2025-08-14 --flag python_workers
+    expect "python_no_global_handlers on (2025-08-14): global on_fetch refused (exit 5)" 5 '' 'lack a handler for FetchEvents'
+    run "$ALM" run "$W/one/worker.py" --date 2025-08-14 --flag python_workers --flag disable_python_no_global_handlers
+    expect "disable_python_no_global_handlers: on_fetch used again" 0 '^one GET$'
+
+    run "$ALM" run "$W/legacy/worker.py" --date 2026-04-21 --flag python_workers
+    expect "enable_python_external_sdk on (2026-04-21): import workers fails with the platform's note (exit 5)" 5 '' 'You need to update to workers-py >= 1.9 or to pass disable_python_external_sdk'
+    grep -q "No module named 'workers'" "$T/err" && ok "external SDK: ModuleNotFoundError named" || bad "external SDK message" "$ERR"
+    cat > "$W/sdk/python_modules/workers/__init__.py" <<'PY'
+# a stand-in for the vendored workers-runtime-sdk
+from js import Response as _R
+VENDORED = True
+class WorkerEntrypoint:
+    def __init__(self, ctx, env):
+        self.ctx, self.env = ctx, env
+PY
+    printf 'import workers\nclass Default(workers.WorkerEntrypoint):\n    def fetch(self):\n        return workers._R.new("vendored sdk %%s" %% workers.VENDORED)\n' > "$W/sdk/worker.py"
+    run "$ALM" run "$W/sdk/worker.py" --date 2026-04-21 --flag python_workers
+    expect "enable_python_external_sdk on with a vendored SDK: the worker runs (fetch(self))" 0 '^vendored sdk True$'
+    run "$ALM" run "$W/sdk/worker.py" --date 2026-04-20 --flag python_workers
+    expect "enable_python_external_sdk off (2026-04-20): python_modules/ still wins over the built-in" 0 '^vendored sdk True$'
+
+    printf 'V = "vendored"\n' > "$W/vend/python_modules/vpkg/__init__.py"
+    printf 'from workers import Response, WorkerEntrypoint\nimport vpkg, sys\nclass Default(WorkerEntrypoint):\n    def fetch(self, request):\n        return Response(vpkg.V + " " + str([p for p in sys.path if "session" in p]))\n' > "$W/vend/worker.py"
+    run "$ALM" run "$W/vend/worker.py" --date 2025-10-01 --flag python_workers
+    expect "python_modules/ on sys.path before site-packages, the worker's directory after" 0 "^vendored \['/session/metadata/python_modules', '/session/metadata'\]$"
+
+    printf 'X = "from pth"\n' > "$W/pth/python_modules/extra/m.py"
+    printf 'extra\n' > "$W/pth/python_modules/x.pth"
+    printf 'from workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    def fetch(self):\n        try:\n            import m\n            return Response(m.X)\n        except ImportError:\n            return Response("no pth")\n' > "$W/pth/worker.py"
+    run "$ALM" run "$W/pth/worker.py" --date 2026-05-26 --flag python_workers --flag disable_python_external_sdk
+    expect "python_process_pth_files on (2026-05-26): .pth processed" 0 '^from pth$'
+    run "$ALM" run "$W/pth/worker.py" --date 2026-05-25 --flag python_workers --flag disable_python_external_sdk
+    expect "python_process_pth_files off (2026-05-25): .pth ignored" 0 '^no pth$'
+
+    # src/vendor/: on the path only through the config's rules, and only before
+    # python_workers_force_new_vendor_path (2025-08-11).
+    mkdir -p "$W/vdr/src/vendor"
+    printf 'V = "legacy vendor"\n' > "$W/vdr/src/vendor/vmod.py"
+    printf 'from js import Response\ndef on_fetch(request):\n    try:\n        import vmod\n        return vmod.V\n    except ImportError:\n        return "no vendor"\n' > "$W/vdr/src/entry.py"
+    printf 'main = "src/entry.py"\ncompatibility_date = "2025-08-10"\ncompatibility_flags = ["python_workers"]\n\n[[rules]]\nglobs = ["vendor/**"]\ntype = "Data"\nfallthrough = true\n' > "$W/vdr/wrangler.toml"
+    run "$ALM" run "$W/vdr/wrangler.toml" --body-only
+    expect "python_workers_force_new_vendor_path off (2025-08-10): src/vendor through rules" 0 '^legacy vendor$'
+    run "$ALM" run "$W/vdr/wrangler.toml" --body-only --date 2025-08-11
+    expect "python_workers_force_new_vendor_path on (2025-08-11): src/vendor not on the path" 0 '^no vendor$'
+    sed -i '/rules/,$d' "$W/vdr/wrangler.toml"
+    run "$ALM" run "$W/vdr/wrangler.toml" --body-only
+    expect "src/vendor without a rule: not on the path" 0 '^no vendor$'
+
+    # A missing var: the worker's own error, one line from almanac, no executor traceback.
+    printf 'from workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    def fetch(self):\n        return Response(self.env.NOPE)\n' > "$W/one/missing.py"
+    run "$ALM" run "$W/one/missing.py" --date 2025-10-01 --flag python_workers
+    expect "a missing var: the worker raises, exit 5" 5 '' "almanac: the worker raised: AttributeError: env has no binding named 'NOPE'"
+    grep -Eq 'host\.mjs|almanac host:|_almanac_platform' "$T/err" && bad "a missing var: the executor's own frames are shown" "$ERR" || ok "a missing var: no traceback from the executor itself"
+
+    # --allow-net: outbound fetch to a loopback server only with it.
+    NP=$(free_port)
+    mkdir -p "$W/net"
+    printf 'from loopback\n' > "$W/net/index.html"
+    python3 -m http.server "$NP" --bind 127.0.0.1 --directory "$W/net" > /dev/null 2>&1 &
+    NET_PID=$!
+    printf 'from workers import Response, WorkerEntrypoint, fetch\nclass Default(WorkerEntrypoint):\n    async def fetch(self, request):\n        try:\n            r = await fetch("http://127.0.0.1:%s/index.html")\n            return Response(await r.text())\n        except OSError as e:\n            return Response(str(e), status=502)\n' "$NP" > "$W/net/worker.py"
+    sleep 0.5
+    run "$ALM" run "$W/net/worker.py" --date 2025-10-01 --flag python_workers --allow-net --body-only
+    expect "--allow-net: workers.fetch reaches a loopback server" 0 '^from loopback$'
+    run "$ALM" run "$W/net/worker.py" --date 2025-10-01 --flag python_workers
+    expect "without --allow-net: workers.fetch is refused with the clear error" 0 'network access is disabled in the almanac executor'
+    kill "$NET_PID" 2> /dev/null
+    wait "$NET_PID" 2> /dev/null
+
+    # pyproject.toml: [project].dependencies, never the dependency groups.
+    mkdir -p "$W/pyp/src"
+    printf '[project]\nname = "p"\ndependencies = []\n\n[dependency-groups]\ndev = ["workers-py", "workers-runtime-sdk"]\n' > "$W/pyp/pyproject.toml"
+    printf 'name = "p"\nmain = "src/entry.py"\ncompatibility_date = "2025-10-01"\ncompatibility_flags = ["python_workers"]\n' > "$W/pyp/wrangler.toml"
+    printf 'from workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    def fetch(self, request):\n        return Response("pyproject ok")\n' > "$W/pyp/src/entry.py"
+    run env -C "$W/pyp" "$ALM" run
+    expect "pyproject.toml: dependency groups are not requirements; main in src/" 0 '^pyproject ok$'
+    printf '[project]\nname = "p"\ndependencies = [\n  "no-such-package-xyz>=1",\n]\n\n[dependency-groups]\ndev = ["workers-py"]\n' > "$W/pyp/pyproject.toml"
+    run env -C "$W/pyp" "$ALM" run
+    expect "pyproject.toml: [project].dependencies are the requirements" 2 '' "'no-such-package-xyz' is not in package set"
+    grep -q 'workers-py' "$T/err" && bad "pyproject.toml: a dependency group was read" "$ERR" || ok "pyproject.toml: dependency groups ignored"
+
+    # almanac dev: serving, access lines, reload on change, /__scheduled, errors as 500.
+    DP=$(free_port)
+    mkdir -p "$W/dev"
+    printf '{"main": "worker.py", "compatibility_date": "2025-10-01", "compatibility_flags": ["python_workers"], "vars": {"V": "one"}}\n' > "$W/dev/wrangler.json"
+    printf 'from workers import Response, WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    async def fetch(self, request):\n        if request.url.endswith("/boom"):\n            raise ValueError("boom")\n        return Response("v1 " + self.env.V)\n    async def scheduled(self, controller, env, ctx):\n        print("scheduled ran", controller.cron)\n' > "$W/dev/worker.py"
+    env -C "$W/dev" "$ALM" dev --port "$DP" > "$T/dev.out" 2> "$T/dev.err" &
+    DEV_PID=$!
+    wait_for() { for _ in $(seq 1 120); do grep -q "$1" "$2" 2> /dev/null && return 0; sleep 0.25; done; return 1; }
+    if wait_for 'ready on' "$T/dev.out"; then
+        grep -q "ready on http://127.0.0.1:$DP" "$T/dev.out" && ok "dev: listening on 127.0.0.1:--port" || bad "dev: ready line" "$(cat "$T/dev.out")"
+        [ "$(curl -s "http://127.0.0.1:$DP/a")" = "v1 one" ] && ok "dev: serves the worker" || bad "dev: serve" "$(cat "$T/dev.err")"
+        wait_for 'GET /a 200 OK' "$T/dev.out" && ok "dev: one access line per request" || bad "dev: access line" "$(cat "$T/dev.out")"
+        R=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$DP/boom")
+        case "$R" in *"ValueError: boom"*" 500") ok "dev: a handler that raises answers 500 with the traceback" ;; *) bad "dev: raise" "$R" ;; esac
+        [ "$(curl -s "http://127.0.0.1:$DP/__scheduled?cron=*/5+*+*+*+*")" = "Ran scheduled event" ] && wait_for 'scheduled ran \*/5' "$T/dev.err" \
+            && ok "dev: GET /__scheduled?cron= runs scheduled()" || bad "dev: scheduled" "$(cat "$T/dev.err")"
+        sed -i 's/v1 /v2 /' "$W/dev/worker.py"
+        wait_for 'reloaded after a change to .*worker.py' "$T/dev.out" && [ "$(curl -s "http://127.0.0.1:$DP/a")" = "v2 one" ] \
+            && ok "dev: reloads when the worker changes" || bad "dev: reload" "$(cat "$T/dev.out")"
+        printf '{"main": "worker.py", "compatibility_date": "2025-08-13", "compatibility_flags": ["python_workers"], "vars": {"V": "two"}}\n' > "$W/dev/wrangler.json"
+        wait_for 'resolving again' "$T/dev.out" && sleep 1 && wait_for 'ready on.*\n*' "$T/dev.out"
+        for _ in $(seq 1 60); do [ "$(grep -c 'ready on' "$T/dev.out")" -ge 2 ] && break; sleep 0.25; done
+        R=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$DP/a")
+        [ "$R" = "TypeError: Method on_fetch does not exist 500" ] \
+            && ok "dev: a config change resolves again (2025-08-13: the platform's 500)" || bad "dev: re-resolve" "$R $(cat "$T/dev.out")"
+    else
+        bad "dev: not ready" "$(cat "$T/dev.out" "$T/dev.err")"
+    fi
+    kill -INT "$DEV_PID" 2> /dev/null
+    wait "$DEV_PID"
+    DRC=$?
+    [ "$DRC" = 0 ] && ok "dev: Ctrl-C stops it (exit 0)" || bad "dev: exit $DRC after SIGINT"
+
+    printf 'from workers import WorkerEntrypoint\nclass Default(WorkerEntrypoint):\n    async def scheduled(self, controller, env, ctx):\n        print("cron", controller.cron)\n' > "$W/one/cron.py"
+    run "$ALM" run "$W/one/cron.py" --date 2025-10-01 --flag python_workers --scheduled '*/5 * * * *'
+    expect "--scheduled: Default.scheduled(controller, env, ctx)" 0 'scheduled event handled' 'cron \*/5'
 
     mkdir -p "$T/boom"
     printf 'def on_fetch(request, env):\n    return 1 / 0\n' > "$T/boom/worker.py"

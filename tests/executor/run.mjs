@@ -209,6 +209,37 @@ async def never():
 `,
     ),
     noFetch: w("extras/no_fetch.py", "def handler(request, env):\n    return 'x'\n"),
+    api: w(
+      "api/worker.py",
+      `import json
+import asgi
+from workers import Response, Request, WorkerEntrypoint, FormData, Blob, handler, fetch
+import workers
+
+async def app(scope, receive, send):
+    msg = await receive()
+    await send({"type": "http.response.start", "status": 202, "headers": [(b"x-asgi", b"1")]})
+    await send({"type": "http.response.body", "body": b"asgi " + scope["path"].encode() + b" " + msg["body"]})
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        if request.url.endswith("/asgi"):
+            return await asgi.fetch(app, request, self.env)
+        if request.url.endswith("/redirect"):
+            return Response.redirect("https://example.com/", 301)
+        if request.url.endswith("/net"):
+            try:
+                await fetch("http://127.0.0.1:9/")
+            except OSError as e:
+                return Response(str(e), status=599)
+        b = Blob(["ab", b"cd"], content_type="text/x")
+        out = {"method": str(request.method), "url": request.url, "text": await request.text(),
+               "hdr": request.headers.get("x-a"), "env": self.env.K.to_py(), "blob": await b.text(),
+               "flag": workers._workers.get_compat_flag("python_no_global_handlers"),
+               "names": sorted(workers.__all__)}
+        return Response.json(out, headers=[("x-api", "1")])
+`,
+    ),
     importError: w("extras/import_error.py", "import does_not_exist_anywhere\n"),
     jsAtImport: w(
       "extras/js_at_import.py",
@@ -394,9 +425,10 @@ describe("executor host", { concurrency: CONCURRENCY }, () => {
       lay = layout(NEWEST, "contract-cold");
     });
 
-    test("no on_fetch -> PythonError", async () => {
+    test("no on_fetch -> the platform's refusal (PlatformError)", async () => {
       const res = assertProtocol(await runHost(baseConfig(lay, W.noFetch)), 1);
-      assert.match(res.error.message, /defines no on_fetch/);
+      assert.equal(res.error.type, "PlatformError");
+      assert.match(res.error.message, /^Python entrypoint "no_fetch\.py" does not export a handler named "on_fetch"$/);
     });
 
     test("import error in the worker -> PythonError with the worker's path", async () => {
@@ -422,6 +454,35 @@ describe("executor host", { concurrency: CONCURRENCY }, () => {
       const snapPath = path.join(TMP, version, "snap", "echo.snap");
       before(() => {
         lay = layout(version, "main");
+      });
+
+      test("workers API: WorkerEntrypoint, Request, Response.json/redirect, Blob, asgi, fetch refused", async () => {
+        const flags = ["python_workers", "python_no_global_handlers"];
+        const cfg = (method, url, body) =>
+          baseConfig(lay, W.api, {
+            flags,
+            env: { K: { deep: [1] } },
+            request: { method, url, headers: [["x-a", "7"]], body },
+          });
+        let res = assertProtocol(await runHost(cfg("POST", "http://localhost/p", "hello")), 0);
+        assert.equal(res.status, 200);
+        assert.ok(res.headers.some(([k, v]) => k === "x-api" && v === "1"));
+        assert.match(res.headers.find(([k]) => k === "content-type")[1], /application\/json/);
+        const b = JSON.parse(res.body);
+        assert.deepEqual(
+          { ...b, names: undefined },
+          { method: "POST", url: "http://localhost/p", text: "hello", hdr: "7", env: { deep: [1] }, blob: "abcd", flag: true, names: undefined },
+        );
+        for (const n of ["Blob", "BlobEnding", "BlobValue", "Body", "Context", "DurableObject", "FetchKwargs", "FetchResponse", "File", "FormData", "FormDataValue", "Headers", "JSBody", "Request", "RequestInitCfProperties", "Response", "WorkerEntrypoint", "WorkflowEntrypoint", "env", "fetch", "handler", "import_from_javascript", "python_from_rpc", "python_to_rpc", "waitUntil"])
+          assert.ok(b.names.includes(n), n);
+        res = assertProtocol(await runHost(cfg("PUT", "http://localhost/asgi", "B")), 0);
+        assert.equal(res.status, 202);
+        assert.equal(res.body, "asgi /asgi B");
+        res = assertProtocol(await runHost(cfg("GET", "http://localhost/redirect", null)), 0);
+        assert.equal(res.status, 301);
+        res = assertProtocol(await runHost(cfg("GET", "http://localhost/net", null)), 0);
+        assert.equal(res.status, 599);
+        assert.match(res.body, /network access is disabled/);
       });
 
       test("canonical hello world (Response.new), no packages", async () => {

@@ -292,6 +292,20 @@ test('--offline never touches the network and needs a verified snapshot', async 
   assert.equal((await u.run(up.url, ['sync'])).code, 0);
   const ok = await u.run(up.url, ['--offline', 'resolve', '--date', '2024-04-01', '--flag', 'python_workers'], { http_proxy: 'http://127.0.0.1:9' });
   assert.equal(ok.code, 0, ok.stderr);
+  // one meaning wherever it is written: after the command, with a config and no
+  // almanac.lock beside it, the snapshot resolves; --locked asks the server, so no
+  const cfg = u.file('wrangler.toml', 'name = "w"\nmain = "worker.py"\ncompatibility_date = "2024-04-01"\ncompatibility_flags = ["python_workers"]\n');
+  const after = await u.run('http://127.0.0.1:9', ['--json', 'resolve', cfg, '--offline']);
+  assert.equal(after.code, 0, after.stderr);
+  const ref = await postJson(`${up.url}/v1/resolve`, { compatibility_date: '2024-04-01', compatibility_flags: ['python_workers'] });
+  assert.equal(JSON.parse(after.stdout).lock_id, ref.json.lock_id);
+  assert.match(after.stderr, /resolved locally from catalog snapshot/);
+  const locked = await u.run('http://127.0.0.1:9', ['resolve', cfg, '--locked', '--offline']);
+  assert.equal(locked.code, 1, locked.stderr);
+  assert.match(locked.stderr, /--locked asks the server/);
+  const deploy = await u.run('http://127.0.0.1:9', ['--offline', 'workers', 'list']);
+  assert.equal(deploy.code, 3, deploy.stderr);
+  assert.match(deploy.stderr, /--offline: GET \/v1\/workers needs the server/);
   // a tampered cached copy fails its signature check
   const fsPath = `${u.env.ALMANAC_CACHE}/catalog`;
   const doc = fs.readdirSync(fsPath).find((n) => n.endsWith('.json'));

@@ -5,7 +5,7 @@
  *
  * The seed's bundles: python_workers -> pyodide-0.26.4 (3.12, ends 2028-10-02),
  * python_workers_20250116 -> 0.28.3 (3.13, ends 2029-10-07), python_workers_20260610
- * and the experimental python_workers_20260817 -> 314.0.7 (3.14, ends 2030-10-07);
+ * and python_workers_314 (implied after 2026-09-08) -> 314.0.7 (3.14, ends 2030-10-07);
  * 3.15 has no bundle. duckdb is in 0.26.4's and 314.0.7's sets but not in 0.28.3's.
  */
 #include <check.h>
@@ -153,7 +153,7 @@ static const char *const PW[] = {"python_workers", NULL};
 static const char *const PW_2025[] = {"python_workers", "python_workers_20250116", NULL};
 static const char *const PW_NO_2025[] = {"python_workers", "no_python_workers_20250116", NULL};
 static const char *const PW_2026[] = {"python_workers", "python_workers_20260610", NULL};
-static const char *const PW_EXP[] = {"python_workers", "python_workers_20260817", NULL};
+static const char *const PW_EXP[] = {"python_workers", "python_zstd_snapshot", NULL};
 static const char *const JS[] = {"nodejs_compat", NULL};
 static const char *const NUMPY[] = {"numpy", "pydantic", NULL};
 static const char *const DUCKDB[] = {"duckdb", NULL};
@@ -163,11 +163,12 @@ static const char *const NUMPY_PIN[] = {"numpy==1.26.4", NULL};
 static void
 deploy_fleet(void)
 {
-    deploy("a-312", "2024-04-01", PW, NUMPY, 0);                 /* 0.26.4 */
-    deploy("b-313-implied", "2025-10-01", PW, NULL, 0);          /* 0.28.3 by implication */
-    deploy("c-313-named", "2025-06-01", PW_2025, NUMPY, 0);      /* 0.28.3 */
-    deploy("d-314", "2026-07-01", PW_2026, NULL, 0);             /* 314.0.7 */
-    deploy("e-314-exp", "2026-08-20", PW_EXP, NULL, 1);          /* 314.0.7, experimental */
+    deploy("a-312", "2024-04-01", PW, NUMPY, 0);            /* 0.26.4 */
+    deploy("b-313-implied", "2025-10-01", PW, NULL, 0);     /* 0.28.3 by implication */
+    deploy("c-313-named", "2025-06-01", PW_2025, NUMPY, 0); /* 0.28.3 */
+    deploy("d-314", "2026-07-01", PW_2026, NULL, 0);        /* 314.0.7 */
+    deploy("e-314-exp", "2026-09-10", PW_EXP, NULL,
+           1); /* 314.0.7 (python_workers_314), experimental flag */
     deploy("f-duckdb", "2024-04-01", PW, DUCKDB, 0);             /* 0.26.4, not in 0.28.3 */
     deploy("g-312-disabled", "2025-10-01", PW_NO_2025, NULL, 0); /* 0.26.4 */
     deploy("h-js", "2024-04-01", JS, NULL, 0);                   /* no Python */

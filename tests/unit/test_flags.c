@@ -243,23 +243,26 @@ END_TEST
 START_TEST(test_experimental)
 {
     struct flag_result r;
-    const char *const *f = FLAGS("python_workers", "python_workers_20260817");
+    const char *const *f = FLAGS("python_workers", "python_zstd_snapshot");
 
     ck_assert_int_eq(compile("2026-10-01", f, &r), -1);
-    assert_only_error(&r, "experimental_flag", "python_workers_20260817");
+    assert_only_error(&r, "experimental_flag", "python_zstd_snapshot");
     ck_assert_int_eq(r.errors[0].kind, FLAG_EXPERIMENTAL);
     ck_assert_ptr_nonnull(strstr(r.errors[0].message, "allow_experimental"));
     flag_result_release(&r);
 
     ck_assert_int_eq(compile_in(seed, n_seed, "2026-10-01", 1, f, &r), 0);
     ck_assert_uint_eq(r.n_errors, 0);
-    ck_assert(flag_result_has(&r, "python_workers_20260817"));
-    ck_assert_str_eq(r.bundle->name, "python_workers_20260817");
+    ck_assert(flag_result_has(&r, "python_zstd_snapshot"));
+    /* seed v2: python_workers implies python_workers_314 after 2026-09-08 */
+    ck_assert_str_eq(r.bundle->name, "python_workers_314");
     ck_assert_int_eq(r.bundle->bundle_order, 4);
     flag_result_release(&r);
 
-    /* disabling an experimental flag by name needs nothing */
-    ck_assert_int_eq(compile("2026-10-01", FLAGS("no_python_workers_20260817"), &r), 0);
+    /* disabling the implied bundle by name goes back to the one before */
+    ck_assert_int_eq(compile("2026-10-01", FLAGS("python_workers", "no_python_workers_314"), &r),
+                     0);
+    ck_assert_str_eq(r.bundle->name, "python_workers_20250116");
     flag_result_release(&r);
 }
 END_TEST
@@ -298,11 +301,11 @@ START_TEST(test_errors_collected_and_ordered)
         {"duplicate_flag", "zzz_unknown"},
         {"contradictory_flags", "nodejs_compat"},
         {"contradictory_flags", "python_workflows"},
-        {"experimental_flag", "python_workers_20260817"},
+        {"experimental_flag", "python_zstd_snapshot"},
     };
 
     ck_assert_int_eq(compile("2030-05-05",
-                             FLAGS("zzz_unknown", "python_workers_20260817", "nodejs_compat",
+                             FLAGS("zzz_unknown", "python_zstd_snapshot", "nodejs_compat",
                                    "disable_python_workflows", "no_nodejs_compat", "nodejs_compat",
                                    "aaa_unknown", "python_workflows", "zzz_unknown"),
                              &r),
@@ -591,22 +594,28 @@ START_TEST(test_dedicated_snapshot_chain)
     ck_assert_int_eq(compile("2026-11-25", FLAGS("python_workers"), &r), 0);
     {
         static const char *const want[] = {
+            "enable_python_external_sdk",
             "fetch_refuses_unknown_protocols",
             "formdata_parser_supports_files",
             "python_check_rng_state",
             "python_dedicated_snapshot",
             "python_no_global_handlers",
+            "python_process_pth_files",
             "python_request_headers_preserve_commas",
+            "python_shared_standard_library",
             "python_workers",
             "python_workers_20250116",
+            "python_workers_314",
+            "python_workers_force_new_vendor_path",
             "python_workflows",
+            "python_workflows_implicit_dependencies",
         };
 
         ck_assert_uint_eq(r.n_enabled, N(want));
         for (size_t i = 0; i < N(want); i++)
             ck_assert_str_eq(r.enabled[i], want[i]);
     }
-    ck_assert_str_eq(r.bundle->name, "python_workers_20250116");
+    ck_assert_str_eq(r.bundle->name, "python_workers_314");
     flag_result_release(&r);
 }
 END_TEST

@@ -245,21 +245,21 @@ START_TEST(test_policy_no_successor)
 }
 END_TEST
 
-/* The experimental bundle is ignored by the policy and refused without opt-in. */
+/* An experimental flag is refused without opt-in (seed v2: python_zstd_snapshot). */
 START_TEST(test_experimental_needs_opt_in)
 {
     struct res_input in =
-        input("2025-06-01", LIST("python_workers", "python_workers_20260817"), 2, NULL, 0, NULL);
+        input("2025-06-01", LIST("python_workers", "python_zstd_snapshot"), 2, NULL, 0, NULL);
     struct res_output out;
     struct app_err err = {0};
 
     ck_assert_int_eq(res_resolve(snap, &in, &out, &err), -1);
     ck_assert_str_eq(str_at(cJSON_GetArrayItem(err.errors, 0), "flag", NULL),
-                     "python_workers_20260817");
+                     "python_zstd_snapshot");
     app_err_release(&err);
     in.allow_experimental = 1;
     ck_assert_int_eq(res_resolve(snap, &in, &out, &err), 0);
-    ck_assert_str_eq(str_at(out.lock, "runtime", "id"), "pyodide-314.0.7");
+    ck_assert_str_eq(str_at(out.lock, "runtime", "id"), "pyodide-0.26.4");
     res_output_release(&out);
 }
 END_TEST
