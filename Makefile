@@ -132,11 +132,11 @@ $(B)/almanac: $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB)
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/obj/%.o)
 
-# The config reader lives in the client; its unit test links it alone.
-$(B)/tests/test_wrangler: tests/unit/test_wrangler.c $(B)/obj/cli/wrangler.o $(ALL_LIBS)
+# The config reader lives in the client; its unit test links it (and its TOML reader) alone.
+$(B)/tests/test_wrangler: tests/unit/test_wrangler.c $(B)/obj/cli/wrangler.o $(B)/obj/cli/toml.o $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/tests
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/test_wrangler.d -o $@ $< $(B)/obj/cli/wrangler.o $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/test_wrangler.d -o $@ $< $(B)/obj/cli/wrangler.o $(B)/obj/cli/toml.o $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/tests
@@ -192,10 +192,10 @@ fuzz: $(FUZZ_BINS)
 	    { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
 	done
 FUZZ_LIB_SRCS := $(LIB_SRCS) $(TESTLIB_SRCS) server/route.c server/headers.c
-build/fuzz/fuzz_wrangler: tests/fuzz/fuzz_wrangler.c cli/wrangler.c $(LIB_SRCS) $(B)/gen/migrations.c
+build/fuzz/fuzz_wrangler: tests/fuzz/fuzz_wrangler.c cli/wrangler.c cli/toml.c $(LIB_SRCS) $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)
 	$(Q)clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE $(BANNED) -I. -I$(B)/gen \
-	  $(PKG_CFLAGS) -o $@ $< cli/wrangler.c $(LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
+	  $(PKG_CFLAGS) -o $@ $< cli/wrangler.c cli/toml.c $(LIB_SRCS) $(B)/gen/migrations.c $(LDLIBS)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(B)/gen/migrations.c
 	@mkdir -p $(dir $@)

@@ -1087,7 +1087,7 @@ static int
 cmd_dev(struct cli *c, int argc, char **argv)
 {
     struct app_err err = {0};
-    int rc = CLI_EUSAGE;
+    int rc = CLI_EUSAGE, started = 0;
 
     for (;;) {
         struct run_state s;
@@ -1098,6 +1098,8 @@ cmd_dev(struct cli *c, int argc, char **argv)
             run_state_release(&s);
             break;
         }
+        if (started)
+            s.a.fresh = 0; /* --fresh empties the state once, not on each re-resolve */
         if ((rc = run_prepare(c, &s, 1, &err)) != CLI_OK) {
             run_state_release(&s);
             break;
@@ -1117,6 +1119,7 @@ cmd_dev(struct cli *c, int argc, char **argv)
         }
         unlink(s.config_path);
         run_state_release(&s);
+        started = 1;
         if (code == EXE_SERVE_RERESOLVE)
             continue;
         rc = code == 0 ? CLI_OK : CLI_EWORKER;

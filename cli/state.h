@@ -71,7 +71,8 @@ struct cli_cmd {
     X(mirror)                                                                                      \
     X(workers)                                                                                     \
     X(project)                                                                                     \
-    X(tools)
+    X(tools)                                                                                       \
+    X(d1)
 
 #define CLI_DECLARE_GROUP(g) extern const struct cli_cmd cli_cmds_##g[];
 CLI_COMMAND_GROUPS(CLI_DECLARE_GROUP)

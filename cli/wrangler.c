@@ -4,6 +4,7 @@
  * stops at the first byte it does not understand and says which line it was on.
  */
 #include "cli/wrangler.h"
+#include "cli/toml.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -679,6 +680,53 @@ ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static int json_fields(struct cli_wrangler *w, struct app_err *err);
+
+/* pyproject.toml: [project].dependencies from w->json (dependency groups are not
+ * the worker's). */
+static int
+pyproject_fields(struct cli_wrangler *w, struct app_err *err)
+{
+    const cJSON *project = cJSON_GetObjectItemCaseSensitive(w->json, "project");
+    const cJSON *deps = cJSON_GetObjectItemCaseSensitive(project, "dependencies"), *d;
+
+    if (!deps)
+        return 0;
+    if (!cJSON_IsArray(deps))
+        return app_fail(err, APP_EINVAL, "%s: [project].dependencies must be an array", w->path);
+    w->deps = xcalloc((size_t)cJSON_GetArraySize(deps) + 1, sizeof(char *));
+    cJSON_ArrayForEach (d, deps) {
+        if (!cJSON_IsString(d))
+            return app_fail(err, APP_EINVAL,
+                            "%s: [project].dependencies must be an array of strings", w->path);
+        w->deps[w->n_deps++] = xstrdup(d->valuestring);
+    }
+    return 0;
+}
+
+/* A wrangler.toml: the whole document as JSON (cli/toml.c, so the bindings and
+ * [env.NAME] reach the executor as wrangler reads them), then the fields from it. */
+static int
+toml_read(const char *path, const char *text, size_t len, struct cli_wrangler *w,
+          struct app_err *err)
+{
+    const char *slash = strrchr(path, '/');
+
+    memset(w, 0, sizeof(*w));
+    w->path = xstrdup(path);
+    w->dir = slash ? xstrndup(path, (size_t)(slash - path)) : xstrdup(".");
+    if (w->dir[0] == '\0') {
+        free(w->dir);
+        w->dir = xstrdup("/");
+    }
+    w->json = cli_toml_parse(path, text, len, err);
+    if (!w->json || json_fields(w, err) < 0 || pyproject_fields(w, err) < 0) {
+        cli_wrangler_release(w);
+        return -1;
+    }
+    return 0;
+}
+
 int
 cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err)
 {
@@ -696,7 +744,7 @@ cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err)
     if (ends_with(path, ".json") || ends_with(path, ".jsonc")) {
         ret = cli_wrangler_parse_json(path, text, len, w, err);
     } else {
-        ret = cli_wrangler_parse(path, text, len, w, err);
+        ret = toml_read(path, text, len, w, err);
     }
     free(text);
     return ret;

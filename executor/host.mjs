@@ -1169,7 +1169,8 @@ async function serve(cfg) {
     reloading = (async () => {
       const t0 = performance.now();
       try {
-        const next = await open({ ...cfg, snapshot: { mode: "none", path: null } });
+        // --fresh applies to the first start only: a reload keeps the state
+        const next = await open({ ...cfg, fresh: false, snapshot: { mode: "none", path: null } });
         const old = session;
         session = next;
         await old.close();

@@ -25,8 +25,12 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
 fi
-# Test tools (OpenAPI validation) and the executor's npm needs, pinned by lockfile.
+# Test tools (OpenAPI validation) and the executor's npm needs, pinned by lockfiles.
 if [ ! -d tests/api/node_modules ] || [ tests/api/package-lock.json -nt tests/api/node_modules ]; then
     echo "deps: npm install in tests/api" >&2
     (cd tests/api && npm ci --no-audit --no-fund --loglevel=error >&2 || npm install --no-audit --no-fund --loglevel=error >&2)
+fi
+if [ ! -d executor/node_modules ] || [ executor/package-lock.json -nt executor/node_modules ]; then
+    echo "deps: npm ci in executor (better-sqlite3 for the local D1/KV/DO/R2 bindings)" >&2
+    (cd executor && npm ci --no-audit --no-fund --loglevel=error >&2 || npm install --no-audit --no-fund --loglevel=error >&2)
 fi

@@ -8,12 +8,17 @@
 #             database or server symbols
 #   api       tests/api/*.test.mjs with node's test runner against BUILD_DIR/almanacd
 #   mirror    tests/mirror/*.test.mjs (the CLI against almanacd, fake mirrors, static trees)
+#   bindings  tests/bindings/*.test.mjs: the executor's local bindings (KV, D1, DO,
+#             R2, assets, d1 execute) in Node, and from Python on the oldest and
+#             newest Pyodide (those two boots skipped when ALMANAC_SLOW_TESTS=0)
 #   executor  tests/executor/ (boots real Pyodide, about a minute), unless
 #             ALMANAC_SLOW_TESTS=0
 #   cli       tests/cli/run.sh BUILD_DIR (the CLI and executor end to end; it skips
 #             its Pyodide boots itself when ALMANAC_SLOW_TESTS=0)
 #   cli-daily tests/cli/daily.sh BUILD_DIR (lock files, upgrade, check, init, polish,
 #             cache, make install; the same ALMANAC_SLOW_TESTS=0 rule)
+#   cli-bindings  tests/cli/bindings.sh BUILD_DIR (local bindings through `almanac run`
+#             and `almanac d1 execute`; skips itself when ALMANAC_SLOW_TESTS=0)
 #   crash     tests/crash/crash_loop.sh BUILD_DIR
 #   eol-crash tests/crash/eol_crash.sh BUILD_DIR
 # Prints a line per suite and a closing "N passed, M failed"; writes "suite passed
@@ -174,6 +179,12 @@ else
     record "mirror" 0 1
 fi
 
+echo "== local bindings (tests/bindings)"
+if [ ! -d executor/node_modules ]; then
+    (cd executor && npm ci --no-audit --no-fund --loglevel=error) >&2 || true
+fi
+run_node bindings "$LOGS/bindings.log" "$API_TIMEOUT" tests/bindings/*.test.mjs
+
 if [ -d tests/executor ] && ls tests/executor/*.test.mjs >/dev/null 2>&1; then
     if [ "${ALMANAC_SLOW_TESTS:-1}" = "0" ]; then
         echo "== executor tests skipped (ALMANAC_SLOW_TESTS=0)"
@@ -196,6 +207,11 @@ fi
 if [ -f tests/cli/daily.sh ]; then
     echo "== the CLI as a daily tool (tests/cli/daily.sh)"
     run_script cli-daily "$LOGS/cli-daily.log" "$SLOW_TIMEOUT" bash tests/cli/daily.sh "$B"
+fi
+
+if [ -f tests/cli/bindings.sh ]; then
+    echo "== local bindings end to end (tests/cli/bindings.sh)"
+    run_script cli-bindings "$LOGS/cli-bindings.log" "$SLOW_TIMEOUT" bash tests/cli/bindings.sh "$B"
 fi
 
 if [ -f tests/crash/crash_loop.sh ]; then
