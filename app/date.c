@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 int
@@ -132,4 +133,40 @@ date_now_rfc3339(char out[APP_TIME_LEN])
 
     gmtime_r(&t, &tm);
     strftime(out, APP_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void
+date_time_rfc3339(long long t, char out[APP_TIME_LEN])
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, APP_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+date_parse_rfc3339(const char *s, long long *t)
+{
+    int days, h, m, sec;
+    char date[APP_DATE_LEN];
+
+    /* Fixed width: digits exactly where the format has them, nothing after the Z. */
+    if (!s || strlen(s) != APP_TIME_LEN - 1 || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        s[19] != 'Z')
+        return -1;
+    for (int i = 11; i < 19; i++)
+        if (i != 13 && i != 16 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    memcpy(date, s, APP_DATE_LEN - 1);
+    date[APP_DATE_LEN - 1] = '\0';
+    if (date_parse(date, &days) < 0)
+        return -1;
+    h = (s[11] - '0') * 10 + (s[12] - '0');
+    m = (s[14] - '0') * 10 + (s[15] - '0');
+    sec = (s[17] - '0') * 10 + (s[18] - '0');
+    if (h > 23 || m > 59 || sec > 59)
+        return -1;
+    *t = (long long)days * 86400 + h * 3600 + m * 60 + sec;
+    return 0;
 }

@@ -35,4 +35,11 @@ int date_today_overridden(void);
  * ALMANAC_TODAY: timestamps record when something happened). */
 void date_now_rfc3339(char out[APP_TIME_LEN]);
 
+/* Format seconds since the epoch as RFC 3339 UTC "YYYY-MM-DDTHH:MM:SSZ". */
+void date_time_rfc3339(long long t, char out[APP_TIME_LEN]);
+
+/* Parse exactly "YYYY-MM-DDTHH:MM:SSZ" (what date_time_rfc3339 writes) into seconds
+ * since the epoch; -1 when s is anything else. */
+int date_parse_rfc3339(const char *s, long long *t);
+
 #endif

@@ -21,6 +21,7 @@
 
 #include "app/date.h"
 #include "app/hash.h"
+#include "app/json.h"
 #include "app/mem.h"
 #include "artifacts/minisign.h"
 #include "db/db.h"
@@ -40,6 +41,12 @@
     "SELECT id, public_key, created_at, retired_at FROM keys"                                      \
     " ORDER BY created_at DESC, rowid DESC"
 #define SQL_KEY_GET "SELECT public_key FROM keys WHERE id = ?"
+#define SQL_ROTATION_PUT                                                                           \
+    "INSERT INTO key_rotations(new_id, old_id, statement, signature, created_at)"                  \
+    " VALUES (?, ?, ?, ?, ?)"
+#define SQL_ROTATION_LIST                                                                          \
+    "SELECT old_id, new_id, created_at, statement, signature FROM key_rotations"                   \
+    " ORDER BY created_at, rowid"
 #define SQL_SIG_GET "SELECT text FROM signatures WHERE kind = ? AND digest = ? AND key_id = ?"
 #define SQL_SIG_PUT                                                                                \
     "INSERT OR IGNORE INTO signatures(kind, digest, key_id, text, created_at)"                     \
@@ -290,7 +297,7 @@ out:
 
 /* Inside a transaction: new key, retire the others, record it. */
 static int
-key_add(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *err)
+key_add(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_out, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     char *pub = NULL;
@@ -319,6 +326,10 @@ key_add(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *err)
     }
     if (db_event_append(k->c, "key.created", id, NULL, err) < 0)
         goto out;
+    if (pub_out) {
+        *pub_out = pub;
+        pub = NULL;
+    }
     ret = 0;
 out:
     sqlite3_finalize(st);
@@ -350,7 +361,7 @@ art_keys_open(const char *data_dir, struct app_err *err)
      * processes from making two. */
     if (db_begin(k->c, err) < 0)
         goto fail;
-    if (current_id(k, id, err) < 0 || (!id[0] && key_add(k, id, err) < 0)) {
+    if (current_id(k, id, err) < 0 || (!id[0] && key_add(k, id, NULL, err) < 0)) {
         db_rollback(k->c);
         goto fail;
     }
@@ -376,16 +387,68 @@ art_keys_free(struct art_keys *k)
     free(k);
 }
 
+/* Inside the rotation's transaction, with the old key loaded: the statement that
+ * the old key vouches for the new one, signed by the old key, recorded. */
+static int
+rotation_record(struct art_keys *k, const char *old_id, const char *new_id, const char *new_pub,
+                struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *o = xjson(cJSON_CreateObject());
+    char now[APP_TIME_LEN], hex[APP_SHA256_HEX];
+    char *stmt = NULL, *trusted = NULL, *sig = NULL;
+    uint8_t b2[ART_BLAKE2B_LEN];
+    size_t len;
+    int ret = -1;
+
+    date_now_rfc3339(now);
+    xjson(cJSON_AddStringToObject(o, "kind", "almanac-key-rotation"));
+    xjson(cJSON_AddStringToObject(o, "old", old_id));
+    xjson(cJSON_AddStringToObject(o, "new", new_id));
+    xjson(cJSON_AddStringToObject(o, "new_public_key", new_pub));
+    xjson(cJSON_AddStringToObject(o, "date", now));
+    stmt = json_canonical(o, &len);
+    sha256_hex(stmt, len, hex);
+    art_blake2b(stmt, len, b2);
+    trusted = art_trusted_comment("rotation", hex, len, old_id, now);
+    sodium_mprotect_readonly(k->sk);
+    sig = art_minisign_sign(k->keynum, k->sk, b2, trusted);
+    sodium_mprotect_noaccess(k->sk);
+    if (db_prepare(k->c, &st, SQL_ROTATION_PUT, err) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, new_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, old_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, stmt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, sig, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+    if (db_step_done(st, err, "cannot record key rotation") < 0)
+        goto out;
+    ret = 0;
+out:
+    sqlite3_finalize(st);
+    cJSON_Delete(o);
+    free(stmt);
+    free(trusted);
+    free(sig);
+    return ret;
+}
+
 int
 art_keys_rotate(struct art_keys *k, char new_id[ART_KEY_ID_LEN], struct app_err *err)
 {
-    char id[ART_KEY_ID_LEN];
+    char id[ART_KEY_ID_LEN], old[ART_KEY_ID_LEN];
+    char *pub = NULL;
     int ret = -1;
 
     pthread_mutex_lock(&k->mu);
+    /* The statement is signed by the key being replaced: load it if another
+     * process rotated since we loaded ours. */
+    if (current_id(k, old, err) < 0 ||
+        (old[0] && strcmp(old, k->id) != 0 && key_load(k, old, err) < 0))
+        goto out;
     if (db_begin(k->c, err) < 0)
         goto out;
-    if (key_add(k, id, err) < 0) {
+    if (key_add(k, id, &pub, err) < 0 || (old[0] && rotation_record(k, old, id, pub, err) < 0)) {
         db_rollback(k->c);
         goto out;
     }
@@ -396,7 +459,40 @@ art_keys_rotate(struct art_keys *k, char new_id[ART_KEY_ID_LEN], struct app_err 
     ret = 0;
 out:
     pthread_mutex_unlock(&k->mu);
+    free(pub);
     return ret;
+}
+
+cJSON *
+art_keys_rotations(struct art_keys *k, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *arr = xjson(cJSON_CreateArray());
+    int rc;
+
+    pthread_mutex_lock(&k->mu);
+    if (db_prepare(k->c, &st, SQL_ROTATION_LIST, err) < 0)
+        goto fail;
+    while ((rc = db_next(st, err)) > 0) {
+        cJSON *o = xjson(cJSON_CreateObject());
+
+        xjson(cJSON_AddStringToObject(o, "old", db_col_text(st, 0)));
+        xjson(cJSON_AddStringToObject(o, "new", db_col_text(st, 1)));
+        xjson(cJSON_AddStringToObject(o, "date", db_col_text(st, 2)));
+        xjson(cJSON_AddStringToObject(o, "statement", db_col_text(st, 3)));
+        xjson(cJSON_AddStringToObject(o, "signature", db_col_text(st, 4)));
+        cJSON_AddItemToArray(arr, o);
+    }
+    if (rc < 0)
+        goto fail;
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&k->mu);
+    return arr;
+fail:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&k->mu);
+    cJSON_Delete(arr);
+    return NULL;
 }
 
 int
@@ -594,4 +690,41 @@ art_sign_lock_transient(struct art_keys *k, const char *lock_id, const char *byt
                         char **sig_text, struct app_err *err)
 {
     return sign_lock(k, lock_id, bytes, len, 0, sig_text, err);
+}
+int
+art_sign_snapshot(struct art_keys *k, const char *bytes, size_t len, long long version,
+                  long long expires, char **sig_text, char key_id[ART_KEY_ID_LEN],
+                  struct app_err *err)
+{
+    char id[ART_KEY_ID_LEN], now[APP_TIME_LEN], ex[APP_TIME_LEN], hex[APP_SHA256_HEX];
+    char *trusted = NULL;
+    uint8_t b2[64];
+    int ret = -1;
+
+    sha256_hex(bytes, len, hex);
+    art_blake2b(bytes, len, b2);
+    date_now_rfc3339(now);
+    date_time_rfc3339(expires, ex);
+    pthread_mutex_lock(&k->mu);
+    if (current_id(k, id, err) < 0)
+        goto out;
+    if (!id[0]) {
+        app_fail(err, APP_EINTERNAL, "no signing key");
+        goto out;
+    }
+    if (strcmp(id, k->id) != 0 && key_load(k, id, err) < 0)
+        goto out;
+    /* version and expires in the trusted comment let `minisign -V` users see them. */
+    trusted = xasprintf("almanac kind=snapshot sha256=%s size=%zu key=%s signed=%s version=%lld "
+                        "expires=%s",
+                        hex, len, id, now, version, ex);
+    sodium_mprotect_readonly(k->sk);
+    *sig_text = art_minisign_sign(k->keynum, k->sk, b2, trusted);
+    sodium_mprotect_noaccess(k->sk);
+    memcpy(key_id, id, ART_KEY_ID_LEN);
+    ret = 0;
+out:
+    pthread_mutex_unlock(&k->mu);
+    free(trusted);
+    return ret;
 }

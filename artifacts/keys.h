@@ -35,6 +35,12 @@ void art_keys_free(struct art_keys *k);
  * (optional) gets its id. Takes effect in running servers on their next signature. */
 int art_keys_rotate(struct art_keys *k, char new_id[ART_KEY_ID_LEN], struct app_err *err);
 
+/* Every rotation statement, oldest first: [{old, new, date, statement, signature}],
+ * statement being canonical JSON {date, kind: "almanac-key-rotation", new,
+ * new_public_key, old} and signature its minisign signature by the old key (trusted
+ * comment kind=rotation). Rotation (art_keys_rotate) records one. NULL on error. */
+cJSON *art_keys_rotations(struct art_keys *k, struct app_err *err);
+
 /* The id of the key that signs now. */
 int art_keys_current(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *err);
 
@@ -60,5 +66,12 @@ int art_sign_lock(struct art_keys *k, const char *lock_id, const char *bytes, si
  * must not grow the database either. A fresh one is made each time. */
 int art_sign_lock_transient(struct art_keys *k, const char *lock_id, const char *bytes, size_t len,
                             char **sig_text, struct app_err *err);
+
+/* Sign a catalog snapshot document (not cached: the caller records it) with the
+ * current key; the trusted comment binds kind=snapshot, its sha256, size, version and
+ * expiry. *sig_text: caller frees; key_id receives the signing key's id. */
+int art_sign_snapshot(struct art_keys *k, const char *bytes, size_t len, long long version,
+                      long long expires, char **sig_text, char key_id[ART_KEY_ID_LEN],
+                      struct app_err *err);
 
 #endif

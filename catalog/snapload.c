@@ -10,6 +10,7 @@
 #include "app/date.h"
 #include "app/mem.h"
 #include "catalog/pyline.h"
+#include "catalog/snapissue.h"
 
 static char *
 col_dup(sqlite3_stmt *st, int i)
@@ -273,8 +274,10 @@ out:
     return ret;
 }
 
-struct snap *
-snap_load(struct db *c, struct app_err *err)
+/* Load in one read transaction; when version is not NULL it receives the catalog
+ * version (catalog/snapissue.h) read in that same transaction, so the two agree. */
+static struct snap *
+load(struct db *c, long long *version, struct app_err *err)
 {
     struct snap *s = xcalloc(1, sizeof(*s));
 
@@ -285,8 +288,8 @@ snap_load(struct db *c, struct app_err *err)
         snap_free(s);
         return NULL;
     }
-    if (load_lines(c, s, err) < 0 || load_runtimes(c, s, err) < 0 || load_sets(c, s, err) < 0 ||
-        load_flags(c, s, err) < 0) {
+    if ((version && cat_snapshot_version(c, version, err) < 0) || load_lines(c, s, err) < 0 ||
+        load_runtimes(c, s, err) < 0 || load_sets(c, s, err) < 0 || load_flags(c, s, err) < 0) {
         db_rollback(c);
         snap_free(s);
         return NULL;
@@ -294,6 +297,18 @@ snap_load(struct db *c, struct app_err *err)
     /* A read transaction: ending it cannot lose anything, so its result is moot. */
     db_rollback(c);
     return s;
+}
+
+struct snap *
+snap_load(struct db *c, struct app_err *err)
+{
+    return load(c, NULL, err);
+}
+
+struct snap *
+snap_load_versioned(struct db *c, long long *version, struct app_err *err)
+{
+    return load(c, version, err);
 }
 
 struct snapcache *

@@ -14,6 +14,10 @@
  * when any read fails: never a partial catalog. The caller frees with snap_free. */
 struct snap *snap_load(struct db *c, struct app_err *err);
 
+/* snap_load, and *version the catalog version (cat_snapshot_version) read in the same
+ * transaction: the snapshot document's version names exactly this content. */
+struct snap *snap_load_versioned(struct db *c, long long *version, struct app_err *err);
+
 /* A shared, refcounted current snapshot. */
 struct snapcache {
     pthread_mutex_t mu;

@@ -38,6 +38,78 @@ cli_http_free(struct cli_http *h)
     free(h);
 }
 
+/* One URL of the list: http(s), trailing slashes dropped. */
+static char *
+server_url(const char *url, size_t n, struct app_err *err)
+{
+    if ((n < 7 || strncmp(url, "http://", 7) != 0) && (n < 8 || strncmp(url, "https://", 8) != 0)) {
+        app_fail(err, APP_EINVAL, "server '%.*s' is not an http:// or https:// URL", (int)n, url);
+        return NULL;
+    }
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    return xstrndup(url, n);
+}
+
+int
+cli_set_server(struct cli *c, const char *url, struct app_err *err)
+{
+    char **v = NULL;
+    size_t nv = 0;
+    const char *p = url ? url : "";
+
+    /* A list: commas or spaces between URLs, tried in order (issue 14). */
+    while (*p) {
+        size_t n;
+        char *one;
+
+        p += strspn(p, ", \t");
+        n = strcspn(p, ", \t");
+        if (!n)
+            break;
+        one = server_url(p, n, err);
+        if (!one) {
+            for (size_t i = 0; i < nv; i++)
+                free(v[i]);
+            free(v);
+            return -1;
+        }
+        v = xrealloc(v, (nv + 1) * sizeof(*v));
+        v[nv++] = one;
+        p += n;
+    }
+    if (!nv)
+        return app_fail(err, APP_EINVAL, "server '%s' is not an http:// or https:// URL",
+                        url ? url : "");
+    for (size_t i = 0; i < c->n_servers; i++)
+        free(c->servers[i]);
+    free(c->servers);
+    c->servers = v;
+    c->n_servers = nv;
+    c->server_i = 0;
+    c->static_tree = -1;
+    free(c->server);
+    c->server = xstrdup(v[0]);
+    return 0;
+}
+
+/* Move to the next server of the list after a failure; 0 when there is one. */
+static int
+next_server(struct cli *c, const char *why)
+{
+    if (c->server_i + 1 >= c->n_servers)
+        return -1;
+    c->server_i++;
+    if (!c->quiet)
+        fprintf(stderr, "almanac: %s failed (%s); falling back to %s\n", c->server, why,
+                c->servers[c->server_i]);
+    free(c->server);
+    c->server = xstrdup(c->servers[c->server_i]);
+    c->fell_back = 1;
+    c->static_tree = -1;
+    return 0;
+}
+
 char *
 cli_url(const struct cli *c, const char *path)
 {
@@ -139,6 +211,12 @@ cli_request_raw(struct cli *c, const char *method, const char *path,
 
     memset(resp, 0, sizeof(*resp));
     buf_init(&resp->body, limit);
+    /* --offline means no network at all: a command that reaches here under it
+     * needs the server, and says so rather than quietly connecting. */
+    if (c->offline) {
+        app_fail(err, APP_EUNAVAILABLE, "--offline: %s %s needs the server", method, path);
+        goto out;
+    }
     if (c->token) {
         if ((size_t)snprintf(line, sizeof(line), "Authorization: Bearer %s", c->token) >=
             sizeof(line)) {
@@ -176,6 +254,31 @@ cli_request_raw(struct cli *c, const char *method, const char *path,
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     }
     rc = curl_easy_perform(h);
+    if (!x.overflow) {
+        long st = 0;
+        char why[128];
+
+        if (rc == CURLE_OK)
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+        /* 501 is a plain file server refusing a method, not a failing server. */
+        if (rc != CURLE_OK || (st >= 500 && st != 501)) {
+            if (rc != CURLE_OK)
+                snprintf(why, sizeof(why), "%s", curl_msg[0] ? curl_msg : curl_easy_strerror(rc));
+            else
+                snprintf(why, sizeof(why), "it answered %ld", st);
+            if (next_server(c, why) == 0) {
+                curl_slist_free_all(hdrs);
+                free(url);
+                cli_response_release(resp);
+                return cli_request_raw(c, method, path, extra_headers, content_type, body, len,
+                                       limit, resp, err);
+            }
+        } else if (c->fell_back == 1) {
+            c->fell_back = 2;
+            if (!c->quiet)
+                fprintf(stderr, "almanac: served by %s\n", c->server);
+        }
+    }
     if (x.overflow) {
         app_fail(err, APP_EUNAVAILABLE, "the answer to %s %s is larger than %zu bytes", method,
                  path, limit);
@@ -290,4 +393,29 @@ out:
     cli_response_release(&resp);
     free(text);
     return ret;
+}
+
+int
+cli_server_is_static(struct cli *c)
+{
+    struct cli_response r;
+    struct app_err e = {0};
+    cJSON *doc = NULL;
+    int is_static = 0;
+
+    if (c->static_tree >= 0)
+        return c->static_tree;
+    if (cli_request_raw(c, "GET", "/" CLI_STATIC_MARKER, NULL, NULL, NULL, 0, CLI_STATIC_MARKER_MAX,
+                        &r, &e) == 0 &&
+        r.status == 200 && r.body.len)
+        doc = cJSON_ParseWithLength(r.body.data, r.body.len);
+    if (cJSON_IsObject(doc) &&
+        cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(doc, "almanac_mirror")))
+        is_static = 1;
+    /* Set after the request: a fallback during it reset the answer for the new server. */
+    c->static_tree = is_static;
+    cJSON_Delete(doc);
+    cli_response_release(&r);
+    app_err_release(&e);
+    return c->static_tree;
 }

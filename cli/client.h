@@ -60,6 +60,27 @@ char *cli_escape(const char *s);
 /* The absolute URL of path on c->server; the caller frees. */
 char *cli_url(const struct cli *c, const char *path);
 
+/* Set the server base URL, or a list of them separated by commas or spaces
+ * (ALMANAC_SERVER="https://a,https://b"): requests go to the first; when one cannot
+ * be reached or answers 5xx, the next is tried and the CLI says on stderr which one
+ * served. Each URL must start with http:// or https://; trailing slashes dropped. */
+int cli_set_server(struct cli *c, const char *url, struct app_err *err);
+
+/* The well-known file at the root of a static mirror tree (issue 14). */
+#define CLI_STATIC_MARKER "almanac-mirror.json"
+#define CLI_STATIC_MARKER_MAX (64u * 1024)
+/* Paths in a static tree (server/export.c writes them): the snapshot document
+ * (+ ".zst", ".minisig"), artifacts by digest (+ ".zst", ".minisig"), keys. */
+#define CLI_STATIC_SNAPSHOT "catalog/snapshot.json"
+#define CLI_STATIC_ARTIFACTS "artifacts/sha256/"
+#define CLI_STATIC_KEYS "keys.json"
+#define CLI_STATIC_ROTATIONS "keys/rotations.json"
+
+/* 1 when c->server is a static mirror tree (it serves almanac-mirror.json at its
+ * root; asked once per server), 0 otherwise. Against one the CLI resolves locally
+ * from the snapshot the tree holds. */
+int cli_server_is_static(struct cli *c);
+
 /* Free the connection state (called by cli_release). */
 void cli_http_free(struct cli_http *h);
 

@@ -31,7 +31,8 @@ static const struct cli_cmd *const groups[] = {
     "almanac.lock beside the config (see 'almanac help lock'):\n"                                  \
     "      --locked             fail (exit 1) when the config no longer resolves to the lock\n"    \
     "      --frozen             use the lock without asking the server\n"                          \
-    "      --offline            as --frozen, and every artifact must already be cached\n"          \
+    "      --offline            (global) no network: as --frozen, every artifact already\n"        \
+    "                           cached; with no lock file, the last verified snapshot\n"           \
     "  default: use the lock when the config is unchanged; re-lock (and say so) when not\n"
 
 struct help {

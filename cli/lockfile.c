@@ -341,6 +341,16 @@ out:
     return ret;
 }
 
+static int
+lockfile_exists(const char *config)
+{
+    char *path = cli_lockfile_path(config);
+    int have = access(path, F_OK) == 0;
+
+    free(path);
+    return have;
+}
+
 static const char *
 mode_name(int mode)
 {
@@ -350,6 +360,17 @@ mode_name(int mode)
     case CLI_LOCK_OFFLINE: return "--offline";
     }
     return "";
+}
+
+int
+cli_lockfile_mode(const struct cli *c, int mode, struct app_err *err)
+{
+    if (!c->offline)
+        return mode;
+    if (mode == CLI_LOCK_LOCKED)
+        return app_fail(err, APP_EINVAL,
+                        "--locked asks the server; it cannot be combined with --offline");
+    return CLI_LOCK_OFFLINE;
 }
 
 int
@@ -379,7 +400,7 @@ cli_lockfile_before_deploy(struct cli *c, const struct cli_inputs *in, const cJS
     int mode = in->lock_mode, have;
 
     expect[0] = '\0';
-    if (mode == CLI_LOCK_OFFLINE)
+    if (c->offline)
         return app_fail(err, APP_EINVAL, "a deploy needs the server; --offline cannot deploy");
     if (mode == CLI_LOCK_FROZEN)
         mode = CLI_LOCK_LOCKED; /* the server resolves a deploy: check it matches the file */
@@ -406,6 +427,12 @@ cli_lockfile_resolve_mode(struct cli *c, const struct cli_inputs *in, int mode, 
     int ret = -1, same;
 
     memset(out, 0, sizeof(*out));
+    if ((mode = cli_lockfile_mode(c, mode, err)) < 0)
+        return -1;
+    /* --offline with no lock file: the last verified catalog snapshot resolves
+     * (cli_lock_resolve never touches the network under c->offline). */
+    if (mode == CLI_LOCK_OFFLINE && (!in->config || !lockfile_exists(in->config)))
+        return cli_lock_resolve(c, body, out, err);
     if (!in->config) {
         if (mode != CLI_LOCK_AUTO)
             return app_fail(err, APP_EINVAL,

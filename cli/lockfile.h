@@ -22,7 +22,9 @@
  *            config no longer resolves to the file's lock
  *   frozen   use the file's lock without asking the server (artifacts missing
  *            from the cache are still fetched)
- *   offline  as frozen, and every artifact must already be in the cache
+ *   offline  the global --offline (no network at all): as frozen, and every artifact
+ *            must already be in the cache; with no lock file, the last verified
+ *            catalog snapshot resolves (cli/snapshot.h)
  */
 #ifndef CLI_LOCKFILE_H
 #define CLI_LOCKFILE_H
@@ -65,6 +67,10 @@ int cli_lockfile_print_diff(FILE *f, const cJSON *was, const cJSON *now);
  * what run, dev, deploy and resolve call instead of cli_lock_resolve. */
 int cli_lockfile_resolve(struct cli *c, const struct cli_inputs *in, const cJSON *body,
                          struct cli_lock *out, struct app_err *err);
+
+/* mode as c->offline makes it: CLI_LOCK_OFFLINE under --offline, -1 with err
+ * (APP_EINVAL) for --locked with --offline. */
+int cli_lockfile_mode(const struct cli *c, int mode, struct app_err *err);
 
 /* The same with an explicit mode instead of in->lock_mode. */
 int cli_lockfile_resolve_mode(struct cli *c, const struct cli_inputs *in, int mode,

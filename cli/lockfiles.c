@@ -14,6 +14,7 @@
 #include "app/fs.h"
 #include "app/hash.h"
 #include "app/mem.h"
+#include "cli/client.h"
 #include "cli/output.h"
 #include "cli/trust.h"
 
@@ -100,7 +101,8 @@ cli_fetch_lock(struct cli *c, struct exe_cache *cache, const cJSON *lock,
     for (size_t i = 0; i < n; i++)
         bs[i] = files[i].blob;
     memset(stats, 0, sizeof(*stats));
-    stats->server = c->server;
+    stats->server = c->offline ? NULL : c->server;
+    stats->static_tree = !c->offline && cli_server_is_static(c);
     stats->verify = verify_download;
     stats->verify_ctx = &v;
     stats->progress = c->tty_err && !c->quiet && !c->json;

@@ -7,12 +7,16 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "app/date.h"
 #include "app/hash.h"
 #include "app/json.h"
 #include "app/mem.h"
+#include "app/strv.h"
+#include "catalog/req.h"
 #include "cli/client.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/snapshot.h"
 #include "cli/trust.h"
 
 #define REQ_FILE_MAX (1024 * 1024)
@@ -71,14 +75,11 @@ cli_inputs_opt(struct cli_inputs *in, const char *cmd, int key, const char *arg)
     case CLI_RO_CONFIG: in->config = arg; return 0;
     case CLI_RO_LOCKED:
     case CLI_RO_FROZEN:
-    case CLI_RO_OFFLINE:
         if (in->lock_mode != CLI_LOCK_AUTO) {
-            cli_usage_error(cmd, "give one of --locked, --frozen and --offline");
+            cli_usage_error(cmd, "give one of --locked and --frozen");
             return -1;
         }
-        in->lock_mode = key == CLI_RO_LOCKED   ? CLI_LOCK_LOCKED
-                        : key == CLI_RO_FROZEN ? CLI_LOCK_FROZEN
-                                               : CLI_LOCK_OFFLINE;
+        in->lock_mode = key == CLI_RO_LOCKED ? CLI_LOCK_LOCKED : CLI_LOCK_FROZEN;
         return 0;
     }
     cli_usage_error(cmd, "unexpected option");
@@ -236,9 +237,71 @@ out:
     return ret;
 }
 
-/* The bytes hash to id, then the signature verifies. */
+static int resolve_local(struct cli *c, const cJSON *body, int fresh, struct cli_lock *out,
+                         struct app_err *err);
+
+/* An unsigned answer to the request body: trusted only when it is byte for byte what
+ * this client resolves for the same request from a verified snapshot. */
 static int
-check_lock(struct cli *c, struct cli_lock *l, const char *sig, struct app_err *err)
+check_own_resolution(struct cli *c, const struct cli_lock *l, const cJSON *body,
+                     struct app_err *err)
+{
+    struct cli_lock mine;
+    int quiet = c->quiet, ret = -1;
+
+    c->quiet = 1;
+    for (int fresh = 0; fresh < 2; fresh++) {
+        if (resolve_local(c, body, fresh, &mine, err) < 0) {
+            c->quiet = quiet;
+            return cli_wrap(err, err->code == APP_EINVAL ? APP_EVERIFY : err->code,
+                            "unsigned lock %s from %s cannot be checked", l->id, c->server);
+        }
+        /* A cached snapshot older than the server's catalog: sync once and compare
+         * again before calling it a forgery. */
+        if (c->offline || (mine.len == l->len && memcmp(mine.bytes, l->bytes, l->len) == 0))
+            break;
+        if (fresh == 0)
+            cli_lock_release(&mine);
+    }
+    c->quiet = quiet;
+    if (mine.len != l->len || memcmp(mine.bytes, l->bytes, l->len) != 0)
+        app_fail(err, APP_EVERIFY,
+                 "lock from %s: lock %s differs from this client's resolution %s of the same "
+                 "request from the signed catalog snapshot: refusing it (a mirror cannot choose "
+                 "another runtime)",
+                 c->server, l->id, mine.id);
+    else
+        ret = 0;
+    cli_lock_release(&mine);
+    return ret;
+}
+
+/* A lock with no signature is trusted only when its bytes equal this client's own
+ * resolution from a verified catalog snapshot (issue 14): a mirror returns
+ * "signature": null for locks the upstream never signed. */
+static int
+check_unsigned(struct cli *c, struct cli_lock *l, struct app_err *err)
+{
+    struct cli_snapshot *s = NULL;
+    int ret;
+
+    if (cli_snapshot_get(c, c->offline, &s, err) < 0)
+        return cli_wrap(err, err->code == APP_EINVAL ? APP_EVERIFY : err->code,
+                        "lock %s is unsigned and cannot be checked against a catalog snapshot",
+                        l->id);
+    ret = cli_snapshot_check_lock(s, l->bytes, l->len, err);
+    if (ret < 0)
+        cli_wrap(err, err->code, "lock from %s", c->server);
+    cli_snapshot_free(s);
+    return ret;
+}
+
+/* The bytes hash to id, then the signature verifies (or, for an unsigned lock,
+ * the bytes are this client's own resolution). sig NULL: fetch it; unsigned set:
+ * the server said there is none. */
+static int
+check_lock(struct cli *c, struct cli_lock *l, const char *sig, int unsigned_lock, const cJSON *body,
+           struct app_err *err)
 {
     char hex[APP_SHA256_HEX];
     char *fetched = NULL;
@@ -248,17 +311,21 @@ check_lock(struct cli *c, struct cli_lock *l, const char *sig, struct app_err *e
     sha256_hex(l->bytes, l->len, hex);
     if (strcmp(hex, l->id + 7) != 0)
         return app_fail(err, APP_EVERIFY, "lock %s: its bytes hash to sha256:%s", l->id, hex);
+    if (unsigned_lock)
+        return body ? check_own_resolution(c, l, body, err) : check_unsigned(c, l, err);
     if (!sig) {
         char *esc = cli_escape(l->id), *path = xasprintf("/v1/locks/%s/signature", esc);
 
         ret = get_text(c, path, SIG_MAX, &fetched, &n, err);
         free(esc);
         free(path);
-        if (ret < 0) {
-            if (err->code == APP_ENOTFOUND)
-                err->code = APP_EVERIFY; /* an unsigned lock is not usable */
-            return cli_wrap(err, err->code, "cannot get the signature of lock %s", l->id);
+        if (ret < 0 && err->code == APP_ENOTFOUND) {
+            /* No signature: usable only as the client's own resolution. */
+            app_err_release(err);
+            return body ? check_own_resolution(c, l, body, err) : check_unsigned(c, l, err);
         }
+        if (ret < 0)
+            return cli_wrap(err, err->code, "cannot get the signature of lock %s", l->id);
         sig = fetched;
     }
     ret = cli_trust_verify(c, l->bytes, l->len, sig, "lock", l->id + 7, err);
@@ -269,16 +336,96 @@ check_lock(struct cli *c, struct cli_lock *l, const char *sig, struct app_err *e
     return ret;
 }
 
+/* Resolve body (a POST /v1/resolve document) from the catalog snapshot, as the
+ * server would: the same parser for requirements, the same today. */
+static int
+resolve_local(struct cli *c, const cJSON *body, int fresh, struct cli_lock *out,
+              struct app_err *err)
+{
+    struct cli_snapshot *s = NULL;
+    struct res_input in;
+    struct res_output ro;
+    const cJSON *date = cJSON_GetObjectItemCaseSensitive(body, "compatibility_date");
+    const cJSON *flags = cJSON_GetObjectItemCaseSensitive(body, "compatibility_flags");
+    const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(body, "requirements");
+    const cJSON *as_of = cJSON_GetObjectItemCaseSensitive(body, "as_of");
+    const cJSON *main_file = cJSON_GetObjectItemCaseSensitive(body, "main"), *e;
+    const char **fv = NULL;
+    char **lines = NULL;
+    size_t n_lines = 0, nf = 0;
+    double t0 = cli_now_ms();
+    int ret = -1;
+
+    memset(&in, 0, sizeof(in));
+    memset(&ro, 0, sizeof(ro));
+    memset(out, 0, sizeof(*out));
+    if ((fresh && !c->offline ? cli_snapshot_sync(c, &s, err)
+                              : cli_snapshot_get(c, c->offline, &s, err)) < 0)
+        return -1;
+    fv = xcalloc((size_t)cJSON_GetArraySize(flags) + 1, sizeof(*fv));
+    cJSON_ArrayForEach (e, flags)
+        if (cJSON_IsString(e))
+            fv[nf++] = e->valuestring;
+    if (cJSON_IsString(reqs) &&
+        req_split_text(reqs->valuestring, strlen(reqs->valuestring), &lines, &n_lines, err) < 0)
+        goto out;
+    in.date = cJSON_IsString(date) ? date->valuestring : "";
+    in.flags = fv, in.n_flags = nf;
+    in.requirements = (const char *const *)lines, in.n_requirements = n_lines;
+    in.as_of = cJSON_IsString(as_of) ? as_of->valuestring : NULL;
+    in.allow_experimental =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "allow_experimental"));
+    if (cJSON_IsString(main_file)) {
+        size_t n = strlen(main_file->valuestring);
+
+        in.python_entry = n > 3 && strcmp(main_file->valuestring + n - 3, ".py") == 0;
+    }
+    in.today = date_today();
+    if (res_resolve(s->snap, &in, &ro, err) < 0) {
+        cli_wrap(err, err->code, "cannot resolve from catalog snapshot version %lld",
+                 s->meta.version);
+        goto out;
+    }
+    snprintf(out->id, sizeof(out->id), "%s", ro.lock_id);
+    out->bytes = ro.lock_bytes;
+    out->len = ro.lock_len;
+    ro.lock_bytes = NULL;
+    out->lock = cJSON_ParseWithLength(out->bytes, out->len);
+    out->response = res_response(&ro);
+    xjson(cJSON_AddNullToObject(out->response, "signature"));
+    xjson(cJSON_AddNumberToObject(out->response, "snapshot_version", (double)s->meta.version));
+    out->verify_ms = cli_now_ms() - t0;
+    if (!c->quiet)
+        fprintf(stderr, "almanac: resolved locally from catalog snapshot version %lld (%s)\n",
+                s->meta.version, s->source);
+    ret = 0;
+out:
+    res_output_release(&ro);
+    strv_free(lines, n_lines);
+    free(fv);
+    cli_snapshot_free(s);
+    return ret;
+}
+
 int
 cli_lock_resolve(struct cli *c, const cJSON *body, struct cli_lock *out, struct app_err *err)
 {
     const cJSON *id, *lock, *sig;
     cJSON *resp = NULL;
     double t0 = cli_now_ms(), t1;
+    long status = 0;
 
     memset(out, 0, sizeof(*out));
-    if (cli_request(c, "POST", "/v1/resolve", body, &resp, NULL, err) < 0)
+    if (c->offline)
+        return resolve_local(c, body, 0, out, err);
+    if (cli_request(c, "POST", "/v1/resolve", body, &resp, &status, err) < 0) {
+        /* A plain file server refuses the POST: a static mirror tree resolves here. */
+        if ((status == 404 || status == 405 || status == 501) && cli_server_is_static(c)) {
+            app_err_release(err);
+            return resolve_local(c, body, 0, out, err);
+        }
         return -1;
+    }
     t1 = cli_now_ms();
     out->fetch_ms = t1 - t0;
     id = cJSON_GetObjectItemCaseSensitive(resp, "lock_id");
@@ -312,7 +459,8 @@ cli_lock_resolve(struct cli *c, const cJSON *body, struct cli_lock *out, struct 
             free(path);
         }
     }
-    if (check_lock(c, out, cJSON_IsString(sig) ? sig->valuestring : NULL, err) < 0) {
+    if (check_lock(c, out, cJSON_IsString(sig) ? sig->valuestring : NULL, cJSON_IsNull(sig), body,
+                   err) < 0) {
         cli_lock_release(out);
         cJSON_Delete(resp);
         return -1;
@@ -343,7 +491,7 @@ cli_lock_get(struct cli *c, const char *id, struct cli_lock *out, struct app_err
     rc = get_text(c, path, LOCK_MAX, &out->bytes, &out->len, err);
     free(esc);
     free(path);
-    if (rc < 0 || check_lock(c, out, NULL, err) < 0) {
+    if (rc < 0 || check_lock(c, out, NULL, 0, NULL, err) < 0) {
         cli_lock_release(out);
         return -1;
     }

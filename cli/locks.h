@@ -27,7 +27,6 @@ enum {
     CLI_RO_CONFIG,
     CLI_RO_LOCKED,
     CLI_RO_FROZEN,
-    CLI_RO_OFFLINE,
 };
 
 /* Put these in a command's option table to accept the resolution options. */
@@ -40,8 +39,7 @@ enum {
     {"allow-experimental", 0, 0, CLI_RO_EXPERIMENTAL},                          \
     {"config", 'c', 1, CLI_RO_CONFIG},                                          \
     {"locked", 0, 0, CLI_RO_LOCKED},                                            \
-    {"frozen", 0, 0, CLI_RO_FROZEN},                                            \
-    {"offline", 0, 0, CLI_RO_OFFLINE}
+    {"frozen", 0, 0, CLI_RO_FROZEN}
 // clang-format on
 
 #define CLI_FLAGS_MAX 256
@@ -64,7 +62,9 @@ struct cli_inputs {
     int lock_mode;        /* enum cli_lock_mode: how almanac.lock is used (cli/lockfile.h) */
 };
 
-/* How a command uses the almanac.lock beside the config (cli/lockfile.h). */
+/* How a command uses the almanac.lock beside the config (cli/lockfile.h). --offline
+ * is a global option (c->offline, one meaning everywhere: no network at all); it
+ * makes the mode CLI_LOCK_OFFLINE where a lock file is read (cli_lockfile_mode). */
 enum cli_lock_mode { CLI_LOCK_AUTO = 0, CLI_LOCK_LOCKED, CLI_LOCK_FROZEN, CLI_LOCK_OFFLINE };
 
 void cli_inputs_init(struct cli_inputs *in);

@@ -25,6 +25,11 @@ cli_release(struct cli *c)
     c->trust = NULL;
     free(c->server);
     c->server = NULL;
+    for (size_t i = 0; i < c->n_servers; i++)
+        free(c->servers[i]);
+    free(c->servers);
+    c->servers = NULL;
+    c->n_servers = 0;
 }
 
 int
@@ -57,6 +62,8 @@ main(int argc, char **argv)
             cli_json_errors = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
             c.quiet = 1;
+        } else if (!strcmp(a, "--offline")) {
+            c.offline = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             cli_help_print(stdout);
             rc = CLI_OK;

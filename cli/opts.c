@@ -7,38 +7,28 @@
 
 #include "app/mem.h"
 #include "cli/commands.h"
+#include "cli/client.h"
 #include "cli/help.h"
 #include "cli/output.h"
 
 #define CLI_WORD_MAX 64
 
-enum { OPT_G_SERVER = 10001, OPT_G_JSON, OPT_G_KEY, OPT_G_QUIET, OPT_G_HELP, OPT_G_COLOR };
-
-static const struct cli_opt global_opts[] = {
-    {"server", 0, 1, OPT_G_SERVER},
-    {"json", 0, 0, OPT_G_JSON},
-    {"key", 0, 1, OPT_G_KEY},
-    {"quiet", 'q', 0, OPT_G_QUIET},
-    {"help", 'h', 0, OPT_G_HELP},
-    {"color", 0, 1, OPT_G_COLOR},
-    {NULL, 0, 0, 0},
+enum {
+    OPT_G_SERVER = 10001,
+    OPT_G_JSON,
+    OPT_G_KEY,
+    OPT_G_QUIET,
+    OPT_G_HELP,
+    OPT_G_COLOR,
+    OPT_G_OFFLINE
 };
 
-int
-cli_set_server(struct cli *c, const char *url, struct app_err *err)
-{
-    size_t n;
-
-    if (!url || (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
-        return app_fail(err, APP_EINVAL, "server '%s' is not an http:// or https:// URL",
-                        url ? url : "");
-    n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    free(c->server);
-    c->server = xstrndup(url, n);
-    return 0;
-}
+static const struct cli_opt global_opts[] = {
+    {"server", 0, 1, OPT_G_SERVER}, {"json", 0, 0, OPT_G_JSON},
+    {"key", 0, 1, OPT_G_KEY},       {"quiet", 'q', 0, OPT_G_QUIET},
+    {"help", 'h', 0, OPT_G_HELP},   {"offline", 0, 0, OPT_G_OFFLINE},
+    {"color", 0, 1, OPT_G_COLOR},   {NULL, 0, 0, 0},
+};
 
 void
 cli_opts_init(struct cli_opts *o, int argc, char **argv)
@@ -93,6 +83,7 @@ apply_global(struct cli *c, struct cli_opts *o, int key, const char *arg)
         return 0;
     case OPT_G_KEY: c->key_file = arg; return 0;
     case OPT_G_QUIET: c->quiet = 1; return 0;
+    case OPT_G_OFFLINE: c->offline = 1; return 0;
     case OPT_G_HELP: o->help = 1; return 0;
     }
     return 0;

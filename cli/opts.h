@@ -47,8 +47,4 @@ int cli_opts_end(const struct cli_opts *o, int k, const char *cmd_name, int *rc)
  * as cli_opts_end. */
 int cli_no_args(struct cli *c, int argc, char **argv, int *rc);
 
-/* Set the server base URL (trailing slashes dropped); the URL must start with
- * http:// or https://. */
-int cli_set_server(struct cli *c, const char *url, struct app_err *err);
-
 #endif

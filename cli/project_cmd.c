@@ -106,7 +106,7 @@ cmd_lock(struct cli *c, int argc, char **argv)
         rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
         goto out;
     }
-    if (in.lock_mode == CLI_LOCK_FROZEN || in.lock_mode == CLI_LOCK_OFFLINE) {
+    if (in.lock_mode == CLI_LOCK_FROZEN || c->offline) {
         rc = cli_usage_error(argv[0], "lock asks the server; --frozen and --offline do not apply");
         goto out;
     }
@@ -642,7 +642,7 @@ cmd_check(struct cli *c, int argc, char **argv)
         rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
         goto out;
     }
-    if (in.lock_mode == CLI_LOCK_FROZEN || in.lock_mode == CLI_LOCK_OFFLINE) {
+    if (in.lock_mode == CLI_LOCK_FROZEN || c->offline) {
         rc = cli_usage_error(argv[0], "check asks the server for the support policy; --frozen "
                                       "and --offline do not apply");
         goto out;

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "app/buf.h"
+#include "app/date.h"
 #include "app/hash.h"
 #include "app/mem.h"
 #include "cli/cli.h"
@@ -300,6 +301,14 @@ default_date(struct cli *c, char **date, struct app_err *err)
     cJSON *h = NULL;
     const cJSON *t;
 
+    /* Offline, or a static tree with no health route: the local today. */
+    if (c->offline || cli_server_is_static(c)) {
+        char d[APP_DATE_LEN];
+
+        date_format(date_today(), d);
+        *date = xstrdup(d);
+        return 0;
+    }
     if (cli_request(c, "GET", "/v1/health", NULL, &h, NULL, err) < 0)
         return -1;
     t = cJSON_GetObjectItemCaseSensitive(h, "today");

@@ -37,11 +37,16 @@ struct cli_http;
 
 /* Global state of one invocation. Owned strings are freed by cli_release. */
 struct cli {
-    char *server;            /* base URL, no trailing slash */
+    char *server;   /* base URL in use, no trailing slash */
+    char **servers; /* ALMANAC_SERVER / --server as a list, tried in order */
+    size_t n_servers, server_i;
+    int fell_back;           /* a server failed and the next one is in use */
+    int static_tree;         /* -1 unknown, 0 almanacd, 1 a static mirror tree */
     const char *token;       /* ALMANAC_TOKEN (borrowed from the environment) */
     const char *key_file;    /* --key: pin this minisign public key instead of TOFU */
     int json;                /* --json: machine output on stdout */
     int quiet;               /* --quiet: no progress or notes on stderr */
+    int offline;             /* --offline: no network; the verified snapshot and cache */
     int tty_err;             /* stderr is a terminal (progress bars) */
     int color;               /* --color: colour on stdout (cli/output.h) */
     struct cli_http *http;   /* lazily created by cli/client.c */
@@ -63,6 +68,7 @@ struct cli_cmd {
     X(run)                                                                                         \
     X(admin)                                                                                       \
     X(trust)                                                                                       \
+    X(mirror)                                                                                      \
     X(workers)                                                                                     \
     X(project)                                                                                     \
     X(tools)                                                                                       \

@@ -118,11 +118,24 @@ each_line(const char *text,
     }
 }
 
+static const struct trust_key *
+find_key(const struct cli_trust *t, const char *id)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->keys[i].id, id) == 0)
+            return &t->keys[i];
+    return NULL;
+}
+
 struct collect {
     const char *server;
     struct cli_trust *t;
+    int own; /* lines pinned for this very server */
 };
 
+/* Keys are pinned per key id, not per serving URL (issue 14): a mirror that serves
+ * the upstream's signatures is trusted through the upstream's pinned keys. The
+ * server column says where a key was first seen ("*": added by hand). */
 static void
 collect_line(void *ctx, const char *server, const char *id, const char *b64, const char *line,
              size_t n)
@@ -133,10 +146,13 @@ collect_line(void *ctx, const char *server, const char *id, const char *b64, con
 
     (void)line;
     (void)n;
-    if (!server || !b64 || strcmp(server, cc->server) != 0)
+    if (!server || !b64)
         return;
+    if (strcmp(server, cc->server) == 0)
+        cc->own = 1;
     /* The id column is informational; the key itself decides. */
-    if (pubkey_parse(b64, &canon, real_id, NULL) == 0 && strcmp(real_id, id) == 0)
+    if (pubkey_parse(b64, &canon, real_id, NULL) == 0 && strcmp(real_id, id) == 0 &&
+        !find_key(cc->t, real_id))
         keys_add(cc->t, real_id, canon, 0);
     free(canon);
 }
@@ -192,7 +208,10 @@ out:
     return ret;
 }
 
-/* Fetch GET /v1/keys and pin every key it lists for c->server. */
+/* Fetch GET /v1/keys of c->server. When it lists a key already pinned (through the
+ * upstream it mirrors, or by hand), only those keys are associated with it, quietly:
+ * a mirror cannot add keys of its own. When it lists none, every key is pinned on
+ * first use, with the warning. */
 static int
 pin_first_use(struct cli *c, struct cli_trust *t, const char *known, struct app_err *err)
 {
@@ -200,24 +219,43 @@ pin_first_use(struct cli *c, struct cli_trust *t, const char *known, struct app_
     const cJSON *list, *k;
     struct buf b;
     char *current = NULL;
+    size_t n_known = 0, n_before = t->n;
     int ret = -1;
 
     buf_init(&b, 0);
-    if (cli_request(c, "GET", "/v1/keys", NULL, &doc, NULL, err) < 0) {
+    if (cli_request(c, "GET", cli_server_is_static(c) ? "/" CLI_STATIC_KEYS : "/v1/keys", NULL,
+                    &doc, NULL, err) < 0) {
         cli_wrap(err, err->code, "cannot fetch the signing keys of %s to pin them", c->server);
         goto out;
     }
     list = cJSON_IsArray(doc) ? doc : cJSON_GetObjectItemCaseSensitive(doc, "keys");
     cJSON_ArrayForEach (k, list) {
         const cJSON *pub = cJSON_GetObjectItemCaseSensitive(k, "public_key");
+        char id[ART_KEY_ID_LEN];
+        char *b64 = NULL;
+
+        if (cJSON_IsString(pub) && pubkey_parse(pub->valuestring, &b64, id, NULL) == 0 &&
+            find_key(t, id))
+            n_known++;
+        free(b64);
+    }
+    cJSON_ArrayForEach (k, list) {
+        const cJSON *pub = cJSON_GetObjectItemCaseSensitive(k, "public_key");
         const cJSON *cur = cJSON_GetObjectItemCaseSensitive(k, "current");
         const cJSON *ret_at = cJSON_GetObjectItemCaseSensitive(k, "retired_at");
         char id[ART_KEY_ID_LEN];
         char *b64 = NULL;
+        int pinned;
 
         if (!cJSON_IsString(pub) || pubkey_parse(pub->valuestring, &b64, id, NULL) < 0)
             continue;
-        keys_add(t, id, b64, cJSON_IsString(ret_at));
+        pinned = find_key(t, id) != NULL;
+        if (n_known && !pinned) {
+            free(b64);
+            continue;
+        }
+        if (!pinned)
+            keys_add(t, id, b64, cJSON_IsString(ret_at));
         if (buf_printf(&b, "%s %s %s\n", c->server, id, b64) < 0)
             abort();
         if (cJSON_IsTrue(cur) || !current) {
@@ -226,7 +264,7 @@ pin_first_use(struct cli *c, struct cli_trust *t, const char *known, struct app_
         }
         free(b64);
     }
-    if (t->n == 0) {
+    if (!current) {
         app_fail(err, APP_EVERIFY, "server %s lists no usable signing key at /v1/keys", c->server);
         goto out;
     }
@@ -237,11 +275,11 @@ pin_first_use(struct cli *c, struct cli_trust *t, const char *known, struct app_
         ret = write_known(t->source, text, err);
         free(text);
     }
-    if (ret == 0)
+    if (ret == 0 && !n_known)
         fprintf(stderr,
                 "almanac: first use of %s: trusting its signing key %s%s (pinned in %s; a "
                 "different key will be refused)\n",
-                c->server, current, t->n > 1 ? " and its retired keys" : "", t->source);
+                c->server, current, t->n - n_before > 1 ? " and its retired keys" : "", t->source);
 out:
     free(current);
     buf_release(&b);
@@ -274,13 +312,14 @@ cli_trust_load(struct cli *c, struct app_err *err)
         keys_add(t, id, b64, 0);
         free(b64);
     } else {
-        struct collect cc = {c->server, t};
+        struct collect cc = {c->server, t, 0};
 
         t->source = cli_trust_file();
         if (read_known(t->source, &text, err) < 0)
             goto out;
         each_line(text, collect_line, &cc);
-        if (t->n == 0 && pin_first_use(c, t, text, err) < 0)
+        /* Offline there is nobody to ask: the keys pinned so far decide. */
+        if (!cc.own && !c->offline && pin_first_use(c, t, text, err) < 0)
             goto out;
     }
     c->trust = t;
@@ -292,13 +331,117 @@ out:
     return ret;
 }
 
-static const struct trust_key *
-find_key(const struct cli_trust *t, const char *id)
+/* Follow the server's signed key rotation statements from the pinned keys to want
+ * (issue 14): each statement must verify against a key already trusted (pinned or
+ * reached), and bind kind=rotation; the keys reached are pinned for c->server. 0
+ * when want is reached; -1 with APP_EVERIFY when the chain has a gap or a statement
+ * does not verify. */
+static int
+follow_rotations(struct cli *c, const char *want, struct app_err *err)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->keys[i].id, id) == 0)
-            return &t->keys[i];
-    return NULL;
+    struct cli_trust *t = c->trust;
+    cJSON *doc = NULL;
+    const cJSON *list, *r;
+    struct buf lines;
+    char *known = NULL;
+    int progress = 1, named = 0, ret = -1;
+
+    buf_init(&lines, 0);
+    if (c->offline)
+        return app_fail(err, APP_EVERIFY, "key %s is not pinned (offline: no rotation statements)",
+                        want);
+    if (cli_request(c, "GET",
+                    cli_server_is_static(c) ? "/" CLI_STATIC_ROTATIONS : "/v1/key-rotations", NULL,
+                    &doc, NULL, err) < 0)
+        return cli_wrap(err, APP_EVERIFY,
+                        "key %s is not pinned and its rotation statements are "
+                        "not available",
+                        want);
+    list = cJSON_GetObjectItemCaseSensitive(doc, "rotations");
+    /* Statements may come in any order: repeat until nothing new is reached. */
+    while (progress && !find_key(t, want)) {
+        progress = 0;
+        cJSON_ArrayForEach (r, list) {
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "statement");
+            const cJSON *sg = cJSON_GetObjectItemCaseSensitive(r, "signature");
+            const struct trust_key *oldk;
+            cJSON *body = NULL;
+            const cJSON *old, *nw, *pub, *kind, *date;
+            char hex[APP_SHA256_HEX], id[ART_KEY_ID_LEN], *b64 = NULL, *trusted = NULL;
+            struct app_err e = {0};
+            size_t len;
+
+            if (!cJSON_IsString(st) || !cJSON_IsString(sg))
+                continue;
+            len = strlen(st->valuestring);
+            body = cJSON_ParseWithLength(st->valuestring, len);
+            old = cJSON_GetObjectItemCaseSensitive(body, "old");
+            nw = cJSON_GetObjectItemCaseSensitive(body, "new");
+            pub = cJSON_GetObjectItemCaseSensitive(body, "new_public_key");
+            kind = cJSON_GetObjectItemCaseSensitive(body, "kind");
+            date = cJSON_GetObjectItemCaseSensitive(body, "date");
+            if (!cJSON_IsString(old) || !cJSON_IsString(nw) || !cJSON_IsString(pub) ||
+                !cJSON_IsString(kind) || strcmp(kind->valuestring, "almanac-key-rotation") != 0) {
+                cJSON_Delete(body);
+                continue;
+            }
+            if (strcmp(nw->valuestring, want) == 0)
+                named = 1;
+            oldk = find_key(t, old->valuestring);
+            if (!oldk || find_key(t, nw->valuestring)) {
+                cJSON_Delete(body);
+                continue;
+            }
+            sha256_hex(st->valuestring, len, hex);
+            if (art_verify(oldk->b64, st->valuestring, len, sg->valuestring, &trusted, &e) < 0 ||
+                art_verify_binding(trusted, "rotation", hex, len, &e) < 0 ||
+                pubkey_parse(pub->valuestring, &b64, id, &e) < 0 ||
+                strcmp(id, nw->valuestring) != 0) {
+                app_fail(err, APP_EVERIFY, "key rotation statement %s -> %s does not verify: %s",
+                         old->valuestring, nw->valuestring, e.msg[0] ? e.msg : "wrong key id");
+                app_err_release(&e);
+                free(trusted);
+                free(b64);
+                cJSON_Delete(body);
+                goto out;
+            }
+            keys_add(t, id, b64, 0);
+            if (buf_printf(&lines, "%s %s %s\n", c->server, id, b64) < 0)
+                abort();
+            if (!c->quiet)
+                fprintf(stderr, "almanac: following key rotation %s -> %s (signed by %s, %s)\n",
+                        old->valuestring, id, old->valuestring,
+                        cJSON_IsString(date) ? date->valuestring : "undated");
+            progress = 1;
+            free(trusted);
+            free(b64);
+            cJSON_Delete(body);
+        }
+    }
+    if (!find_key(t, want)) {
+        app_fail(err, APP_EVERIFY,
+                 named ? "key %s is named by a rotation statement that no pinned key reaches: "
+                         "refusing a rotation chain with a gap"
+                       : "key %s is not pinned and no signed rotation statement leads to it "
+                         "from a pinned key",
+                 want);
+        goto out;
+    }
+    if (read_known(t->source, &known, err) < 0)
+        goto out;
+    {
+        size_t kl = strlen(known);
+        char *text = xasprintf("%s%s%s", known, kl && known[kl - 1] != '\n' ? "\n" : "",
+                               lines.data ? lines.data : "");
+
+        ret = write_known(t->source, text, err);
+        free(text);
+    }
+out:
+    free(known);
+    buf_release(&lines);
+    cJSON_Delete(doc);
+    return ret;
 }
 
 /* Shared tail: key lookup, the signature itself, the binding. */
@@ -320,6 +463,12 @@ verify_common(struct cli *c, const void *content, size_t len, const uint8_t *b2,
         return cli_wrap(err, APP_EVERIFY, "%s %.16s: signature is not in minisign format", kind,
                         hex);
     k = find_key(c->trust, id);
+    if (!k && !c->key_file && !getenv("ALMANAC_KEY")) {
+        /* A rotation the pinned keys vouch for is followed, never trusted anew. */
+        if (follow_rotations(c, id, err) < 0)
+            return cli_wrap(err, APP_EVERIFY, "%s %.16s is signed by key %s", kind, hex, id);
+        k = find_key(c->trust, id);
+    }
     if (!k) {
         if (c->key_file || getenv("ALMANAC_KEY"))
             return app_fail(err, APP_EVERIFY, "%s %.16s is signed by key %s, not by the key in %s",
@@ -432,6 +581,47 @@ cli_trust_forget(struct cli *c, int *removed, struct app_err *err)
     ret = 0;
 out:
     buf_release(&f.out);
+    free(text);
+    free(path);
+    return ret;
+}
+
+int
+cli_trust_add(const char *key_file, char id[ART_KEY_ID_LEN], int *added, struct app_err *err)
+{
+    char *path = cli_trust_file(), *text = NULL, *known = NULL, *b64 = NULL, *out = NULL;
+    struct cli_trust t = {0};
+    struct collect cc = {"*", &t, 0};
+    size_t len;
+    int ret = -1;
+
+    *added = 0;
+    if (file_read_all(key_file, &text, &len, TRUST_FILE_MAX, err) < 0)
+        goto out;
+    if (pubkey_parse(text, &b64, id, err) < 0) {
+        cli_wrap(err, APP_EINVAL, "key file '%s'", key_file);
+        goto out;
+    }
+    if (read_known(path, &known, err) < 0)
+        goto out;
+    each_line(known, collect_line, &cc);
+    if (find_key(&t, id)) {
+        ret = 0;
+        goto out;
+    }
+    len = strlen(known);
+    out = xasprintf("%s%s* %s %s\n", known, len && known[len - 1] != '\n' ? "\n" : "", id, b64);
+    if (write_known(path, out, err) < 0)
+        goto out;
+    *added = 1;
+    ret = 0;
+out:
+    for (size_t i = 0; i < t.n; i++)
+        free(t.keys[i].b64);
+    free(t.keys);
+    free(out);
+    free(b64);
+    free(known);
     free(text);
     free(path);
     return ret;

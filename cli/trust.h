@@ -7,12 +7,16 @@
  *   --key FILE (or ALMANAC_KEY): exactly that minisign public key, nothing stored;
  *   otherwise the known-keys file $XDG_CONFIG_HOME/almanac/known_keys (default
  *   ~/.config/almanac/known_keys), one line per key: "<server URL> <KEY ID>
- *   <base64 minisign public key>". The first time a server is used its keys are
- *   fetched from GET /v1/keys and pinned (trust on first use, said on stderr): the
- *   current key and the retired ones, since old signatures stay valid. Later a
- *   signature by any key not pinned for that server is refused, like SSH's
- *   known_hosts: a changed key means either a rotation or an impostor, and only the
- *   user can tell (`almanac trust forget` re-pins on next use).
+ *   <base64 minisign public key>" ("*" for keys added with `almanac trust add`).
+ *   Keys are trusted per key id, whichever server line pinned them (issue 14): a
+ *   mirror serving the upstream's signatures needs no new trust. The first time a
+ *   server is used its keys are fetched from GET /v1/keys: when it lists a key
+ *   already pinned, only those are associated with it, quietly (a mirror cannot add
+ *   keys of its own); otherwise all are pinned on first use, said on stderr. Later
+ *   a signature by a key not pinned is accepted only when the server's signed
+ *   rotation statements (GET /v1/key-rotations) lead to it from a pinned key, each
+ *   verified by the key before it; otherwise it is refused like SSH's known_hosts
+ *   (`almanac trust forget` re-pins on next use).
  *
  * Verification failures use APP_EVERIFY (exit code 4).
  */
@@ -46,6 +50,11 @@ int cli_trust_show(struct cli *c, struct app_err *err);
 
 /* Remove c->server's pinned keys from the known-keys file; *removed counts them. */
 int cli_trust_forget(struct cli *c, int *removed, struct app_err *err);
+
+/* Pin the minisign public key in key_file for every server ("*" line of the
+ * known-keys file): how a first contact through a mirror trusts the upstream's key
+ * without trusting the mirror. *added is 0 when it was pinned already. */
+int cli_trust_add(const char *key_file, char id[17], int *added, struct app_err *err);
 
 void cli_trust_free(struct cli_trust *t);
 

@@ -36,7 +36,34 @@ cmd_forget(struct cli *c, int argc, char **argv)
     return CLI_OK;
 }
 
+static int
+cmd_add(struct cli *c, int argc, char **argv)
+{
+    struct app_err err = {0};
+    struct cli_opts o;
+    char id[17], *file;
+    int k, added = 0;
+
+    cli_opts_init(&o, argc, argv);
+    while ((k = cli_opts_next(c, &o, NULL)) > 0)
+        ;
+    if (k < 0)
+        return CLI_EUSAGE;
+    if (o.help)
+        return cli_usage(argv[0]);
+    if (o.n_pos != 1)
+        return cli_usage_error(argv[0], "give one minisign public key file");
+    if (cli_trust_add(o.pos[0], id, &added, &err) < 0)
+        return cli_report_release(&err);
+    file = cli_trust_file();
+    printf("%s key %s for every server in %s\n", added ? "pinned" : "already pinned", id, file);
+    free(file);
+    return CLI_OK;
+}
+
 const struct cli_cmd cli_cmds_trust[] = {
+    {"trust add", "KEYFILE", "pin a minisign public key for every server (a mirror's upstream key)",
+     cmd_add},
     {"trust show", "", "show the signing keys pinned for the server (pins on first use)", cmd_show},
     {"trust forget", "", "unpin the server's keys (after an expected key rotation)", cmd_forget},
     {NULL, NULL, NULL, NULL},

@@ -240,7 +240,7 @@ struct dl {
     int fd;
     char *tmp;
     ZSTD_DStream *zs;
-    int is_zstd;
+    int is_zstd, force_zstd;
     int frame_done; /* the last decompress call ended a frame */
     crypto_hash_sha256_state sha;
     crypto_generichash_state b2;
@@ -304,7 +304,7 @@ dl_header(char *line, size_t size, size_t nmemb, void *userdata)
     static const char name[] = "content-encoding:";
 
     if (n > 5 && strncmp(line, "HTTP/", 5) == 0)
-        d->is_zstd = 0; /* a new response (after 100-continue) */
+        d->is_zstd = d->force_zstd; /* a new response (after 100-continue) */
     if (n > sizeof(name) - 1 && strncasecmp(line, name, sizeof(name) - 1) == 0) {
         const char *v = line + sizeof(name) - 1;
         size_t k = n - (sizeof(name) - 1);
@@ -313,7 +313,7 @@ dl_header(char *line, size_t size, size_t nmemb, void *userdata)
             v++;
             k--;
         }
-        d->is_zstd = k >= 4 && strncasecmp(v, "zstd", 4) == 0;
+        d->is_zstd = d->force_zstd || (k >= 4 && strncasecmp(v, "zstd", 4) == 0);
     }
     return n;
 }
@@ -564,8 +564,17 @@ static int
 dl_start(struct exe_cache *c, struct exe_fetch *f, CURLM *m, struct dl *d, struct curl_slist *hdrs,
          struct app_err *err)
 {
-    char *url = xasprintf("%s/v1/artifacts/sha256/%s", f->server, d->b->hex);
-    char *sig_url = xasprintf("%s/signature", url);
+    char *url, *sig_url;
+
+    if (f->static_tree) {
+        /* Plain files: the zstd sibling (no content negotiation) and the .minisig. */
+        url = xasprintf("%s/artifacts/sha256/%s.zst", f->server, d->b->hex);
+        sig_url = xasprintf("%s/artifacts/sha256/%s.minisig", f->server, d->b->hex);
+        d->force_zstd = d->is_zstd = 1;
+    } else {
+        url = xasprintf("%s/v1/artifacts/sha256/%s", f->server, d->b->hex);
+        sig_url = xasprintf("%s/signature", url);
+    }
 
     d->tmp = xasprintf("%s/blobs/tmp/%.16s.XXXXXX", c->root, d->b->hex);
     d->fd = mkstemp(d->tmp);
@@ -641,6 +650,12 @@ exe_cache_fetch(struct exe_cache *c, struct exe_fetch *f, struct exe_blob *bs, s
     }
     if (nd == 0) {
         ret = 0;
+        goto out;
+    }
+    if (!f->server) {
+        app_fail(err, APP_EINVAL,
+                 "%zu artifact%s (%s first) %s not in the cache and --offline forbids downloading",
+                 nd, nd == 1 ? "" : "s", ds[0].b->name, nd == 1 ? "is" : "are");
         goto out;
     }
     m = curl_multi_init();

@@ -73,7 +73,10 @@ typedef int (*exe_verify_fn)(void *ctx, const struct exe_blob *b, const uint8_t 
                              uint64_t size, const char *sig_text, struct app_err *err);
 
 struct exe_fetch {
-    const char *server; /* base URL: blobs come from <server>/v1/artifacts/sha256/<hex> */
+    const char *server; /* base URL: blobs come from <server>/v1/artifacts/sha256/<hex>;
+                           NULL: offline, a blob missing from the cache is an error */
+    int static_tree;    /* server is a static mirror tree: <server>/artifacts/sha256/<hex>.zst
+                           and .minisig, plain files */
     exe_verify_fn verify;
     void *verify_ctx;
     int progress;     /* draw a progress bar on stderr */

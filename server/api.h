@@ -19,9 +19,14 @@ extern const struct srv_route srv_catalog_routes[];
 extern const size_t srv_catalog_n_routes;
 extern const struct srv_route srv_resolve_routes[];
 extern const size_t srv_resolve_n_routes;
+extern const struct srv_route srv_snapshot_routes[];
+extern const size_t srv_snapshot_n_routes;
 extern const struct srv_route srv_workers_routes[];
 extern const size_t srv_workers_n_routes;
 extern const struct srv_route srv_ops_routes[];
 extern const size_t srv_ops_n_routes;
+
+/* Drop the snapshot module's cached document (after srv_stop). */
+void srv_snapshot_fini(void);
 
 #endif

@@ -40,6 +40,7 @@
 #include "app/log.h"
 #include "app/mem.h"
 #include "artifacts/artdb.h"
+#include "artifacts/idcache.h"
 #include "artifacts/keys.h"
 #include "artifacts/store.h"
 #include "server/headers.h"
@@ -73,6 +74,16 @@ srv_artifacts_init(struct srv *s, struct app_err *err)
         s->store = NULL;
         return -1;
     }
+    if (s->cfg.identity_cache) {
+        s->idcache = art_idcache_open(s->cfg.data_dir, s->cfg.identity_cache, err);
+        if (!s->idcache) {
+            art_keys_free(s->keys);
+            art_store_free(s->store);
+            s->keys = NULL;
+            s->store = NULL;
+            return -1;
+        }
+    }
     srv_resolve_set_signer(sign_lock, s->keys);
     return 0;
 }
@@ -86,6 +97,8 @@ srv_artifacts_fini(struct srv *s)
     s->keys = NULL;
     art_store_free(s->store);
     s->store = NULL;
+    art_idcache_free(s->idcache);
+    s->idcache = NULL;
 }
 
 static struct db *
@@ -392,15 +405,32 @@ reply_identity(struct srv_req *r, const struct art_row *row)
         else
             start = 0, len = size;
     }
-    d = xcalloc(1, sizeof(*d));
-    d->store = r->srv->store;
-    memcpy(d->hex, row->sha256, APP_SHA256_HEX);
-    d->start = start;
-    d->len = len;
-    resp = MHD_create_response_from_callback(len, DL_BLOCK, dl_read, d, dl_free);
+    resp = NULL;
+    if (r->srv->idcache && !r->is_head) {
+        /* A decompressed copy on disk: sent with sendfile, like any static file. */
+        struct app_err e = {0};
+        int fd = -1;
+
+        if (art_idcache_get(r->srv->idcache, r->srv->store, row->sha256, size, &fd, &e) > 0) {
+            resp = MHD_create_response_from_fd_at_offset64(len, fd, start);
+            if (!resp)
+                close(fd);
+        } else if (e.code != APP_OK) {
+            app_log(APP_LOG_ERROR, "identity cache: %s", e.msg);
+        }
+        app_err_release(&e);
+    }
     if (!resp) {
-        dl_free(d);
-        return app_fail(&r->err, APP_EINTERNAL, "cannot create response");
+        d = xcalloc(1, sizeof(*d));
+        d->store = r->srv->store;
+        memcpy(d->hex, row->sha256, APP_SHA256_HEX);
+        d->start = start;
+        d->len = len;
+        resp = MHD_create_response_from_callback(len, DL_BLOCK, dl_read, d, dl_free);
+        if (!resp) {
+            dl_free(d);
+            return app_fail(&r->err, APP_EINTERNAL, "cannot create response");
+        }
     }
     srv_reply_response(r, status, resp);
     srv_set_resp_len(r, len);

@@ -72,6 +72,8 @@ struct srv_config {
     double rate, rate_burst; /* --rate-limit; rate 0: off */
     unsigned max_conns_per_ip, max_conns, idle_timeout;
     int webhook_allow_private; /* deliver to private, loopback, link-local targets */
+    long long snapshot_ttl;    /* lifetime of a catalog snapshot, seconds */
+    uint64_t identity_cache;   /* bytes of decompressed hot artifacts kept (0: none) */
 };
 
 struct srv {
@@ -89,6 +91,7 @@ struct srv {
     struct lcache *lcache;    /* resolve responses and unkept locks */
     struct ratelimit *limits; /* NULL: no rate limit */
     struct conns *conns;      /* head deadline and reserve (server/conns.h) */
+    struct art_idcache *idcache; /* NULL when --identity-cache 0 */
 };
 
 enum srv_route_flags {

@@ -24,6 +24,7 @@
 #include "app/mem.h"
 #include "app/ratelimit.h"
 #include "catalog/seed.h"
+#include "catalog/snapissue.h"
 #include "catalog/snapload.h"
 #include "db/events.h"
 #include "db/tokens.h"
@@ -34,6 +35,8 @@
 #include "server/metrics.h"
 #include "server/net.h"
 #include "server/ui.h"
+#include "server/export.h"
+#include "artifacts/idcache.h"
 #include "server/resolve_api.h"
 #include "server/workers_api.h"
 #include "server/artifacts_api.h"
@@ -83,6 +86,9 @@ static const struct opt_doc serve_opts[] = {
     {"--max-conns", "N", "1024", "connections in total"},
     {"--idle-timeout", "SECONDS", "15", "close a connection silent this long"},
     {"--webhook-allow-private", NULL, "off", "webhooks may target private/loopback addresses"},
+    {"--identity-cache", "BYTES", "1G",
+     "decompressed hot artifacts kept for identity downloads (0: off)"},
+    {"--snapshot-ttl", "SECONDS", "604800", "lifetime of the signed catalog snapshot"},
 };
 #define N_SERVE_OPTS (sizeof(serve_opts) / sizeof(serve_opts[0]))
 
@@ -98,7 +104,10 @@ usage(FILE *f)
             "       almanacd token list --data DIR    names, scopes, created, last used\n"
             "       almanacd token revoke NAME --data DIR\n"
             "       almanacd fsck --data DIR [--repair] re-verify every stored artifact\n"
-            "       almanacd key rotate --data DIR    make a new signing key\n"
+            "       almanacd key rotate --data DIR    make a new signing key (with a rotation\n"
+            "                                         statement signed by the old one)\n"
+            "       almanacd export-static --data DIR --to OUT [--expires 7d]\n"
+            "                                         a static mirror tree for any web server\n"
             "       almanacd backup --data DIR --to FILE [--no-artifacts]\n"
             "       almanacd restore --from FILE --data NEWDIR\n"
             "       almanacd --version\n"
@@ -142,11 +151,62 @@ struct opts {
     const char *cors[SRV_CORS_MAX];
     size_t n_cors;
     /* token commands */
+    long long snapshot_ttl;   /* 0: the default (7 days) */
+    long long identity_cache; /* -1: the default (1 GiB) */
+    /* token commands; export-static --expires (a duration) */
     const char *name, *scope, *expires;
     /* strings read from --config, freed at exit */
     char *owned[2 * N_SERVE_OPTS + 8];
     size_t n_owned;
 };
+
+/* BYTES, or a number with a binary unit: 512M, 1G (0 is allowed: off). */
+static int
+parse_bytes(const char *s, long long *out)
+{
+    size_t n = strlen(s);
+    long long mult = 1, v;
+    char num[32];
+
+    if (n == 0 || n >= sizeof(num))
+        return -1;
+    memcpy(num, s, n + 1);
+    switch (num[n - 1]) {
+    case 'K': mult = 1LL << 10, num[n - 1] = '\0'; break;
+    case 'M': mult = 1LL << 20, num[n - 1] = '\0'; break;
+    case 'G': mult = 1LL << 30, num[n - 1] = '\0'; break;
+    default: break;
+    }
+    if (srv_parse_int(num, 0, (1LL << 50) / mult, &v) < 0)
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
+/* SECONDS, or a number with a unit: 90m, 12h, 7d. */
+static int
+parse_duration(const char *s, long long *out)
+{
+    size_t n = strlen(s);
+    long long mult = 1, v;
+    char num[32];
+
+    if (n == 0 || n >= sizeof(num))
+        return -1;
+    memcpy(num, s, n + 1);
+    switch (num[n - 1]) {
+    case 's': mult = 1, num[n - 1] = '\0'; break;
+    case 'm': mult = 60, num[n - 1] = '\0'; break;
+    case 'h': mult = 3600, num[n - 1] = '\0'; break;
+    case 'd': mult = 86400, num[n - 1] = '\0'; break;
+    default: break;
+    }
+    if (srv_parse_int(num, 1, 366LL * 86400, &v) < 0 || v * mult < CAT_SNAPSHOT_TTL_MIN ||
+        v * mult > 366LL * 86400)
+        return -1;
+    *out = v * mult;
+    return 0;
+}
 
 static void
 opts_release(struct opts *o)
@@ -262,6 +322,12 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
         o->tls_cert = v;
     } else if (!strcmp(k, "tls-key")) {
         o->tls_key = v;
+    } else if (!strcmp(k, "identity-cache")) {
+        if (parse_bytes(v, &o->identity_cache) < 0)
+            goto bad;
+    } else if (!strcmp(k, "snapshot-ttl")) {
+        if (parse_duration(v, &o->snapshot_ttl) < 0)
+            goto bad;
     } else if (!strcmp(k, "name")) {
         o->name = v;
     } else if (!strcmp(k, "scope")) {
@@ -358,6 +424,7 @@ static int
 parse_opts(int argc, char **argv, int first, struct opts *o, int serve)
 {
     memset(o, 0, sizeof(*o));
+    o->identity_cache = -1;
     o->data = getenv("ALMANAC_DATA");
     o->listen = DEFAULT_LISTEN;
     o->access_log = 1;
@@ -616,6 +683,9 @@ cmd_serve(const struct opts *o)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    s.cfg.snapshot_ttl = o->snapshot_ttl ? o->snapshot_ttl : CAT_SNAPSHOT_TTL_DEFAULT;
+    s.cfg.identity_cache =
+        o->identity_cache >= 0 ? (uint64_t)o->identity_cache : ART_IDCACHE_DEFAULT;
     /* Modules first, so the first request finds them ready. */
     if (srv_artifacts_init(&s, &err) < 0 || srv_jobs_start(&s, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
@@ -666,6 +736,7 @@ out:
     srv_resolve_fini();
     lcache_free(s.lcache);
     rl_free(s.limits);
+    srv_snapshot_fini();
     snapcache_free(s.snaps);
     srv_metrics_fini();
     ui_free(s.ui);
@@ -897,6 +968,36 @@ check_today_env(void)
     return 0;
 }
 
+/* almanacd export-static: no data-directory lock, so a serving almanacd's data can
+ * be exported while it runs (the export only reads, and records its snapshot). */
+static int
+cmd_export(const struct opts *o)
+{
+    struct app_err err = {0};
+    long long ttl = CAT_SNAPSHOT_TTL_DEFAULT;
+    size_t n = 0;
+
+    if (!o->to) {
+        fprintf(stderr, "almanacd: export-static needs --to OUT\n");
+        return 2;
+    }
+    if (o->expires && parse_duration(o->expires, &ttl) < 0) {
+        fprintf(stderr,
+                "almanacd: export-static: --expires '%s' is not a duration (7d, 12h, 3600)\n",
+                o->expires);
+        return 2;
+    }
+    if (require_db(o->data) < 0)
+        return 1;
+    if (srv_export_static(o->data, o->to, ttl, &n, &err) < 0) {
+        fprintf(stderr, "almanacd: export-static: %s\n", err.msg);
+        app_err_release(&err);
+        return 1;
+    }
+    fprintf(stderr, "almanacd: exported the catalog snapshot and %zu artifacts to %s\n", n, o->to);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -951,6 +1052,8 @@ main(int argc, char **argv)
         rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_fsck(&o);
     else if (!strcmp(argv[1], "backup") || !strcmp(argv[1], "restore"))
         rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_backup(argv[1], &o);
+    else if (!strcmp(argv[1], "export-static"))
+        rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_export(&o);
     else if (!strcmp(argv[1], "key")) {
         if (argc < 3 || strcmp(argv[2], "rotate") != 0) {
             fprintf(stderr, "almanacd: usage: almanacd key rotate --data DIR\n");
