@@ -1,7 +1,6 @@
 /* tests/unit/test_wrangler.c: the worker config reader (cli/wrangler.c): wrangler.toml,
  * wrangler.json / .jsonc (comments, trailing commas, line:column errors), --env
  * overrides, pyproject.toml dependencies. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "app/mem.h"
 #include "cli/wrangler.h"
+#include "tests/lib/unit.h"
 
 static int
 parse_json(const char *text, struct cli_wrangler *w, struct app_err *err)
@@ -265,11 +265,5 @@ wrangler_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(wrangler_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(wrangler_suite());
 }
