@@ -142,19 +142,21 @@ $(B)/almanac: $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB)
 	$(Q)$(CC) $(SANFLAGS) -o $@ $(CLI_OBJS) $(EXEC_LIB) $(CORE_LIB) $(CLI_LDLIBS)
 
 # Shared test data (tests/lib), linked by the unit tests, benches and fuzzers.
-TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_SRCS := $(filter-out tests/lib/unit.c,$(wildcard tests/lib/*.c))
 TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/obj/%.o)
+# How a unit test runs its Check suite (needs libcheck: unit tests only).
+UNITLIB_OBJ := $(B)/obj/tests/lib/unit.o
 
 # The config reader lives in the client; its unit test links it (and its TOML reader) alone.
-$(B)/tests/test_wrangler: tests/unit/test_wrangler.c $(B)/obj/cli/wrangler.o $(B)/obj/cli/toml.o $(ALL_LIBS)
+$(B)/tests/test_wrangler: tests/unit/test_wrangler.c $(B)/obj/cli/wrangler.o $(B)/obj/cli/toml.o $(UNITLIB_OBJ) $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/tests
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/test_wrangler.d -o $@ $< $(B)/obj/cli/wrangler.o $(B)/obj/cli/toml.o $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/test_wrangler.d -o $@ $< $(B)/obj/cli/wrangler.o $(B)/obj/cli/toml.o $(UNITLIB_OBJ) $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(ALL_LIBS)
+$(B)/tests/%: tests/unit/%.c $(TESTLIB_OBJS) $(UNITLIB_OBJ) $(ALL_LIBS)
 	@mkdir -p $(dir $@) $(B)/obj/tests
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/$*.d -o $@ $< $(TESTLIB_OBJS) $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(B)/obj/tests/$*.d -o $@ $< $(TESTLIB_OBJS) $(UNITLIB_OBJ) $(ALL_LIBS) $(shell pkg-config --cflags --libs check) $(LDLIBS)
 
 # No include cycle, layers point down, the client includes only core modules.
 check-layers:

@@ -24,6 +24,27 @@ cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* arr (n items of elem bytes, room for *cap) with room for one more, doubling from
+ * first; the new item n is zeroed. Every array the load builds grows this way. */
+static void *
+grow(void *arr, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n == *cap) {
+        *cap = *cap ? *cap * 2 : first;
+        arr = xrealloc(arr, *cap * elem);
+    }
+    memset((char *)arr + n * elem, 0, elem);
+    return arr;
+}
+
+/* Rerun a child query for the parent row keyed by id (id outlives the rows read). */
+static void
+rebind(sqlite3_stmt *st, const char *id)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+}
+
 /* A JSON array of strings (from SQLite's json_each) into a sorted char* array. */
 static int
 load_strings(struct db *c, const char *json, char ***out, size_t *n, int sort, struct app_err *err)
@@ -38,10 +59,7 @@ load_strings(struct db *c, const char *json, char ***out, size_t *n, int sort, s
         return -1;
     sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
     while ((rc = db_next(st, err)) > 0) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 4;
-            *out = xrealloc(*out, cap * sizeof(**out));
-        }
+        *out = grow(*out, *n, &cap, sizeof(**out), 4);
         (*out)[(*n)++] = col_dup(st, 0);
     }
     sqlite3_finalize(st);
@@ -69,12 +87,8 @@ load_lines(struct db *c, struct snap *s, struct app_err *err)
     while ((rc = db_next(st, err)) > 0) {
         struct snap_line *l;
 
-        if (s->n_lines == cap) {
-            cap = cap ? cap * 2 : 16;
-            s->lines = xrealloc(s->lines, cap * sizeof(*s->lines));
-        }
+        s->lines = grow(s->lines, s->n_lines, &cap, sizeof(*s->lines), 16);
         l = &s->lines[s->n_lines++];
-        memset(l, 0, sizeof(*l));
         l->line = col_dup(st, 0);
         if (cat_pyline_parse(l->line, &l->major, &l->minor) < 0) {
             rc = app_fail(err, APP_EINTERNAL, "stored python line '%s' is malformed", l->line);
@@ -108,27 +122,19 @@ load_runtimes(struct db *c, struct snap *s, struct app_err *err)
         struct snap_runtime *r;
         size_t acap = 0;
 
-        if (s->n_runtimes == cap) {
-            cap = cap ? cap * 2 : 8;
-            s->runtimes = xrealloc(s->runtimes, cap * sizeof(*s->runtimes));
-        }
+        s->runtimes = grow(s->runtimes, s->n_runtimes, &cap, sizeof(*s->runtimes), 8);
         r = &s->runtimes[s->n_runtimes++];
-        memset(r, 0, sizeof(*r));
         r->id = col_dup(st, 0);
         r->pyodide = col_dup(st, 1);
         r->python = col_dup(st, 2);
         r->line = col_dup(st, 3);
         r->emscripten = col_dup(st, 4);
         r->abi = col_dup(st, 5);
-        sqlite3_reset(ast);
-        sqlite3_bind_text(ast, 1, r->id, -1, SQLITE_STATIC);
+        rebind(ast, r->id);
         while ((rc = db_next(ast, err)) > 0) {
             struct snap_artifact *a;
 
-            if (r->n_arts == acap) {
-                acap = acap ? acap * 2 : 8;
-                r->arts = xrealloc(r->arts, acap * sizeof(*r->arts));
-            }
+            r->arts = grow(r->arts, r->n_arts, &acap, sizeof(*r->arts), 8);
             a = &r->arts[r->n_arts++];
             a->role = col_dup(ast, 0);
             a->file_name = col_dup(ast, 1);
@@ -169,25 +175,16 @@ load_sets(struct db *c, struct snap *s, struct app_err *err)
         struct snap_set *set;
         size_t pcap = 0;
 
-        if (s->n_sets == cap) {
-            cap = cap ? cap * 2 : 8;
-            s->sets = xrealloc(s->sets, cap * sizeof(*s->sets));
-        }
+        s->sets = grow(s->sets, s->n_sets, &cap, sizeof(*s->sets), 8);
         set = &s->sets[s->n_sets++];
-        memset(set, 0, sizeof(*set));
         set->id = col_dup(st, 0);
         set->runtime = col_dup(st, 1);
-        sqlite3_reset(pst);
-        sqlite3_bind_text(pst, 1, set->id, -1, SQLITE_STATIC);
+        rebind(pst, set->id);
         while ((rc = db_next(pst, err)) > 0) {
             struct snap_pkg *p;
 
-            if (set->n_pkgs == pcap) {
-                pcap = pcap ? pcap * 2 : 64;
-                set->pkgs = xrealloc(set->pkgs, pcap * sizeof(*set->pkgs));
-            }
+            set->pkgs = grow(set->pkgs, set->n_pkgs, &pcap, sizeof(*set->pkgs), 64);
             p = &set->pkgs[set->n_pkgs++];
-            memset(p, 0, sizeof(*p));
             p->name = col_dup(pst, 0);
             p->version = col_dup(pst, 1);
             p->file_name = col_dup(pst, 2);
@@ -235,12 +232,8 @@ load_flags(struct db *c, struct snap *s, struct app_err *err)
         struct flag_def *f;
         size_t icap = 0;
 
-        if (s->n_flags == cap) {
-            cap = cap ? cap * 2 : 16;
-            s->flags = xrealloc(s->flags, cap * sizeof(*s->flags));
-        }
+        s->flags = grow(s->flags, s->n_flags, &cap, sizeof(*s->flags), 16);
         f = &s->flags[s->n_flags++];
-        memset(f, 0, sizeof(*f));
         f->name = col_dup(st, 0);
         f->disable = xstrdup(db_col_text(st, 1));
         f->has_enable_date =
@@ -251,13 +244,9 @@ load_flags(struct db *c, struct snap *s, struct app_err *err)
             f->bundle_package_set = col_dup(st, 5);
             f->bundle_order = sqlite3_column_int(st, 6);
         }
-        sqlite3_reset(ist);
-        sqlite3_bind_text(ist, 1, f->name, -1, SQLITE_STATIC);
+        rebind(ist, f->name);
         while ((rc = db_next(ist, err)) > 0) {
-            if (f->n_implied == icap) {
-                icap = icap ? icap * 2 : 4;
-                f->implied = xrealloc(f->implied, icap * sizeof(*f->implied));
-            }
+            f->implied = grow(f->implied, f->n_implied, &icap, sizeof(*f->implied), 4);
             f->implied[f->n_implied].flag = col_dup(ist, 0);
             date_parse(db_col_text(ist, 1), &f->implied[f->n_implied].after);
             f->n_implied++;

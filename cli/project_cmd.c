@@ -87,6 +87,26 @@ today(struct cli *c, char out[APP_DATE_LEN], int *from_server)
 
 /* ---- lock ------------------------------------------------------------------------- */
 
+/* The end of every command's option loop: k from cli_opts_next (< 0: a usage error,
+ * already printed), --help, and at most one positional argument (the project
+ * directory or config). 0 when the command goes on; -1 with *rc the exit code. */
+static int
+opts_end(int k, const struct cli_opts *o, const char *cmd, int *rc)
+{
+    *rc = CLI_EUSAGE;
+    if (k < 0)
+        return -1;
+    if (o->help) {
+        *rc = cli_usage(cmd);
+        return -1;
+    }
+    if (o->n_pos > 1) {
+        *rc = cli_usage_error(cmd, "unexpected argument '%s'", o->pos[1]);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 cmd_lock(struct cli *c, int argc, char **argv)
 {
@@ -99,13 +119,8 @@ cmd_lock(struct cli *c, int argc, char **argv)
     int rc;
 
     cli_inputs_init(&in);
-    if (cli_inputs_parse(c, argc, argv, &in, &o, &rc) < 0)
+    if (cli_inputs_parse(c, argc, argv, &in, &o, &rc) < 0 || opts_end(0, &o, argv[0], &rc) < 0)
         goto out;
-    rc = CLI_EUSAGE;
-    if (o.n_pos > 1) {
-        rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
-        goto out;
-    }
     if (in.lock_mode == CLI_LOCK_FROZEN || c->offline) {
         rc = cli_usage_error(argv[0], "lock asks the server; --frozen and --offline do not apply");
         goto out;
@@ -505,16 +520,8 @@ cmd_upgrade(struct cli *c, int argc, char **argv)
         else if (cli_inputs_opt(&in, argv[0], k, o.arg) < 0)
             goto out;
     }
-    if (k < 0)
+    if (opts_end(k, &o, argv[0], &rc) < 0)
         goto out;
-    if (o.help) {
-        rc = cli_usage(argv[0]);
-        goto out;
-    }
-    if (o.n_pos > 1) {
-        rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
-        goto out;
-    }
     if (in.date) {
         rc = cli_usage_error(argv[0], "upgrade starts from the config's date; give --to DATE");
         goto out;
@@ -632,16 +639,8 @@ cmd_check(struct cli *c, int argc, char **argv)
             goto out;
         }
     }
-    if (k < 0)
+    if (opts_end(k, &o, argv[0], &rc) < 0)
         goto out;
-    if (o.help) {
-        rc = cli_usage(argv[0]);
-        goto out;
-    }
-    if (o.n_pos > 1) {
-        rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
-        goto out;
-    }
     if (in.lock_mode == CLI_LOCK_FROZEN || c->offline) {
         rc = cli_usage_error(argv[0], "check asks the server for the support policy; --frozen "
                                       "and --offline do not apply");
@@ -786,16 +785,8 @@ cmd_init(struct cli *c, int argc, char **argv)
     cli_opts_init(&o, argc, argv);
     while ((k = cli_opts_next(c, &o, opts)) > 0)
         given_name = o.arg;
-    if (k < 0)
+    if (opts_end(k, &o, argv[0], &rc) < 0)
         goto out;
-    if (o.help) {
-        rc = cli_usage(argv[0]);
-        goto out;
-    }
-    if (o.n_pos > 1) {
-        rc = cli_usage_error(argv[0], "unexpected argument '%s'", o.pos[1]);
-        goto out;
-    }
     if (o.n_pos)
         dir = o.pos[0];
     for (size_t i = 0; i < sizeof(config_names) / sizeof(config_names[0]); i++) {

@@ -1,14 +1,11 @@
-/* cli/wrangler.h: the part of a wrangler.toml almanac needs.
+/* cli/wrangler.h: the part of a worker's configuration almanac needs.
  *
- * A bounded reader for a TOML subset: top-level `key = value` pairs before the
- * first table header, where the keys read are `main` (string),
- * `compatibility_date` (string or a bare TOML local date) and `compatibility_flags`
- * (array of strings, may span lines, trailing comma allowed), and string values of
- * the [vars] table (given to the worker as env). Strings are basic ("...", with
- * \" \\ \n \t \r \uXXXX escapes) or literal ('...'); `#` starts a comment outside
- * strings. Other keys and tables are skipped when their values are simple (strings,
- * numbers, booleans, dates, arrays, inline tables on one line); anything else is an
- * error naming the line.
+ * wrangler.toml is read whole by the one TOML reader (cli/toml.h) into the JSON
+ * wrangler builds from it; wrangler.json / wrangler.jsonc are JSON with comments and
+ * trailing commas. From that JSON: `main`, `compatibility_date` and
+ * `compatibility_flags` (their types checked); everything else (vars, bindings,
+ * [env.NAME]) stays in `json` for the executor. pyproject.toml is read by the same
+ * TOML reader for its [project].dependencies.
  */
 #ifndef CLI_WRANGLER_H
 #define CLI_WRANGLER_H
@@ -28,17 +25,15 @@ struct cli_wrangler {
     char *date; /* NULL when absent */
     char **flags;
     size_t n_flags;
-    int has_flags;                  /* compatibility_flags was present */
-    char **var_names, **var_values; /* [vars] string values */
-    size_t n_vars;
-    cJSON *json; /* the whole config as JSON (for a TOML file: the keys read above) */
-    char **deps; /* pyproject.toml: [project].dependencies */
+    int has_flags; /* compatibility_flags was present */
+    cJSON *json;   /* the whole config as JSON */
+    char **deps;   /* pyproject.toml: [project].dependencies */
     size_t n_deps;
 };
 
 /* wrangler.json / wrangler.jsonc: JSON with // and block comments and trailing
  * commas (wrangler's own reading). Errors name "<path>:<line>:<column>". Fills
- * main, date, flags and vars (string values; json keeps every type). */
+ * main, date and flags; json keeps the whole document. */
 int cli_wrangler_parse_json(const char *path, const char *text, size_t len, struct cli_wrangler *w,
                             struct app_err *err);
 
@@ -54,7 +49,8 @@ char *cli_wrangler_find(const char *dir);
  * "<path>:<line>: <reason>". */
 int cli_wrangler_read(const char *path, struct cli_wrangler *w, struct app_err *err);
 
-/* Parse text (for tests and fuzzing); path is used in messages only. */
+/* Parse TOML text (cli_wrangler_read's TOML path; also for tests and fuzzing): path
+ * names the file in messages and gives w->dir. */
 int cli_wrangler_parse(const char *path, const char *text, size_t len, struct cli_wrangler *w,
                        struct app_err *err);
 

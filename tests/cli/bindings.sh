@@ -19,29 +19,9 @@ if [ "${ALMANAC_SLOW_TESTS:-1}" = "0" ]; then
     exit 0
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/almanac-bindings-test.XXXXXX")
-SRV_PID=
-cleanup() {
-    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); printf '  ok    %s\n' "$1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    printf '  FAIL  %s\n' "$1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed -n '1,15s/^/        | /p'
-}
-OUT= ERR= RC=
-run() {
-    "$@" > "$T/out" 2> "$T/err"
-    RC=$?
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
-# expect NAME RC STDOUT_EXACT_OR_EMPTY [STDERR_REGEX]
+. tests/cli/lib.sh
+# expect NAME RC STDOUT_EXACT_OR_EMPTY [STDERR_REGEX]: this suite compares bodies
+# exactly, so it replaces lib.sh's expect (a stdout pattern).
 expect() {
     local name=$1 want=$2 body=$3 epat=${4:-}
     if [ "$RC" != "$want" ]; then
@@ -58,15 +38,11 @@ $ERR"
     fi
 }
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DATA=$T/data
+PORT=$(free_port)
 export ALMANAC_ZSTD_LEVEL=${ALMANAC_ZSTD_LEVEL:-3}
-"$SRV" seed --data "$T/data" > "$T/seed.log" 2>&1 || { cat "$T/seed.log"; echo "bindings.sh: seed failed" >&2; exit 2; }
-"$SRV" serve --data "$T/data" --listen "127.0.0.1:$PORT" > "$T/server.log" 2>&1 &
-SRV_PID=$!
-for _ in $(seq 50); do
-    curl -fs "http://127.0.0.1:$PORT/v1/health" > /dev/null 2>&1 && break
-    sleep 0.1
-done
+"$SRV" seed --data "$DATA" > "$T/seed.log" 2>&1 || { cat "$T/seed.log"; echo "bindings.sh: seed failed" >&2; exit 2; }
+start_server
 export XDG_CONFIG_HOME=$T/config ALMANAC_CACHE=$T/cache ALMANAC_SERVER=http://127.0.0.1:$PORT
 unset ALMANAC_TOKEN ALMANAC_KEY
 echo "almanac local bindings tests (server on port $PORT, work dir $T)"
@@ -316,5 +292,4 @@ fi
 kill -INT "$DEV_PID" 2> /dev/null
 wait "$DEV_PID" 2> /dev/null
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+summary

@@ -25,52 +25,9 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/almanac-daily-test.XXXXXX")
 DATA=$T/data
-SRV_PID=
-stop_server() {
-    if [ -n "$SRV_PID" ]; then
-        kill "$SRV_PID" 2>/dev/null
-        wait "$SRV_PID" 2>/dev/null
-        SRV_PID=
-    fi
-}
-cleanup() {
-    stop_server
-    chmod -R u+w "$T" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); printf '  ok    %s\n' "$1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    printf '  FAIL  %s\n' "$1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed -n '1,14s/^/        | /p'
-}
-OUT= ERR= RC=
-run() {
-    "$@" > "$T/out" 2> "$T/err" < /dev/null
-    RC=$?
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
-expect() {
-    local name=$1 want=$2 pat=${3:-} epat=${4:-}
-    if [ "$RC" != "$want" ]; then
-        bad "$name (exit $RC, wanted $want)" "$OUT
-$ERR"
-    elif [ -n "$pat" ] && ! grep -Eq -- "$pat" "$T/out"; then
-        bad "$name (stdout lacks /$pat/)" "$OUT
-$ERR"
-    elif [ -n "$epat" ] && ! grep -Eq -- "$epat" "$T/err"; then
-        bad "$name (stderr lacks /$epat/)" "$ERR"
-    else
-        ok "$name"
-    fi
-}
-check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
-jq_() { python3 -c "import json,sys; d=json.load(open('$T/out')); print($1)"; }
+. tests/cli/lib.sh
+# Nothing here reads a terminal: prompts see end of input.
+RUN_STDIN=/dev/null
 problem() {
     cp "$T/out" "$T/problem.$1.json"
     if node tests/cli/problem-check.mjs "$T/problem.$1.json" > "$T/pc" 2>&1; then
@@ -80,23 +37,9 @@ problem() {
     fi
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 export ALMANAC_TODAY=2026-11-25
 export ALMANAC_ZSTD_LEVEL=${ALMANAC_ZSTD_LEVEL:-3}
-start_server() {
-    "$SRV" serve --data "$DATA" --listen "127.0.0.1:$PORT" >> "$T/server.log" 2>&1 &
-    SRV_PID=$!
-    for _ in $(seq 100); do
-        curl -fs "http://127.0.0.1:$PORT/v1/health" > /dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    echo "daily.sh: the server did not start" >&2
-    cat "$T/server.log" >&2
-    exit 2
-}
 "$SRV" seed --data "$DATA" > "$T/seed.log" 2>&1 || { cat "$T/seed.log"; echo "daily.sh: seed failed" >&2; exit 2; }
 TOKEN=$("$SRV" token create --data "$DATA" 2>/dev/null)
 start_server
@@ -503,5 +446,4 @@ if [ "$SLOW" != 0 ]; then
     fi
 fi
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+summary

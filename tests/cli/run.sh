@@ -28,51 +28,7 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/almanac-cli-test.XXXXXX")
 DATA=$T/data
-SRV_PID=
-cleanup() {
-    [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-    chmod -R u+w "$T" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-
-PASS=0
-FAIL=0
-ok() { PASS=$((PASS + 1)); printf '  ok    %s\n' "$1"; }
-bad() {
-    FAIL=$((FAIL + 1))
-    printf '  FAIL  %s\n' "$1"
-    [ -n "${2:-}" ] && printf '%s\n' "$2" | sed -n '1,12s/^/        | /p'
-}
-
-# run NAME: run the rest of the line, keeping stdout, stderr and the exit code.
-OUT= ERR= RC=
-run() {
-    "$@" > "$T/out" 2> "$T/err"
-    RC=$?
-    OUT=$(cat "$T/out")
-    ERR=$(cat "$T/err")
-}
-# expect NAME RC [STDOUT-PATTERN [STDERR-PATTERN]]: check the last run.
-expect() {
-    local name=$1 want=$2 pat=${3:-} epat=${4:-}
-    if [ "$RC" != "$want" ]; then
-        bad "$name (exit $RC, wanted $want)" "$OUT
-$ERR"
-    elif [ -n "$pat" ] && ! grep -Eq -- "$pat" "$T/out"; then
-        bad "$name (stdout lacks /$pat/)" "$OUT
-$ERR"
-    elif [ -n "$epat" ] && ! grep -Eq -- "$epat" "$T/err"; then
-        bad "$name (stderr lacks /$epat/)" "$ERR"
-    else
-        ok "$name"
-    fi
-}
-jq_() { python3 -c "import json,sys; d=json.load(open('$T/out')); print($1)"; }
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. tests/cli/lib.sh
 
 # ---- the server -----------------------------------------------------------------
 PORT=$(free_port)
@@ -81,12 +37,7 @@ export ALMANAC_TODAY=2026-11-25
 export ALMANAC_ZSTD_LEVEL=${ALMANAC_ZSTD_LEVEL:-3}
 "$SRV" seed --data "$DATA" > "$T/seed.log" 2>&1 || { cat "$T/seed.log"; echo "run.sh: seed failed" >&2; exit 2; }
 TOKEN=$("$SRV" token create --data "$DATA" 2>/dev/null)
-"$SRV" serve --data "$DATA" --listen "127.0.0.1:$PORT" > "$T/server.log" 2>&1 &
-SRV_PID=$!
-for _ in $(seq 50); do
-    curl -fs "http://127.0.0.1:$PORT/v1/health" > /dev/null 2>&1 && break
-    sleep 0.1
-done
+start_server
 
 # The CLI's own world: config (pinned keys), cache, server.
 export XDG_CONFIG_HOME=$T/config ALMANAC_CACHE=$T/cache ALMANAC_SERVER=http://127.0.0.1:$PORT
@@ -556,5 +507,4 @@ else
     bad "almanacd key rotate is not available" "$(cat "$T/rotate.out")"
 fi
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary

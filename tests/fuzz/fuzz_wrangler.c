@@ -1,7 +1,7 @@
 /* tests/fuzz/fuzz_wrangler.c: libFuzzer target for the worker config reader
- * (cli/wrangler.c). The first byte picks the reader (TOML or JSON/JSONC); a parsed
- * config also gets --env applied with a name taken from the input. Everything is
- * freed; errors must carry a message. */
+ * (cli/wrangler.c). The first byte picks the reader (TOML, through cli/toml.c, or
+ * JSON/JSONC); when its second bit is set, a parsed config also gets --env staging
+ * applied. Everything is freed; errors must carry a message. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

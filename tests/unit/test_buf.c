@@ -1,6 +1,5 @@
 /* tests/unit/test_buf.c: byte buffers (app/buf.c) with a size cap, string vectors
  * (app/strv.c) and the string map (app/strmap.c). */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "app/mem.h"
 #include "app/strmap.h"
 #include "app/strv.h"
+#include "tests/lib/unit.h"
 
 START_TEST(test_unlimited)
 {
@@ -107,17 +107,11 @@ main(void)
 {
     Suite *s = suite_create("buf");
     TCase *tc = tcase_create("buf");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_unlimited);
     tcase_add_test(tc, test_capped);
     tcase_add_test(tc, test_strv);
     tcase_add_test(tc, test_strmap);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -1,11 +1,11 @@
 /* tests/unit/test_date.c: strict dates (app/date.c): real Gregorian dates in
  * 2000-2999 only, day numbers both ways, +N years with Feb 29, ALMANAC_TODAY, and
  * RFC 3339 timestamps. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/date.h"
+#include "tests/lib/unit.h"
 
 START_TEST(test_parse_valid)
 {
@@ -91,8 +91,6 @@ main(void)
 {
     Suite *s = suite_create("date");
     TCase *tc = tcase_create("date");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_parse_valid);
     tcase_add_test(tc, test_parse_invalid);
@@ -100,9 +98,5 @@ main(void)
     tcase_add_test(tc, test_today_override);
     tcase_add_test(tc, test_rfc3339);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

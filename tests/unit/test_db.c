@@ -2,7 +2,6 @@
  * that fails anywhere while the catalog snapshot loads (forced through db_fault_next,
  * which interrupts the connection so SQLite itself fails the step) makes the whole
  * load refuse instead of serving a partial catalog. Also the event log and tokens. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "db/db.h"
 #include "db/events.h"
 #include "db/tokens.h"
+#include "tests/lib/unit.h"
 
 /* Rows the snapshot loader reads with every one of its loops: lines, runtimes with
  * artifacts, package sets with packages (depends and imports arrays), flags with
@@ -274,8 +274,6 @@ main(void)
 {
     Suite *s = suite_create("db");
     TCase *tc = tcase_create("db");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_next_done_and_failed);
@@ -285,9 +283,5 @@ main(void)
     tcase_add_test(tc, test_get_failure_is_not_404);
     tcase_add_test(tc, test_tokens);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

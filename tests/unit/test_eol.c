@@ -8,7 +8,6 @@
  * and python_workers_314 (implied after 2026-09-08) -> 314.0.7 (3.14, ends 2030-10-07);
  * 3.15 has no bundle. duckdb is in 0.26.4's and 314.0.7's sets but not in 0.28.3's.
  */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "catalog/snapload.h"
 #include "catalog/workers.h"
 #include "tests/lib/fixtures.h"
+#include "tests/lib/unit.h"
 
 #define TODAY "2026-11-25"
 
@@ -812,16 +812,12 @@ out:
 int
 main(void)
 {
-    SRunner *sr;
     int failed;
     char *cmd;
 
     if (seed_template() < 0)
         return 1;
-    sr = srunner_create(eol_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    failed = unit_failed(eol_suite());
     cmd = xasprintf("rm -rf '%s'", template_dir);
     if (system(cmd) != 0)
         failed++;

@@ -1,6 +1,5 @@
 /* tests/unit/test_flags.c: the date+flags compiler (flags/flag.c) against DESIGN §3
  * and §4, on the seed flags of DESIGN §13 and on small made-up catalogs. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "app/date.h"
 #include "flags/flag.h"
 #include "tests/lib/fixtures.h"
+#include "tests/lib/unit.h"
 
 #define N(a) (sizeof(a) / sizeof(*(a)))
 
@@ -714,11 +714,5 @@ flags_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(flags_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(flags_suite());
 }

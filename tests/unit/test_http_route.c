@@ -1,13 +1,13 @@
 /* tests/unit/test_http_route.c: request paths and headers (server/route.c,
  * server/headers.c): percent-decoding, segments, {name} and {name+} matching,
  * Accept-Encoding zstd, If-None-Match and Range. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/headers.h"
 #include "server/route.h"
+#include "tests/lib/unit.h"
 
 START_TEST(test_decode)
 {
@@ -154,8 +154,6 @@ main(void)
 {
     Suite *s = suite_create("http_route");
     TCase *tc = tcase_create("http_route");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_decode);
     tcase_add_test(tc, test_split);
@@ -164,9 +162,5 @@ main(void)
     tcase_add_test(tc, test_none_match);
     tcase_add_test(tc, test_range);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -1,11 +1,11 @@
 /* tests/unit/test_json.c: canonical JSON (app/json.c): sorted keys at every depth, no
  * whitespace, integers without exponent, minimal escapes; json_parse refuses empty
  * bodies and trailing data; typed field access reports the field. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/json.h"
+#include "tests/lib/unit.h"
 
 static void
 canon_is(const char *in, const char *want)
@@ -102,17 +102,11 @@ main(void)
 {
     Suite *s = suite_create("json");
     TCase *tc = tcase_create("json");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_canonical);
     tcase_add_test(tc, test_canonical_is_stable);
     tcase_add_test(tc, test_parse_refuses);
     tcase_add_test(tc, test_fields);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

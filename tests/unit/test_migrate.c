@@ -1,6 +1,5 @@
 /* tests/unit/test_migrate.c: schema migrations: applied once in order, recorded, and a
  * database newer than the binary refused. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "app/mem.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "tests/lib/unit.h"
 
 static char *
 temp_dir(void)
@@ -174,17 +174,11 @@ main(void)
 {
     Suite *s = suite_create("migrate");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_applied_once_in_order);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_legacy_tokens_become_admin);
     tcase_add_test(tc, test_empty_db_refused_new_db_private);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(s);
 }

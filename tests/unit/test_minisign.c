@@ -2,7 +2,6 @@
  * ids, public key and signature text both ways, prehashed and legacy signatures,
  * every malformed part refused with its reason, tampering detected, and the
  * trusted-comment binding. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 
 #include "app/mem.h"
 #include "artifacts/minisign.h"
+#include "tests/lib/unit.h"
 
 static uint8_t keynum[ART_KEYNUM_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
 static unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
@@ -252,8 +252,6 @@ main(void)
 {
     Suite *s = suite_create("minisign");
     TCase *tc = tcase_create("minisign");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_key_id);
@@ -265,9 +263,5 @@ main(void)
     tcase_add_test(tc, test_wrong_key);
     tcase_add_test(tc, test_binding);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

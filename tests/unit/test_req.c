@@ -1,6 +1,5 @@
 /* tests/unit/test_req.c: requirements lines and version order (catalog/req.c),
  * DESIGN §6. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "app/err.h"
 #include "app/strv.h"
 #include "catalog/req.h"
+#include "tests/lib/unit.h"
 
 #define N(a) (sizeof(a) / sizeof(*(a)))
 
@@ -452,11 +452,5 @@ req_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(req_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(req_suite());
 }

@@ -3,7 +3,6 @@
  * order, byte-identical locks, typed problems in a stable order, and the policy
  * (supported, ending with a warning, ended and moved, ended and blocked, ended with
  * no successor). Also the diff of two dates. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +10,7 @@
 #include "catalog/diff.h"
 #include "catalog/resolve.h"
 #include "tests/lib/fixtures.h"
+#include "tests/lib/unit.h"
 
 static struct snap *snap;
 
@@ -291,8 +291,6 @@ main(void)
 {
     Suite *s = suite_create("resolve");
     TCase *tc = tcase_create("resolve");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_bundle_and_closure);
@@ -307,9 +305,5 @@ main(void)
     tcase_add_test(tc, test_experimental_needs_opt_in);
     tcase_add_test(tc, test_diff_between_dates);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -4,7 +4,6 @@
  * stock `minisign -V`; a flipped byte in the content, the signature line or the
  * trusted comment must be rejected by both.
  */
-#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "app/hash.h"
 #include "app/mem.h"
 #include "artifacts/keys.h"
+#include "tests/lib/unit.h"
 
 static char data_dir[64];
 static int have_minisign;
@@ -351,11 +351,5 @@ sign_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(sign_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(sign_suite());
 }

@@ -1,6 +1,5 @@
 /* tests/unit/test_store.c: the artifact store (artifacts/store.c) and artifact rows
  * and uploads (artifacts/artdb.c), on a temporary data directory. */
-#include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -21,6 +20,7 @@
 #include "artifacts/commands.h"
 #include "artifacts/store.h"
 #include "db/db.h"
+#include "tests/lib/unit.h"
 
 #define LEVEL 3 /* fast for tests; the default level is measured in store.h */
 
@@ -619,11 +619,5 @@ store_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(store_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(store_suite());
 }

@@ -1,11 +1,11 @@
 /* tests/unit/test_toml.c: wrangler.toml as JSON (cli/toml.c): the bindings tables,
  * every value form, and the errors TOML requires. cli/ is not in libalmanac, so the
  * parser is compiled into this test. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/toml.c"
+#include "tests/lib/unit.h"
 
 #define N(a) (sizeof(a) / sizeof(*(a)))
 
@@ -148,17 +148,11 @@ main(void)
 {
     Suite *s = suite_create("toml");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_bindings);
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_depth);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(s);
 }

@@ -4,7 +4,6 @@
  * hand-built malformed modules, and, when the Pyodide npm packages are in the
  * almanac cache, against `wasm-objdump -h -x` on each runtime's pyodide.asm.wasm.
  */
-#include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "app/json.h"
 #include "app/mem.h"
 #include "artifacts/wasm.h"
+#include "tests/lib/unit.h"
 
 /* clang --target=wasm32-unknown-emscripten -fPIC; wasm-ld --experimental-pic
  * -shared --export-dynamic --strip-all, linked against libb.so:
@@ -758,11 +758,5 @@ wasm_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(wasm_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(wasm_suite());
 }

@@ -1,7 +1,6 @@
 /* tests/unit/test_wrangler.c: the worker config reader (cli/wrangler.c): wrangler.toml,
  * wrangler.json / .jsonc (comments, trailing commas, line:column errors), --env
  * overrides, pyproject.toml dependencies. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include "app/mem.h"
 #include "cli/wrangler.h"
+#include "tests/lib/unit.h"
 
 static int
 parse_json(const char *text, struct cli_wrangler *w, struct app_err *err)
@@ -110,11 +110,45 @@ START_TEST(test_toml)
     ck_assert_str_eq(w.main, "worker.py");
     ck_assert_str_eq(w.date, "2025-10-01");
     ck_assert_uint_eq(w.n_flags, 1);
-    ck_assert_uint_eq(w.n_vars, 1);
-    ck_assert_str_eq(w.var_values[0], "v");
+    ck_assert_str_eq(w.flags[0], "python_workers");
+    ck_assert_int_eq(w.has_flags, 1);
+    ck_assert_str_eq(w.dir, "/q");
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w.json, "vars"), "K")
+            ->valuestring,
+        "v");
     cli_wrangler_release(&w);
+    /* Errors name the file and the line. */
     ck_assert_int_eq(cli_wrangler_parse("/q/wrangler.toml", "main = \n", 8, &w, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "/q/wrangler.toml:1: "));
+    app_err_release(&err);
+    ck_assert_int_eq(cli_wrangler_parse("/q/wrangler.toml", "a = 1\nb = [\n", 12, &w, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/q/wrangler.toml:"));
+    app_err_release(&err);
+    /* The fields almanac reads keep their types. */
+    ck_assert_int_eq(cli_wrangler_parse("/q/wrangler.toml", "main = 1\n", 9, &w, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "\"main\" must be a string"));
+    app_err_release(&err);
+    text = "compatibility_flags = [\"a\", 2]\n";
+    ck_assert_int_eq(cli_wrangler_parse("/q/wrangler.toml", text, strlen(text), &w, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "array of strings"));
+    app_err_release(&err);
+    /* Strings: escapes, literal and multi-line forms; no flags key means has_flags 0. */
+    text = "main = 'src\\w.py'\ncompatibility_date = \"2025-\\u0030\\u0031-01\"\n"
+           "[vars]\nM = \"\"\"\nl1\nl2\"\"\"\n";
+    ck_assert_int_eq(cli_wrangler_parse("w.toml", text, strlen(text), &w, &err), 0);
+    ck_assert_str_eq(w.main, "src\\w.py");
+    ck_assert_str_eq(w.date, "2025-01-01");
+    ck_assert_int_eq(w.has_flags, 0);
+    ck_assert_str_eq(w.dir, ".");
+    ck_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(w.json, "vars"), "M")
+            ->valuestring,
+        "l1\nl2");
+    cli_wrangler_release(&w);
+    /* A NUL byte is not text. */
+    ck_assert_int_eq(cli_wrangler_parse("/q/wrangler.toml", "main = \"a\"\0\n", 12, &w, &err), -1);
+    app_err_release(&err);
 }
 END_TEST
 
@@ -231,11 +265,5 @@ wrangler_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(wrangler_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(wrangler_suite());
 }

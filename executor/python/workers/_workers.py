@@ -768,35 +768,29 @@ def _wrap_subclass(cls):
     cls.__init__ = wrapped_init
 
 
-class DurableObject:
+class _Entrypoint:
+    """What the platform's base classes share: `self.ctx` and `self.env`, and a
+    subclass's `env` wrapped for attribute access to the bindings. Private: the public
+    classes below stay distinct (a DurableObject is no WorkerEntrypoint)."""
+
+    def __init__(self, ctx: Context, env: Any):
+        self.ctx = ctx
+        self.env = env
+
+    def __init_subclass__(cls, **_kwargs):
+        # The public bases themselves keep the plain __init__; user classes get the wrap.
+        if _Entrypoint not in cls.__bases__:
+            _wrap_subclass(cls)
+
+
+class DurableObject(_Entrypoint):
     """Base class of a Durable Object: `self.ctx` (state, storage), `self.env`."""
 
-    def __init__(self, ctx: Context, env: Any):
-        self.ctx = ctx
-        self.env = env
 
-    def __init_subclass__(cls, **_kwargs):
-        _wrap_subclass(cls)
-
-
-class WorkerEntrypoint:
+class WorkerEntrypoint(_Entrypoint):
     """Base class of an entrypoint; the class named `Default` serves the worker's events."""
 
-    def __init__(self, ctx: Context, env: Any):
-        self.ctx = ctx
-        self.env = env
 
-    def __init_subclass__(cls, **_kwargs):
-        _wrap_subclass(cls)
-
-
-class WorkflowEntrypoint:
+class WorkflowEntrypoint(_Entrypoint):
     """Base class of a Workflow (the executor runs no workflow engine)."""
-
-    def __init__(self, ctx: Context, env: Any):
-        self.ctx = ctx
-        self.env = env
-
-    def __init_subclass__(cls, **_kwargs):
-        _wrap_subclass(cls)
 
