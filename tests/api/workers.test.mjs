@@ -360,7 +360,7 @@ test('upcoming notices are sent once per worker and line', async () => {
   assert.equal(a.json.applied.deliveries, 2);
   const again = await apply('2028-06-02', '&notify_upcoming=true&summary=true');
   assert.equal(again.json.applied.upcoming_notified, 0);
-  for (let i = 0; i < 100 && received.length < n + 2; i++)
+  for (let i = 0; i < 600 && received.length < n + 2; i++)
     await sleep(50);
   const bodies = byName(received.slice(n).map((r) => JSON.parse(r.body))
     .map((b) => ({ worker: b.data.worker, ...b })));
