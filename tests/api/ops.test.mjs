@@ -536,12 +536,17 @@ test('SIGHUP reopens --log-file; JSON logs carry the status as a number', async 
   const h = await serve(dir, ['--log-file', logFile, '--log-format', 'json']);
   try {
     await request(h.port, 'GET', '/v1/runtimes', { headers: { 'X-Request-Id': 'before-hup' } });
+    // The access line is written when the response completes, which may be just after
+    // the client has read it: wait for it before moving the file away.
+    for (let i = 0; i < 200 && !fs.readFileSync(logFile, 'utf8').includes('before-hup'); i++)
+      await sleep(25);
     fs.renameSync(logFile, `${logFile}.1`);
     h.proc.kill('SIGHUP');
     await sleep(300);
     assert.equal(h.exit, null, 'SIGHUP does not stop the server');
     await request(h.port, 'GET', '/v1/runtimes', { headers: { 'X-Request-Id': 'after-hup' } });
-    await sleep(100);
+    for (let i = 0; i < 200 && !fs.readFileSync(logFile, 'utf8').includes('after-hup'); i++)
+      await sleep(25);
     const old = fs.readFileSync(`${logFile}.1`, 'utf8');
     const cur = fs.readFileSync(logFile, 'utf8');
     assert.ok(old.includes('before-hup') && !old.includes('after-hup'));

@@ -43,7 +43,7 @@ if (SKIP) {
   // this file.
   {
     other = await staticServer(''); // the API origin is set below, once known
-    await startServer({ serveArgs: ['--ui-dir', UI_DIR, '--no-sweep', '--cors-origin', other.origin],
+    await startServer({ serveArgs: ['--ui-dir', UI_DIR, '--no-sweep', '--webhook-allow-private', '--cors-origin', other.origin],
                         env: { ALMANAC_WEBHOOK_BACKOFF_MS: '100' } });
     base = server().url;
     other.setApi(base);
@@ -324,7 +324,7 @@ if (SKIP) {
   test('events: paged log, webhook deliveries with their attempts', async () => {
     for (let i = 0; i < 100 && received.length < 2; i++)
       await new Promise((r) => setTimeout(r, 100));
-    const { page, bad } = await open('/ui/events');
+    const { page, bad } = await open('/ui/events', { token: server().token });
     const first = await page.locator('#events-table tbody tr').allTextContents();
     assert.equal(first.length, 50);
     const caption = await page.locator('#events-table caption').innerText();

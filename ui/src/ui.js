@@ -175,10 +175,10 @@ export function DateField({ id, label, value, onInput, required = false, hint })
   </div>`;
 }
 
-export function LoginPrompt({ what }) {
+export function LoginPrompt({ what, needs = 'an admin token' }) {
   const next = location.pathname + location.search;
   return html`<div class="notice" role="note">
-    <p>${what} needs an admin token. <a href=${href('/login', { next })}>Log in</a> by pasting one
+    <p>${what} needs ${needs}. <a href=${href('/login', { next })}>Log in</a> by pasting one
       (<code>almanacd token create --data DIR</code> prints one).</p>
   </div>`;
 }

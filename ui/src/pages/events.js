@@ -14,6 +14,9 @@ export function Events({ health, search }) {
 
 function EventsPage({ search }) {
   const q = queryParams(search);
+  // Deliveries say whether targets answered, so the API keeps them behind a token
+  // even when reads are public: without one, show the login prompt and ask nothing.
+  const token = useToken();
   const events = useData((signal) => {
     const p = new URLSearchParams({ limit: String(EVENTS_PAGE) });
     if (q.after)
@@ -23,9 +26,9 @@ function EventsPage({ search }) {
     return api(`/v1/events?${p}`, { signal });
   }, [q.after, q.before]);
   const hooks = useData((signal) => api('/v1/webhooks', { signal }), []);
-  const deliveries = useData((signal) => (q.webhook
-    ? api(`/v1/webhooks/${encodeURIComponent(q.webhook)}/deliveries?limit=50${q.dcursor ? `&cursor=${encodeURIComponent(q.dcursor)}` : ''}`, { signal })
-    : Promise.resolve(null)), [q.webhook, q.dcursor]);
+  const deliveries = useData((signal) => (q.webhook && token
+    ? api(`/v1/webhooks/${encodeURIComponent(q.webhook)}/deliveries?limit=50${q.dcursor ? `&cursor=${encodeURIComponent(q.dcursor)}` : ''}`, { signal, auth: true })
+    : Promise.resolve(null)), [q.webhook, q.dcursor, token]);
 
   // The first load waits for both lists, so the webhooks section does not move
   // when the events arrive.
@@ -55,6 +58,7 @@ function EventsPage({ search }) {
         { label: 'Pending', num: true, render: (w) => w.deliveries.pending }, { label: 'Delivered', num: true, render: (w) => w.deliveries.delivered },
         { label: 'Failed', num: true, render: (w) => w.deliveries.failed },
       ]} rows=${hooks.data.webhooks.map((w) => ({ ...w, key: w.id }))} empty="No webhooks."/>` : html`<${Loading} what="webhooks"/>`}
+      ${q.webhook && !token && html`<${LoginPrompt} what=${`Reading the deliveries of webhook ${q.webhook}`} needs="a token (read scope)"/>`}
       ${q.webhook && html`<${Problem} error=${deliveries.error}/>`}
       ${q.webhook && deliveries.data && html`
         <${Table} id="deliveries-table" caption=${`Deliveries of webhook ${q.webhook}`} cols=${[
