@@ -1,3 +1,36 @@
+// The end (exclusive) of the quoted text or comment that starts at sql[i], or -1 when
+// none starts there. `quotes` lists the opening characters that quote: '"' quotes an
+// identifier when splitting, but is the very thing rewriteDqs looks for.
+const QUOTES = "'\"`[";
+function opaqueEnd(sql, i, quotes) {
+  const c = sql[i];
+  const n = sql.length;
+  if (quotes.includes(c)) {
+    const close = c === "[" ? "]" : c;
+    let j = i + 1;
+    while (j < n) {
+      if (sql[j] === close) {
+        if (close !== "]" && sql[j + 1] === close) {
+          j += 2;
+          continue;
+        }
+        break;
+      }
+      j++;
+    }
+    return Math.min(j + 1, n);
+  }
+  if (c === "-" && sql[i + 1] === "-") {
+    const j = sql.indexOf("\n", i);
+    return j < 0 ? n : j;
+  }
+  if (c === "/" && sql[i + 1] === "*") {
+    const e = sql.indexOf("*/", i + 2);
+    return e < 0 ? n : e + 2;
+  }
+  return -1;
+}
+
 // Splits SQL text into statements for `d1 execute --file` and D1 `exec`: semicolons end
 // a statement except inside quotes ('...', "...", `...`, [...]), comments (-- and /* */)
 // and the BEGIN ... END body of CREATE TRIGGER. Empty statements are dropped.
@@ -19,30 +52,10 @@ export function splitSql(text) {
   };
   while (i < n) {
     const c = text[i];
-    if (c === "'" || c === '"' || c === "`" || c === "[") {
-      const close = c === "[" ? "]" : c;
-      i++;
-      while (i < n) {
-        if (text[i] === close) {
-          if (close !== "]" && text[i + 1] === close) {
-            i += 2;
-            continue;
-          }
-          break;
-        }
-        i++;
-      }
-      i++;
-      lastWord = "";
-      continue;
-    }
-    if (c === "-" && text[i + 1] === "-") {
-      while (i < n && text[i] !== "\n") i++;
-      continue;
-    }
-    if (c === "/" && text[i + 1] === "*") {
-      const e = text.indexOf("*/", i + 2);
-      i = e < 0 ? n : e + 2;
+    const e = opaqueEnd(text, i, QUOTES);
+    if (e >= 0) {
+      if (QUOTES.includes(c)) lastWord = "";
+      i = e;
       continue;
     }
     if (/[A-Za-z_]/.test(c)) {
@@ -82,26 +95,10 @@ export function numberedParams(sql) {
   const n = sql.length;
   while (i < n) {
     const c = sql[i];
-    if (c === "'" || c === '"' || c === "`" || c === "[") {
-      const close = c === "[" ? "]" : c;
-      let j = i + 1;
-      while (j < n && !(sql[j] === close && !(close !== "]" && sql[j + 1] === close))) j += sql[j] === close ? 2 : 1;
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    if (c === "-" && sql[i + 1] === "-") {
-      let j = sql.indexOf("\n", i);
-      if (j < 0) j = n;
-      out += sql.slice(i, j);
-      i = j;
-      continue;
-    }
-    if (c === "/" && sql[i + 1] === "*") {
-      const e = sql.indexOf("*/", i + 2);
-      const j = e < 0 ? n : e + 2;
-      out += sql.slice(i, j);
-      i = j;
+    const e = opaqueEnd(sql, i, QUOTES);
+    if (e >= 0) {
+      out += sql.slice(i, e);
+      i = e;
       continue;
     }
     if (c === "?") {
@@ -136,35 +133,10 @@ function rewriteDqs(sql, name) {
   const n = sql.length;
   while (i < n) {
     const c = sql[i];
-    if (c === "'" || c === "`" || c === "[") {
-      const close = c === "[" ? "]" : c;
-      let j = i + 1;
-      while (j < n) {
-        if (sql[j] === close) {
-          if (close !== "]" && sql[j + 1] === close) {
-            j += 2;
-            continue;
-          }
-          break;
-        }
-        j++;
-      }
-      out += sql.slice(i, j + 1);
-      i = j + 1;
-      continue;
-    }
-    if (c === "-" && sql[i + 1] === "-") {
-      let j = sql.indexOf("\n", i);
-      if (j < 0) j = n;
-      out += sql.slice(i, j);
-      i = j;
-      continue;
-    }
-    if (c === "/" && sql[i + 1] === "*") {
-      const e = sql.indexOf("*/", i + 2);
-      const j = e < 0 ? n : e + 2;
-      out += sql.slice(i, j);
-      i = j;
+    const e = opaqueEnd(sql, i, "'`[");
+    if (e >= 0) {
+      out += sql.slice(i, e);
+      i = e;
       continue;
     }
     if (c === '"') {
