@@ -23,7 +23,7 @@
 #include "app/mem.h"
 #include "cli/cli.h"
 #include "cli/wrangler.h"
-#include "executor/run.h"
+#include "executor/host.h"
 
 extern char **environ;
 

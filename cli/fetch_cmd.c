@@ -71,7 +71,7 @@ lock_args(struct cli *c, int argc, char **argv, struct cli_inputs *in, const cha
  * caller releases *lock, frees *files and *cache, also on failure. */
 static int
 lock_and_cache(struct cli *c, struct cli_inputs *in, const char *lock_id, struct cli_lock *lock,
-               struct cli_lock_file **files, size_t *n, struct exe_cache **cache,
+               struct exe_lock_file **files, size_t *n, struct exe_cache **cache,
                struct app_err *err)
 {
     cJSON *body;
@@ -84,7 +84,7 @@ lock_and_cache(struct cli *c, struct cli_inputs *in, const char *lock_id, struct
         rc = cli_lock_resolve(c, body, lock, err);
         cJSON_Delete(body);
     }
-    if (rc < 0 || cli_lock_files(lock->lock, files, n, err) < 0)
+    if (rc < 0 || exe_lock_files(lock->lock, files, n, err) < 0)
         return -1;
     *cache = exe_cache_open(NULL, err);
     return *cache ? 0 : -1;
@@ -95,7 +95,7 @@ cmd_fetch(struct cli *c, int argc, char **argv)
 {
     struct cli_inputs in;
     struct cli_lock lock = {0};
-    struct cli_lock_file *files = NULL;
+    struct exe_lock_file *files = NULL;
     struct exe_cache *cache = NULL;
     struct exe_fetch st;
     struct app_err err = {0};
@@ -111,7 +111,7 @@ cmd_fetch(struct cli *c, int argc, char **argv)
         goto out;
     }
     if (lock_and_cache(c, &in, lock_id, &lock, &files, &n, &cache, &err) < 0 ||
-        cli_fetch_lock(c, cache, lock.lock, files, n, &st, &err) < 0) {
+        cli_fetch_lock(c, cache, files, n, &st, &err) < 0) {
         rc = cli_report(&err);
         goto out;
     }
@@ -272,7 +272,7 @@ cmd_verify(struct cli *c, int argc, char **argv)
 {
     struct cli_inputs in;
     struct cli_lock lock = {0};
-    struct cli_lock_file *files = NULL;
+    struct exe_lock_file *files = NULL;
     struct exe_cache *cache = NULL;
     struct app_err err = {0};
     const char *lock_id = NULL;

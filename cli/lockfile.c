@@ -309,13 +309,13 @@ cli_lockfile_print_diff(FILE *f, const cJSON *was, const cJSON *now)
 static int
 check_cached(const struct cli_lock *l, struct app_err *err)
 {
-    struct cli_lock_file *files = NULL;
+    struct exe_lock_file *files = NULL;
     struct exe_cache *cache = NULL;
     size_t n = 0, missing = 0;
     const char *first = NULL;
     int ret = -1;
 
-    if (cli_lock_files(l->lock, &files, &n, err) < 0 || !(cache = exe_cache_open(NULL, err)))
+    if (exe_lock_files(l->lock, &files, &n, err) < 0 || !(cache = exe_cache_open(NULL, err)))
         goto out;
     for (size_t i = 0; i < n; i++) {
         struct app_err e = {0};

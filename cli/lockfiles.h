@@ -1,5 +1,6 @@
-/* cli/lockfiles.h: the glue between verified locks and the executor's cache: which
- * blobs a lock needs, fetching them with signature checks, and re-verifying. */
+/* cli/lockfiles.h: the glue between the client's pinned keys and the executor's
+ * cache: a lock's files (executor/lockfiles.h) fetched with their signatures checked
+ * against the pinned keys, and cached blobs re-verified. */
 #ifndef CLI_LOCKFILES_H
 #define CLI_LOCKFILES_H
 
@@ -12,23 +13,19 @@
 #include "cli/state.h"
 #include "cli/locks.h"
 #include "executor/cache.h"
+#include "executor/lockfiles.h"
 
-/* One file of a lock: a core artifact (role set) or a package (role NULL). */
-struct cli_lock_file {
-    struct exe_blob blob; /* hex, size, name (= file_name) */
-    const char *role;     /* "core-wasm", ...; NULL for packages */
-};
+/* Set f up for this invocation: the server (none under --offline, a static tree's
+ * paths for a static mirror), downloads verified against the pinned keys (loaded
+ * here), a progress bar on a terminal. f->verify_ctx points at c. */
+int cli_fetch_setup(struct cli *c, struct exe_fetch *f, struct app_err *err);
 
-/* The files of a lock (pointers borrow from lock). Fails with APP_EUNAVAILABLE
- * when the lock is malformed (bad digest, file name). */
-int cli_lock_files(const cJSON *lock, struct cli_lock_file **out, size_t *n, struct app_err *err);
-
-/* Make every file of lock present in cache: fetch what is missing with its
+/* Make every file of a lock present in cache: fetch what is missing with its
  * signature verified against the pinned key, check what is there. Files the
- * server does not store and the cache does not have are an error naming them. */
-int cli_fetch_lock(struct cli *c, struct exe_cache *cache, const cJSON *lock,
-                   struct cli_lock_file *files, size_t n, struct exe_fetch *stats,
-                   struct app_err *err);
+ * server does not store and the cache does not have are an error naming them.
+ * *stats gets the totals. */
+int cli_fetch_lock(struct cli *c, struct exe_cache *cache, struct exe_lock_file *files, size_t n,
+                   struct exe_fetch *stats, struct app_err *err);
 
 /* Full check of one cached blob: SHA-256 against its name and size, and its stored
  * signature against the pinned keys (kind artifact). 0 good, -1 with err. */

@@ -30,7 +30,7 @@
 #include "cli/locks.h"
 #include "executor/cache.h"
 #include "executor/layout.h"
-#include "executor/run.h"
+#include "executor/host.h"
 
 #define RUN_HEADERS_MAX 64
 #define RUN_VARS_MAX 64
@@ -716,7 +716,7 @@ snapshot_retry(const cJSON *res)
  * their file names, and a pyodide-lock.json for exactly this lock. *dir (caller
  * frees) is keyed by the worker's path; *pkgs lists the packages to install. */
 static int
-lay_out(struct exe_cache *cache, const struct cli_lock *lock, const struct cli_lock_file *files,
+lay_out(struct exe_cache *cache, const struct cli_lock *lock, const struct exe_lock_file *files,
         size_t n, const char *worker, char **dir, cJSON **pkgs, int *reused, struct app_err *err)
 {
     struct exe_layout_file *lay = xcalloc(n ? n : 1, sizeof(*lay));
@@ -763,7 +763,7 @@ struct run_state {
     struct run_args a;
     struct run_times t;
     struct cli_lock lock;
-    struct cli_lock_file *files;
+    struct exe_lock_file *files;
     size_t n;
     struct exe_cache *cache;
     struct exe_fetch st;
@@ -860,11 +860,11 @@ phase_fetch_layout(struct cli *c, struct run_state *s, cJSON **pkgs, struct app_
 {
     double t1 = cli_now_ms();
 
-    if (cli_lock_files(s->lock.lock, &s->files, &s->n, err) < 0)
+    if (exe_lock_files(s->lock.lock, &s->files, &s->n, err) < 0)
         return cli_report(err);
     status(c, "fetching %zu files of %s ...", s->n,
            cli_str(cJSON_GetObjectItemCaseSensitive(s->lock.lock, "runtime"), "id"));
-    if (cli_fetch_lock(c, s->cache, s->lock.lock, s->files, s->n, &s->st, err) < 0) {
+    if (cli_fetch_lock(c, s->cache, s->files, s->n, &s->st, err) < 0) {
         status_clear(c);
         return cli_report(err);
     }

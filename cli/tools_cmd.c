@@ -302,7 +302,7 @@ keeps(const struct keep *k, const char *hex)
 static void
 keep_lockfile(struct keep *k, const char *path)
 {
-    struct cli_lock_file *files = NULL;
+    struct exe_lock_file *files = NULL;
     struct app_err err = {0};
     char *text = NULL;
     size_t len = 0, n = 0;
@@ -314,7 +314,7 @@ keep_lockfile(struct keep *k, const char *path)
     }
     doc = cJSON_ParseWithLength(text, len);
     free(text);
-    if (cli_lock_files(cJSON_GetObjectItemCaseSensitive(doc, "lock"), &files, &n, &err) == 0) {
+    if (exe_lock_files(cJSON_GetObjectItemCaseSensitive(doc, "lock"), &files, &n, &err) == 0) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "lock_id");
 
         for (size_t i = 0; i < n; i++)

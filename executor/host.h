@@ -1,4 +1,4 @@
-/* executor/run.h: start the Node.js host (executor/host.mjs) on a laid-out
+/* executor/host.h: start the Node.js host (executor/host.mjs) on a laid-out
  * directory and read its one-line JSON result.
  *
  * The host's config and output protocol are executor/host.mjs's (its header and
@@ -8,8 +8,8 @@
  * false, error: {type, message, traceback, code}}. Its stderr (Python's print,
  * Pyodide's messages) passes through to ours.
  */
-#ifndef EXECUTOR_RUN_H
-#define EXECUTOR_RUN_H
+#ifndef EXECUTOR_HOST_H
+#define EXECUTOR_HOST_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
-/* executor/run.c: spawn node on host.mjs and collect its result line. */
-#include "executor/run.h"
+/* executor/host.c: spawn node on host.mjs and collect its result line. */
+#include "executor/host.h"
 
 #include <errno.h>
 #include <fcntl.h>
