@@ -118,21 +118,6 @@ status_clear(const struct cli *c)
     }
 }
 
-/* Core files under the names Pyodide loads them by. */
-static const char *
-core_name(const char *role, const char *file_name)
-{
-    if (strcmp(role, "core-wasm") == 0)
-        return "pyodide.asm.wasm";
-    if (strcmp(role, "loader") == 0)
-        return "pyodide.mjs";
-    if (strcmp(role, "stdlib") == 0)
-        return "python_stdlib.zip";
-    if (strcmp(role, "core-js") == 0)
-        return file_name; /* pyodide.asm.js or pyodide.asm.mjs */
-    return NULL;
-}
-
 static int
 parse_args(struct cli *c, int argc, char **argv, struct run_args *a, int dev, int *rc)
 {
@@ -712,51 +697,6 @@ snapshot_retry(const cJSON *res)
             !strcmp(code, "snapshot_missing"));
 }
 
-/* The worker's directory: core files under Pyodide's names, the packages under
- * their file names, and a pyodide-lock.json for exactly this lock. *dir (caller
- * frees) is keyed by the worker's path; *pkgs lists the packages to install. */
-static int
-lay_out(struct exe_cache *cache, const struct cli_lock *lock, const struct exe_lock_file *files,
-        size_t n, const char *worker, char **dir, cJSON **pkgs, int *reused, struct app_err *err)
-{
-    struct exe_layout_file *lay = xcalloc(n ? n : 1, sizeof(*lay));
-    char key[APP_SHA256_HEX];
-    char *shipped = NULL, *lock_text;
-    const cJSON *p;
-    size_t k = 0;
-    int ret;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *name = files[i].blob.name;
-
-        if (files[i].role) {
-            /* The runtime's own lock only lends its "info" to the one written here. */
-            if (!strcmp(files[i].role, "lock")) {
-                free(shipped);
-                shipped = exe_cache_blob_path(cache, files[i].blob.hex);
-                continue;
-            }
-            name = core_name(files[i].role, files[i].blob.name);
-            if (!name)
-                continue;
-        }
-        lay[k].name = name;
-        lay[k].hex = files[i].blob.hex;
-        k++;
-    }
-    sha256_hex(worker, strlen(worker), key);
-    *dir = xasprintf("%s/workers/%.16s", exe_cache_root(cache), key);
-    lock_text = exe_pyodide_lock(lock->lock, shipped);
-    ret = exe_layout_build(cache, *dir, lay, k, lock_text, reused, err);
-    *pkgs = xjson(cJSON_CreateArray());
-    cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(lock->lock, "packages"))
-        cJSON_AddItemToArray(*pkgs, xjson(cJSON_CreateString(cli_str(p, "name"))));
-    free(lock_text);
-    free(shipped);
-    free(lay);
-    return ret;
-}
-
 /* One run's state, from the parsed arguments to the host's config. `run` and `dev`
  * share it: each phase below fills part of it. */
 struct run_state {
@@ -871,8 +811,8 @@ phase_fetch_layout(struct cli *c, struct run_state *s, cJSON **pkgs, struct app_
     status_clear(c);
     s->t.fetch = cli_now_ms() - t1;
     t1 = cli_now_ms();
-    if (lay_out(s->cache, &s->lock, s->files, s->n, s->a.worker, &s->dir, pkgs, &s->reused, err) <
-        0)
+    if (exe_layout_lock(s->cache, s->lock.lock, s->files, s->n, s->a.worker, &s->dir, pkgs,
+                        &s->reused, err) < 0)
         return cli_report(err);
     s->t.layout = cli_now_ms() - t1;
     return CLI_OK;

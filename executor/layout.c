@@ -309,3 +309,72 @@ exe_pyodide_lock(const cJSON *lock, const char *shipped_path)
     cJSON_Delete(out);
     return text;
 }
+
+const char *
+exe_core_name(const char *role, const char *file_name)
+{
+    if (strcmp(role, "core-wasm") == 0)
+        return "pyodide.asm.wasm";
+    if (strcmp(role, "loader") == 0)
+        return "pyodide.mjs";
+    if (strcmp(role, "stdlib") == 0)
+        return "python_stdlib.zip";
+    if (strcmp(role, "core-js") == 0)
+        return file_name; /* pyodide.asm.js or pyodide.asm.mjs */
+    return NULL;
+}
+
+int
+exe_layout_lock(struct exe_cache *c, const cJSON *lock, const struct exe_lock_file *files, size_t n,
+                const char *worker, char **dir, cJSON **pkgs, int *reused, struct app_err *err)
+{
+    struct exe_layout_file *lay = xcalloc(n ? n : 1, sizeof(*lay));
+    char key[APP_SHA256_HEX];
+    char *shipped = NULL, *lock_text = NULL;
+    const cJSON *p;
+    size_t k = 0;
+    int ret = -1;
+
+    *dir = NULL;
+    *pkgs = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = files[i].blob.name;
+
+        if (files[i].role) {
+            /* The runtime's own lock only lends its "info" to the one written here. */
+            if (!strcmp(files[i].role, "lock")) {
+                free(shipped);
+                shipped = exe_cache_blob_path(c, files[i].blob.hex);
+                continue;
+            }
+            name = exe_core_name(files[i].role, files[i].blob.name);
+            if (!name)
+                continue;
+        }
+        lay[k].name = name;
+        lay[k].hex = files[i].blob.hex;
+        k++;
+    }
+    sha256_hex(worker, strlen(worker), key);
+    *dir = xasprintf("%s/workers/%.16s", exe_cache_root(c), key);
+    lock_text = exe_pyodide_lock(lock, shipped);
+    if (exe_layout_build(c, *dir, lay, k, lock_text, reused, err) < 0)
+        goto out;
+    *pkgs = xjson(cJSON_CreateArray());
+    cJSON_ArrayForEach (p, cJSON_GetObjectItemCaseSensitive(lock, "packages")) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
+
+        cJSON_AddItemToArray(
+            *pkgs, xjson(cJSON_CreateString(cJSON_IsString(name) ? name->valuestring : "-")));
+    }
+    ret = 0;
+out:
+    if (ret < 0) {
+        free(*dir);
+        *dir = NULL;
+    }
+    free(lock_text);
+    free(shipped);
+    free(lay);
+    return ret;
+}

@@ -22,6 +22,7 @@
 
 #include "app/err.h"
 #include "executor/cache.h"
+#include "executor/lockfiles.h"
 
 struct exe_layout_file {
     const char *name; /* a plain file name: no '/', not "." or ".." */
@@ -38,5 +39,22 @@ int exe_layout_build(struct exe_cache *c, const char *dir, const struct exe_layo
  * taken from the runtime's shipped lock at shipped_path (may be NULL or unreadable:
  * then info is derived from the lock's "runtime"). The caller frees. */
 char *exe_pyodide_lock(const cJSON *lock, const char *shipped_path);
+
+/* The name Pyodide loads a core artifact of role by: "core-wasm" pyodide.asm.wasm,
+ * "loader" pyodide.mjs, "stdlib" python_stdlib.zip, "core-js" its own file_name
+ * (pyodide.asm.js, or pyodide.asm.mjs from 0.28 on). NULL for any other role (the
+ * runtime's shipped "lock" and unknown roles are not laid out). Borrowed. */
+const char *exe_core_name(const char *role, const char *file_name);
+
+/* The directory of one worker for one lock, under the cache's workers/ and keyed by
+ * the worker's path (so two workers never share one): the core files under their
+ * Pyodide names, the packages under their file names, and a pyodide-lock.json for
+ * exactly this lock (its info from the runtime's shipped lock when the lock has one).
+ * files are exe_lock_files(lock) already in the cache. *dir (caller frees) is the
+ * directory, *pkgs (caller frees) the names of the lock's packages for the host to
+ * install, *reused as exe_layout_build. Fails as exe_layout_build. */
+int exe_layout_lock(struct exe_cache *c, const cJSON *lock, const struct exe_lock_file *files,
+                    size_t n, const char *worker, char **dir, cJSON **pkgs, int *reused,
+                    struct app_err *err);
 
 #endif
