@@ -30,13 +30,12 @@
 #include "cli/locks.h"
 #include "executor/cache.h"
 #include "executor/layout.h"
+#include "executor/snapkey.h"
 #include "executor/host.h"
 
 #define RUN_HEADERS_MAX 64
 #define RUN_VARS_MAX 64
 #define RUN_BODY_MAX (64u * 1024 * 1024)
-#define RUN_SOURCE_MAX (64u * 1024 * 1024)
-#define RUN_HASH_DEPTH_MAX 32 /* directory depth the snapshot key follows */
 
 enum {
     OPT_REQUEST = 1,
@@ -303,103 +302,6 @@ default_date(struct cli *c, char **date, struct app_err *err)
     }
     *date = xstrdup(t->valuestring);
     cJSON_Delete(h);
-    return 0;
-}
-
-/* Names the host skips when it copies the worker's files (executor/host.mjs). */
-static int
-hash_skip(const char *nm)
-{
-    size_t len = strlen(nm);
-
-    return nm[0] == '.' || strcmp(nm, "__pycache__") == 0 || strcmp(nm, "node_modules") == 0 ||
-           (len > 4 && strcmp(nm + len - 4, ".pyc") == 0);
-}
-
-static void
-hash_file(crypto_hash_sha256_state *st, const char *rel, const char *path)
-{
-    char *text = NULL;
-    size_t tl = 0;
-
-    if (file_read_all(path, &text, &tl, RUN_SOURCE_MAX, NULL) == 0) {
-        crypto_hash_sha256_update(st, (const unsigned char *)rel, strlen(rel) + 1);
-        crypto_hash_sha256_update(st, (const unsigned char *)text, tl);
-    }
-    free(text);
-}
-
-/* Every file under dir (names sorted, hidden ones and caches skipped), named rel/... */
-static void
-hash_tree(crypto_hash_sha256_state *st, const char *rel, const char *dir, int depth)
-{
-    struct dirent **names = NULL;
-    int n;
-
-    if (depth > RUN_HASH_DEPTH_MAX || (n = scandir(dir, &names, NULL, alphasort)) < 0)
-        return;
-    for (int i = 0; i < n; i++) {
-        const char *nm = names[i]->d_name;
-        char *p = xasprintf("%s/%s", dir, nm), *r = xasprintf("%s/%s", rel, nm);
-        struct stat sb;
-
-        if (!hash_skip(nm) && stat(p, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode))
-                hash_tree(st, r, p, depth + 1);
-            else if (S_ISREG(sb.st_mode))
-                hash_file(st, r, p);
-        }
-        free(p);
-        free(r);
-        free(names[i]);
-    }
-    free(names);
-}
-
-/* A hash of what the host copies of the worker (so a snapshot is keyed by it): the
- * module and its sibling .py files, its sibling packages (directories with
- * __init__.py, whole), and the project's python_modules/; names and bytes. */
-static int
-worker_hash(const char *worker, const char *project_dir, char out[APP_SHA256_HEX],
-            struct app_err *err)
-{
-    char *dir = xstrdup(worker), *slash = strrchr(dir, '/'), *pm;
-    crypto_hash_sha256_state st;
-    struct dirent **names = NULL;
-    unsigned char d[APP_SHA256_LEN];
-    int n;
-
-    *slash = '\0';
-    crypto_hash_sha256_init(&st);
-    n = scandir(dir, &names, NULL, alphasort);
-    if (n < 0) {
-        app_fail(err, APP_EINVAL, "cannot list '%s': %s", dir, strerror(errno));
-        free(dir);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        const char *nm = names[i]->d_name;
-        size_t len = strlen(nm);
-        char *p = xasprintf("%s/%s", dir, nm), *init = xasprintf("%s/__init__.py", p);
-        struct stat sb;
-
-        if (!hash_skip(nm) && stat(p, &sb) == 0) {
-            if (S_ISREG(sb.st_mode) && len > 3 && strcmp(nm + len - 3, ".py") == 0)
-                hash_file(&st, nm, p);
-            else if (S_ISDIR(sb.st_mode) && access(init, F_OK) == 0)
-                hash_tree(&st, nm, p, 0);
-        }
-        free(p);
-        free(init);
-        free(names[i]);
-    }
-    free(names);
-    pm = xasprintf("%s/python_modules", project_dir);
-    hash_tree(&st, "python_modules", pm, 0);
-    free(pm);
-    crypto_hash_sha256_final(&st, d);
-    hex_encode(d, sizeof(d), out);
-    free(dir);
     return 0;
 }
 
@@ -822,7 +724,7 @@ phase_fetch_layout(struct cli *c, struct run_state *s, cJSON **pkgs, struct app_
 static int
 phase_snapshot_key(struct run_state *s, struct app_err *err)
 {
-    char wh[APP_SHA256_HEX];
+    char key[EXE_SNAPKEY_LEN];
     struct stat sb;
 
     if (!s->a.snapshot)
@@ -833,13 +735,14 @@ phase_snapshot_key(struct run_state *s, struct app_err *err)
 
         if (!s->a.in.have_wrangler)
             *strrchr(pd, '/') = '\0';
-        rc = worker_hash(s->a.worker, pd, wh, err);
+        rc = exe_snapshot_key(
+            s->lock.id, s->a.worker, pd, s->a.in.have_wrangler ? s->a.in.wr.json : NULL,
+            cJSON_GetObjectItemCaseSensitive(s->lock.lock, "enabled_flags"), key, err);
         free(pd);
         if (rc < 0)
             return cli_report(err);
     }
-    s->snap_path =
-        xasprintf("%s/snapshots/%.32s-%.32s.snap", exe_cache_root(s->cache), s->lock.id + 7, wh);
+    s->snap_path = xasprintf("%s/snapshots/%s.snap", exe_cache_root(s->cache), key);
     s->snap_mode = stat(s->snap_path, &sb) == 0 ? "load" : "make";
     return CLI_OK;
 }
