@@ -1,27 +1,25 @@
-/* cli/run_cmd.c: `almanac run`, the executor (DESIGN §10): resolve, verify, fetch,
- * lay out, then run the worker under Node.js on exactly the Pyodide it resolved to.
+/* cli/run_cmd.c: `almanac run` and `almanac dev` (DESIGN §10): the arguments, the
+ * worker and its config, resolution and the lock's signature (the client's pinned
+ * keys), then the executor's phases (executor/run.h: fetch, layout, snapshot key,
+ * host config, host run) and the report.
  *
  * Defaults that make `almanac run worker.py --request 'GET /'` work on its own:
  * the date is the server's today, the flags are ["python_workers"] when none are
  * given. With --snapshot the first run saves a memory snapshot after the worker's
- * imports under snapshots/ in the cache, keyed by the lock id and a hash of the
- * worker's source files; later runs start from it (a stale one is remade).
+ * imports under snapshots/ in the cache (executor/snapkey.h); later runs start
+ * from it (a stale one is remade).
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <dirent.h>
 #include <sodium.h>
 
-#include "app/buf.h"
 #include "app/date.h"
-#include "app/hash.h"
 #include "app/mem.h"
 #include "cli/cli.h"
 #include "cli/client.h"
@@ -29,13 +27,11 @@
 #include "cli/lockfiles.h"
 #include "cli/locks.h"
 #include "executor/cache.h"
-#include "executor/layout.h"
-#include "executor/snapkey.h"
 #include "executor/host.h"
+#include "executor/run.h"
 
 #define RUN_HEADERS_MAX 64
 #define RUN_VARS_MAX 64
-#define RUN_BODY_MAX (64u * 1024 * 1024)
 
 enum {
     OPT_REQUEST = 1,
@@ -54,8 +50,6 @@ enum {
     OPT_PORT,
     OPT_IP,
 };
-
-#define RUN_DEV_VARS_MAX (1024 * 1024)
 
 struct run_args {
     struct cli_inputs in;
@@ -305,180 +299,6 @@ default_date(struct cli *c, char **date, struct app_err *err)
     return 0;
 }
 
-/* {method, url, headers, body} for the host. */
-static int
-request_json(const struct run_args *a, cJSON **out, struct app_err *err)
-{
-    const char *req = a->request ? a->request : (a->data ? "POST /" : "GET /");
-    const char *sp = strchr(req, ' ');
-    cJSON *r = xjson(cJSON_CreateObject()), *hs;
-    char *method, *target, *url;
-
-    *out = NULL;
-    if (!sp) {
-        method = xstrdup(a->data ? "POST" : "GET");
-        target = xstrdup(req);
-    } else {
-        method = xstrndup(req, (size_t)(sp - req));
-        while (*sp == ' ')
-            sp++;
-        target = xstrdup(sp);
-    }
-    if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0)
-        url = xstrdup(target);
-    else if (target[0] == '/')
-        url = xasprintf("http://localhost%s", target);
-    else {
-        app_fail(err, APP_EINVAL, "--request '%s' is not 'METHOD /path' or 'METHOD URL'", req);
-        free(method);
-        free(target);
-        cJSON_Delete(r);
-        return -1;
-    }
-    for (char *m = method; *m; m++)
-        if (*m >= 'a' && *m <= 'z')
-            *m = (char)(*m - 'a' + 'A');
-    xjson(cJSON_AddStringToObject(r, "method", method));
-    xjson(cJSON_AddStringToObject(r, "url", url));
-    hs = xjson(cJSON_AddArrayToObject(r, "headers"));
-    for (size_t i = 0; i < a->n_headers; i++) {
-        const char *colon = strchr(a->headers[i], ':'), *v = colon + 1;
-        char *name = xstrndup(a->headers[i], (size_t)(colon - a->headers[i]));
-        cJSON *pair = xjson(cJSON_CreateArray());
-
-        while (*v == ' ' || *v == '\t')
-            v++;
-        cJSON_AddItemToArray(pair, xjson(cJSON_CreateString(name)));
-        cJSON_AddItemToArray(pair, xjson(cJSON_CreateString(v)));
-        cJSON_AddItemToArray(hs, pair);
-        free(name);
-    }
-    if (a->data) {
-        if (a->data[0] == '@') {
-            char *text = NULL;
-            size_t len = 0;
-
-            if (file_read_all(a->data + 1, &text, &len, RUN_BODY_MAX, err) < 0) {
-                cli_wrap(err, APP_EINVAL, "cannot read --data file '%s'", a->data + 1);
-                free(method);
-                free(target);
-                free(url);
-                cJSON_Delete(r);
-                return -1;
-            }
-            /* A file may be binary: it travels base64-encoded. */
-            {
-                size_t bl = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-                char *b64 = xmalloc(bl);
-
-                sodium_bin2base64(b64, bl, (const unsigned char *)text, len,
-                                  sodium_base64_VARIANT_ORIGINAL);
-                xjson(cJSON_AddStringToObject(r, "body", b64));
-                xjson(cJSON_AddStringToObject(r, "body_encoding", "base64"));
-                free(b64);
-            }
-            free(text);
-        } else {
-            xjson(cJSON_AddStringToObject(r, "body", a->data));
-        }
-    }
-    free(method);
-    free(target);
-    free(url);
-    *out = r;
-    return 0;
-}
-
-/* Secrets from a dotenv file: NAME=value lines, # comments, optional quotes,
- * optional "export ". A missing file is not an error. */
-static int
-dev_vars_read(const char *file, cJSON *env, struct app_err *err)
-{
-    char *text = NULL, *line, *save = NULL;
-    size_t len = 0;
-    int lineno = 0;
-
-    if (access(file, F_OK) != 0)
-        return 0;
-    if (file_read_all(file, &text, &len, RUN_DEV_VARS_MAX, err) < 0)
-        return cli_wrap(err, APP_EINVAL, "cannot read '%s'", file);
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *eq, *k, *v, *e;
-
-        lineno++;
-        while (*line == ' ' || *line == '\t')
-            line++;
-        if (*line == '#' || *line == '\0' || *line == '\r')
-            continue;
-        if (strncmp(line, "export ", 7) == 0)
-            line += 7;
-        eq = strchr(line, '=');
-        if (!eq || eq == line) {
-            free(text);
-            return app_fail(err, APP_EINVAL, "%s: a line is not NAME=value", file);
-        }
-        *eq = '\0';
-        k = line;
-        for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-            e[-1] = '\0';
-        v = eq + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        e = v + strlen(v);
-        while (e > v && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
-            *--e = '\0';
-        if (e - v >= 2 && (*v == '"' || *v == '\'') && e[-1] == *v) {
-            e[-1] = '\0';
-            v++;
-        } else if ((e = strstr(v, " #")) != NULL) {
-            *e = '\0';
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(env, k);
-        xjson(cJSON_AddStringToObject(env, k, v));
-    }
-    free(text);
-    return 0;
-}
-
-/* The env the worker sees besides its bindings: the config's vars (any JSON type),
- * the secrets of .dev.vars (or .dev.vars.NAME with --env NAME), then --var. */
-static int
-env_json(const struct run_args *a, const char *project_dir, cJSON **out, struct app_err *err)
-{
-    cJSON *env = xjson(cJSON_CreateObject());
-    const cJSON *vars, *v;
-
-    *out = NULL;
-    if (a->in.have_wrangler) {
-        vars = cJSON_GetObjectItemCaseSensitive(a->in.wr.json, "vars");
-        cJSON_ArrayForEach (v, vars)
-            cJSON_AddItemToObject(env, v->string, xjson(cJSON_Duplicate(v, 1)));
-    }
-    {
-        char *named =
-            a->in.env_name ? xasprintf("%s/.dev.vars.%s", project_dir, a->in.env_name) : NULL;
-        char *plain = xasprintf("%s/.dev.vars", project_dir);
-        int rc = dev_vars_read(named && access(named, F_OK) == 0 ? named : plain, env, err);
-
-        free(named);
-        free(plain);
-        if (rc < 0) {
-            cJSON_Delete(env);
-            return -1;
-        }
-    }
-    for (size_t i = 0; i < a->n_vars; i++) {
-        const char *eq = strchr(a->vars[i], '=');
-        char *name = xstrndup(a->vars[i], (size_t)(eq - a->vars[i]));
-
-        cJSON_DeleteItemFromObjectCaseSensitive(env, name);
-        xjson(cJSON_AddStringToObject(env, name, eq + 1));
-        free(name);
-    }
-    *out = env;
-    return 0;
-}
-
 static double
 num(const cJSON *o, const char *key)
 {
@@ -588,31 +408,15 @@ report_failure(const struct cli *c, cJSON *res)
     return CLI_EWORKER;
 }
 
-static int
-snapshot_retry(const cJSON *res)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(res, "error");
-    const char *code = cli_str(e, "code");
-
-    return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(res, "ok")) &&
-           (!strcmp(code, "snapshot_stale") || !strcmp(code, "snapshot_invalid") ||
-            !strcmp(code, "snapshot_missing"));
-}
-
-/* One run's state, from the parsed arguments to the host's config. `run` and `dev`
- * share it: each phase below fills part of it. */
+/* One run's state: the parsed arguments, the verified lock, the executor's plan
+ * and its run (executor/run.h). `run` and `dev` share it. */
 struct run_state {
     struct run_args a;
     struct run_times t;
     struct cli_lock lock;
-    struct exe_lock_file *files;
-    size_t n;
-    struct exe_cache *cache;
-    struct exe_fetch st;
-    cJSON *request, *config;
-    char *date, *host, *dir, *snap_path, *project_dir, *config_path;
-    const char *snap_mode;
-    int reused;
+    struct exe_plan plan;
+    struct exe_run r;
+    char *date, *project_dir;
     double t0;
 };
 
@@ -621,28 +425,65 @@ run_state_init(struct run_state *s)
 {
     memset(s, 0, sizeof(*s));
     cli_inputs_init(&s->a.in);
-    s->snap_mode = "none";
+    exe_run_init(&s->r, &s->plan);
     s->t0 = cli_now_ms();
 }
 
 static void
 run_state_release(struct run_state *s)
 {
-    cJSON_Delete(s->request);
-    cJSON_Delete(s->config);
-    free(s->files);
+    exe_run_release(&s->r);
     free(s->date);
-    free(s->host);
-    free(s->dir);
-    free(s->snap_path);
     free(s->project_dir);
-    free(s->config_path);
     free(s->a.worker);
     free(s->a.config_found);
-    exe_cache_free(s->cache);
     cli_lock_release(&s->lock);
     cli_inputs_release(&s->a.in);
     memset(s, 0, sizeof(*s));
+}
+
+static void
+note(void *ctx, const char *text)
+{
+    const struct cli *c = ctx;
+
+    if (!c->quiet)
+        fprintf(stderr, "almanac: %s\n", text);
+}
+
+/* The executor's plan from the arguments (the lock comes in phase_resolve). */
+static void
+plan_of(struct cli *c, struct run_state *s, int serving)
+{
+    struct run_args *a = &s->a;
+    struct exe_plan *p = &s->plan;
+
+    s->project_dir = a->in.have_wrangler ? xstrdup(a->in.wr.dir) : xstrdup(a->worker);
+    if (!a->in.have_wrangler)
+        *strrchr(s->project_dir, '/') = '\0';
+    p->worker = a->worker;
+    p->project_dir = s->project_dir;
+    p->config = a->in.have_wrangler ? a->in.wr.json : NULL;
+    p->request = a->request;
+    p->headers = a->headers;
+    p->n_headers = a->n_headers;
+    p->data = a->data;
+    p->cron = a->scheduled;
+    p->env_name = a->in.env_name;
+    p->vars = a->vars;
+    p->n_vars = a->n_vars;
+    p->state_dir = a->persist_to;
+    p->timeout_ms = a->timeout_ms;
+    p->fresh = a->fresh;
+    p->allow_net = a->allow_net;
+    p->snapshot = a->snapshot;
+    p->status = status_wanted(c);
+    if (serving) {
+        p->serve_ip = a->ip ? a->ip : "127.0.0.1";
+        p->serve_port = a->port ? a->port : 8787;
+    }
+    p->note = note;
+    p->note_ctx = c;
 }
 
 /* Phase: the date and flags (defaults for a bare .py), resolution and the lock's
@@ -696,185 +537,48 @@ phase_resolve(struct cli *c, struct run_state *s, struct app_err *err)
     return CLI_OK;
 }
 
-/* Phase: every artifact into the cache, then the worker's layout directory. */
-static int
-phase_fetch_layout(struct cli *c, struct run_state *s, cJSON **pkgs, struct app_err *err)
-{
-    double t1 = cli_now_ms();
-
-    if (exe_lock_files(s->lock.lock, &s->files, &s->n, err) < 0)
-        return cli_report(err);
-    status(c, "fetching %zu files of %s ...", s->n,
-           cli_str(cJSON_GetObjectItemCaseSensitive(s->lock.lock, "runtime"), "id"));
-    if (cli_fetch_lock(c, s->cache, s->files, s->n, &s->st, err) < 0) {
-        status_clear(c);
-        return cli_report(err);
-    }
-    status_clear(c);
-    s->t.fetch = cli_now_ms() - t1;
-    t1 = cli_now_ms();
-    if (exe_layout_lock(s->cache, s->lock.lock, s->files, s->n, s->a.worker, &s->dir, pkgs,
-                        &s->reused, err) < 0)
-        return cli_report(err);
-    s->t.layout = cli_now_ms() - t1;
-    return CLI_OK;
-}
-
-/* Phase: the snapshot's path and mode (--snapshot), keyed by the lock and the worker. */
-static int
-phase_snapshot_key(struct run_state *s, struct app_err *err)
-{
-    char key[EXE_SNAPKEY_LEN];
-    struct stat sb;
-
-    if (!s->a.snapshot)
-        return CLI_OK;
-    {
-        char *pd = s->a.in.have_wrangler ? xstrdup(s->a.in.wr.dir) : xstrdup(s->a.worker);
-        int rc;
-
-        if (!s->a.in.have_wrangler)
-            *strrchr(pd, '/') = '\0';
-        rc = exe_snapshot_key(
-            s->lock.id, s->a.worker, pd, s->a.in.have_wrangler ? s->a.in.wr.json : NULL,
-            cJSON_GetObjectItemCaseSensitive(s->lock.lock, "enabled_flags"), key, err);
-        free(pd);
-        if (rc < 0)
-            return cli_report(err);
-    }
-    s->snap_path = xasprintf("%s/snapshots/%s.snap", exe_cache_root(s->cache), key);
-    s->snap_mode = stat(s->snap_path, &sb) == 0 ? "load" : "make";
-    return CLI_OK;
-}
-
-/* Phase: the host's config (executor/README.md). Takes pkgs. */
-static int
-phase_host_config(struct run_state *s, cJSON *pkgs, struct app_err *err)
-{
-    struct run_args *a = &s->a;
-    cJSON *config = xjson(cJSON_CreateObject()), *env = NULL;
-    char *lf = xasprintf("%s/pyodide-lock.json", s->dir), *abs;
-
-    s->config = config;
-    xjson(cJSON_AddStringToObject(config, "dir", s->dir));
-    xjson(cJSON_AddStringToObject(config, "lock_file", lf));
-    free(lf);
-    cJSON_AddItemToObject(config, "packages", pkgs);
-    xjson(cJSON_AddStringToObject(config, "worker", a->worker));
-    if (s->request) {
-        cJSON_AddItemToObject(config, "request", s->request);
-        s->request = NULL;
-    }
-    s->project_dir = a->in.have_wrangler ? xstrdup(a->in.wr.dir) : xstrdup(a->worker);
-    if (!a->in.have_wrangler)
-        *strrchr(s->project_dir, '/') = '\0';
-    if (env_json(a, s->project_dir, &env, err) < 0)
-        return cli_report(err);
-    cJSON_AddItemToObject(config, "env", env);
-    cJSON_AddItemToObject(
-        config, "flags",
-        xjson(cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s->lock.lock, "enabled_flags"), 1)));
-    if (a->in.have_wrangler)
-        cJSON_AddItemToObject(config, "config", xjson(cJSON_Duplicate(a->in.wr.json, 1)));
-    abs = realpath(s->project_dir, NULL);
-    xjson(cJSON_AddStringToObject(config, "project_dir", abs ? abs : s->project_dir));
-    if (a->persist_to) {
-        xjson(cJSON_AddStringToObject(config, "state_dir", a->persist_to));
-    } else {
-        char *sd = xasprintf("%s/.almanac/state", abs ? abs : s->project_dir);
-
-        xjson(cJSON_AddStringToObject(config, "state_dir", sd));
-        free(sd);
-    }
-    free(abs);
-    xjson(cJSON_AddBoolToObject(config, "fresh", a->fresh));
-    xjson(cJSON_AddBoolToObject(config, "allow_net", a->allow_net));
-    if (a->scheduled) {
-        xjson(cJSON_AddStringToObject(config, "event", "scheduled"));
-        xjson(cJSON_AddStringToObject(config, "cron", a->scheduled));
-    }
-    {
-        cJSON *sn = xjson(cJSON_AddObjectToObject(config, "snapshot"));
-
-        xjson(cJSON_AddStringToObject(sn, "mode", s->snap_mode));
-        if (s->snap_path)
-            xjson(cJSON_AddStringToObject(sn, "path", s->snap_path));
-    }
-    xjson(cJSON_AddBoolToObject(config, "timings", 1));
-    if (status_on > 0) {
-        const cJSON *rt = cJSON_GetObjectItemCaseSensitive(s->lock.lock, "runtime");
-        char *label =
-            xasprintf("Pyodide %s / Python %s", cli_str(rt, "pyodide"), cli_str(rt, "python"));
-
-        xjson(cJSON_AddStringToObject(config, "status", label));
-        free(label);
-    }
-    if (a->timeout_ms > 0)
-        xjson(cJSON_AddNumberToObject(config, "timeout_ms", (double)a->timeout_ms));
-    s->config_path = xasprintf("%s.run.%ld.json", s->dir, (long)getpid());
-    return CLI_OK;
-}
-
 /* Every phase before the host runs. Returns an exit code, CLI_OK to go on. */
 static int
 run_prepare(struct cli *c, struct run_state *s, int serving, struct app_err *err)
 {
-    cJSON *pkgs = NULL;
+    struct exe_run *r = &s->r;
     int rc;
 
-    if (find_worker(&s->a, err) < 0 || (!serving && request_json(&s->a, &s->request, err) < 0) ||
-        !(s->host = exe_find_host(err)) || !(s->cache = exe_cache_open(NULL, err)))
+    if (find_worker(&s->a, err) < 0)
+        return cli_report(err);
+    plan_of(c, s, serving);
+    if ((!serving && exe_run_request(r, err) < 0) || exe_run_open(r, err) < 0)
         return cli_report(err);
     if ((rc = phase_resolve(c, s, err)) != CLI_OK)
         return rc;
-    if ((rc = phase_fetch_layout(c, s, &pkgs, err)) != CLI_OK) {
-        cJSON_Delete(pkgs);
-        return rc;
-    }
-    if ((rc = phase_snapshot_key(s, err)) != CLI_OK) {
-        cJSON_Delete(pkgs);
-        return rc;
-    }
-    return phase_host_config(s, pkgs, err);
-}
-
-/* Phase: run the host; a stale or broken snapshot is remade once. */
-static int
-phase_host_run(struct cli *c, struct run_state *s, cJSON **res, struct app_err *err)
-{
-    int ret = exe_run_host(s->host, s->config, s->config_path, res, &s->t.node, err);
-
-    if (ret == 0 && !strcmp(s->snap_mode, "load") && snapshot_retry(*res)) {
-        double node2 = 0;
-        cJSON *sn = cJSON_GetObjectItemCaseSensitive(s->config, "snapshot");
-
-        if (!c->quiet)
-            fprintf(stderr, "almanac: snapshot %s is stale (%s); making a new one\n", s->snap_path,
-                    cli_str(cJSON_GetObjectItemCaseSensitive(*res, "error"), "message"));
-        cJSON_Delete(*res);
-        *res = NULL;
-        s->snap_mode = "make";
-        cJSON_ReplaceItemInObjectCaseSensitive(sn, "mode", xjson(cJSON_CreateString("make")));
-        ret = exe_run_host(s->host, s->config, s->config_path, res, &node2, err);
-        s->t.node += node2;
-    }
-    unlink(s->config_path);
-    return ret;
+    s->plan.lock = s->lock.lock;
+    s->plan.lock_id = s->lock.id;
+    if (exe_run_lock_files(r, err) < 0 || cli_fetch_setup(c, &r->fetch, err) < 0)
+        return cli_report(err);
+    status(c, "fetching %zu files of %s ...", r->n_files,
+           cli_str(cJSON_GetObjectItemCaseSensitive(s->lock.lock, "runtime"), "id"));
+    rc = exe_run_fetch(r, err);
+    status_clear(c);
+    if (rc < 0 || exe_run_layout(r, err) < 0 || exe_run_snapshot_key(r, err) < 0 ||
+        exe_run_host_config(r, err) < 0)
+        return cli_report(err);
+    return CLI_OK;
 }
 
 static void
 add_run_facts(struct run_state *s, cJSON *res)
 {
+    const struct exe_fetch *st = &s->r.fetch;
     cJSON *tj = xjson(cJSON_CreateObject());
     cJSON *fj = xjson(cJSON_CreateObject());
 
     xjson(cJSON_AddStringToObject(res, "lock_id", s->lock.id));
-    xjson(cJSON_AddStringToObject(res, "layout", s->dir));
-    xjson(cJSON_AddBoolToObject(res, "layout_reused", s->reused));
-    xjson(cJSON_AddNumberToObject(fj, "downloaded", (double)s->st.n_downloaded));
-    xjson(cJSON_AddNumberToObject(fj, "cached", (double)s->st.n_cached));
-    xjson(cJSON_AddNumberToObject(fj, "bytes", (double)s->st.bytes_identity));
-    xjson(cJSON_AddNumberToObject(fj, "wire_bytes", (double)s->st.bytes_wire));
+    xjson(cJSON_AddStringToObject(res, "layout", s->r.dir));
+    xjson(cJSON_AddBoolToObject(res, "layout_reused", s->r.reused));
+    xjson(cJSON_AddNumberToObject(fj, "downloaded", (double)st->n_downloaded));
+    xjson(cJSON_AddNumberToObject(fj, "cached", (double)st->n_cached));
+    xjson(cJSON_AddNumberToObject(fj, "bytes", (double)st->bytes_identity));
+    xjson(cJSON_AddNumberToObject(fj, "wire_bytes", (double)st->bytes_wire));
     cJSON_AddItemToObject(res, "fetch", fj);
     xjson(cJSON_AddNumberToObject(tj, "resolve_ms", s->t.resolve));
     xjson(cJSON_AddNumberToObject(tj, "verify_ms", s->t.verify));
@@ -898,11 +602,14 @@ cmd_run(struct cli *c, int argc, char **argv)
         goto out;
     if ((rc = run_prepare(c, &s, 0, &err)) != CLI_OK)
         goto out;
-    if (phase_host_run(c, &s, &res, &err) < 0) {
+    if (exe_run_worker(&s.r, &res, &err) < 0) {
         cli_report(&err);
         rc = CLI_EWORKER;
         goto out;
     }
+    s.t.fetch = s.r.t.fetch;
+    s.t.layout = s.r.t.layout;
+    s.t.node = s.r.t.node;
     s.t.total = cli_now_ms() - s.t0;
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "ok"))) {
         rc = report_failure(c, res);
@@ -911,7 +618,8 @@ cmd_run(struct cli *c, int argc, char **argv)
     if (c->json)
         add_run_facts(&s, res);
     if (s.a.timings)
-        print_timings(&s.t, cJSON_GetObjectItemCaseSensitive(res, "timings"), &s.st, s.snap_mode);
+        print_timings(&s.t, cJSON_GetObjectItemCaseSensitive(res, "timings"), &s.r.fetch,
+                      s.r.snap_mode);
     if (!c->json && !s.a.timings)
         cJSON_DeleteItemFromObjectCaseSensitive(res, "timings");
     print_response(c, &s.a, res);
@@ -947,20 +655,11 @@ cmd_dev(struct cli *c, int argc, char **argv)
             run_state_release(&s);
             break;
         }
-        {
-            cJSON *sv = xjson(cJSON_AddObjectToObject(s.config, "serve"));
-
-            xjson(cJSON_AddStringToObject(sv, "ip", s.a.ip ? s.a.ip : "127.0.0.1"));
-            xjson(cJSON_AddNumberToObject(sv, "port", s.a.port ? s.a.port : 8787));
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(s.config, "timings");
-        if (exe_serve_host(s.host, s.config, s.config_path, &code, &err) < 0) {
+        if (exe_run_serve(&s.r, &code, &err) < 0) {
             rc = cli_report(&err);
-            unlink(s.config_path);
             run_state_release(&s);
             break;
         }
-        unlink(s.config_path);
         run_state_release(&s);
         started = 1;
         if (code == EXE_SERVE_RERESOLVE)
