@@ -481,6 +481,24 @@ EOF
     expect "run --snapshot: first run makes the snapshot" 0 'Hello world!' 'snapshot .*\(made\)'
     run "$ALM" run examples/hello-2025/wrangler.toml --snapshot --timings
     expect "run --snapshot: second run boots from it" 0 'Hello world!' 'boot .*\(from snapshot\)'
+    # A snapshot that no longer loads is remade once, saying so (executor/run.c).
+    for f in "$T"/cache/snapshots/*.snap; do printf 'not a snapshot' > "$f"; done
+    run "$ALM" run examples/hello-2025/wrangler.toml --snapshot --timings
+    expect "run --snapshot: a broken snapshot is remade once" 0 'Hello world!' \
+        'snapshot .* is stale \(.*\); making a new one'
+    check "run --snapshot: ... and the remade one is saved" "grep -Eq 'snapshot .*\(made\)' '$T/err'" "$ERR"
+    # The key follows what the host copies (executor/snapkey.c): a new sibling package
+    # gets a snapshot file of its own instead of a stale one.
+    cp -R examples/hello-2025 "$T/snapw"
+    run "$ALM" run "$T/snapw/wrangler.toml" --snapshot
+    expect "run --snapshot: a copy of the project (same files, same key)" 0 'Hello world!'
+    n_snaps=$(ls "$T"/cache/snapshots/*.snap | wc -l)
+    mkdir -p "$T/snapw/helpers" && printf 'X = 1\n' > "$T/snapw/helpers/__init__.py"
+    run "$ALM" run "$T/snapw/wrangler.toml" --snapshot --timings
+    expect "run --snapshot: a new sibling package makes a new snapshot" 0 'Hello world!' \
+        'snapshot .*\(made\)'
+    check "run --snapshot: ... under a new key, not remade as stale" \
+        "! grep -q 'is stale' '$T/err' && [ \$(ls '$T'/cache/snapshots/*.snap | wc -l) -eq $((n_snaps + 1)) ]" "$ERR"
 fi
 
 # ---- trust: a changed key is refused ---------------------------------------------
