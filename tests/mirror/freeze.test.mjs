@@ -16,8 +16,15 @@ after(() => {
 });
 
 test('an expired snapshot is refused from a mirror and from the cache', async () => {
-  const doc = (await get(`${up.url}/v1/catalog/snapshot`)).body;
-  const sig = (await get(`${up.url}/v1/catalog/snapshot/signature`)).body;
+  // The upstream re-signs every second or so: read until the document before and after
+  // the signature is the same one, so the pair agrees.
+  let doc, sig;
+  for (;;) {
+    doc = (await get(`${up.url}/v1/catalog/snapshot`)).body;
+    sig = (await get(`${up.url}/v1/catalog/snapshot/signature`)).body;
+    const again = (await get(`${up.url}/v1/catalog/snapshot`)).body;
+    if (doc.equals(again)) break;
+  }
   m = await fakeMirror(up.url, (req) => {
     if (req.url === '/v1/catalog/snapshot')
       return { headers: { 'content-type': 'application/json' }, body: doc };
