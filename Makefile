@@ -59,7 +59,7 @@ CLI_LDLIBS = $(CLI_PKG_LIBS) -lpthread -lm
 # almanacd links server + core; almanac links exec + core; tests link all three.
 CORE_MODULES := catalog/req catalog/pyline catalog/snapshot catalog/snapjson catalog/resolve \
                 catalog/diff catalog/worker catalog/eol_plan catalog/eol_json \
-                artifacts/minisign artifacts/wasm artifacts/pyodide
+                artifacts/minisign artifacts/rotchain artifacts/wasm artifacts/pyodide
 CORE_SRCS := $(wildcard app/*.c flags/*.c) $(CORE_MODULES:%=%.c)
 SERVER_LIB_SRCS := $(filter-out $(CORE_SRCS),$(wildcard db/*.c catalog/*.c artifacts/*.c))
 EXEC_SRCS := $(wildcard executor/*.c)

@@ -325,7 +325,12 @@ snapcache_get(struct snapcache *sc, struct db *c, struct app_err *err)
     struct snap *s;
 
     pthread_mutex_lock(&sc->mu);
-    if (!sc->cur || sc->cur->generation != db_generation()) {
+    if (sc->pinned && !sc->cur) {
+        pthread_mutex_unlock(&sc->mu);
+        app_fail(err, APP_EUNAVAILABLE, "no catalog version is served yet");
+        return NULL;
+    }
+    if (!sc->pinned && (!sc->cur || sc->cur->generation != db_generation())) {
         /* Loading under the lock keeps concurrent misses from loading twice. */
         struct snap *fresh = snap_load(c, err);
 
@@ -341,6 +346,25 @@ snapcache_get(struct snapcache *sc, struct db *c, struct app_err *err)
     s->refs++;
     pthread_mutex_unlock(&sc->mu);
     return s;
+}
+
+void
+snapcache_pin(struct snapcache *sc, struct snap *s)
+{
+    struct snap *old;
+    int last = 0;
+
+    if (s)
+        s->refs = 1;
+    pthread_mutex_lock(&sc->mu);
+    old = sc->cur;
+    if (old)
+        last = --old->refs == 0;
+    sc->cur = s;
+    sc->pinned = 1;
+    pthread_mutex_unlock(&sc->mu);
+    if (last)
+        snap_free(old);
 }
 
 void

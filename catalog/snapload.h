@@ -22,6 +22,7 @@ struct snap *snap_load_versioned(struct db *c, long long *version, struct app_er
 struct snapcache {
     pthread_mutex_t mu;
     struct snap *cur;
+    int pinned; /* a mirror's: cur is set by snapcache_pin, never loaded */
 };
 
 struct snapcache *snapcache_new(void);
@@ -29,5 +30,9 @@ void snapcache_free(struct snapcache *sc);
 /* The current snapshot (rebuilt from c when stale); release it with snapcache_put. */
 struct snap *snapcache_get(struct snapcache *sc, struct db *c, struct app_err *err);
 void snapcache_put(struct snapcache *sc, struct snap *s);
+/* From now on serve s (taken over; NULL: nothing yet, reads fail with
+ * APP_EUNAVAILABLE) instead of the database's catalog: a mirror resolves from the
+ * upstream's snapshot. */
+void snapcache_pin(struct snapcache *sc, struct snap *s);
 
 #endif

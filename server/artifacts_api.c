@@ -68,12 +68,17 @@ srv_artifacts_init(struct srv *s, struct app_err *err)
     s->store = art_store_open(s->cfg.data_dir, s->cfg.zstd_level, err);
     if (!s->store)
         return -1;
+    /* A mirror signs nothing: no keys of its own (server/mirror.c serves the
+     * upstream's signatures). */
+    if (s->mirror)
+        goto idcache;
     s->keys = art_keys_open(s->cfg.data_dir, err);
     if (!s->keys) {
         art_store_free(s->store);
         s->store = NULL;
         return -1;
     }
+idcache:
     if (s->cfg.identity_cache) {
         s->idcache = art_idcache_open(s->cfg.data_dir, s->cfg.identity_cache, err);
         if (!s->idcache) {
@@ -84,7 +89,8 @@ srv_artifacts_init(struct srv *s, struct app_err *err)
             return -1;
         }
     }
-    srv_resolve_set_signer(sign_lock, s->keys);
+    if (s->keys)
+        srv_resolve_set_signer(sign_lock, s->keys);
     return 0;
 }
 

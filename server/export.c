@@ -29,7 +29,9 @@ struct exporter {
     const char *out;
     struct db *c;
     struct art_store *store;
-    struct art_keys *keys;
+    struct art_keys *keys;    /* signs (export-static), or NULL: */
+    srv_export_sig_fn sig_fn; /* the signatures come from elsewhere (a mirror's) */
+    void *sig_ctx;
     char **hexes;
     size_t n, cap;
 };
@@ -191,7 +193,11 @@ export_artifact(struct exporter *x, const char *hex, struct app_err *err)
     memset(&row, 0, sizeof(row));
     if (artdb_get(x->c, hex, &row, err) < 0)
         goto out;
-    if (!row.blake2b[0]) {
+    if (!x->keys) {
+        /* A mirror's tree: the upstream's signature, fetched and verified already. */
+        if (x->sig_fn(x->sig_ctx, hex, &sig, err) < 0)
+            goto out;
+    } else if (!row.blake2b[0]) {
         struct art_info info;
 
         if (art_store_verify(x->store, hex, &info, err) < 0)
@@ -202,7 +208,8 @@ export_artifact(struct exporter *x, const char *hex, struct app_err *err)
     if ((access(zst, F_OK) != 0 && export_zst(x, hex, zst, err) < 0) ||
         (access(base, F_OK) != 0 && export_identity(x, hex, base, err) < 0))
         goto out;
-    if (art_sign_artifact(x->keys, hex, (uint64_t)row.size, row.blake2b, &sig, err) < 0 ||
+    if ((x->keys &&
+         art_sign_artifact(x->keys, hex, (uint64_t)row.size, row.blake2b, &sig, err) < 0) ||
         put_file(sigp, sig, strlen(sig), err) < 0)
         goto out;
     ret = 0;
@@ -283,56 +290,49 @@ sign_cb(void *ctx, const char *bytes, size_t len, long long version, long long e
     return art_sign_snapshot(ctx, bytes, len, version, expires, sig, key_id, err);
 }
 
+/* The document, its zstd form and signature, then the marker: a web server serving
+ * the tree meanwhile never serves a snapshot naming an artifact not there yet. */
 static int
-export_snapshot(struct exporter *x, long long ttl, struct app_err *err)
+write_snapshot(const char *out, const struct srv_export_doc *doc, struct app_err *err)
 {
-    struct snap *s = NULL;
-    struct cat_snapshot doc = {0};
-    char key_id[ART_KEY_ID_LEN], ia[APP_TIME_LEN], ex[APP_TIME_LEN];
+    char ia[APP_TIME_LEN], ex[APP_TIME_LEN];
     char *p = NULL, *z = NULL, *marker = NULL;
-    long long version = 0;
     size_t zb, zl;
     cJSON *m = NULL;
     int ret = -1;
 
-    s = snap_load_versioned(x->c, &version, err);
-    if (!s || art_keys_current(x->keys, key_id, err) < 0 ||
-        cat_snapshot_current(x->c, s, version, (long long)time(NULL), ttl, key_id, sign_cb, x->keys,
-                             &doc, err) < 0)
-        goto out;
-    zb = ZSTD_compressBound(doc.len);
+    zb = ZSTD_compressBound(doc->len);
     z = xmalloc(zb);
-    zl = ZSTD_compress(z, zb, doc.bytes, doc.len, 19);
+    zl = ZSTD_compress(z, zb, doc->bytes, doc->len, 19);
     if (ZSTD_isError(zl)) {
         app_fail(err, APP_EINTERNAL, "cannot compress the snapshot: %s", ZSTD_getErrorName(zl));
         goto out;
     }
-    /* The document before its signature, the marker last. */
-    p = xasprintf("%s/catalog/snapshot.json", x->out);
-    if (put_file(p, doc.bytes, doc.len, err) < 0)
+    p = xasprintf("%s/catalog/snapshot.json", out);
+    if (put_file(p, doc->bytes, doc->len, err) < 0)
         goto out;
     free(p);
-    p = xasprintf("%s/catalog/snapshot.json.zst", x->out);
+    p = xasprintf("%s/catalog/snapshot.json.zst", out);
     if (put_file(p, z, zl, err) < 0)
         goto out;
     free(p);
-    p = xasprintf("%s/catalog/snapshot.json.minisig", x->out);
-    if (put_file(p, doc.signature, strlen(doc.signature), err) < 0)
+    p = xasprintf("%s/catalog/snapshot.json.minisig", out);
+    if (put_file(p, doc->signature, strlen(doc->signature), err) < 0)
         goto out;
-    date_time_rfc3339(doc.meta.issued_at, ia);
-    date_time_rfc3339(doc.meta.expires, ex);
+    date_time_rfc3339(doc->meta->issued_at, ia);
+    date_time_rfc3339(doc->meta->expires, ex);
     m = xjson(cJSON_CreateObject());
     xjson(cJSON_AddNumberToObject(m, "almanac_mirror", 1));
     xjson(cJSON_AddStringToObject(m, "snapshot", "catalog/snapshot.json"));
-    xjson(cJSON_AddNumberToObject(m, "version", (double)doc.meta.version));
-    xjson(cJSON_AddStringToObject(m, "digest", doc.digest));
+    xjson(cJSON_AddNumberToObject(m, "version", (double)doc->meta->version));
+    xjson(cJSON_AddStringToObject(m, "digest", doc->digest));
     xjson(cJSON_AddStringToObject(m, "issued_at", ia));
     xjson(cJSON_AddStringToObject(m, "expires", ex));
     xjson(cJSON_AddStringToObject(m, "keys", "keys.json"));
     xjson(cJSON_AddStringToObject(m, "artifacts", "artifacts/sha256/"));
     marker = json_canonical(m, NULL);
     free(p);
-    p = xasprintf("%s/almanac-mirror.json", x->out);
+    p = xasprintf("%s/almanac-mirror.json", out);
     if (put_file(p, marker, strlen(marker), err) < 0)
         goto out;
     ret = 0;
@@ -341,10 +341,113 @@ out:
     free(marker);
     free(p);
     free(z);
+    return ret;
+}
+
+static int
+export_snapshot(struct exporter *x, long long ttl, struct app_err *err)
+{
+    struct snap *s = NULL;
+    struct cat_snapshot doc = {0};
+    struct srv_export_doc d;
+    char key_id[ART_KEY_ID_LEN];
+    long long version = 0;
+    int ret = -1;
+
+    s = snap_load_versioned(x->c, &version, err);
+    if (!s || art_keys_current(x->keys, key_id, err) < 0 ||
+        cat_snapshot_current(x->c, s, version, (long long)time(NULL), ttl, key_id, sign_cb, x->keys,
+                             &doc, err) < 0)
+        goto out;
+    d = (struct srv_export_doc){.bytes = doc.bytes,
+                                .len = doc.len,
+                                .signature = doc.signature,
+                                .meta = &doc.meta,
+                                .digest = doc.digest};
+    ret = write_snapshot(x->out, &d, err);
+out:
     cat_snapshot_release(&doc);
     if (s)
         snap_free(s);
     return ret;
+}
+
+/* keys.json, keys/<ID>.pub and keys/rotations.json from the documents a mirror
+ * holds (its upstream's, as they came). */
+static int
+write_keys_from(const char *out, const struct srv_export_doc *doc, struct app_err *err)
+{
+    cJSON *kd = cJSON_Parse(doc->keys_json), *k;
+    char *p;
+    int ret = -1;
+
+    if (!kd) {
+        app_fail(err, APP_EINTERNAL, "the upstream's keys are not JSON");
+        goto out;
+    }
+    cJSON_ArrayForEach (k, cJSON_GetObjectItemCaseSensitive(kd, "keys")) {
+        const char *id = json_str_item(k, "id"), *pub = json_str_item(k, "public_key");
+        int rc;
+
+        if (!id || !pub || !art_key_id_valid(id))
+            continue;
+        p = xasprintf("%s/keys/%s.pub", out, id);
+        rc = put_file(p, pub, strlen(pub), err);
+        free(p);
+        if (rc < 0)
+            goto out;
+    }
+    p = xasprintf("%s/keys/rotations.json", out);
+    ret = put_file(p, doc->rotations_json, strlen(doc->rotations_json), err);
+    free(p);
+    if (ret < 0)
+        goto out;
+    p = xasprintf("%s/keys.json", out);
+    ret = put_file(p, doc->keys_json, strlen(doc->keys_json), err);
+    free(p);
+out:
+    cJSON_Delete(kd);
+    return ret;
+}
+
+static int
+make_dirs(const char *out, struct app_err *err)
+{
+    static const char *const sub[] = {"artifacts/sha256", "catalog", "keys"};
+
+    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+        char *dir = xasprintf("%s/%s", out, sub[i]);
+        int rc = fs_mkdir_p(dir);
+
+        if (rc < 0)
+            app_fail(err, APP_EINTERNAL, "cannot create '%s': %s", dir, strerror(errno));
+        free(dir);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+srv_export_from(struct db *c, struct art_store *store, const char *out, const char *const *hexes,
+                size_t n, srv_export_sig_fn sig, void *ctx, const struct srv_export_doc *doc,
+                struct app_err *err)
+{
+    struct exporter x = {0};
+
+    x.out = out;
+    x.c = c;
+    x.store = store;
+    x.sig_fn = sig;
+    x.sig_ctx = ctx;
+    if (make_dirs(out, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (export_artifact(&x, hexes[i], err) < 0)
+            return -1;
+    if (write_keys_from(out, doc, err) < 0)
+        return -1;
+    return write_snapshot(out, doc, err);
 }
 
 int
@@ -352,7 +455,6 @@ srv_export_static(const char *data_dir, const char *out, long long ttl, size_t *
                   struct app_err *err)
 {
     struct exporter x = {0};
-    char *dir = NULL;
     int ret = -1;
 
     x.out = out;
@@ -363,23 +465,8 @@ srv_export_static(const char *data_dir, const char *out, long long ttl, size_t *
     x.keys = x.store ? art_keys_open(data_dir, err) : NULL;
     if (!x.keys)
         goto out;
-    dir = xasprintf("%s/artifacts/sha256", out);
-    if (fs_mkdir_p(dir) < 0) {
-        app_fail(err, APP_EINTERNAL, "cannot create '%s': %s", dir, strerror(errno));
+    if (make_dirs(out, err) < 0)
         goto out;
-    }
-    free(dir);
-    dir = xasprintf("%s/catalog", out);
-    if (fs_mkdir_p(dir) < 0) {
-        app_fail(err, APP_EINTERNAL, "cannot create '%s': %s", dir, strerror(errno));
-        goto out;
-    }
-    free(dir);
-    dir = xasprintf("%s/keys", out);
-    if (fs_mkdir_p(dir) < 0) {
-        app_fail(err, APP_EINTERNAL, "cannot create '%s': %s", dir, strerror(errno));
-        goto out;
-    }
     if (artdb_each_stored(x.c, collect, &x, err) < 0)
         goto out;
     for (size_t i = 0; i < x.n; i++)
@@ -394,7 +481,6 @@ out:
     for (size_t i = 0; i < x.n; i++)
         free(x.hexes[i]);
     free(x.hexes);
-    free(dir);
     art_keys_free(x.keys);
     art_store_free(x.store);
     db_close(x.c);

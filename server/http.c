@@ -143,6 +143,8 @@ srv_reply_problem(struct srv_req *r, struct app_err *err)
     }
     if (r->request_id[0])
         xjson(cJSON_AddStringToObject(p, "request_id", r->request_id));
+    if (r->problem_upstream)
+        xjson(cJSON_AddStringToObject(p, "upstream", r->problem_upstream));
     free(type);
     s = json_canonical(p, NULL);
     cJSON_Delete(p);
@@ -466,6 +468,8 @@ req_begin(struct srv_req *r, const char *url, const char *version)
         r->close_now = r->err.code == APP_EURI;
         return -1;
     }
+    if (r->srv->mirror && mirror_refuse_write(r, url))
+        return -1;
     buf_init(&allow, 0);
     buf_init(&pub_allow, 0);
     r->route = ui_route(url);
@@ -494,6 +498,8 @@ req_begin(struct srv_req *r, const char *url, const char *version)
     }
     buf_release(&allow);
     buf_release(&pub_allow);
+    if (r->srv->mirror && !(r->route = mirror_route(r, r->route)))
+        return -1;
     /* Every handler gets the thread's connection here, opened once; a database that
      * cannot be opened is a 500 before any handler or body is involved. */
     r->db = srv_db(r);

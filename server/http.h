@@ -92,6 +92,7 @@ struct srv {
     struct ratelimit *limits; /* NULL: no rate limit */
     struct conns *conns;      /* head deadline and reserve (server/conns.h) */
     struct art_idcache *idcache; /* NULL when --identity-cache 0 */
+    struct follower *mirror;     /* almanacd mirror: the upstream's follower (mirror.h) */
 };
 
 enum srv_route_flags {
@@ -141,6 +142,7 @@ struct srv_req {
     enum db_scope auth_scope; /* for this scope */
     char client_key[72];      /* the rate-limit key: "t:<token name>" once authed */
     struct app_err err;
+    const char *problem_upstream; /* a mirror's problems name its upstream (mirror.c) */
     /* The thread's database connection, set before auth and the handler run (never
      * NULL in a handler); borrowed, owned by the thread. */
     struct db *db;
@@ -221,6 +223,13 @@ void cors_decorate(struct srv_req *r);
 /* server/ui.c: the dashboard's route when url is one of its paths ("/", "/ui",
  * "/ui/...", "/favicon.ico"), else NULL; its handler reads r->path. */
 const struct srv_route *ui_route(const char *url);
+
+/* server/mirror.c, when s->mirror is set: 1 with a 405 reply queued when the
+ * request is a write (a mirror takes none), else 0; then the route to run in
+ * place of rt (rt itself or a mirror handler), or NULL with r->err set (503 while
+ * the mirror has no complete catalog version). */
+int mirror_refuse_write(struct srv_req *r, const char *url);
+const struct srv_route *mirror_route(struct srv_req *r, const struct srv_route *rt);
 
 /* The route tables of every module (routes.c). */
 extern const struct srv_routes srv_all_routes[];

@@ -36,6 +36,8 @@
 #include "server/net.h"
 #include "server/ui.h"
 #include "server/export.h"
+#include "server/follow.h"
+#include "server/mirror.h"
 #include "artifacts/idcache.h"
 #include "server/resolve_api.h"
 #include "server/workers_api.h"
@@ -108,6 +110,11 @@ usage(FILE *f)
             "                                         statement signed by the old one)\n"
             "       almanacd export-static --data DIR --to OUT [--expires 7d]\n"
             "                                         a static mirror tree for any web server\n"
+            "       almanacd mirror --upstream URL --data DIR [serve options]\n"
+            "                                         a read-only mirror of URL (--upstream-key\n"
+            "                                         FILE, --poll-interval S, --snapshot-poll S)\n"
+            "       almanacd mirror --upstream URL --static OUT [--data DIR] [--once]\n"
+            "                                         keep a static mirror tree up to date\n"
             "       almanacd backup --data DIR --to FILE [--no-artifacts]\n"
             "       almanacd restore --from FILE --data NEWDIR\n"
             "       almanacd --version\n"
@@ -155,6 +162,10 @@ struct opts {
     long long identity_cache; /* -1: the default (1 GiB) */
     /* token commands; export-static --expires (a duration) */
     const char *name, *scope, *expires;
+    /* mirror */
+    const char *upstream, *static_out, *upstream_key;
+    long long poll_interval, snapshot_poll;
+    int once;
     /* strings read from --config, freed at exit */
     char *owned[2 * N_SERVE_OPTS + 8];
     size_t n_owned;
@@ -222,7 +233,8 @@ static int
 set_opt(struct opts *o, const char *k, const char *v, const char *from)
 {
     if (!strcmp(k, "no-sweep") || !strcmp(k, "reuse-port") || !strcmp(k, "private-reads") ||
-        !strcmp(k, "repair") || !strcmp(k, "no-artifacts") || !strcmp(k, "webhook-allow-private")) {
+        !strcmp(k, "repair") || !strcmp(k, "no-artifacts") || !strcmp(k, "webhook-allow-private") ||
+        !strcmp(k, "once")) {
         int on = 1;
 
         if (v && !strcmp(v, "false"))
@@ -239,6 +251,8 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
             o->no_artifacts = on;
         else if (!strcmp(k, "webhook-allow-private"))
             o->webhook_allow_private = on;
+        else if (!strcmp(k, "once"))
+            o->once = on;
         else
             o->repair = on;
         return 0;
@@ -334,6 +348,20 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
         o->scope = v;
     } else if (!strcmp(k, "expires")) {
         o->expires = v;
+    } else if (!strcmp(k, "upstream")) {
+        if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+            goto bad;
+        o->upstream = v;
+    } else if (!strcmp(k, "static")) {
+        o->static_out = v;
+    } else if (!strcmp(k, "upstream-key")) {
+        o->upstream_key = v;
+    } else if (!strcmp(k, "poll-interval")) {
+        if (srv_parse_int(v, 1, 3600, &o->poll_interval) < 0)
+            goto bad;
+    } else if (!strcmp(k, "snapshot-poll")) {
+        if (srv_parse_int(v, 1, 86400, &o->snapshot_poll) < 0)
+            goto bad;
     } else if (!strcmp(k, "to")) {
         o->to = v;
     } else if (!strcmp(k, "from")) {
@@ -455,7 +483,8 @@ parse_opts(int argc, char **argv, int first, struct opts *o, int serve)
         }
         if (!strcmp(a, "--no-sweep") || !strcmp(a, "--reuse-port") ||
             !strcmp(a, "--private-reads") || !strcmp(a, "--repair") ||
-            !strcmp(a, "--no-artifacts") || !strcmp(a, "--webhook-allow-private")) {
+            !strcmp(a, "--no-artifacts") || !strcmp(a, "--webhook-allow-private") ||
+            !strcmp(a, "--once")) {
             set_opt(o, a + 2, NULL, "option");
             continue;
         }
@@ -466,6 +495,11 @@ parse_opts(int argc, char **argv, int first, struct opts *o, int serve)
         if (set_opt(o, a + 2, v, "option") < 0)
             return -1;
         i++;
+    }
+    /* A static mirror keeps its state next to its tree unless told otherwise. */
+    if (!o->data && o->static_out && o->n_owned < sizeof(o->owned) / sizeof(o->owned[0])) {
+        o->owned[o->n_owned] = xasprintf("%s.mirror-data", o->static_out);
+        o->data = o->owned[o->n_owned++];
     }
     if (!o->data) {
         fprintf(stderr, "almanacd: --data DIR is required (or set ALMANAC_DATA)\n");
@@ -593,9 +627,10 @@ drain(struct srv *s, unsigned timeout_s)
 }
 
 static int
-cmd_serve(const struct opts *o)
+cmd_serve(const struct opts *o, const struct follow_cfg *mirror)
 {
     struct srv s;
+    struct follower *follower = NULL;
     struct app_err err = {0};
     sigset_t sigs;
     struct db *c;
@@ -610,7 +645,7 @@ cmd_serve(const struct opts *o)
         fprintf(stderr, "almanacd: --tls-cert and --tls-key go together\n");
         return 2;
     }
-    if (require_db(o->data) < 0)
+    if (!mirror && require_db(o->data) < 0)
         return 1;
     if (setup_logging(o) < 0)
         return 1;
@@ -647,6 +682,10 @@ cmd_serve(const struct opts *o)
         goto out;
     }
     db_close(c);
+    if (mirror && !(follower = follow_open(mirror, &err))) {
+        fprintf(stderr, "almanacd: mirror: %s\n", err.msg);
+        goto out;
+    }
     if (srv_listen_open(o->listen, o->reuse_port, &s.cfg.listen_fd, shown, &err) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
@@ -686,8 +725,12 @@ cmd_serve(const struct opts *o)
     s.cfg.snapshot_ttl = o->snapshot_ttl ? o->snapshot_ttl : CAT_SNAPSHOT_TTL_DEFAULT;
     s.cfg.identity_cache =
         o->identity_cache >= 0 ? (uint64_t)o->identity_cache : ART_IDCACHE_DEFAULT;
-    /* Modules first, so the first request finds them ready. */
-    if (srv_artifacts_init(&s, &err) < 0 || srv_jobs_start(&s, &err) < 0) {
+    if (follower)
+        mirror_attach(&s, follower);
+    /* Modules first, so the first request finds them ready. A mirror has no jobs
+     * (sweeps, webhooks: the upstream's) but its follower. */
+    if (srv_artifacts_init(&s, &err) < 0 ||
+        (follower ? follow_start(follower, &err) : srv_jobs_start(&s, &err)) < 0) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
@@ -705,6 +748,8 @@ cmd_serve(const struct opts *o)
     log_today();
     app_log(APP_LOG_INFO, "serving on %s://%s (data %s, pid %ld)", o->tls_cert ? "https" : "http",
             shown, o->data, (long)getpid());
+    if (follower)
+        app_log(APP_LOG_INFO, "read-only mirror of %s", follow_upstream(follower));
     if (o->metrics_listen)
         app_log(APP_LOG_INFO, "metrics on http://%s/metrics", mshown);
     if (s.ui)
@@ -732,6 +777,8 @@ out:
     if (s.cfg.metrics_fd >= 0)
         close(s.cfg.metrics_fd);
     srv_jobs_stop(&s);
+    if (follower)
+        follow_stop(follower);
     srv_artifacts_fini(&s);
     srv_resolve_fini();
     lcache_free(s.lcache);
@@ -745,9 +792,113 @@ out:
         sodium_memzero(s.cfg.tls_key_pem, strlen(s.cfg.tls_key_pem));
         free(s.cfg.tls_key_pem);
     }
+    follow_free(follower);
     data_lock_release(lock);
     app_err_release(&err);
     return ret;
+}
+
+struct static_ctx {
+    struct follower *f;
+    const char *data, *out;
+};
+
+/* After each advance: the tree follows (the snapshot and its marker last). */
+static void
+static_advance(void *ctx, struct follow_doc *doc)
+{
+    struct static_ctx *x = ctx;
+    struct app_err err = {0};
+
+    if (mirror_write_static(x->f, x->data, x->out, doc, &err) < 0)
+        app_log(APP_LOG_ERROR, "mirror: cannot write the static tree %s: %s", x->out, err.msg);
+    else
+        app_log(APP_LOG_INFO, "mirror: static tree %s is at version %lld", x->out,
+                doc->meta.version);
+    app_err_release(&err);
+}
+
+/* almanacd mirror --static OUT: follow the upstream into DATA and keep OUT, a
+ * tree in export-static's format, at the served version. --once: one round. */
+static int
+cmd_mirror_static(const struct opts *o, const struct follow_cfg *cfg)
+{
+    struct app_err err = {0};
+    struct data_lock *lock = NULL;
+    struct follower *f = NULL;
+    struct static_ctx x = {0};
+    struct follow_doc *d;
+    sigset_t sigs;
+    int sig, ret = 1;
+
+    if (setup_logging(o) < 0)
+        return 1;
+    if (!(lock = data_lock_take(o->data, &err)) || !(f = follow_open(cfg, &err))) {
+        fprintf(stderr, "almanacd: mirror: %s\n", err.msg);
+        goto out;
+    }
+    x = (struct static_ctx){f, o->data, o->static_out};
+    /* A tree left behind by a crash is brought to the served version first. */
+    d = follow_doc_get(f);
+    if (d) {
+        static_advance(&x, d);
+        follow_doc_put(d);
+    }
+    follow_on_advance(f, static_advance, &x);
+    if (o->once) {
+        if (follow_sync(f, &err) < 0) {
+            fprintf(stderr, "almanacd: mirror: %s\n", err.msg);
+            goto out;
+        }
+        ret = 0;
+        goto out;
+    }
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    if (follow_start(f, &err) < 0) {
+        fprintf(stderr, "almanacd: mirror: %s\n", err.msg);
+        goto out;
+    }
+    app_log(APP_LOG_INFO, "mirror: following %s into the static tree %s (data %s, pid %ld)",
+            follow_upstream(f), o->static_out, o->data, (long)getpid());
+    sigwait(&sigs, &sig);
+    app_log(APP_LOG_INFO, "stopped");
+    ret = 0;
+out:
+    follow_free(f);
+    data_lock_release(lock);
+    app_err_release(&err);
+    return ret;
+}
+
+static int
+cmd_mirror(const struct opts *o)
+{
+    struct follow_cfg cfg = {0};
+
+    if (!o->upstream) {
+        fprintf(stderr, "almanacd: mirror needs --upstream URL (http:// or https://)\n");
+        return 2;
+    }
+    if (fs_mkdir_p(o->data) < 0) {
+        fprintf(stderr, "almanacd: cannot create '%s': %s\n", o->data, strerror(errno));
+        return 1;
+    }
+    cfg.upstream = o->upstream;
+    cfg.data_dir = o->data;
+    cfg.upstream_key = o->upstream_key;
+    cfg.poll_s = (unsigned)o->poll_interval;
+    cfg.snapshot_poll_s = (unsigned)o->snapshot_poll;
+    cfg.zstd_level = zstd_level();
+    if (o->static_out)
+        return cmd_mirror_static(o, &cfg);
+    if (o->once) {
+        fprintf(stderr, "almanacd: --once goes with --static OUT\n");
+        return 2;
+    }
+    return cmd_serve(o, &cfg);
 }
 
 struct seed_store {
@@ -1024,7 +1175,9 @@ main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "serve"))
-        rc = parse_opts(argc, argv, 2, &o, 1) < 0 ? 2 : cmd_serve(&o);
+        rc = parse_opts(argc, argv, 2, &o, 1) < 0 ? 2 : cmd_serve(&o, NULL);
+    else if (!strcmp(argv[1], "mirror"))
+        rc = parse_opts(argc, argv, 2, &o, 1) < 0 ? 2 : cmd_mirror(&o);
     else if (!strcmp(argv[1], "seed"))
         rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_seed(&o);
     else if (!strcmp(argv[1], "init"))

@@ -156,6 +156,10 @@ do_resolve(struct srv_req *r, struct srv_inputs *x, int keep)
             goto out;
         xjson(cJSON_AddStringToObject(resp, "signature", sig));
         free(sig);
+    } else {
+        /* A mirror: the upstream never signed this lock; clients check it against
+         * the signed snapshot. */
+        xjson(cJSON_AddNullToObject(resp, "signature"));
     }
     if (keep && cat_lock_store(c, out.lock_id, out.lock_bytes, out.lock_len, &r->err) < 0)
         goto out;
