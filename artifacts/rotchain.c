@@ -137,8 +137,7 @@ art_ring_follow(struct art_ring *r, const cJSON *rotations, const char *want,
 int
 art_ring_verify(const struct art_ring *r, const void *content, size_t len,
                 const uint8_t b2[ART_BLAKE2B_LEN], uint64_t size, const char *sig_text,
-                const char *kind, const char *hex, char key_id[ART_KEY_ID_LEN],
-                struct app_err *err)
+                const char *kind, const char *hex, char key_id[ART_KEY_ID_LEN], struct app_err *err)
 {
     char id[ART_KEY_ID_LEN], *trusted = NULL;
     const char *b64;

@@ -123,7 +123,7 @@ doc_new(char *bytes, size_t len, char *sig, char *keys, char *rotations, struct 
 /* ---- HTTP */
 
 struct sink {
-    struct buf *body;   /* small documents */
+    struct buf *body;      /* small documents */
     struct art_upload *up; /* artifacts */
     crypto_generichash_blake2b_state *b2;
     struct app_err err;
@@ -217,7 +217,7 @@ get_doc(struct follower *f, const char *path, size_t limit, char **out, size_t *
     if (status != 200) {
         buf_release(&b);
         return app_fail(err,
-                        status == 404                   ? APP_ENOTFOUND
+                        status == 404                    ? APP_ENOTFOUND
                         : status == 401 || status == 403 ? APP_EAUTH
                                                          : APP_EUNAVAILABLE,
                         "upstream %s%s answered %ld", f->upstream, path, status);
@@ -289,8 +289,8 @@ reached_key(void *ctx, const char *old_id, const char *new_id, const char *b64, 
     if (add_key(f, new_id, b64, "rotation", &e) < 0)
         app_log(APP_LOG_ERROR, "mirror: cannot record key %s: %s", new_id, e.msg);
     else
-        app_log(APP_LOG_INFO, "mirror: following the upstream's key rotation %s -> %s (%s)",
-                old_id, new_id, date[0] ? date : "undated");
+        app_log(APP_LOG_INFO, "mirror: following the upstream's key rotation %s -> %s (%s)", old_id,
+                new_id, date[0] ? date : "undated");
     app_err_release(&e);
 }
 
@@ -353,8 +353,8 @@ verify(struct follower *f, const void *content, size_t len, const uint8_t *b2, u
     char id[ART_KEY_ID_LEN];
 
     if (art_sig_key_id(sig, id, err) < 0)
-        return app_fail(err, APP_EVERIFY, "%s %.16s: the upstream's signature is malformed",
-                        kind, hex);
+        return app_fail(err, APP_EVERIFY, "%s %.16s: the upstream's signature is malformed", kind,
+                        hex);
     if (trust_key(f, id, err) < 0)
         return -1;
     return art_ring_verify(&f->ring, content, len, b2, size, sig, kind, hex, key_id, err);
@@ -386,8 +386,7 @@ load_state(struct follower *f, struct app_err *err)
     if (rc < 0)
         return -1;
     if (rc == 0) {
-        if (db_prepare(f->c, &st, "INSERT INTO mirror_state(id, upstream) VALUES(1, ?1)", err) <
-            0)
+        if (db_prepare(f->c, &st, "INSERT INTO mirror_state(id, upstream) VALUES(1, ?1)", err) < 0)
             return -1;
         sqlite3_bind_text(st, 1, f->upstream, -1, SQLITE_STATIC);
         return done(st, err, "record the upstream");
@@ -852,8 +851,9 @@ follow_sync(struct follower *f, struct app_err *err)
     f->pending = (long long)missing;
     pthread_mutex_unlock(&f->mu);
     if (missing)
-        app_log(APP_LOG_INFO, "mirror: upstream snapshot version %lld names %zu artifact(s) not "
-                              "held here; fetching",
+        app_log(APP_LOG_INFO,
+                "mirror: upstream snapshot version %lld names %zu artifact(s) not "
+                "held here; fetching",
                 m.version, missing);
     for (size_t i = 0; i < n; i++) {
         struct app_err e = {0};
@@ -921,8 +921,9 @@ events_moved(struct follower *f, struct app_err *err)
     if (get_doc(f, path, 16 * FOLLOW_SMALL_MAX, &text, &len, err) < 0) {
         free(path);
         if (err->code == APP_EAUTH || err->code == APP_ENOTFOUND) {
-            app_log(APP_LOG_INFO, "mirror: the upstream's events are not public (%s); polling "
-                                  "the snapshot instead",
+            app_log(APP_LOG_INFO,
+                    "mirror: the upstream's events are not public (%s); polling "
+                    "the snapshot instead",
                     err->msg);
             f->events_off = 1;
             app_err_release(err);
@@ -941,8 +942,8 @@ events_moved(struct follower *f, struct app_err *err)
         if (cJSON_IsNumber(seq) && (long long)seq->valuedouble > f->event_seq) {
             f->event_seq = (long long)seq->valuedouble;
             moved = 1;
-            if (db_prepare(f->c, &st, "UPDATE mirror_state SET event_seq = ?1 WHERE id = 1",
-                           err) == 0) {
+            if (db_prepare(f->c, &st, "UPDATE mirror_state SET event_seq = ?1 WHERE id = 1", err) ==
+                0) {
                 sqlite3_bind_int64(st, 1, f->event_seq);
                 done(st, err, "record the event cursor");
             }
@@ -963,8 +964,7 @@ nap(struct follower *f, unsigned s)
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += s;
     pthread_mutex_lock(&f->mu);
-    while (!f->stop && !f->wake &&
-           pthread_cond_timedwait(&f->cond, &f->mu, &until) != ETIMEDOUT)
+    while (!f->stop && !f->wake && pthread_cond_timedwait(&f->cond, &f->mu, &until) != ETIMEDOUT)
         ;
     f->wake = 0;
     stop = f->stop;
@@ -1005,8 +1005,8 @@ loop(void *arg)
                 if (backoff > FOLLOW_BACKOFF_MAX_S)
                     backoff = FOLLOW_BACKOFF_MAX_S;
                 app_log(err.code == APP_EUNAVAILABLE ? APP_LOG_WARN : APP_LOG_ERROR,
-                        "mirror: sync with %s failed (retrying in %us): %s", f->upstream,
-                        backoff, err.msg);
+                        "mirror: sync with %s failed (retrying in %us): %s", f->upstream, backoff,
+                        err.msg);
                 app_err_release(&err);
                 if (nap(f, backoff))
                     break;
@@ -1066,8 +1066,7 @@ follow_upstream_lock(struct follower *f, const char *id, char **bytes, size_t *l
     if (get_doc(f, path, ART_SIG_TEXT_MAX, sig, &sl, &e) == 0) {
         pthread_mutex_lock(&f->mu);
         /* The ring is the follower thread's; a copy of the check under the lock. */
-        if (art_ring_verify(&f->ring, *bytes, *len, NULL, *len, *sig, "lock", hex, NULL, &e) <
-            0) {
+        if (art_ring_verify(&f->ring, *bytes, *len, NULL, *len, *sig, "lock", hex, NULL, &e) < 0) {
             free(*sig);
             *sig = NULL;
         }

@@ -99,7 +99,7 @@ int follow_artifact_signature(struct db *c, const char *hex, char **sig, struct 
 /* A lock from the upstream (GET /v1/locks/{id}), checked against its id, and
  * its signature there verified against the trusted keys (*sig NULL when the
  * upstream has none). APP_ENOTFOUND / APP_EUNAVAILABLE. */
-int follow_upstream_lock(struct follower *f, const char *id, char **bytes, size_t *len,
-                         char **sig, struct app_err *err);
+int follow_upstream_lock(struct follower *f, const char *id, char **bytes, size_t *len, char **sig,
+                         struct app_err *err);
 
 #endif

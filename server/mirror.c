@@ -63,19 +63,54 @@ is_read(const char *method)
     return !strcmp(method, "GET") || !strcmp(method, "HEAD") || !strcmp(method, "OPTIONS");
 }
 
+/* The methods a mirror answers on url ("GET, HEAD", plus POST for resolve), into
+ * allow; 0 when no route has that path. */
+static int
+read_methods(const char *url, char *allow, size_t size)
+{
+    struct srv_segs g;
+    int known = 0, get = 0, post = 0;
+
+    allow[0] = '\0';
+    if (srv_path_split(url, &g) < 0)
+        return 0;
+    for (size_t t = 0; t < srv_n_route_tables; t++) {
+        for (size_t i = 0; i < *srv_all_routes[t].n; i++) {
+            const struct srv_route *rt = &srv_all_routes[t].routes[i];
+            char *params[SRV_MAX_PARAMS];
+            size_t n = 0;
+
+            if (!srv_route_match(rt->pattern, &g, params, &n))
+                continue;
+            for (size_t k = 0; k < n; k++)
+                free(params[k]);
+            known = 1;
+            get |= !strcmp(rt->method, "GET");
+            post |= !strcmp(rt->method, "POST") && !strcmp(rt->pattern, "/v1/resolve");
+        }
+    }
+    srv_segs_release(&g);
+    snprintf(allow, size, "%s%s%s", get ? "GET, HEAD" : "", get && post ? ", " : "",
+             post ? "POST" : "");
+    return known;
+}
+
 int
 mirror_refuse_write(struct srv_req *r, const char *url)
 {
-    int resolve = !strcmp(url, "/v1/resolve");
+    char allow[32];
 
-    if (is_read(r->method) || (resolve && !strcmp(r->method, "POST")))
+    if (is_read(r->method) || (!strcmp(url, "/v1/resolve") && !strcmp(r->method, "POST")))
+        return 0;
+    /* A path no route has stays a 404, as on any almanacd. */
+    if (!read_methods(url, allow, sizeof(allow)))
         return 0;
     r->problem_upstream = follow_upstream(r->srv->mirror);
     app_fail(&r->err, APP_EMETHOD,
              "this server is a read-only mirror of %s: send %s %s to the upstream",
              follow_upstream(r->srv->mirror), r->method, url);
     srv_reply_problem(r, &r->err);
-    srv_add_header(r, MHD_HTTP_HEADER_ALLOW, resolve ? "GET, HEAD, POST" : "GET, HEAD");
+    srv_add_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     return 1;
 }
 
@@ -149,7 +184,7 @@ mh_health(struct srv_req *r)
     else
         xjson(cJSON_AddNullToObject(o, "upstream_version"));
     xjson(cJSON_AddStringToObject(o, "sync",
-                                  st.version < 0                       ? "syncing"
+                                  st.version < 0                        ? "syncing"
                                   : (long long)time(NULL) >= st.expires ? "expired"
                                                                         : "serving"));
     if (st.last_error[0])
@@ -324,8 +359,7 @@ mh_artifact_signature(struct srv_req *r)
     char *sig = NULL;
 
     if (!sha256_hex_valid(r->params[0]))
-        return app_fail(&r->err, APP_EINVAL, "'%s' is not 64 lower-case hex digits",
-                        r->params[0]);
+        return app_fail(&r->err, APP_EINVAL, "'%s' is not 64 lower-case hex digits", r->params[0]);
     if (follow_artifact_signature(r->db, r->params[0], &sig, &r->err) < 0)
         return -1;
     srv_reply_bytes(r, 200, "text/plain; charset=utf-8", sig, strlen(sig));
@@ -420,9 +454,8 @@ static const struct srv_route mirror_routes[] = {
 const struct srv_route *
 mirror_route(struct srv_req *r, const struct srv_route *rt)
 {
-    const struct srv_route *m =
-        find_route(mirror_routes, sizeof(mirror_routes) / sizeof(mirror_routes[0]), rt->method,
-                   rt->pattern);
+    const struct srv_route *m = find_route(
+        mirror_routes, sizeof(mirror_routes) / sizeof(mirror_routes[0]), rt->method, rt->pattern);
     struct follow_doc *d;
 
     /* Health, readiness and the dashboard say what state the mirror is in. */

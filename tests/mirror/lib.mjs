@@ -1,9 +1,10 @@
 // tests/mirror/lib.mjs: helpers for the mirror tests: run the CLI with its own config
 // and cache directories, and a fake mirror that forwards to an upstream almanacd and
 // lets a test replace any answer (to serve the bad thing and check the refusal).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -127,4 +128,79 @@ export function postJson(url, obj) {
     req.on('error', reject);
     req.end(data);
   });
+}
+
+/* A free loopback port. */
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/* Wait until GET url answers 200. */
+export async function waitFor(url, tries = 100) {
+  for (let i = 0; i < tries; i++) {
+    try {
+      const r = await get(url);
+      if (r.status === 200)
+        return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/* Python's http.server on dir (a static tree); the process goes to procs. */
+export async function pythonServeDir(dir, procs) {
+  const port = await freePort();
+  const p = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir],
+                  { stdio: 'ignore' });
+  procs.push(p);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/almanac-mirror.json`);
+  return url;
+}
+
+export function haveNginx() {
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/* nginx with nothing but a root (no index files, rewrites or content negotiation)
+ * on dir; its configuration lives under work; the process goes to procs. */
+export async function nginxServeDir(dir, work, procs) {
+  const port = await freePort();
+  const conf = path.join(work, `nginx-${port}`);
+  fs.mkdirSync(conf);
+  fs.writeFileSync(path.join(conf, 'nginx.conf'), `
+master_process off;
+daemon off;
+pid ${conf}/nginx.pid;
+error_log ${conf}/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path ${conf};
+    proxy_temp_path ${conf};
+    fastcgi_temp_path ${conf};
+    uwsgi_temp_path ${conf};
+    scgi_temp_path ${conf};
+    server { listen 127.0.0.1:${port}; root ${dir}; }
+}
+`);
+  const p = spawn('nginx', ['-c', path.join(conf, 'nginx.conf'), '-p', conf], { stdio: 'ignore' });
+  procs.push(p);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/almanac-mirror.json`);
+  return url;
 }

@@ -4,14 +4,13 @@
 // (no flag) to the upstream's exact lock, fetches and verifies artifacts from the .zst
 // siblings, and runs a worker. A tree past its --expires is refused (freeze).
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
 import { ROOT, server, startServer } from '../api/lib/harness.mjs';
-import { BIN, TODAY, User, get, postJson } from './lib.mjs';
+import { BIN, TODAY, User, get, haveNginx, nginxServeDir, postJson, pythonServeDir } from './lib.mjs';
 
 const up = await startServer({ today: TODAY });
 const owner = new User('static');
@@ -24,84 +23,8 @@ after(async () => {
   owner.cleanup();
 });
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function exportTree(name, extra = []) {
-  const out = path.join(owner.dir, name);
-  execFileSync(path.join(BIN, 'almanacd'), ['export-static', '--data', server().dataDir, '--to', out, ...extra],
-               { stdio: 'pipe' });
-  fs.chmodSync(owner.dir, 0o755);
-  return out;
-}
-
-async function waitFor(url) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await get(url);
-      if (r.status === 200)
-        return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-async function pythonServe(dir) {
-  const port = await freePort();
-  const p = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', dir],
-                  { stdio: 'ignore' });
-  procs.push(p);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/almanac-mirror.json`);
-  return url;
-}
-
-function haveNginx() {
-  try {
-    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function nginxServe(dir) {
-  const port = await freePort();
-  const conf = path.join(owner.dir, `nginx-${port}`);
-  fs.mkdirSync(conf);
-  // Nothing but a root: no index files, rewrites or content negotiation.
-  fs.writeFileSync(path.join(conf, 'nginx.conf'), `
-master_process off;
-daemon off;
-pid ${conf}/nginx.pid;
-error_log ${conf}/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path ${conf};
-    proxy_temp_path ${conf};
-    fastcgi_temp_path ${conf};
-    uwsgi_temp_path ${conf};
-    scgi_temp_path ${conf};
-    server { listen 127.0.0.1:${port}; root ${dir}; }
-}
-`);
-  const p = spawn('nginx', ['-c', path.join(conf, 'nginx.conf'), '-p', conf], { stdio: 'ignore' });
-  procs.push(p);
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/almanac-mirror.json`);
-  return url;
-}
+const pythonServe = (dir) => pythonServeDir(dir, procs);
+const nginxServe = (dir) => nginxServeDir(dir, owner.dir, procs);
 
 async function checkTree(url, tag) {
   const u = new User(`static-${tag}`);
