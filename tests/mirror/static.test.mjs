@@ -23,6 +23,14 @@ after(async () => {
   owner.cleanup();
 });
 
+function exportTree(name, extra = []) {
+  const out = path.join(owner.dir, name);
+  execFileSync(path.join(BIN, 'almanacd'), ['export-static', '--data', server().dataDir, '--to', out, ...extra],
+               { stdio: 'pipe' });
+  fs.chmodSync(owner.dir, 0o755);
+  return out;
+}
+
 const pythonServe = (dir) => pythonServeDir(dir, procs);
 const nginxServe = (dir) => nginxServeDir(dir, owner.dir, procs);
 
