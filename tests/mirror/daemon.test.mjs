@@ -430,6 +430,32 @@ test('mirror --static --once writes a tree nginx serves to the CLI', { skip: !ha
   }
 });
 
+test('the mirror follows the upstream across two key rotations through the signed statements', async () => {
+  const rm = new Mirror(up.url, 'rotating', ['--snapshot-poll', '1']);
+  await rm.start();
+  const before = await rm.serving(await upstreamVersion());
+  for (let i = 0; i < 2; i++)
+    execFileSync(path.join(BIN, 'almanacd'), ['key', 'rotate', '--data', up.dataDir], { env: ENV, stdio: 'pipe' });
+  const upSig = (await get(`${up.url}/v1/catalog/snapshot/signature`)).body;
+  assert.equal(JSON.parse((await get(`${up.url}/v1/keys`)).body).keys.length, 3);
+  const end = Date.now() + 20000;
+  let sig;
+  while (Date.now() < end) {
+    sig = (await get(`${rm.url}/v1/catalog/snapshot/signature`)).body;
+    if (sig.equals(upSig))
+      break;
+    await sleep(100);
+  }
+  assert.ok(sig.equals(upSig), `mirror did not follow the rotation:\n${rm.stderr}`);
+  assert.equal((rm.stderr.match(/following the upstream's key rotation/g) || []).length, 2, rm.stderr);
+  const h = await rm.health();
+  assert.equal(h.sync, 'serving');
+  assert.ok(h.version >= before.version);
+  const rot = JSON.parse((await get(`${rm.url}/v1/key-rotations`)).body);
+  assert.equal(rot.rotations.length, 2);
+  await rm.stop();
+});
+
 test('with the upstream stopped the mirror keeps serving and the CLI runs a worker through it', async () => {
   await mirror.serving(await upstreamVersion());
   const u = new User('daemon-run');
