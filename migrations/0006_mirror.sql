@@ -39,3 +39,13 @@ CREATE TABLE mirror_signatures(
     signature       TEXT NOT NULL,
     key_id          TEXT NOT NULL
 );
+
+-- Catalog reads (lines, runtimes, package sets, flags) as the upstream answered
+-- them, per path, query and "today", fetched on first request for the served
+-- version: what is signed comes from the snapshot, these are only shown.
+CREATE TABLE mirror_reads(
+    key             TEXT PRIMARY KEY,            -- today + " " + path?query
+    version         INTEGER NOT NULL,            -- the served version when fetched
+    status          INTEGER NOT NULL,            -- 200 or 404
+    body            BLOB NOT NULL
+);

@@ -231,6 +231,28 @@ get_doc(struct follower *f, const char *path, size_t limit, char **out, size_t *
     return 0;
 }
 
+int
+follow_fetch(struct follower *f, const char *path, long *status, char **body, size_t *len,
+             struct app_err *err)
+{
+    struct buf b;
+    struct sink s = {0};
+
+    buf_init(&b, 16 * FOLLOW_SMALL_MAX);
+    s.body = &b;
+    if (http_get(f, path, &s, status, 0, err) < 0) {
+        buf_release(&b);
+        return -1;
+    }
+    if (*status != 200 && *status != 404) {
+        buf_release(&b);
+        return app_fail(err, APP_EUNAVAILABLE, "upstream %s%s answered %ld", f->upstream, path,
+                        *status);
+    }
+    *body = buf_detach(&b, len);
+    return 0;
+}
+
 /* ---- state */
 
 /* Step a statement that returns no row, and finalize it. */

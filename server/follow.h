@@ -96,6 +96,12 @@ const char *follow_upstream(const struct follower *f);
 /* The upstream's signature of an artifact the mirror holds (caller frees), or
  * APP_ENOTFOUND. */
 int follow_artifact_signature(struct db *c, const char *hex, char **sig, struct app_err *err);
+/* GET path (with its query) from the upstream: *status 200 or 404 with the body
+ * (caller frees); APP_EUNAVAILABLE otherwise. For the catalog reads a mirror
+ * shows but does not sign. */
+int follow_fetch(struct follower *f, const char *path, long *status, char **body, size_t *len,
+                 struct app_err *err);
+
 /* A lock from the upstream (GET /v1/locks/{id}), checked against its id, and
  * its signature there verified against the trusted keys (*sig NULL when the
  * upstream has none). APP_ENOTFOUND / APP_EUNAVAILABLE. */

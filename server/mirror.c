@@ -438,7 +438,114 @@ mh_lock_signature(struct srv_req *r)
     return 0;
 }
 
+/* A cached read for key at the served version (or, with any_version, the newest
+ * kept); 1 found, 0 not, -1 err. */
+static int
+read_cached(struct db *c, const char *key, long long version, int any_version, long *status,
+            char **body, size_t *len, struct app_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (db_prepare(c, &st, "SELECT version, status, body FROM mirror_reads WHERE key = ?1", err) <
+        0)
+        return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    rc = db_next(st, err);
+    if (rc == 1 && (any_version || sqlite3_column_int64(st, 0) == version)) {
+        *status = (long)sqlite3_column_int64(st, 1);
+        *len = (size_t)sqlite3_column_bytes(st, 2);
+        *body = xmalloc(*len + 1);
+        memcpy(*body, sqlite3_column_blob(st, 2), *len);
+    } else if (rc == 1) {
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void
+read_store(struct db *c, const char *key, long long version, long status, const char *body,
+           size_t len)
+{
+    sqlite3_stmt *st;
+    struct app_err err = {0};
+
+    if (db_prepare(c, &st,
+                   "INSERT OR REPLACE INTO mirror_reads(key, version, status, body)"
+                   " VALUES(?1, ?2, ?3, ?4)",
+                   &err) == 0) {
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, version);
+        sqlite3_bind_int64(st, 3, status);
+        sqlite3_bind_blob(st, 4, body, (int)len, SQLITE_STATIC);
+        if (db_step_done(st, &err, "cache a catalog read") < 0)
+            app_log(APP_LOG_WARN, "mirror: %s", err.msg);
+        sqlite3_finalize(st);
+    }
+    app_err_release(&err);
+}
+
+/* Catalog reads (lines, runtimes, package sets, flags): nothing a client trusts
+ * (that is the signed snapshot), so the upstream's answer is shown as it came,
+ * fetched once per served version, path, query and today; when the upstream is
+ * unreachable, the newest answer kept. */
+static int
+mh_catalog_read(struct srv_req *r)
+{
+    struct follow_doc *d = served(r);
+    char today[APP_DATE_LEN], *key, *path, *body = NULL;
+    long status = 0;
+    size_t len = 0;
+    long long version;
+    struct app_err e = {0};
+    int rc;
+
+    if (!d)
+        return -1;
+    version = d->meta.version;
+    follow_doc_put(d);
+    date_format(date_today(), today);
+    path = r->raw_query && *r->raw_query ? xasprintf("%s?%s", r->path, r->raw_query)
+                                         : xstrdup(r->path);
+    key = xasprintf("%s %s", today, path);
+    rc = read_cached(r->db, key, version, 0, &status, &body, &len, &r->err);
+    if (rc == 0) {
+        if (follow_fetch(r->srv->mirror, path, &status, &body, &len, &e) == 0) {
+            read_store(r->db, key, version, status, body, len);
+            rc = 1;
+        } else {
+            rc = read_cached(r->db, key, version, 1, &status, &body, &len, &r->err);
+            if (rc == 0)
+                app_fail(&r->err, APP_EUNAVAILABLE,
+                         "this mirror has not read %s from its upstream yet and cannot now: %s",
+                         r->path, e.msg);
+        }
+    }
+    app_err_release(&e);
+    free(key);
+    free(path);
+    if (rc <= 0)
+        return -1;
+    if (status == 404) {
+        free(body);
+        return app_fail(&r->err, APP_ENOTFOUND, "no such object '%s' on the upstream %s", r->path,
+                        follow_upstream(r->srv->mirror));
+    }
+    srv_reply_bytes(r, 200, "application/json", body, len);
+    return 0;
+}
+
 static const struct srv_route mirror_routes[] = {
+    {"GET", "/v1/python", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/python/{line}", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/runtimes", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/runtimes/{id}", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/package-sets", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/package-sets/{id+}", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/package-sets/{id+}/pyodide-lock.json", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/flags", 0, mh_catalog_read, NULL},
+    {"GET", "/v1/flags/{name}", 0, mh_catalog_read, NULL},
     {"GET", "/v1/health", 0, mh_health, NULL},
     {"GET", "/v1/ready", 0, mh_ready, NULL},
     {"GET", "/v1/catalog/snapshot", 0, mh_snapshot, NULL},

@@ -138,6 +138,18 @@ test('snapshot, its signature, keys and key rotations are the upstream\'s bytes'
   }
   const z = await get(`${mirror.url}/v1/catalog/snapshot`, { 'accept-encoding': 'zstd' });
   assert.equal(z.headers['content-encoding'], 'zstd');
+  // catalog reads: the upstream's answers, as they came
+  const rts = JSON.parse((await get(`${up.url}/v1/runtimes`)).body).runtimes;
+  for (const p of ['/v1/python', '/v1/python/3.12', '/v1/runtimes', `/v1/runtimes/${rts[0].id}`, '/v1/flags',
+                   '/v1/flags/python_workers', '/v1/package-sets']) {
+    const a = await get(`${up.url}${p}`);
+    const b = await get(`${mirror.url}${p}`);
+    assert.equal(b.status, 200, p);
+    assert.ok(a.body.equals(b.body), `${p} differs`);
+  }
+  const missing = await get(`${mirror.url}/v1/runtimes/pyodide-9.9.9`);
+  assert.equal(missing.status, 404);
+  validateSchema('Problem', JSON.parse(missing.body));
   const keys = JSON.parse((await get(`${up.url}/v1/keys`)).body).keys;
   const pub = await get(`${mirror.url}/v1/keys/${keys[0].id}.pub`);
   assert.equal(pub.body.toString(), keys[0].public_key);
