@@ -16,6 +16,7 @@
 #include "app/hash.h"
 #include "app/mem.h"
 #include "artifacts/minisign.h"
+#include "artifacts/rotchain.h"
 #include "cli/client.h"
 #include "cli/output.h"
 
@@ -331,20 +332,41 @@ out:
     return ret;
 }
 
+struct reach {
+    struct cli *c;
+    struct buf *lines;
+};
+
+/* A key the chain reached: pinned for c->server (written by the caller). */
+static void
+reached_key(void *ctx, const char *old_id, const char *id, const char *b64, const char *date)
+{
+    struct reach *x = ctx;
+
+    keys_add(x->c->trust, id, b64, 0);
+    if (buf_printf(x->lines, "%s %s %s\n", x->c->server, id, b64) < 0)
+        abort();
+    if (!x->c->quiet)
+        fprintf(stderr, "almanac: following key rotation %s -> %s (signed by %s, %s)\n", old_id, id,
+                old_id, date[0] ? date : "undated");
+}
+
 /* Follow the server's signed key rotation statements from the pinned keys to want
- * (issue 14): each statement must verify against a key already trusted (pinned or
- * reached), and bind kind=rotation; the keys reached are pinned for c->server. 0
- * when want is reached; -1 with APP_EVERIFY when the chain has a gap or a statement
- * does not verify. */
+ * (issue 14) through artifacts/rotchain (the one implementation, shared with
+ * almanacd's mirror): each statement must verify against a key already trusted
+ * (pinned or reached) and bind kind=rotation; the keys reached are pinned for
+ * c->server. 0 when want is reached; -1 with APP_EVERIFY when the chain has a gap
+ * or a statement does not verify. */
 static int
 follow_rotations(struct cli *c, const char *want, struct app_err *err)
 {
     struct cli_trust *t = c->trust;
+    struct art_ring ring = {0};
     cJSON *doc = NULL;
-    const cJSON *list, *r;
     struct buf lines;
+    struct reach x = {c, &lines};
     char *known = NULL;
-    int progress = 1, named = 0, ret = -1;
+    int ret = -1;
 
     buf_init(&lines, 0);
     if (c->offline)
@@ -357,76 +379,11 @@ follow_rotations(struct cli *c, const char *want, struct app_err *err)
                         "key %s is not pinned and its rotation statements are "
                         "not available",
                         want);
-    list = cJSON_GetObjectItemCaseSensitive(doc, "rotations");
-    /* Statements may come in any order: repeat until nothing new is reached. */
-    while (progress && !find_key(t, want)) {
-        progress = 0;
-        cJSON_ArrayForEach (r, list) {
-            const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "statement");
-            const cJSON *sg = cJSON_GetObjectItemCaseSensitive(r, "signature");
-            const struct trust_key *oldk;
-            cJSON *body = NULL;
-            const cJSON *old, *nw, *pub, *kind, *date;
-            char hex[APP_SHA256_HEX], id[ART_KEY_ID_LEN], *b64 = NULL, *trusted = NULL;
-            struct app_err e = {0};
-            size_t len;
-
-            if (!cJSON_IsString(st) || !cJSON_IsString(sg))
-                continue;
-            len = strlen(st->valuestring);
-            body = cJSON_ParseWithLength(st->valuestring, len);
-            old = cJSON_GetObjectItemCaseSensitive(body, "old");
-            nw = cJSON_GetObjectItemCaseSensitive(body, "new");
-            pub = cJSON_GetObjectItemCaseSensitive(body, "new_public_key");
-            kind = cJSON_GetObjectItemCaseSensitive(body, "kind");
-            date = cJSON_GetObjectItemCaseSensitive(body, "date");
-            if (!cJSON_IsString(old) || !cJSON_IsString(nw) || !cJSON_IsString(pub) ||
-                !cJSON_IsString(kind) || strcmp(kind->valuestring, "almanac-key-rotation") != 0) {
-                cJSON_Delete(body);
-                continue;
-            }
-            if (strcmp(nw->valuestring, want) == 0)
-                named = 1;
-            oldk = find_key(t, old->valuestring);
-            if (!oldk || find_key(t, nw->valuestring)) {
-                cJSON_Delete(body);
-                continue;
-            }
-            sha256_hex(st->valuestring, len, hex);
-            if (art_verify(oldk->b64, st->valuestring, len, sg->valuestring, &trusted, &e) < 0 ||
-                art_verify_binding(trusted, "rotation", hex, len, &e) < 0 ||
-                pubkey_parse(pub->valuestring, &b64, id, &e) < 0 ||
-                strcmp(id, nw->valuestring) != 0) {
-                app_fail(err, APP_EVERIFY, "key rotation statement %s -> %s does not verify: %s",
-                         old->valuestring, nw->valuestring, e.msg[0] ? e.msg : "wrong key id");
-                app_err_release(&e);
-                free(trusted);
-                free(b64);
-                cJSON_Delete(body);
-                goto out;
-            }
-            keys_add(t, id, b64, 0);
-            if (buf_printf(&lines, "%s %s %s\n", c->server, id, b64) < 0)
-                abort();
-            if (!c->quiet)
-                fprintf(stderr, "almanac: following key rotation %s -> %s (signed by %s, %s)\n",
-                        old->valuestring, id, old->valuestring,
-                        cJSON_IsString(date) ? date->valuestring : "undated");
-            progress = 1;
-            free(trusted);
-            free(b64);
-            cJSON_Delete(body);
-        }
-    }
-    if (!find_key(t, want)) {
-        app_fail(err, APP_EVERIFY,
-                 named ? "key %s is named by a rotation statement that no pinned key reaches: "
-                         "refusing a rotation chain with a gap"
-                       : "key %s is not pinned and no signed rotation statement leads to it "
-                         "from a pinned key",
-                 want);
+    for (size_t i = 0; i < t->n; i++)
+        art_ring_add(&ring, t->keys[i].id, t->keys[i].b64);
+    if (art_ring_follow(&ring, cJSON_GetObjectItemCaseSensitive(doc, "rotations"), want,
+                        reached_key, &x, err) < 0)
         goto out;
-    }
     if (read_known(t->source, &known, err) < 0)
         goto out;
     {
@@ -438,6 +395,7 @@ follow_rotations(struct cli *c, const char *want, struct app_err *err)
         free(text);
     }
 out:
+    art_ring_release(&ring);
     free(known);
     buf_release(&lines);
     cJSON_Delete(doc);
