@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include <curl/curl.h>
 #include <sodium.h>
 #include <zstd.h>
@@ -449,12 +451,40 @@ out:
     return ret;
 }
 
+int
+follow_dir_upstream(struct db *c, char **upstream, struct app_err *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (db_prepare(c, &st, "SELECT upstream FROM mirror_state WHERE id = 1", err) < 0)
+        return -1;
+    rc = db_next(st, err);
+    if (rc == 1)
+        *upstream = db_col_dup(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 struct follower *
 follow_open(const struct follow_cfg *cfg, struct app_err *err)
 {
     struct follower *f = xcalloc(1, sizeof(*f));
+    char *keys = xasprintf("%s/keys", cfg->data_dir);
+    struct stat st;
     size_t n;
 
+    /* An almanacd's own data (it has signing keys) is never turned into a mirror. */
+    if (stat(keys, &st) == 0) {
+        app_fail(err, APP_ECONFLICT,
+                 "'%s' is an almanacd data directory with signing keys, not a mirror's: give "
+                 "the mirror a directory of its own",
+                 cfg->data_dir);
+        free(keys);
+        free(f);
+        return NULL;
+    }
+    free(keys);
     f->cfg = *cfg;
     f->upstream = xstrdup(cfg->upstream);
     n = strlen(f->upstream);

@@ -77,6 +77,10 @@ struct follower *follow_open(const struct follow_cfg *cfg, struct app_err *err);
 void follow_free(struct follower *f);
 void follow_on_advance(struct follower *f, follow_advance_fn fn, void *ctx);
 
+/* 1 with *upstream (caller frees) when the data directory of c is a mirror's,
+ * 0 when not, -1 with err: `serve` refuses to sign with a mirror's directory. */
+int follow_dir_upstream(struct db *c, char **upstream, struct app_err *err);
+
 /* One round: read the upstream, verify, fetch what is missing, advance. 0 when the
  * served version is the upstream's newest. */
 int follow_sync(struct follower *f, struct app_err *err);

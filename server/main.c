@@ -681,6 +681,23 @@ cmd_serve(const struct opts *o, const struct follow_cfg *mirror)
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
+    if (!mirror) {
+        char *up = NULL;
+        int rc = follow_dir_upstream(c, &up, &err);
+
+        if (rc != 0) {
+            if (rc > 0)
+                fprintf(stderr,
+                        "almanacd: '%s' is a mirror of %s: run 'almanacd mirror --upstream %s "
+                        "--data %s' (a mirror signs nothing)\n",
+                        o->data, up, up, o->data);
+            else
+                fprintf(stderr, "almanacd: %s\n", err.msg);
+            free(up);
+            db_close(c);
+            goto out;
+        }
+    }
     db_close(c);
     if (mirror && !(follower = follow_open(mirror, &err))) {
         fprintf(stderr, "almanacd: mirror: %s\n", err.msg);

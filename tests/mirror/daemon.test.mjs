@@ -126,6 +126,22 @@ test('the mirror creates its data directory, says it is syncing, then serves the
   const code = await new Promise((r) => second.on('exit', r));
   assert.notEqual(code, 0);
   assert.match(err, /lock|in use/i);
+  // a mirror's directory is not served as a signing almanacd, nor the reverse
+  const run = (args) => new Promise((resolve) => {
+    const p = spawn(path.join(BIN, 'almanacd'), args, { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    let e = '';
+    p.stderr.on('data', (d) => { e += d; });
+    p.on('exit', (c) => resolve({ code: c, err: e }));
+  });
+  const copy = path.join(work.dir, 'mirror-copy');
+  fs.cpSync(mirror.dataDir, copy, { recursive: true });
+  fs.rmSync(path.join(copy, 'lock'), { force: true });
+  const s1 = await run(['serve', '--data', copy, '--listen', '127.0.0.1:0']);
+  assert.notEqual(s1.code, 0);
+  assert.match(s1.err, /is a mirror of .*a mirror signs nothing/);
+  const s2 = await run(['mirror', '--upstream', up.url, '--data', up.dataDir, '--listen', '127.0.0.1:0']);
+  assert.notEqual(s2.code, 0);
+  assert.match(s2.err, /in use|signing keys/);
 });
 
 test('snapshot, its signature, keys and key rotations are the upstream\'s bytes', async () => {
