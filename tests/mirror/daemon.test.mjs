@@ -107,6 +107,7 @@ async function upstreamVersion(url = up.url) {
   return JSON.parse(r.body).version;
 }
 
+const shortDir = path.join(work.dir, 'short-upstream');
 const mirror = new Mirror(up.url, 'mirror');
 await mirror.start();
 
@@ -357,7 +358,7 @@ test('a lower snapshot version from the upstream is refused (rollback); the mirr
 });
 
 test('an upstream gone past the snapshot\'s expiry: frozen documents refused, reads 503 saying so', async () => {
-  const dir = path.join(work.dir, 'short-upstream');
+  const dir = shortDir;
   execFileSync(path.join(BIN, 'almanacd'), ['seed', '--data', dir], { env: ENV, stdio: 'pipe' });
   const port = await freePort();
   const shortUp = spawn(path.join(BIN, 'almanacd'), ['serve', '--data', dir, '--listen', `127.0.0.1:${port}`,
@@ -403,6 +404,31 @@ test('an upstream gone past the snapshot\'s expiry: frozen documents refused, re
   } finally {
     fake.close();
   }
+});
+
+test('--upstream-key pins the upstream key: the right one is followed, another is refused', async () => {
+  const keys = JSON.parse((await get(`${up.url}/v1/keys`)).body).keys;
+  const good = path.join(work.dir, 'upstream.pub');
+  fs.writeFileSync(good, keys.find((k) => k.current).public_key);
+  const pm = new Mirror(up.url, 'pinned', ['--upstream-key', good]);
+  await pm.start();
+  await pm.serving(await upstreamVersion());
+  assert.doesNotMatch(pm.stderr, /on first use/);
+  await pm.stop();
+  const other = fs.readdirSync(path.join(shortDir, 'keys')).find((f) => f.endsWith('.pub'));
+  const wm = new Mirror(up.url, 'wrong-pin', ['--upstream-key', path.join(shortDir, 'keys', other)]);
+  await wm.start();
+  const end = Date.now() + 15000;
+  let h;
+  while (Date.now() < end) {
+    h = await wm.health();
+    if (h.last_error)
+      break;
+    await sleep(100);
+  }
+  assert.equal(h.sync, 'syncing');
+  assert.match(h.last_error, /not trusted|no signed rotation statement/);
+  await wm.stop();
 });
 
 test('kill -9 at random moments mid-sync, then a restart, ends consistent', async () => {
