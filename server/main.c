@@ -135,7 +135,15 @@ serve_usage(FILE *f)
                  serve_opts[i].arg ? serve_opts[i].arg : "");
         fprintf(f, "  %-30s %s [%s]\n", left, serve_opts[i].help, serve_opts[i].def);
     }
-    fprintf(f, "signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reopens --log-file\n");
+    fprintf(f, "signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reopens --log-file\n"
+               "almanacd mirror takes the same options (writes are refused) and:\n"
+               "  --upstream URL                 the almanacd to follow (required)\n"
+               "  --upstream-key FILE            pin its minisign public key [trust on first use]\n"
+               "  --poll-interval SECONDS        how often its events are read [2]\n"
+               "  --snapshot-poll SECONDS        how often its snapshot is re-read [60]\n"
+               "  --static OUT                   keep a static tree at OUT instead of serving\n"
+               "                                 (--data defaults to OUT.mirror-data)\n"
+               "  --once                         with --static: sync once and exit\n");
 }
 
 struct opts {

@@ -190,9 +190,29 @@ test('resolves give the upstream\'s lock bytes with "signature": null; locks are
     assert.equal(lock.status, 200);
     assert.equal('sha256:' + sha(lock.body), b.json.lock_id);
   }
-  // GET /v1/resolve too
+  // GET /v1/resolve and /v1/diff too
   const g = await get(`${mirror.url}/v1/resolve?date=2025-10-01&flag=python_workers`);
   assert.equal(g.status, 200);
+  const q = 'from=2024-04-01&to=2025-10-01&flags=python_workers&requirements=numpy';
+  const da = await get(`${up.url}/v1/diff?${q}`);
+  const db = await get(`${mirror.url}/v1/diff?${q}`);
+  assert.equal(db.status, 200);
+  assert.deepEqual(JSON.parse(db.body), JSON.parse(da.body));
+  // a lock the upstream keeps (and signed) is served with the upstream's signature
+  const kept = validate('POST', '/v1/resolve', 200, await api('POST', '/v1/resolve', {
+    body: { compatibility_date: '2024-06-01', compatibility_flags: ['python_workers'], requirements: ['numpy'], keep: true },
+    token: true }));
+  const ls = await get(`${mirror.url}/v1/locks/${kept.json.lock_id}/signature`);
+  assert.equal(ls.status, 200);
+  assert.equal(ls.body.toString(), (await get(`${up.url}/v1/locks/${kept.json.lock_id}/signature`)).body.toString());
+  const lb = await get(`${mirror.url}/v1/locks/${kept.json.lock_id}`);
+  assert.equal(lb.status, 200);
+  assert.equal('sha256:' + sha(lb.body), kept.json.lock_id);
+  // one it computed and the upstream never signed: no signature to serve
+  const own = await postJson(`${mirror.url}/v1/resolve`, { compatibility_date: '2024-07-01', compatibility_flags: ['python_workers'], requirements: [] });
+  const ns = await get(`${mirror.url}/v1/locks/${own.json.lock_id}/signature`);
+  assert.equal(ns.status, 404);
+  assert.match(JSON.parse(ns.body).detail, /has not signed/);
 });
 
 test('artifacts: identity, zstd and Range bytes match; signatures are the upstream\'s', async () => {
@@ -461,6 +481,7 @@ test('mirror --static --once writes a tree nginx serves to the CLI', { skip: !ha
     p.on('exit', (code) => resolve({ code, err }));
   });
   assert.equal(r.code, 0, r.err);
+  assert.doesNotMatch(r.err, /AddressSanitizer|runtime error:|LeakSanitizer/);
   for (const f of ['almanac-mirror.json', 'catalog/snapshot.json', 'catalog/snapshot.json.zst',
                    'catalog/snapshot.json.minisig', 'keys.json', 'keys/rotations.json'])
     assert.ok(fs.existsSync(path.join(out, f)), f);
@@ -482,6 +503,44 @@ test('mirror --static --once writes a tree nginx serves to the CLI', { skip: !ha
   } finally {
     u.cleanup();
   }
+});
+
+test('mirror --static keeps following: a publish upstream reaches the tree, the marker last', async () => {
+  const out = path.join(work.dir, 'static-follow');
+  const p = spawn(path.join(BIN, 'almanacd'), ['mirror', '--upstream', up.url, '--static', out, '--poll-interval', '1'],
+                  { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((r) => p.on('exit', (code) => r(code)));
+  const marker = () => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(out, 'almanac-mirror.json'), 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  try {
+    let end = Date.now() + 60000;
+    while (!marker() && Date.now() < end)
+      await sleep(100);
+    const v0 = marker().version;
+    validate('PUT', '/v1/flags/{name}', 201,
+             await api('PUT', '/v1/flags/mirror_static', { body: { enable_date: '2027-01-01' }, token: true }));
+    validate('POST', '/v1/flags/{name}/publish', 200,
+             await api('POST', '/v1/flags/mirror_static/publish', { token: true }));
+    end = Date.now() + 20000;
+    while (marker().version === v0 && Date.now() < end)
+      await sleep(100);
+    const m = marker();
+    assert.ok(m.version > v0, err);
+    const doc = fs.readFileSync(path.join(out, 'catalog/snapshot.json'));
+    assert.equal(`sha256:${sha(doc)}`, m.digest);
+    assert.ok(JSON.parse(doc).flags.some((f) => f.name === 'mirror_static'));
+  } finally {
+    p.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, err);
+  assert.doesNotMatch(err, /AddressSanitizer|runtime error:|LeakSanitizer/);
 });
 
 test('the mirror follows the upstream across two key rotations through the signed statements', async () => {
