@@ -65,33 +65,29 @@ sign_lock(void *ctx, const char *lock_id, const char *bytes, size_t len, int kee
 int
 srv_artifacts_init(struct srv *s, struct app_err *err)
 {
+    int ret = -1;
+
     s->store = art_store_open(s->cfg.data_dir, s->cfg.zstd_level, err);
     if (!s->store)
-        return -1;
+        goto out;
     /* A mirror signs nothing: no keys of its own (server/mirror.c serves the
      * upstream's signatures). */
-    if (s->mirror)
-        goto idcache;
-    s->keys = art_keys_open(s->cfg.data_dir, err);
-    if (!s->keys) {
-        art_store_free(s->store);
-        s->store = NULL;
-        return -1;
-    }
-idcache:
-    if (s->cfg.identity_cache) {
-        s->idcache = art_idcache_open(s->cfg.data_dir, s->cfg.identity_cache, err);
-        if (!s->idcache) {
-            art_keys_free(s->keys);
-            art_store_free(s->store);
-            s->keys = NULL;
-            s->store = NULL;
-            return -1;
-        }
-    }
+    if (!s->mirror && !(s->keys = art_keys_open(s->cfg.data_dir, err)))
+        goto out;
+    if (s->cfg.identity_cache &&
+        !(s->idcache = art_idcache_open(s->cfg.data_dir, s->cfg.identity_cache, err)))
+        goto out;
     if (s->keys)
         srv_resolve_set_signer(sign_lock, s->keys);
-    return 0;
+    ret = 0;
+out:
+    if (ret < 0) {
+        art_keys_free(s->keys);
+        art_store_free(s->store);
+        s->keys = NULL;
+        s->store = NULL;
+    }
+    return ret;
 }
 
 void

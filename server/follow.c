@@ -466,6 +466,26 @@ follow_dir_upstream(struct db *c, char **upstream, struct app_err *err)
     return rc;
 }
 
+/* --upstream-key FILE: trusted from the start, whatever the upstream says. */
+static int
+pin_key(struct follower *f, const char *path, struct app_err *err)
+{
+    char *text = NULL, *b64 = NULL;
+    char id[ART_KEY_ID_LEN];
+    size_t len;
+    int ret = -1;
+
+    if (file_read_all(path, &text, &len, ART_PUBKEY_TEXT_MAX * 4, err) < 0 ||
+        art_ring_pubkey(text, id, &b64, err) < 0 || add_key(f, id, b64, "pinned", err) < 0)
+        goto out;
+    ring_add(f, id, b64);
+    ret = 0;
+out:
+    free(text);
+    free(b64);
+    return ret;
+}
+
 struct follower *
 follow_open(const struct follow_cfg *cfg, struct app_err *err)
 {
@@ -473,18 +493,8 @@ follow_open(const struct follow_cfg *cfg, struct app_err *err)
     char *keys = xasprintf("%s/keys", cfg->data_dir);
     struct stat st;
     size_t n;
+    int ok = 0;
 
-    /* An almanacd's own data (it has signing keys) is never turned into a mirror. */
-    if (stat(keys, &st) == 0) {
-        app_fail(err, APP_ECONFLICT,
-                 "'%s' is an almanacd data directory with signing keys, not a mirror's: give "
-                 "the mirror a directory of its own",
-                 cfg->data_dir);
-        free(keys);
-        free(f);
-        return NULL;
-    }
-    free(keys);
     f->cfg = *cfg;
     f->upstream = xstrdup(cfg->upstream);
     n = strlen(f->upstream);
@@ -498,37 +508,33 @@ follow_open(const struct follow_cfg *cfg, struct app_err *err)
     f->seen_version = -1;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cond, NULL);
+    /* An almanacd's own data (it has signing keys) is never turned into a mirror. */
+    if (stat(keys, &st) == 0) {
+        app_fail(err, APP_ECONFLICT,
+                 "'%s' is an almanacd data directory with signing keys, not a mirror's: give "
+                 "the mirror a directory of its own",
+                 cfg->data_dir);
+        goto out;
+    }
     if (fs_mkdir_p(cfg->data_dir) < 0) {
         app_fail(err, APP_EINTERNAL, "cannot create '%s': %s", cfg->data_dir, strerror(errno));
-        goto fail;
+        goto out;
     }
     f->c = db_open(cfg->data_dir, err);
     if (!f->c)
-        goto fail;
+        goto out;
     f->store = art_store_open(cfg->data_dir, cfg->zstd_level, err);
-    if (!f->store || load_state(f, err) < 0)
-        goto fail;
-    if (cfg->upstream_key) {
-        char *text = NULL, *b64 = NULL;
-        char id[ART_KEY_ID_LEN];
-        size_t len;
-        int rc;
-
-        rc = file_read_all(cfg->upstream_key, &text, &len, ART_PUBKEY_TEXT_MAX * 4, err) < 0 ||
-                     art_ring_pubkey(text, id, &b64, err) < 0
-                 ? -1
-                 : add_key(f, id, b64, "pinned", err);
-        if (rc == 0)
-            ring_add(f, id, b64);
-        free(text);
-        free(b64);
-        if (rc < 0)
-            goto fail;
+    if (!f->store || load_state(f, err) < 0 ||
+        (cfg->upstream_key && pin_key(f, cfg->upstream_key, err) < 0))
+        goto out;
+    ok = 1;
+out:
+    free(keys);
+    if (!ok) {
+        follow_free(f);
+        return NULL;
     }
     return f;
-fail:
-    follow_free(f);
-    return NULL;
 }
 
 void
