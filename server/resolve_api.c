@@ -25,6 +25,7 @@
 #include "catalog/resolve.h"
 #include "catalog/snapload.h"
 #include "server/api.h"
+#include "server/follow.h"
 #include "server/inputs.h"
 #include "server/resolve_api.h"
 #include "server/metrics.h"
@@ -96,6 +97,16 @@ want_keep(struct srv_req *r, const cJSON *body, int *keep)
             *keep = 1;
         else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0)
             return app_fail(&r->err, APP_EINVAL, "query 'keep' must be 1 or 0");
+    }
+    if (*keep && r->srv->mirror) {
+        /* Keeping is a write: a mirror keeps nothing of its own. */
+        r->problem_upstream = follow_upstream(r->srv->mirror);
+        app_fail(&r->err, APP_EMETHOD,
+                 "this server is a read-only mirror of %s: keep the lock on the upstream",
+                 follow_upstream(r->srv->mirror));
+        srv_reply_problem(r, &r->err);
+        srv_add_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+        return -1;
     }
     if (*keep && srv_req_auth(r, DB_SCOPE_PUBLISH) < 0) {
         if (r->err.code == APP_EAUTH)

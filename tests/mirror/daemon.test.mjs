@@ -208,6 +208,10 @@ test('resolves give the upstream\'s lock bytes with "signature": null; locks are
   const lb = await get(`${mirror.url}/v1/locks/${kept.json.lock_id}`);
   assert.equal(lb.status, 200);
   assert.equal('sha256:' + sha(lb.body), kept.json.lock_id);
+  // keeping a lock is a write
+  const keep = await postJson(`${mirror.url}/v1/resolve`, { compatibility_date: '2024-06-01', compatibility_flags: ['python_workers'], keep: true });
+  assert.equal(keep.status, 405);
+  assert.equal(keep.json.upstream, up.url);
   // one it computed and the upstream never signed: no signature to serve
   const own = await postJson(`${mirror.url}/v1/resolve`, { compatibility_date: '2024-07-01', compatibility_flags: ['python_workers'], requirements: [] });
   const ns = await get(`${mirror.url}/v1/locks/${own.json.lock_id}/signature`);
