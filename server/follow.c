@@ -154,6 +154,17 @@ on_data(char *p, size_t size, size_t n, void *ctx)
     return len;
 }
 
+/* Abort a transfer under way when the follower is asked to stop (SIGTERM must not
+ * wait for a large artifact). */
+static int
+on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    struct follower *f = ctx;
+
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return __atomic_load_n(&f->stop, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
 /* GET upstream + path into sink; *status the HTTP status. -1 with APP_EUNAVAILABLE
  * when the upstream cannot be reached, or the sink's error. */
 static int
@@ -185,6 +196,9 @@ http_get(struct follower *f, const char *path, struct sink *s, long *status, int
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, f);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     if (s->failed) {
@@ -1095,7 +1109,7 @@ follow_stop(struct follower *f)
     if (!f->running)
         return;
     pthread_mutex_lock(&f->mu);
-    f->stop = 1;
+    __atomic_store_n(&f->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&f->cond);
     pthread_mutex_unlock(&f->mu);
     pthread_join(f->thread, NULL);
