@@ -7,7 +7,8 @@
 #   client-link  scripts/check-client-link.sh: BUILD_DIR/almanac has no SQLite,
 #             database or server symbols
 #   api       tests/api/*.test.mjs with node's test runner against BUILD_DIR/almanacd
-#   mirror    tests/mirror/*.test.mjs (the CLI against almanacd, fake mirrors, static trees)
+#   mirror    tests/mirror/*.test.mjs (the CLI against almanacd, fake mirrors, static trees,
+#             almanacd mirror)
 #   bindings  tests/bindings/*.test.mjs: the executor's local bindings (KV, D1, DO,
 #             R2, assets, d1 execute) in Node, and from Python on the oldest and
 #             newest Pyodide (those two boots skipped when ALMANAC_SLOW_TESTS=0)
@@ -190,7 +191,7 @@ if [ -d tests/ui ] && ls tests/ui/*.test.mjs >/dev/null 2>&1; then
     fi
 fi
 
-echo "== mirror tests (tests/mirror: signed catalog snapshot, CLI protections, static trees)"
+echo "== mirror tests (tests/mirror: signed catalog snapshot, CLI protections, static trees, almanacd mirror)"
 if [ -x "$B/almanacd" ] && [ -x "$B/almanac" ]; then
     (cd tests/api && ALMANAC_BIN_DIR="$B" run_node mirror "$LOGS/mirror.log" "$API_TIMEOUT" ../mirror/*.test.mjs)
 else
