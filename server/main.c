@@ -823,77 +823,19 @@ out:
     return ret;
 }
 
-struct static_ctx {
-    struct follower *f;
-    const char *data, *out;
-};
-
-/* After each advance: the tree follows (the snapshot and its marker last). */
-static void
-static_advance(void *ctx, struct follow_doc *doc)
-{
-    struct static_ctx *x = ctx;
-    struct app_err err = {0};
-
-    if (mirror_write_static(x->f, x->data, x->out, doc, &err) < 0)
-        app_log(APP_LOG_ERROR, "mirror: cannot write the static tree %s: %s", x->out, err.msg);
-    else
-        app_log(APP_LOG_INFO, "mirror: static tree %s is at version %lld", x->out,
-                doc->meta.version);
-    app_err_release(&err);
-}
-
-/* almanacd mirror --static OUT: follow the upstream into DATA and keep OUT, a
- * tree in export-static's format, at the served version. --once: one round. */
+/* almanacd mirror --static OUT (server/mirror.c). */
 static int
 cmd_mirror_static(const struct opts *o, const struct follow_cfg *cfg)
 {
     struct app_err err = {0};
-    struct data_lock *lock = NULL;
-    struct follower *f = NULL;
-    struct static_ctx x = {0};
-    struct follow_doc *d;
-    sigset_t sigs;
-    int sig, ret = 1;
+    int ret = 0;
 
     if (setup_logging(o) < 0)
         return 1;
-    if (!(lock = data_lock_take(o->data, &err)) || !(f = follow_open(cfg, &err))) {
+    if (mirror_static_run(cfg, o->static_out, o->once, &err) < 0) {
         fprintf(stderr, "almanacd: mirror: %s\n", err.msg);
-        goto out;
+        ret = 1;
     }
-    x = (struct static_ctx){f, o->data, o->static_out};
-    /* A tree left behind by a crash is brought to the served version first. */
-    d = follow_doc_get(f);
-    if (d) {
-        static_advance(&x, d);
-        follow_doc_put(d);
-    }
-    follow_on_advance(f, static_advance, &x);
-    if (o->once) {
-        if (follow_sync(f, &err) < 0) {
-            fprintf(stderr, "almanacd: mirror: %s\n", err.msg);
-            goto out;
-        }
-        ret = 0;
-        goto out;
-    }
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    if (follow_start(f, &err) < 0) {
-        fprintf(stderr, "almanacd: mirror: %s\n", err.msg);
-        goto out;
-    }
-    app_log(APP_LOG_INFO, "mirror: following %s into the static tree %s (data %s, pid %ld)",
-            follow_upstream(f), o->static_out, o->data, (long)getpid());
-    sigwait(&sigs, &sig);
-    app_log(APP_LOG_INFO, "stopped");
-    ret = 0;
-out:
-    follow_free(f);
-    data_lock_release(lock);
     app_err_release(&err);
     return ret;
 }

@@ -1,10 +1,12 @@
 /* server/mirror.c: serving as a read-only mirror (see mirror.h). */
 #include "server/mirror.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app/date.h"
 #include "app/hash.h"
@@ -17,6 +19,7 @@
 #include "db/migrate.h"
 #include "server/api.h"
 #include "server/artifacts_api.h"
+#include "server/datalock.h"
 #include "server/export.h"
 
 #define CACHE_SIGNATURE "public, max-age=60"
@@ -621,5 +624,67 @@ out:
     free(hexes);
     art_store_free(store);
     db_close(x.c);
+    return ret;
+}
+
+struct static_ctx {
+    struct follower *f;
+    const char *data, *out;
+};
+
+/* After each advance: the tree follows (the snapshot and its marker last). */
+static void
+static_advance(void *ctx, struct follow_doc *doc)
+{
+    struct static_ctx *x = ctx;
+    struct app_err err = {0};
+
+    if (mirror_write_static(x->f, x->data, x->out, doc, &err) < 0)
+        app_log(APP_LOG_ERROR, "mirror: cannot write the static tree %s: %s", x->out, err.msg);
+    else
+        app_log(APP_LOG_INFO, "mirror: static tree %s is at version %lld", x->out,
+                doc->meta.version);
+    app_err_release(&err);
+}
+
+int
+mirror_static_run(const struct follow_cfg *cfg, const char *out, int once, struct app_err *err)
+{
+    struct data_lock *lock = NULL;
+    struct follower *f = NULL;
+    struct static_ctx x = {0};
+    struct follow_doc *d;
+    sigset_t sigs;
+    int sig, ret = -1;
+
+    if (!(lock = data_lock_take(cfg->data_dir, err)) || !(f = follow_open(cfg, err)))
+        goto out;
+    x = (struct static_ctx){f, cfg->data_dir, out};
+    /* A tree left behind by a crash is brought to the served version first. */
+    d = follow_doc_get(f);
+    if (d) {
+        static_advance(&x, d);
+        follow_doc_put(d);
+    }
+    follow_on_advance(f, static_advance, &x);
+    if (once) {
+        ret = follow_sync(f, err);
+        goto out;
+    }
+    /* Blocked before the follower's thread starts, so only this thread takes them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    if (follow_start(f, err) < 0)
+        goto out;
+    app_log(APP_LOG_INFO, "mirror: following %s into the static tree %s (data %s, pid %ld)",
+            follow_upstream(f), out, cfg->data_dir, (long)getpid());
+    sigwait(&sigs, &sig);
+    app_log(APP_LOG_INFO, "stopped");
+    ret = 0;
+out:
+    follow_free(f);
+    data_lock_release(lock);
     return ret;
 }

@@ -32,4 +32,9 @@ void mirror_attach(struct srv *s, struct follower *f);
 int mirror_write_static(struct follower *f, const char *data_dir, const char *out,
                         struct follow_doc *doc, struct app_err *err);
 
+/* almanacd mirror --static: take cfg->data_dir's lock, bring out to the served
+ * version, then follow until SIGTERM or SIGINT (or, with once, one round: -1 when
+ * it failed). */
+int mirror_static_run(const struct follow_cfg *cfg, const char *out, int once, struct app_err *err);
+
 #endif
