@@ -385,7 +385,8 @@ req_finish(struct srv_req *r, enum MHD_RequestTerminationCode toe)
         status = r->status ? r->status : 499;
         bytes = 0;
     }
-    srv_metrics_request(route_index(r->route), r->method, status, secs);
+    srv_metrics_request(route_index(r->table_route ? r->table_route : r->route), r->method, status,
+                        secs);
     if (bytes && r->resp && r->route && strncmp(r->route->pattern, "/v1/artifacts/", 14) == 0)
         srv_metrics_artifact_bytes(
             MHD_get_response_header(r->resp, MHD_HTTP_HEADER_CONTENT_ENCODING), bytes);
@@ -498,6 +499,8 @@ req_begin(struct srv_req *r, const char *url, const char *version)
     }
     buf_release(&allow);
     buf_release(&pub_allow);
+    /* Metrics count a mirror's handlers under the route they stand for. */
+    r->table_route = r->route;
     if (r->srv->mirror && !(r->route = mirror_route(r, r->route)))
         return -1;
     /* Every handler gets the thread's connection here, opened once; a database that

@@ -126,7 +126,8 @@ struct srv_req {
     struct srv *srv;
     struct MHD_Connection *conn;
     const struct srv_route *route;
-    const char *method; /* as received (HEAD stays HEAD) */
+    const struct srv_route *table_route; /* route as found, when a mirror replaced it */
+    const char *method;                  /* as received (HEAD stays HEAD) */
     int is_head;
     char *params[SRV_MAX_PARAMS]; /* decoded path parameters, in pattern order */
     size_t n_params;
