@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
 #include "app/date.h"
 #include "app/fs.h"
 #include "app/json.h"
@@ -338,6 +340,10 @@ struct art_upload {
     size_t head_len;
     char *file_name;
     char *media_type;
+    ZSTD_DCtx *dctx; /* the body is the stored form (art_upload_write_zstd) */
+    uint8_t *dout;
+    size_t dout_cap;
+    int frame_end;
 };
 
 static int
@@ -373,8 +379,9 @@ art_upload_new(struct art_store *s, const char *expect_hex, uint64_t expect_size
     return u;
 }
 
-int
-art_upload_write(struct art_upload *u, const void *p, size_t n, struct app_err *err)
+/* The identity bytes: sniff a module, feed the checker, hash (and compress). */
+static int
+identity_write(struct art_upload *u, const void *p, size_t n, struct app_err *err)
 {
     if (u->head_len < sizeof(u->head)) {
         size_t k = sizeof(u->head) - u->head_len;
@@ -396,6 +403,63 @@ art_upload_write(struct art_upload *u, const void *p, size_t n, struct app_err *
 }
 
 int
+art_upload_write(struct art_upload *u, const void *p, size_t n, struct app_err *err)
+{
+    if (u->dctx)
+        return app_fail(err, APP_EINTERNAL, "artifact upload: identity bytes to a zstd upload");
+    return identity_write(u, p, n, err);
+}
+
+int
+art_upload_write_zstd(struct art_upload *u, const void *p, size_t n, struct app_err *err)
+{
+    ZSTD_inBuffer in = {p, n, 0};
+
+    if (!u->dctx) {
+        if (u->head_len)
+            return app_fail(err, APP_EINTERNAL,
+                            "artifact upload: zstd bytes to an identity upload");
+        u->dctx = ZSTD_createDCtx();
+        if (!u->dctx)
+            return app_fail(err, APP_EINTERNAL, "artifact upload: cannot create zstd context");
+        ZSTD_DCtx_setParameter(u->dctx, ZSTD_d_windowLogMax, ART_ZSTD_WINDOW_LOG);
+        u->dout_cap = ZSTD_DStreamOutSize();
+        u->dout = xmalloc(u->dout_cap);
+        art_writer_keep_stored(u->w);
+    }
+    if (art_writer_write_stored(u->w, p, n, err) < 0)
+        return -1;
+    /* Decode everything this chunk yields, including output the decoder still holds
+     * when the buffer filled up exactly. */
+    for (;;) {
+        ZSTD_outBuffer ob = {u->dout, u->dout_cap, 0};
+        size_t r;
+
+        if (u->frame_end && in.pos < in.size)
+            return app_fail(err, APP_EINVAL, "the zstd body holds more than one frame");
+        if (u->frame_end)
+            return 0;
+        r = ZSTD_decompressStream(u->dctx, &ob, &in);
+        if (ZSTD_isError(r))
+            return app_fail(err, APP_EINVAL, "the zstd body is corrupt: %s", ZSTD_getErrorName(r));
+        if (ob.pos && identity_write(u, u->dout, ob.pos, err) < 0)
+            return -1;
+        if (r == 0)
+            u->frame_end = 1;
+        else if (in.pos == in.size && ob.pos < ob.size)
+            return 0;
+    }
+}
+
+int
+art_upload_finish(struct art_upload *u, struct art_info *info, struct app_err *err)
+{
+    if (u->dctx && !u->frame_end)
+        return app_fail(err, APP_EINVAL, "the zstd body ends before its frame does");
+    return art_writer_finish(u->w, info, err);
+}
+
+int
 art_upload_commit(struct art_upload *u, struct db *c, struct art_row *out, int *created,
                   struct app_err *err)
 {
@@ -404,7 +468,7 @@ art_upload_commit(struct art_upload *u, struct db *c, struct art_row *out, int *
     const char *media = u->media_type;
     int ret = -1;
 
-    if (art_writer_finish(u->w, &info, err) < 0)
+    if (art_upload_finish(u, &info, err) < 0)
         return -1;
     /* A module is checked before its bytes become visible. */
     if (u->wasm_required && art_wasm_finish(u->wasm, &facts, err) < 0)
@@ -430,6 +494,8 @@ art_upload_free(struct art_upload *u)
         return;
     art_writer_free(u->w);
     art_wasm_free(u->wasm);
+    ZSTD_freeDCtx(u->dctx);
+    free(u->dout);
     free(u->file_name);
     free(u->media_type);
     free(u);

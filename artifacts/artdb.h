@@ -88,6 +88,18 @@ struct art_upload *art_upload_new(struct art_store *s, const char *expect_hex, u
  * (422); other failures as art_writer_write. */
 int art_upload_write(struct art_upload *u, const void *p, size_t n, struct app_err *err);
 
+/* The body in its stored form instead: one zstd frame (another almanacd's artifact
+ * file, fetched by a mirror with Accept-Encoding: zstd). It is decoded to check and
+ * hash the identity bytes and stored as it came, not compressed again. An upload
+ * takes either identity or zstd bytes, not both. */
+int art_upload_write_zstd(struct art_upload *u, const void *p, size_t n, struct app_err *err);
+
+/* End the bytes and check them (size, digest, the frame read back) without
+ * publishing: info gets the digests, so a caller can verify a signature over the
+ * identity bytes before art_upload_commit. Commit finishes too when this was not
+ * called. */
+int art_upload_finish(struct art_upload *u, struct art_info *info, struct app_err *err);
+
 /* Finish: check the module (422 with the reason), the digest (409), publish the
  * bytes and record the row in c. out (optional) gets the row as now stored
  * (release it), *created (optional) is 1 when the bytes were new. */

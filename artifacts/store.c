@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_getFrameHeader: checking frames taken as they came */
 #include <zstd.h>
 
 #include "app/log.h"
@@ -56,6 +57,7 @@ struct art_writer {
     struct art_info info;
     int finished;
     int committed;
+    int keep_stored; /* the caller gives the zstd frame itself: no compressor */
 };
 
 /* A decoder and its input buffer. Creating them per download costs an 8 MiB
@@ -326,6 +328,46 @@ writer_pump(struct art_writer *w, ZSTD_inBuffer *in, ZSTD_EndDirective mode, str
     }
 }
 
+void
+art_writer_keep_stored(struct art_writer *w)
+{
+    ZSTD_freeCCtx(w->cctx);
+    w->cctx = NULL;
+    w->keep_stored = 1;
+}
+
+int
+art_writer_write_stored(struct art_writer *w, const void *p, size_t n, struct app_err *err)
+{
+    if (!w->keep_stored || w->finished)
+        return app_fail(err, APP_EINTERNAL, "artifact store: stored bytes to a compressing writer");
+    if (write_all(w->fd, p, n) < 0)
+        return io_fail(err, "cannot write temp file", w->tmp_path);
+    crypto_hash_sha256_update(&w->stored_sha, p, n);
+    w->stored_size += n;
+    return 0;
+}
+
+/* A frame taken as it came must be one our readers serve as a zstd body: a window of
+ * at most ART_ZSTD_WINDOW_LOG and the content checksum (readers check it). */
+static int
+check_frame_header(struct art_writer *w, struct app_err *err)
+{
+    uint8_t head[ZSTD_FRAMEHEADERSIZE_MAX];
+    ZSTD_frameHeader h;
+    ssize_t n = pread(w->fd, head, sizeof(head), 0);
+
+    if (n < 0)
+        return io_fail(err, "cannot read temp file", w->tmp_path);
+    if (ZSTD_getFrameHeader(&h, head, (size_t)n) != 0 || h.frameType != ZSTD_frame)
+        return app_fail(err, APP_EINVAL, "the zstd body does not start with a zstd frame");
+    if (h.windowSize > (1ULL << ART_ZSTD_WINDOW_LOG) || !h.checksumFlag)
+        return app_fail(err, APP_EINVAL,
+                        "the zstd frame needs a window of at most %u KiB and a content checksum",
+                        (1U << ART_ZSTD_WINDOW_LOG) / 1024);
+    return 0;
+}
+
 int
 art_writer_write(struct art_writer *w, const void *p, size_t n, struct app_err *err)
 {
@@ -339,6 +381,8 @@ art_writer_write(struct art_writer *w, const void *p, size_t n, struct app_err *
     crypto_hash_sha256_update(&w->sha, p, n);
     crypto_generichash_blake2b_update(&w->b2, p, n);
     w->size += n;
+    if (w->keep_stored)
+        return 0;
     return writer_pump(w, &in, ZSTD_e_continue, err);
 }
 
@@ -458,7 +502,9 @@ art_writer_finish(struct art_writer *w, struct art_info *info, struct app_err *e
     if (w->expect_size != ART_SIZE_UNKNOWN && w->size != w->expect_size)
         return app_fail(err, APP_ECONFLICT, "content is %llu bytes, not the declared %llu",
                         (unsigned long long)w->size, (unsigned long long)w->expect_size);
-    if (writer_pump(w, &in, ZSTD_e_end, err) < 0)
+    if (!w->keep_stored && writer_pump(w, &in, ZSTD_e_end, err) < 0)
+        return -1;
+    if (w->keep_stored && check_frame_header(w, err) < 0)
         return -1;
     crypto_hash_sha256_final(&w->sha, d);
     hex_encode(d, sizeof(d), w->info.sha256);

@@ -80,6 +80,16 @@ struct art_writer *art_writer_new(struct art_store *s, const char *expect_hex, u
  * exceed expect_size, APP_EINTERNAL on I/O errors. */
 int art_writer_write(struct art_writer *w, const void *p, size_t n, struct app_err *err);
 
+/* Take the stored form as it comes (another almanacd's zstd file, fetched by a
+ * mirror) instead of compressing again at this store's level: call before any
+ * write; art_writer_write_stored then writes the frame's bytes to the file as they
+ * are, and art_writer_write only hashes and counts the identity bytes the caller
+ * decoded from them. finish checks the frame header (window, checksum) and reads
+ * the file back as for any writer, so a frame that does not decode to the digest is
+ * never stored. */
+void art_writer_keep_stored(struct art_writer *w);
+int art_writer_write_stored(struct art_writer *w, const void *p, size_t n, struct app_err *err);
+
 /* End the frame, fsync, and verify: the digest against expect_hex (APP_ECONFLICT
  * "... hashes to X, not Y"), the size against expect_size, and the file read back
  * against the digest. Nothing is visible yet; info is filled. */
