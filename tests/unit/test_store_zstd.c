@@ -80,8 +80,8 @@ frame(const uint8_t *p, size_t n, int checksum, int window_log, size_t *out_len)
 
 /* Upload z in chunks of step bytes as the stored form; the commit's result. */
 static int
-upload(struct art_store *s, struct db *c, const char *hex, const uint8_t *z, size_t zn,
-       size_t step, struct art_row *row, struct app_err *err)
+upload(struct art_store *s, struct db *c, const char *hex, const uint8_t *z, size_t zn, size_t step,
+       struct art_row *row, struct app_err *err)
 {
     struct art_upload *u = art_upload_new(s, hex, SIZE, "m.bin", NULL, err);
     int ret = -1;
