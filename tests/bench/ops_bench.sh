@@ -5,6 +5,10 @@
 # BENCH_OPS_DURATION (default 10) seconds each with wrk, then the medians compared.
 # Request metrics are counted in both (they cannot be turned off); the comparison is
 # the one the issue asks for. A benchmark: it fails only when a tool fails.
+#
+# BENCH_OPS_REF=PATH/almanacd measures a second build (e.g. an older commit) in the
+# same rounds, interleaved (A B A' B' per round), so both see the same machine load.
+# The log destination is a regular file in $TMPDIR (or /tmp), stated in the output.
 set -eu
 B=${1:-build}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,12 +31,12 @@ ALMANAC_ZSTD_LEVEL=1 "$ROOT/$B/almanacd" seed --data "$TMP/data" 2>/dev/null
 # The server's CPU time (user + system) in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# run MODE: one wrk run against a fresh server; prints "req/s cpu-microseconds-per-request".
+# run MODE [BIN]: one wrk run against a fresh server; prints "req/s cpu-microseconds-per-request".
 # CPU per request is printed too: on a shared machine req/s swings with the
 # neighbours' load, the server's own CPU time per request much less.
 run() {
     port=$(free_port)
-    "$ROOT/$B/almanacd" serve --data "$TMP/data" --listen 127.0.0.1:$port --no-sweep \
+    "${2:-$ROOT/$B/almanacd}" serve --data "$TMP/data" --listen 127.0.0.1:$port --no-sweep \
         --access-log "$1" --log-file "$TMP/almanacd-$1.log" 2>>"$TMP/stderr.log" &
     SRV_PID=$!
     for i in $(seq 100); do
@@ -53,20 +57,37 @@ run() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+REF=${BENCH_OPS_REF:-}
+LOGDIR=$(dirname "$TMP/x")
 echo "-- access log and metrics cost on cached resolve (A = --access-log off, B = default; ${ROUNDS}x A/B, ${DUR}s each)"
-: > "$TMP/a" && : > "$TMP/b"
+echo "log destination: --log-file $LOGDIR/almanacd-on.log (a regular file, $(stat -f -c %T "$LOGDIR") file system)"
+[ -n "$REF" ] && echo "reference build measured in the same rounds: $REF"
+: > "$TMP/a" && : > "$TMP/b" && : > "$TMP/ra" && : > "$TMP/rb"
 for r in $(seq "$ROUNDS"); do
     a=$(run off)
     b=$(run on)
     echo "$a" >> "$TMP/a"
     echo "$b" >> "$TMP/b"
     echo "round $r: off ${a% *} req/s (${a#* } us CPU/req), on ${b% *} req/s (${b#* } us CPU/req)"
+    if [ -n "$REF" ]; then
+        a=$(run off "$REF")
+        b=$(run on "$REF")
+        echo "$a" >> "$TMP/ra"
+        echo "$b" >> "$TMP/rb"
+        echo "round $r (reference): off ${a% *} req/s (${a#* } us CPU/req), on ${b% *} req/s (${b#* } us CPU/req)"
+    fi
 done
-MA=$(cut -d' ' -f1 "$TMP/a" | median)
-MB=$(cut -d' ' -f1 "$TMP/b" | median)
-CA=$(cut -d' ' -f2 "$TMP/a" | median)
-CB=$(cut -d' ' -f2 "$TMP/b" | median)
 LINES=$(wc -l < "$TMP/almanacd-on.log")
-echo "median throughput: --access-log off $MA req/s, default $MB req/s: $(echo "$MA $MB" | awk '{printf "%.1f", 100*($1-$2)/$1}')% loss (goal < 5%)"
-echo "median server CPU per request: off $CA us, default $CB us: $(echo "$CA $CB" | awk '{printf "%+.1f", 100*($2-$1)/$1}')%; $LINES access lines written"
+# summary NAME A-FILE B-FILE: the medians and the loss.
+summary() {
+    MA=$(cut -d' ' -f1 "$2" | median)
+    MB=$(cut -d' ' -f1 "$3" | median)
+    CA=$(cut -d' ' -f2 "$2" | median)
+    CB=$(cut -d' ' -f2 "$3" | median)
+    echo "$1: median throughput: --access-log off $MA req/s, default $MB req/s: $(echo "$MA $MB" | awk '{printf "%.1f", 100*($1-$2)/$1}')% loss (goal < 5%)"
+    echo "$1: median server CPU per request: off $CA us, default $CB us: $(echo "$CA $CB" | awk '{printf "%+.1f", 100*($2-$1)/$1}')%"
+}
+summary "this build" "$TMP/a" "$TMP/b"
+[ -n "$REF" ] && summary "reference" "$TMP/ra" "$TMP/rb"
+echo "$LINES access lines in the last log file"
 echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine skew req/s)"
