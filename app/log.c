@@ -483,10 +483,16 @@ app_log_access(const struct app_log_access *a)
         putf(&l, ",\"status\":%u,\"bytes\":%llu,\"duration_ms\":%.3f,\"principal\":", a->status,
              (unsigned long long)a->bytes, a->seconds * 1000.0);
         put_json_str(&l, a->principal ? a->principal : "-");
-        puts_(&l, "}");
+        if (a->cut) {
+            puts_(&l, ",\"completed\":false,\"cut\":");
+            put_json_str(&l, a->cut);
+            puts_(&l, "}");
+        } else {
+            puts_(&l, ",\"completed\":true}");
+        }
     } else {
         /* time level "access" request-id client method path status bytes duration
-         * principal; hand-formatted, as this runs once per request. */
+         * principal [cut=REASON]; hand-formatted, as this runs once per request. */
         uint64_t tenths = (uint64_t)(a->seconds * 10000.0 + 0.5); /* 0.1 ms */
 
         puts_(&l, t);
@@ -508,6 +514,10 @@ app_log_access(const struct app_log_access *a)
         put_u64(&l, tenths % 10);
         puts_(&l, "ms ");
         put_text_field(&l, a->principal ? a->principal : "-");
+        if (a->cut) {
+            puts_(&l, " cut=");
+            put_text_field(&l, a->cut);
+        }
     }
     write_line(&l);
 }

@@ -87,6 +87,11 @@ struct app_log_access {
     uint64_t bytes;
     double seconds;
     const char *principal;
+    /* NULL: the response went out whole. Else why it was cut ("client_closed",
+     * "connection_error", "timeout", "shutdown"); bytes then counts the body bytes
+     * the client acknowledged. Text lines end with " cut=REASON"; JSON lines carry
+     * "completed":false and "cut":REASON (else "completed":true). */
+    const char *cut;
 };
 void app_log_access(const struct app_log_access *a);
 

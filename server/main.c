@@ -1126,12 +1126,13 @@ main(int argc, char **argv)
     int rc;
 
     app_log_init("almanacd", APP_LOG_INFO);
+    /* Before anything else, --version included: every invocation refuses it. */
+    if (check_today_env() < 0)
+        return 2;
     if (argc >= 2 && !strcmp(argv[1], "--version")) {
         printf("almanacd %s\n", ALMANAC_VERSION);
         return 0;
     }
-    if (check_today_env() < 0)
-        return 2;
     if (sodium_init() < 0) {
         fprintf(stderr, "almanacd: cannot initialise libsodium\n");
         return 1;
@@ -1161,16 +1162,25 @@ main(int argc, char **argv)
             fprintf(stderr, "almanacd: usage: almanacd token create|list|revoke --data DIR\n");
             return 2;
         }
+        int last = argc;
+
         if (!strcmp(verb, "revoke")) {
-            if (argc < 4 || !strncmp(argv[3], "--", 2)) {
+            /* NAME first ("revoke ci --data D") or last ("revoke --data D ci"): every
+             * option of token revoke takes a value, so a last word that does not
+             * follow an option is the name. */
+            if (argc >= 4 && strncmp(argv[3], "--", 2) != 0) {
+                arg = argv[3];
+                first = 4;
+            } else if (argc >= 6 && argv[argc - 1][0] != '-' && argv[argc - 2][0] != '-') {
+                arg = argv[argc - 1];
+                last = argc - 1;
+            } else {
                 fprintf(stderr, "almanacd: usage: almanacd token revoke NAME --data DIR\n");
                 return 2;
             }
-            arg = argv[3];
-            first = 4;
         }
         memset(&o, 0, sizeof(o));
-        rc = parse_opts(argc, argv, first, &o, 0) < 0 ? 2 : cmd_token(verb, arg, &o);
+        rc = parse_opts(last, argv, first, &o, 0) < 0 ? 2 : cmd_token(verb, arg, &o);
     } else if (!strcmp(argv[1], "fsck"))
         rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_fsck(&o);
     else if (!strcmp(argv[1], "backup") || !strcmp(argv[1], "restore"))

@@ -206,10 +206,17 @@ test('GET /metrics parses as Prometheus text; the counters move with requests', 
   // parse-prometheus-text-format merges the buckets of a labelled histogram into one
   // sample, so its per-route series are read from the text (the parser checked it).
   const text = lastMetricsText;
-  const count = Number(text.match(/^almanac_http_request_duration_seconds_count\{route="\/v1\/runtimes"\} (\d+)$/m)?.[1]);
-  const inf = Number(text.match(/^almanac_http_request_duration_seconds_bucket\{route="\/v1\/runtimes",le="\+Inf"\} (\d+)$/m)?.[1]);
-  assert.ok(count >= n0 + 3, 'the latency histogram counts the route');
+  const count = Number(text.match(/^almanac_http_request_duration_seconds_count\{route="\/v1\/runtimes",method="GET"\} (\d+)$/m)?.[1]);
+  const inf = Number(text.match(/^almanac_http_request_duration_seconds_bucket\{route="\/v1\/runtimes",method="GET",le="\+Inf"\} (\d+)$/m)?.[1]);
+  assert.ok(count >= n0 + 3, 'the latency histogram counts the route and method');
   assert.equal(inf, count);
+  // Labels stay bounded: route templates, never raw paths; a HEAD is its own series.
+  validate('HEAD', '/v1/runtimes', 200, await api('HEAD', '/v1/runtimes'));
+  await metrics();
+  const text2 = lastMetricsText;
+  assert.match(text2, /^almanac_http_request_duration_seconds_count\{route="\/v1\/runtimes",method="HEAD"\} [1-9]\d*$/m);
+  for (const l of text2.split('\n').filter((x) => x.startsWith('almanac_http_request_duration_seconds')))
+    assert.match(l, /^almanac_http_request_duration_seconds_(bucket|sum|count)\{route="[^"]+",method="(GET|HEAD|PUT|POST|DELETE|PATCH|OPTIONS|other)"(,le="[^"]+")?\} /);
   assert.equal(sample(after, 'almanac_http_request_duration_seconds').type, undefined);
   assert.equal(after.find((f) => f.name === 'almanac_http_request_duration_seconds').type, 'HISTOGRAM');
   assert.ok(value(after, 'almanac_resolve_cache_hits_total') >= value(before, 'almanac_resolve_cache_hits_total') + 1);
@@ -528,6 +535,158 @@ test('SIGTERM drains: an in-flight 10 MB download completes, then exit 0', async
   assert.equal(exit.code, 0, h.stderr);
   assert.match(h.stderr, /stopping: draining in-flight requests/);
   assert.match(h.stderr, new RegExp(`GET /v1/artifacts/sha256/${hex} 200 ${blob.length}B`));
+});
+
+/* Send raw HTTP/1.1 requests on one kept-alive socket; next() resolves with the head
+ * and body of the next response (Content-Length framed). */
+function rawConn(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  let buf = Buffer.alloc(0);
+  const waiters = [];
+  const pump = () => {
+    while (waiters.length) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0)
+        return;
+      const head = buf.subarray(0, end).toString();
+      const len = Number(head.match(/^content-length: *(\d+)/im)?.[1] ?? 0);
+      if (buf.length < end + 4 + len)
+        return;
+      const body = buf.subarray(end + 4, end + 4 + len);
+      buf = buf.subarray(end + 4 + len);
+      waiters.shift().resolve({ status: Number(head.split(' ')[1]), head, body });
+    }
+  };
+  sock.on('data', (d) => { buf = Buffer.concat([buf, d]); pump(); });
+  sock.on('error', (e) => { while (waiters.length) waiters.shift().reject(e); });
+  sock.on('close', () => { while (waiters.length) waiters.shift().reject(new Error('connection closed')); });
+  const closed = new Promise((r) => sock.on('close', r));
+  return {
+    sock, closed,
+    get(p) {
+      sock.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      return new Promise((resolve, reject) => { waiters.push({ resolve, reject }); pump(); });
+    },
+  };
+}
+
+/* Upload a random blob of n bytes with a fresh admin token; its sha256. */
+async function uploadBlob(dir, port, n) {
+  const tok = (await run(['token', 'create', '--data', dir])).stdout.trim();
+  const blob = randomBytes(n);
+  const up = await request(port, 'POST', '/v1/artifacts', {
+    headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/octet-stream', 'content-length': blob.length },
+    body: blob });
+  assert.equal(up.status, 201, up.body.toString());
+  return JSON.parse(up.body).sha256;
+}
+
+test('during the drain, a request on a kept-alive connection is answered with Connection: close', async () => {
+  const dir = await newData();
+  const h = await serve(dir, ['--drain-timeout', '10']);
+  const hex = await uploadBlob(dir, h.port, 10 * 1024 * 1024);
+  const c = rawConn(h.port);
+  const first = await c.get('/v1/health');
+  assert.equal(first.status, 200);
+  assert.doesNotMatch(first.head, /^connection: *close/im, 'before SIGTERM the connection is kept');
+  // An in-flight download keeps the server draining while the kept-alive connection
+  // sends its next request.
+  let dl;
+  const downloading = new Promise((resolve, reject) => {
+    dl = http.get({ host: '127.0.0.1', port: h.port, path: `/v1/artifacts/sha256/${hex}`, agent: false }, (res) => {
+      const chunks = [];
+      res.once('data', () => { res.pause(); resolve(res); });
+      res.on('data', (x) => chunks.push(x));
+      res.on('end', () => { res.total = Buffer.concat(chunks).length; });
+    });
+    dl.on('error', reject);
+  });
+  const res = await downloading;
+  h.proc.kill('SIGTERM');
+  for (let i = 0; i < 100 && !h.stderr.includes('stopping: draining'); i++)
+    await sleep(20);
+  const second = await c.get('/v1/runtimes');
+  assert.equal(second.status, 200, 'a request arriving during the drain is still served');
+  assert.match(second.head, /^connection: *close/im, 'and tells the client to move off');
+  await c.closed; // the server closes the connection after that response
+  // A new connection is refused: the listener is closed.
+  await assert.rejects(request(h.port, 'GET', '/v1/health'));
+  const ended = new Promise((r) => res.on('end', r));
+  res.resume();
+  await ended;
+  assert.equal(res.total, 10 * 1024 * 1024, 'the in-flight download completes');
+  assert.equal((await stop(h)).code, 0, h.stderr);
+});
+
+test('a download cut mid-body is logged with the bytes sent and a cut marker', async () => {
+  const dir = await newData();
+  const logFile = path.join(path.dirname(dir), 'cut.log');
+  const h = await serve(dir, ['--log-file', logFile, '--log-format', 'json', '--drain-timeout', '1']);
+  const size = 10 * 1024 * 1024;
+  const hex = await uploadBlob(dir, h.port, size);
+  try {
+    // 1. The client goes away after reading about 1 MB.
+    const got = await new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: h.port, path: `/v1/artifacts/sha256/${hex}`, agent: false,
+                             headers: { 'X-Request-Id': 'cut-client' } }, (res) => {
+        let n = 0;
+        res.on('data', (x) => {
+          n += x.length;
+          if (n >= 1024 * 1024) {
+            res.pause();
+            setTimeout(() => { req.destroy(); resolve(n); }, 200);
+          }
+        });
+      });
+      req.on('error', () => {});
+      req.on('close', () => {});
+      setTimeout(() => reject(new Error('download did not start')), 10000);
+    });
+    let line;
+    for (let i = 0; i < 200 && !line; i++) {
+      await sleep(25);
+      line = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        .find((j) => j.request_id === 'cut-client');
+    }
+    assert.ok(line, 'an access line for the cut download');
+    assert.equal(line.status, 200, 'the status that was sent');
+    assert.equal(line.completed, false);
+    assert.match(line.cut, /^(client_closed|connection_error)$/);
+    assert.ok(line.bytes >= got * 0.5 && line.bytes < size, `bytes actually sent: ${line.bytes} (client read ${got})`);
+    // A whole download says so.
+    const whole = await request(h.port, 'GET', `/v1/artifacts/sha256/${hex}`, { headers: { 'X-Request-Id': 'whole' } });
+    assert.equal(whole.body.length, size);
+    for (let i = 0; i < 200 && !line?.completed; i++) {
+      await sleep(25);
+      line = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        .find((j) => j.request_id === 'whole');
+    }
+    assert.equal(line.completed, true);
+    assert.equal(line.cut, undefined);
+    assert.equal(line.bytes, size);
+    // 2. The drain timeout cuts a download the client stopped reading.
+    let stalled;
+    await new Promise((resolve, reject) => {
+      stalled = http.get({ host: '127.0.0.1', port: h.port, path: `/v1/artifacts/sha256/${hex}`, agent: false,
+                           headers: { 'X-Request-Id': 'cut-drain' } }, (res) => {
+        res.once('data', () => { res.pause(); resolve(); });
+      });
+      stalled.on('error', () => {});
+      setTimeout(() => reject(new Error('download did not start')), 10000);
+    });
+    h.proc.kill('SIGTERM');
+    assert.equal((await h.exited).code, 0, h.stderr);
+    stalled.destroy();
+    line = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      .find((j) => j.request_id === 'cut-drain');
+    assert.ok(line, 'the cut download is logged before the process exits');
+    assert.equal(line.status, 200);
+    assert.equal(line.completed, false);
+    assert.equal(line.cut, 'shutdown');
+    assert.ok(line.bytes > 0 && line.bytes < size, `bytes sent before the drain timeout: ${line.bytes}`);
+  } finally {
+    await stop(h);
+  }
 });
 
 test('SIGHUP reopens --log-file; JSON logs carry the status as a number', async () => {
