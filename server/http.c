@@ -361,6 +361,9 @@ queue(struct srv_req *r)
     if (!r->is_head && r->resp_len >= SRV_SENT_TRACK_MIN && acked_bytes(r, &r->acked0) == 0)
         r->sent_tracked = 1;
     MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+    /* 200 with a token, 401 without: a cache must not answer one with the other. */
+    if (r->needs_token)
+        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_VARY, "Authorization");
     cors_decorate(r);
     ret = MHD_queue_response(r->conn, r->status, r->resp);
     return ret;
@@ -593,6 +596,7 @@ req_begin(struct srv_req *r, const char *url, const char *version)
     else if ((r->route->flags & SRV_READ) ||
              ((r->route->flags & SRV_PRIVATE) && r->srv->cfg.private_reads))
         need = DB_SCOPE_READ;
+    r->needs_token = need != DB_SCOPE_NONE;
     if (need != DB_SCOPE_NONE && srv_req_auth(r, need) < 0)
         return -1;
     /* Every write needs a token: charge it before reading a body. */

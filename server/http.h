@@ -141,6 +141,7 @@ struct srv_req {
     char *raw_query; /* the query string as received, taken before libmicrohttpd */
     struct query_tab query;
     int authed;               /* a valid bearer token was checked */
+    int needs_token;          /* the route needs one: the answer depends on Authorization */
     enum db_scope auth_scope; /* for this scope */
     char client_key[72];      /* the rate-limit key: "t:<token name>" once authed */
     struct app_err err;

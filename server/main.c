@@ -1074,6 +1074,60 @@ cmd_backup(const char *verb, const struct opts *o)
     return srv_restore(o->from, o->data);
 }
 
+/* The options a command takes on its command line, as " key key ", or NULL for
+ * every option (serve, and commands this table does not know). A config file may
+ * hold other keys (it is shared with serve); a flag that the command would ignore
+ * is refused, so "backup --repair" or "token create --listen" does not pass
+ * silently. */
+static const char *
+cmd_flags(int argc, char **argv)
+{
+    static const struct {
+        const char *cmd, *verb, *flags;
+    } tab[] = {
+        {"init", NULL, " data config "},
+        {"seed", NULL, " data config "},
+        {"token", "create", " data config name scope expires "},
+        {"token", "list", " data config "},
+        {"token", "revoke", " data config "},
+        {"fsck", NULL, " data config repair "},
+        {"key", "rotate", " data config "},
+        {"backup", NULL, " data config to no-artifacts "},
+        {"restore", NULL, " data config from "},
+        {"export-static", NULL, " data config to expires "},
+    };
+
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+        if (!strcmp(argv[1], tab[i].cmd) &&
+            (!tab[i].verb || (argc > 2 && !strcmp(argv[2], tab[i].verb))))
+            return tab[i].flags;
+    return NULL;
+}
+
+/* -1 (after a one-line message) when a flag is not one the command takes. */
+static int
+check_flags(int argc, char **argv)
+{
+    const char *flags = argc > 1 ? cmd_flags(argc, argv) : NULL;
+    char key[40];
+
+    if (!flags)
+        return 0;
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0 || !strcmp(argv[i], "--help"))
+            continue;
+        snprintf(key, sizeof(key), " %.36s ", argv[i] + 2);
+        if (!strstr(flags, key)) {
+            int verb = !strcmp(argv[1], "token") || !strcmp(argv[1], "key");
+
+            fprintf(stderr, "almanacd: %s%s%s does not take '%s' (almanacd --help lists them)\n",
+                    argv[1], verb ? " " : "", verb ? argv[2] : "", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* An invalid ALMANAC_TODAY would silently mean "today"; refuse it everywhere. */
 static int
 check_today_env(void)
@@ -1145,6 +1199,8 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (check_flags(argc, argv) < 0)
+        return 2;
     if (!strcmp(argv[1], "serve"))
         rc = parse_opts(argc, argv, 2, &o, 1) < 0 ? 2 : cmd_serve(&o, NULL);
     else if (!strcmp(argv[1], "mirror"))

@@ -172,6 +172,11 @@ test('the client address comes from X-Forwarded-For / Forwarded only from a trus
 test('a refused write is 401 whatever its body, logged with the path; admin writes name the token', async () => {
   let r = await api('PUT', '/v1/flags/ops_flag', { body: 'this is { not json', headers: { 'X-Request-Id': 'ops-401' } });
   validate('PUT', '/v1/flags/{name}', 401, r);
+  assert.match(r.headers.vary ?? '', /\bAuthorization\b/, 'a refusal depends on Authorization');
+  const tokens = validate('GET', '/v1/tokens', 200, await api('GET', '/v1/tokens', { token: true }));
+  assert.match(tokens.headers.vary ?? '', /\bAuthorization\b/, 'so does an answer given to a token');
+  const pub = validate('GET', '/v1/runtimes', 200, await api('GET', '/v1/runtimes'));
+  assert.doesNotMatch(pub.headers.vary ?? '', /Authorization/, 'a public read does not');
   r = await api('POST', '/v1/eol/apply', { token: 'alm_' + 'f'.repeat(64) });
   validate('POST', '/v1/eol/apply', 401, r);
   r = await api('POST', '/v1/eol/apply?as_of=2026-11-25&summary=true', { token: true, headers: { 'X-Request-Id': 'ops-eol' } });
@@ -450,11 +455,21 @@ test('serve, token, fsck and key refuse a missing database and suggest init; ini
 });
 
 test('an invalid ALMANAC_TODAY is fatal for every command; --version; serve --help', async () => {
-  for (const args of [['init', '--data', '/nonexistent/x'], ['token', 'list', '--data', s.dataDir], ['serve', '--data', s.dataDir]]) {
+  const scratch = tmpDir();
+  for (const args of [['init', '--data', path.join(scratch, 'x')], ['seed', '--data', path.join(scratch, 'y')],
+                      ['token', 'list', '--data', s.dataDir], ['token', 'create', '--data', s.dataDir],
+                      ['token', 'revoke', 'nobody', '--data', s.dataDir], ['serve', '--data', s.dataDir],
+                      ['fsck', '--data', s.dataDir], ['key', 'rotate', '--data', s.dataDir],
+                      ['backup', '--data', s.dataDir, '--to', path.join(scratch, 'b')],
+                      ['restore', '--from', path.join(scratch, 'b'), '--data', path.join(scratch, 'r')],
+                      ['export-static', '--data', s.dataDir, '--to', path.join(scratch, 'e')],
+                      ['--version'], ['--help'], ['serve', '--help']]) {
     const r = await run(args, { ALMANAC_TODAY: '2026-02-30' });
-    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
-    assert.match(r.stderr, /ALMANAC_TODAY '2026-02-30' is not a YYYY-MM-DD date/);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', `${args.join(' ')}: nothing on stdout`);
+    assert.match(r.stderr, /^almanacd: ALMANAC_TODAY '2026-02-30' is not a YYYY-MM-DD date.*\n$/);
   }
+  assert.deepEqual(fs.readdirSync(scratch), [], 'nothing was created');
   const v = await run(['--version']);
   assert.equal(v.code, 0);
   assert.match(v.stdout, /^almanacd \d+\.\d+\.\d+\n$/);
@@ -462,8 +477,37 @@ test('an invalid ALMANAC_TODAY is fatal for every command; --version; serve --he
   assert.equal(help.code, 0);
   for (const opt of ['--data', '--config', '--listen', '--reuse-port', '--threads', '--json-limit', '--upload-limit',
                      '--sweep-interval', '--no-sweep', '--drain-timeout', '--log-format', '--log-level', '--log-file',
-                     '--access-log', '--public-url', '--private-reads', '--metrics-listen', '--trusted-proxy'])
+                     '--access-log', '--public-url', '--private-reads', '--metrics-listen', '--trusted-proxy',
+                     '--tls-cert', '--tls-key', '--ui-dir', '--cors-origin', '--resolve-cache', '--rate-limit',
+                     '--max-conns-per-ip', '--max-conns', '--idle-timeout', '--webhook-allow-private',
+                     '--identity-cache', '--snapshot-ttl'])
     assert.match(help.stdout, new RegExp(`^  ${opt}\\b.*\\[[^\\]]+\\]$`, 'm'), `serve --help lists ${opt} with its default`);
+});
+
+test('a command refuses an option it does not take; token revoke takes NAME before or after the options', async () => {
+  const dir = await newData();
+  for (const args of [['backup', '--data', dir, '--to', path.join(tmpDir(), 'b'), '--repair'],
+                      ['token', 'create', '--data', dir, '--listen', ':1'],
+                      ['init', '--data', dir, '--public-url', 'https://x.example'],
+                      ['fsck', '--data', dir, '--no-artifacts'],
+                      ['restore', '--from', 'x', '--data', path.join(tmpDir(), 'r'), '--to', 'y']]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^almanacd: [a-z -]+ does not take '--[a-z-]+' \(almanacd --help lists them\)\n$/);
+  }
+  assert.equal((await run(['token', 'list', '--data', dir])).stdout.split('\n').length, 2, 'no token was created');
+  for (const order of ['first', 'last']) {
+    const name = `rv-${order}`;
+    let r = await run(['token', 'create', '--data', dir, '--name', name]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await run(order === 'first' ? ['token', 'revoke', name, '--data', dir] : ['token', 'revoke', '--data', dir, name]);
+    assert.equal(r.code, 0, r.stderr);
+    const row = (await run(['token', 'list', '--data', dir])).stdout.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.match(row, /\d{4}-\d{2}-\d{2}T\S+Z$/, `${name} is revoked: ${row}`);
+  }
+  const r = await run(['token', 'revoke', '--data', dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /usage: almanacd token revoke NAME --data DIR/);
 });
 
 test('--listen :PORT and [::1]:PORT; --metrics-listen serves /metrics alone', async () => {

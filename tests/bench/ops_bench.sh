@@ -90,4 +90,10 @@ summary() {
 summary "this build" "$TMP/a" "$TMP/b"
 [ -n "$REF" ] && summary "reference" "$TMP/ra" "$TMP/rb"
 echo "$LINES access lines in the last log file"
+# The same cost without the network and the neighbours' noise: CPU per access line.
+if [ -x "$ROOT/$B/bench/bench_log" ]; then
+    echo "-- one access line, in process (tests/bench/bench_log.c), to a file in $LOGDIR and to /dev/null"
+    "$ROOT/$B/bench/bench_log" "$TMP/bench_log.log" 2 200000
+    "$ROOT/$B/bench/bench_log" /dev/null 2 200000
+fi
 echo "load average while measuring: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine skew req/s)"
