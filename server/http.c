@@ -434,17 +434,12 @@ static const char *
 cut_reason(enum MHD_RequestTerminationCode toe)
 {
     switch (toe) {
-    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
-        return NULL;
-    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
-        return "timeout";
-    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
-        return "shutdown";
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK: return NULL;
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
     case MHD_REQUEST_TERMINATED_READ_ERROR:
-    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
-        return "client_closed";
-    default:
-        return "connection_error";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client_closed";
+    default: return "connection_error";
     }
 }
 

@@ -272,6 +272,8 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
     if (!strcmp(k, "data")) {
         o->data = v;
     } else if (!strcmp(k, "listen")) {
+        if (srv_listen_check(v) < 0)
+            goto bad;
         o->listen = v;
     } else if (!strcmp(k, "threads")) {
         if (srv_parse_int(v, 1, 256, &o->threads) < 0)
@@ -327,6 +329,8 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
             goto bad;
         o->public_url = v;
     } else if (!strcmp(k, "metrics-listen")) {
+        if (srv_listen_check(v) < 0)
+            goto bad;
         o->metrics_listen = v;
     } else if (!strcmp(k, "trusted-proxy")) {
         struct srv_cidr cidr;
@@ -380,7 +384,11 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
     }
     return 0;
 bad:
-    fprintf(stderr, "almanacd: %s: invalid value '%s' for --%s\n", from, v ? v : "", k);
+    /* A flag's own message needs no "option:" prefix; a config file's names its line. */
+    if (!strcmp(from, "option"))
+        fprintf(stderr, "almanacd: invalid value '%s' for --%s\n", v ? v : "", k);
+    else
+        fprintf(stderr, "almanacd: %s: invalid value '%s' for --%s\n", from, v ? v : "", k);
     return -1;
 }
 

@@ -30,8 +30,8 @@ struct route_hist {
     uint64_t sum_ns;
 };
 
-static size_t n_routes;      /* + 1 for "unmatched", the last index */
-static uint64_t *req_counts; /* [route][method][status] */
+static size_t n_routes;          /* + 1 for "unmatched", the last index */
+static uint64_t *req_counts;     /* [route][method][status] */
 static struct route_hist *hists; /* [route][method] */
 static const char **route_names;
 

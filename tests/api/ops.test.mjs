@@ -496,6 +496,13 @@ test('a command refuses an option it does not take; token revoke takes NAME befo
     assert.match(r.stderr, /^almanacd: [a-z -]+ does not take '--[a-z-]+' \(almanacd --help lists them\)\n$/);
   }
   assert.equal((await run(['token', 'list', '--data', dir])).stdout.split('\n').length, 2, 'no token was created');
+  // A malformed address is a usage error, found before the data directory is touched.
+  for (const [flag, v] of [['--listen', 'bad'], ['--listen', '127.0.0.1:99999'], ['--listen', '::1:8700'],
+                           ['--metrics-listen', '[::1]x']]) {
+    const r = await run(['serve', '--data', path.join(tmpDir(), 'none'), flag, v]);
+    assert.equal(r.code, 2, `${flag} ${v}: ${r.stderr}`);
+    assert.equal(r.stderr, `almanacd: invalid value '${v}' for ${flag}\n`);
+  }
   for (const order of ['first', 'last']) {
     const name = `rv-${order}`;
     let r = await run(['token', 'create', '--data', dir, '--name', name]);
