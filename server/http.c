@@ -486,6 +486,31 @@ req_finish(struct srv_req *r, enum MHD_RequestTerminationCode toe)
     }
 }
 
+/* A request libmicrohttpd answered itself before our handler ran (a head too
+ * large, a malformed header, no Host): counted and logged too, under the route
+ * "unmatched" and method "-" (the library does not tell which it was), with the
+ * status it sent. A client that went away before its head was complete got no
+ * answer and is not a request. */
+static void
+req_refused(struct srv_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+    const union MHD_ConnectionInfo *ca =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    if (!ci || !ci->http_status || !r->path)
+        return;
+    srv_request_id(NULL, r->request_id);
+    srv_client_address(ca ? ca->client_addr : NULL, NULL, NULL, NULL, 0, r->client);
+    r->method = "-";
+    r->status = ci->http_status;
+    /* The library closes the connection after its own error reply (its
+     * termination code is then WITH_ERROR): the end of a whole answer, not a cut
+     * one. Its body is the library's and not counted. */
+    req_finish(r, MHD_REQUEST_TERMINATED_COMPLETED_OK);
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
              enum MHD_RequestTerminationCode toe)
@@ -496,12 +521,12 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (s->conns)
         conns_request_done(conn);
     if (r) {
-        /* A request the library refused before our handler ran (state made by the
-         * URI callback) was never counted, timed or logged. */
         int begun = r->begun;
 
         if (begun)
             req_finish(r, toe);
+        else
+            req_refused(r);
         req_free(r);
         *con_cls = NULL;
         if (begun)
@@ -697,6 +722,9 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     struct srv_req *r = req_new(cls, conn);
     const char *q = strchr(uri, '?');
 
+    /* For the access line of a request the library refuses itself (req_refused). */
+    r->t0 = mono_now();
+    r->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
     if (q) {
         r->raw_query = xstrdup(q + 1);
         /* The target lives in the connection's writable read buffer; the library
@@ -734,6 +762,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         r->method = method;
         r->is_head = strcmp(method, "HEAD") == 0;
         r->t0 = mono_now();
+        free(r->path);
         r->path = xstrdup(url);
         __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_RELAXED);
         req_identify(r);

@@ -158,6 +158,31 @@ test('one access line per request: time, id, client, method, path, bare status, 
   assert.equal(m[7], '-', 'no token: principal -');
 });
 
+test('a request the HTTP library refuses itself (431, 400) is logged and counted too', async () => {
+  const port = s.port;
+  const before = await metrics();
+  const n0 = value(before, 'almanac_http_requests_total', { route: 'unmatched', method: 'other', status: '431' }) ?? 0;
+  const status = await new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => { got += d; });
+    sock.on('close', () => resolve(got.split('\r\n')[0]));
+    sock.on('error', () => {}); // the server resets after its reply (the rest of the head is unread)
+    setTimeout(() => reject(new Error('no answer')), 10000).unref();
+    sock.end(`GET /v1/ops-refused-path HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40000)}\r\n\r\n`);
+  });
+  assert.match(status, /^HTTP\/1\.1 431 /);
+  let line;
+  for (let i = 0; i < 100 && !line; i++) {
+    await sleep(20);
+    line = server().stderr.split('\n').find((l) => l.includes(' /v1/ops-refused-path '));
+  }
+  assert.ok(line, 'an access line for the refused request');
+  assert.match(line, new RegExp(`^${RFC3339_MS} info access \\S+ 127\\.0\\.0\\.1 - /v1/ops-refused-path 431 0B [\\d.]+ms -$`));
+  const after = await metrics();
+  assert.equal(value(after, 'almanac_http_requests_total', { route: 'unmatched', method: 'other', status: '431' }), n0 + 1);
+});
+
 test('the client address comes from X-Forwarded-For / Forwarded only from a trusted proxy', async () => {
   validate('GET', '/v1/health', 200, await api('GET', '/v1/health', {
     headers: { 'X-Request-Id': 'ops-xff-1', 'X-Forwarded-For': '203.0.113.9, 127.0.0.1' } }));
