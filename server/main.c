@@ -665,9 +665,6 @@ cmd_serve(const struct opts *o, const struct follow_cfg *mirror)
         return 1;
     if (setup_logging(o) < 0)
         return 1;
-    /* Access lines go through a writer thread (app/log.h: nothing is held back). */
-    if (app_log_start_writer() < 0)
-        app_log(APP_LOG_WARN, "no log writer thread (%s): writing lines directly", strerror(errno));
     s.cfg.data_dir = o->data;
     s.cfg.json_limit = o->json_limit ? (size_t)o->json_limit : SRV_JSON_LIMIT_DEFAULT;
     s.cfg.upload_limit = o->upload_limit ? (uint64_t)o->upload_limit : SRV_UPLOAD_LIMIT_DEFAULT;
@@ -775,7 +772,12 @@ cmd_serve(const struct opts *o, const struct follow_cfg *mirror)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* From here on lines go through a writer thread (app/log.h: nothing is held
+     * back); the start-up errors above are direct writes, in order. */
+    if (app_log_start_writer() < 0)
+        app_log(APP_LOG_WARN, "no log writer thread (%s): writing lines directly", strerror(errno));
     if (srv_start(&s, &err) < 0) {
+        app_log_flush();
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
