@@ -255,6 +255,8 @@ atfork_child(void)
     wq.mu = fresh;
     wq.on = 0;
     wq.len = 0;
+    wq.sleeping = 0;
+    wq.written = wq.queued; /* what the parent had queued is its own to write */
 }
 
 int
