@@ -338,8 +338,10 @@ cut_body_bytes(struct srv_req *r)
     if (!r->sent_tracked || acked_bytes(r, &acked) < 0 || acked < r->acked0)
         return 0;
     MHD_get_response_headers(r->resp, header_size, &head);
-    head += sizeof("HTTP/1.1 200 OK\r\n") - 1 + sizeof("Date: Sat, 28 Nov 2026 00:00:00 GMT\r\n") -
-            1 + sizeof("Content-Length: \r\n") - 1 + 20 + 2;
+    /* "HTTP/1.1 200 OK\r\n", "Date: ...\r\n", "Content-Length: N\r\n", "\r\n". */
+    head += sizeof("HTTP/1.1 200 \r\n") - 1 + strlen(MHD_get_reason_phrase_for(r->status)) +
+            sizeof("Date: Sat, 28 Nov 2026 00:00:00 GMT\r\n") - 1 + sizeof("Content-Length: \r\n") -
+            1 + (uint64_t)snprintf(NULL, 0, "%llu", (unsigned long long)r->resp_len) + 2;
     acked -= r->acked0;
     if (acked <= head)
         return 0;
@@ -722,7 +724,8 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     struct srv_req *r = req_new(cls, conn);
     const char *q = strchr(uri, '?');
 
-    /* For the access line of a request the library refuses itself (req_refused). */
+    /* The request's start, and its path for the access line of a request the
+     * library refuses itself (req_refused). */
     r->t0 = mono_now();
     r->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
     if (q) {
@@ -761,9 +764,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             conns_head_done(conn);
         r->method = method;
         r->is_head = strcmp(method, "HEAD") == 0;
-        r->t0 = mono_now();
-        free(r->path);
-        r->path = xstrdup(url);
+        if (!r->t0)
+            r->t0 = mono_now();
+        if (!r->path || strcmp(r->path, url) != 0) {
+            free(r->path);
+            r->path = xstrdup(url);
+        }
         __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_RELAXED);
         req_identify(r);
         if (req_begin(r, url, version) < 0)
