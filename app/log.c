@@ -167,7 +167,7 @@ static struct {
     char *half[2];
     size_t len; /* bytes in half[cur] */
     int cur;
-    int on, sleeping;
+    int on, sleeping, registered;
     uint64_t queued, written;
     pthread_t th;
 } wq = {.mu = PTHREAD_MUTEX_INITIALIZER,
@@ -267,8 +267,11 @@ app_log_start_writer(void)
 
     if (wq.on || log_sink)
         return 0;
-    wq.half[0] = xmalloc(APP_LOG_QUEUE_BYTES);
-    wq.half[1] = xmalloc(APP_LOG_QUEUE_BYTES);
+    /* A forked child that starts its own writer reuses the parent's buffers. */
+    if (!wq.half[0]) {
+        wq.half[0] = xmalloc(APP_LOG_QUEUE_BYTES);
+        wq.half[1] = xmalloc(APP_LOG_QUEUE_BYTES);
+    }
     /* The writer takes no signal: the program's own thread waits for them. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -282,9 +285,12 @@ app_log_start_writer(void)
         return -1;
     }
     pthread_detach(wq.th);
-    pthread_atfork(NULL, NULL, atfork_child);
-    /* exit() (a return from main included) writes what is still queued. */
-    atexit(app_log_flush);
+    if (!wq.registered) {
+        wq.registered = 1;
+        pthread_atfork(NULL, NULL, atfork_child);
+        /* exit() (a return from main included) writes what is still queued. */
+        atexit(app_log_flush);
+    }
     __atomic_store_n(&wq.on, 1, __ATOMIC_RELEASE);
     return 0;
 }

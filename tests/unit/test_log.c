@@ -179,6 +179,7 @@ START_TEST(test_writer_exit_flushes)
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         setup(path);
+        free(path); /* exit() below: nothing of the test's own may be left */
         if (app_log_start_writer() < 0)
             _exit(3);
         for (int i = 0; i < 20000; i++)
