@@ -66,10 +66,11 @@ int app_log_open_file(const char *path);
 int app_log_reopen(void);
 
 /* Hand lines to a writer thread from now on (the server, where a write(2) per
- * request is a measurable share of a cached resolve). Lines are not held back: the
- * writer wakes for each one and writes the lines queued meanwhile together. When
- * its buffer (APP_LOG_QUEUE_BYTES) is full the logging thread writes its line itself;
- * nothing is dropped. exit() flushes (atexit), and so do app_log_reopen and
+ * request is a measurable share of a cached resolve). Lines are held back at most
+ * about a millisecond: the writer wakes for a line when idle, and after each write
+ * lets the lines of the next moment gather for one write(2). When its buffer
+ * (APP_LOG_QUEUE_BYTES) is full the logging thread writes its line itself; nothing
+ * is dropped. exit() flushes (atexit), and so do app_log_reopen and
  * app_log_flush; a crash (abort, SIGKILL) may lose the lines not yet written. -1
  * with errno when the thread cannot start (lines are then written directly). */
 int app_log_start_writer(void);

@@ -772,8 +772,8 @@ cmd_serve(const struct opts *o, const struct follow_cfg *mirror)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* From here on lines go through a writer thread (app/log.h: nothing is held
-     * back); the start-up errors above are direct writes, in order. */
+    /* From here on lines go through a writer thread (app/log.h: held back at most
+     * about 1 ms); the start-up errors above are direct writes, in order. */
     if (app_log_start_writer() < 0)
         app_log(APP_LOG_WARN, "no log writer thread (%s): writing lines directly", strerror(errno));
     if (srv_start(&s, &err) < 0) {
