@@ -196,6 +196,10 @@ writer_main(void *arg)
         wq.len = 0;
         pthread_mutex_unlock(&wq.mu);
         write_all(p, n);
+        pthread_mutex_lock(&wq.mu);
+        wq.written += n;
+        pthread_cond_broadcast(&wq.done);
+        pthread_mutex_unlock(&wq.mu);
         /* Let the lines of the next moment gather: a writer that went back to
          * sleep at once would be woken (a futex call and a context switch) for
          * nearly every line under load, which costs more than the write it saves.
@@ -203,8 +207,6 @@ writer_main(void *arg)
         nap.tv_nsec = APP_LOG_GATHER_NS;
         nanosleep(&nap, NULL);
         pthread_mutex_lock(&wq.mu);
-        wq.written += n;
-        pthread_cond_broadcast(&wq.done);
     }
     return NULL;
 }
