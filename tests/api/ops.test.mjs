@@ -267,7 +267,15 @@ test('artifact bytes are counted by encoding', async () => {
   validate('GET', '/v1/artifacts/sha256/{hex}', 200, await api('GET', `/v1/artifacts/sha256/${hex}`));
   const z = validate('GET', '/v1/artifacts/sha256/{hex}', 200, await api('GET', `/v1/artifacts/sha256/${hex}`,
                                                                         { headers: { 'accept-encoding': 'zstd' } }));
-  const after = await metrics();
+  // Bytes are counted when the response completes, which may be just after the
+  // client has read it: scrape until both have landed (or give up and report).
+  const sent = (m, enc) => value(m, 'almanac_artifact_bytes_sent_total', { encoding: enc }) -
+    value(before, 'almanac_artifact_bytes_sent_total', { encoding: enc });
+  let after = await metrics();
+  for (let i = 0; i < 100 && (sent(after, 'identity') < 5000 || sent(after, 'zstd') < z.body.length); i++) {
+    await sleep(20);
+    after = await metrics();
+  }
   assert.equal(value(after, 'almanac_artifact_bytes_sent_total', { encoding: 'identity' }) -
                value(before, 'almanac_artifact_bytes_sent_total', { encoding: 'identity' }), 5000);
   assert.equal(value(after, 'almanac_artifact_bytes_sent_total', { encoding: 'zstd' }) -
