@@ -1221,15 +1221,13 @@ main(int argc, char **argv)
         rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_init(&o);
     else if (!strcmp(argv[1], "token")) {
         const char *verb = argc > 2 ? argv[2] : "";
-        int first = 3;
+        int first = 3, last = argc;
         const char *arg = NULL;
 
         if (strcmp(verb, "create") && strcmp(verb, "list") && strcmp(verb, "revoke")) {
             fprintf(stderr, "almanacd: usage: almanacd token create|list|revoke --data DIR\n");
             return 2;
         }
-        int last = argc;
-
         if (!strcmp(verb, "revoke")) {
             /* NAME first ("revoke ci --data D") or last ("revoke --data D ci"): every
              * option of token revoke takes a value, so a last word that does not
