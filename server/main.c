@@ -1084,17 +1084,21 @@ cmd_backup(const char *verb, const struct opts *o)
     return srv_restore(o->from, o->data);
 }
 
-/* The options a command takes on its command line, as " key key ", or NULL for
- * every option (serve, and commands this table does not know). A config file may
- * hold other keys (it is shared with serve); a flag that the command would ignore
- * is refused, so "backup --repair" or "token create --listen" does not pass
- * silently. */
+/* The options a command takes on its command line, as " key key ", or, starting
+ * with "!", those it does not take (serve takes every server option); NULL: every
+ * option (commands this table does not know). A config file may hold other keys (it
+ * is shared with serve); a flag that the command would ignore is refused, so
+ * "backup --repair", "token create --listen" or "serve --upstream" (meant for
+ * mirror) does not pass silently. */
 static const char *
 cmd_flags(int argc, char **argv)
 {
     static const struct {
         const char *cmd, *verb, *flags;
     } tab[] = {
+        {"serve", NULL,
+         "! name scope expires to from repair no-artifacts upstream upstream-key poll-interval "
+         "snapshot-poll static once "},
         {"init", NULL, " data config "},
         {"seed", NULL, " data config "},
         {"token", "create", " data config name scope expires "},
@@ -1127,11 +1131,12 @@ check_flags(int argc, char **argv)
         if (strncmp(argv[i], "--", 2) != 0 || !strcmp(argv[i], "--help"))
             continue;
         snprintf(key, sizeof(key), " %.36s ", argv[i] + 2);
-        if (!strstr(flags, key)) {
+        if ((flags[0] == '!') == (strstr(flags, key) != NULL)) {
             int verb = !strcmp(argv[1], "token") || !strcmp(argv[1], "key");
 
-            fprintf(stderr, "almanacd: %s%s%s does not take '%s' (almanacd --help lists them)\n",
-                    argv[1], verb ? " " : "", verb ? argv[2] : "", argv[i]);
+            fprintf(stderr, "almanacd: %s%s%s does not take '%s' (almanacd %s--help lists them)\n",
+                    argv[1], verb ? " " : "", verb ? argv[2] : "", argv[i],
+                    !strcmp(argv[1], "serve") ? "serve " : "");
             return -1;
         }
     }

@@ -523,10 +523,12 @@ test('a command refuses an option it does not take; token revoke takes NAME befo
                       ['token', 'create', '--data', dir, '--listen', ':1'],
                       ['init', '--data', dir, '--public-url', 'https://x.example'],
                       ['fsck', '--data', dir, '--no-artifacts'],
-                      ['restore', '--from', 'x', '--data', path.join(tmpDir(), 'r'), '--to', 'y']]) {
+                      ['restore', '--from', 'x', '--data', path.join(tmpDir(), 'r'), '--to', 'y'],
+                      ['serve', '--data', dir, '--upstream', 'http://127.0.0.1:1'],
+                      ['serve', '--data', dir, '--name', 'x']]) {
     const r = await run(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /^almanacd: [a-z -]+ does not take '--[a-z-]+' \(almanacd --help lists them\)\n$/);
+    assert.match(r.stderr, /^almanacd: [a-z -]+ does not take '--[a-z-]+' \(almanacd (serve )?--help lists them\)\n$/);
   }
   assert.equal((await run(['token', 'list', '--data', dir])).stdout.split('\n').length, 2, 'no token was created');
   // A malformed address is a usage error, found before the data directory is touched.
