@@ -4,8 +4,9 @@
  *
  * Library code never writes to stderr itself; it calls app_log and the program
  * decides where lines go. The default sink writes one line per event with a single
- * write(2), so lines from several threads never interleave and nothing waits in a
- * stdio buffer. Formats: APP_LOG_PLAIN "PROG: message" (the default: command-line
+ * write(2) (or, once app_log_start_writer ran, several whole lines at once from a
+ * writer thread), so lines from several threads never interleave and nothing waits
+ * in a stdio buffer. Formats: APP_LOG_PLAIN "PROG: message" (the default: command-line
  * tools), APP_LOG_TEXT "2026-11-28T02:36:26.098Z info PROG: message" and APP_LOG_JSON
  * {"time":...,"level":...,"msg":...} (the server). The destination is stderr unless
  * app_log_open_file names a file; app_log_reopen reopens it (SIGHUP after a
@@ -34,6 +35,8 @@ enum app_log_format {
 
 /* The longest line a sink receives; longer messages are truncated. */
 #define APP_LOG_LINE_MAX 4096
+/* Each half of the writer thread's double buffer (app_log_start_writer). */
+#define APP_LOG_QUEUE_BYTES (256 * 1024)
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" and its NUL, with room to spare. */
 #define APP_LOG_TIME_LEN 32
 
@@ -62,6 +65,18 @@ int app_log_open_file(const char *path);
  * stderr); -1 with errno set keeps the old file. Safe while other threads log. */
 int app_log_reopen(void);
 
+/* Hand lines to a writer thread from now on (the server, where a write(2) per
+ * request is a measurable share of a cached resolve). Lines are held back at most
+ * about a millisecond: the writer wakes for a line when idle, and after each write
+ * lets the lines of the next moment gather for one write(2). When its buffer
+ * (APP_LOG_QUEUE_BYTES) is full the logging thread writes its line itself; nothing
+ * is dropped. exit() flushes (atexit), and so do app_log_reopen and
+ * app_log_flush; a crash (abort, SIGKILL) may lose the lines not yet written. -1
+ * with errno when the thread cannot start (lines are then written directly). */
+int app_log_start_writer(void);
+/* Wait until every line logged before the call has been written. */
+void app_log_flush(void);
+
 /* One access line for a finished request (info level; principal NULL is "-"). */
 struct app_log_access {
     const char *request_id;
@@ -73,6 +88,11 @@ struct app_log_access {
     uint64_t bytes;
     double seconds;
     const char *principal;
+    /* NULL: the response went out whole. Else why it was cut ("client_closed",
+     * "connection_error", "timeout", "shutdown"); bytes then counts the body bytes
+     * the client acknowledged. Text lines end with " cut=REASON"; JSON lines carry
+     * "completed":false and "cut":REASON (else "completed":true). */
+    const char *cut;
 };
 void app_log_access(const struct app_log_access *a);
 

@@ -213,9 +213,9 @@ seed_flags_load(struct db *c, int today, struct app_err *err)
 
         app_err_release(&ignore);
         if (cur)
-            fprintf(stderr,
-                    "almanac: seed: not applied: removing %s (an earlier seed's flag; issued "
-                    "locks may name it)\n",
+            app_log(APP_LOG_WARN,
+                    "seed: not applied: removing %s (an earlier seed's flag; issued locks may "
+                    "name it)",
                     seed_retired_flags[i]);
         cJSON_Delete(cur);
     }
@@ -235,9 +235,9 @@ seed_flags_load(struct db *c, int today, struct app_err *err)
             char ds[APP_DATE_LEN];
 
             date_format(d, ds);
-            fprintf(stderr,
-                    "almanac: seed: not applied: %s (on by date %s, not after today: it would "
-                    "change what issued locks resolve to)\n",
+            app_log(APP_LOG_WARN,
+                    "seed: not applied: %s (on by date %s, not after today: it would change "
+                    "what issued locks resolve to)",
                     sf->name, ds);
             continue;
         }

@@ -331,7 +331,7 @@ fail:
 corrupt:
     /* Abort, log, and mark it for fsck (almanacd fsck re-verifies and clears). */
     art_store_mark_suspect(d->store, d->hex);
-    fprintf(stderr, "almanacd: download aborted: %s; marked for 'almanacd fsck'\n", err.msg);
+    app_log(APP_LOG_ERROR, "download aborted: %s; marked for 'almanacd fsck'", err.msg);
     return MHD_CONTENT_READER_END_WITH_ERROR;
 }
 

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked (glibc's is older) */
 #include <sodium.h>
 
 #include "app/hash.h"
@@ -28,6 +29,10 @@
 
 #define SRV_CONN_TIMEOUT_S 60
 #define SRV_DRAIN_MAX (64u * 1024 * 1024)
+/* Responses from this size on note the TCP bytes acknowledged when queued, so a cut
+ * one logs how much of its body arrived; smaller ones go out in one write and are
+ * not worth a getsockopt per request (a cached resolve is a few kB). */
+#define SRV_SENT_TRACK_MIN (64u * 1024)
 
 static void
 cat_key_free(void *p)
@@ -295,6 +300,54 @@ route_find(struct srv_req *r, const char *url, struct buf *allow, struct buf *pu
     return NULL;
 }
 
+/* The bytes the peer has acknowledged on the connection's socket (TCP_INFO), or -1
+ * (not TCP, or the kernel does not say). */
+static int
+acked_bytes(struct srv_req *r, uint64_t *out)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    memset(&ti, 0, sizeof(ti));
+    if (!ci || getsockopt(ci->connect_fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+        return -1;
+    *out = ti.tcpi_bytes_acked;
+    return 0;
+}
+
+static enum MHD_Result
+header_size(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    *(uint64_t *)cls += strlen(key) + 2 + (value ? strlen(value) : 0) + 2;
+    return MHD_YES;
+}
+
+/* The body bytes of a cut response the client acknowledged: acknowledged bytes
+ * since it was queued less its head (our headers plus the status line, Date,
+ * Content-Length and the blank line libmicrohttpd adds), at most the body. 0 when
+ * unknown. */
+static uint64_t
+cut_body_bytes(struct srv_req *r)
+{
+    uint64_t acked, head = 0;
+
+    if (!r->sent_tracked || acked_bytes(r, &acked) < 0 || acked < r->acked0)
+        return 0;
+    MHD_get_response_headers(r->resp, header_size, &head);
+    /* "HTTP/1.1 200 OK\r\n", "Date: ...\r\n", "Content-Length: N\r\n", "\r\n". */
+    head += sizeof("HTTP/1.1 200 \r\n") - 1 + strlen(MHD_get_reason_phrase_for(r->status)) +
+            sizeof("Date: Sat, 28 Nov 2026 00:00:00 GMT\r\n") - 1 + sizeof("Content-Length: \r\n") -
+            1 + (uint64_t)snprintf(NULL, 0, "%llu", (unsigned long long)r->resp_len) + 2;
+    acked -= r->acked0;
+    if (acked <= head)
+        return 0;
+    return acked - head < r->resp_len ? acked - head : r->resp_len;
+}
+
 static enum MHD_Result
 queue(struct srv_req *r)
 {
@@ -303,9 +356,16 @@ queue(struct srv_req *r)
     if (!r->resp)
         srv_reply_problem(r, &r->err);
     MHD_add_response_header(r->resp, "Server", "almanacd");
-    if (r->close_now)
+    /* While draining, a request on a kept-alive connection is still answered, but
+     * the client is told to go elsewhere for the next one. */
+    if (r->close_now || __atomic_load_n(&r->srv->draining, __ATOMIC_RELAXED))
         MHD_add_response_header(r->resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (!r->is_head && r->resp_len >= SRV_SENT_TRACK_MIN && acked_bytes(r, &r->acked0) == 0)
+        r->sent_tracked = 1;
     MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+    /* 200 with a token, 401 without: a cache must not answer one with the other. */
+    if (r->needs_token)
+        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_VARY, "Authorization");
     cors_decorate(r);
     ret = MHD_queue_response(r->conn, r->status, r->resp);
     return ret;
@@ -371,19 +431,35 @@ metrics_start(void)
     free(names);
 }
 
+/* Why a request ended early, for the access line; NULL when it completed. */
+static const char *
+cut_reason(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK: return NULL;
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED: return "timeout";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN: return "shutdown";
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT: return "client_closed";
+    default: return "connection_error";
+    }
+}
+
 /* The access line and the metrics of a finished request. A response cut short
- * (client gone, server stopping) reports status 499 bytes 0 in the log, like nginx,
- * so a cut download is not mistaken for a served one. */
+ * (client gone, drain timeout) keeps the status it was sent with (499 if none
+ * was), logs the body bytes the client acknowledged and says why it was cut, so a
+ * cut download is not mistaken for a served one. */
 static void
 req_finish(struct srv_req *r, enum MHD_RequestTerminationCode toe)
 {
     double secs = mono_now() - r->t0;
     unsigned status = r->status ? r->status : 500;
     uint64_t bytes = r->is_head ? 0 : r->resp_len;
+    const char *cut = cut_reason(toe);
 
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+    if (cut) {
         status = r->status ? r->status : 499;
-        bytes = 0;
+        bytes = r->resp ? cut_body_bytes(r) : 0;
     }
     srv_metrics_request(route_index(r->table_route ? r->table_route : r->route), r->method, status,
                         secs);
@@ -405,10 +481,36 @@ req_finish(struct srv_req *r, enum MHD_RequestTerminationCode toe)
             .bytes = bytes,
             .seconds = secs,
             .principal = r->principal[0] ? r->principal : NULL,
+            .cut = cut,
         };
 
         app_log_access(&a);
     }
+}
+
+/* A request libmicrohttpd answered itself before our handler ran (a head too
+ * large, a malformed header, no Host): counted and logged too, under the route
+ * "unmatched" and method "-" (the library does not tell which it was), with the
+ * status it sent. A client that went away before its head was complete got no
+ * answer and is not a request. */
+static void
+req_refused(struct srv_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+    const union MHD_ConnectionInfo *ca =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    if (!ci || !ci->http_status || !r->path)
+        return;
+    srv_request_id(NULL, r->request_id);
+    srv_client_address(ca ? ca->client_addr : NULL, NULL, NULL, NULL, 0, r->client);
+    r->method = "-";
+    r->status = ci->http_status;
+    /* The library closes the connection after its own error reply (its
+     * termination code is then WITH_ERROR): the end of a whole answer, not a cut
+     * one. Its body is the library's and not counted. */
+    req_finish(r, MHD_REQUEST_TERMINATED_COMPLETED_OK);
 }
 
 static void
@@ -421,12 +523,12 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (s->conns)
         conns_request_done(conn);
     if (r) {
-        /* A request the library refused before our handler ran (state made by the
-         * URI callback) was never counted, timed or logged. */
         int begun = r->begun;
 
         if (begun)
             req_finish(r, toe);
+        else
+            req_refused(r);
         req_free(r);
         *con_cls = NULL;
         if (begun)
@@ -516,6 +618,7 @@ req_begin(struct srv_req *r, const char *url, const char *version)
     else if ((r->route->flags & SRV_READ) ||
              ((r->route->flags & SRV_PRIVATE) && r->srv->cfg.private_reads))
         need = DB_SCOPE_READ;
+    r->needs_token = need != DB_SCOPE_NONE;
     if (need != DB_SCOPE_NONE && srv_req_auth(r, need) < 0)
         return -1;
     /* Every write needs a token: charge it before reading a body. */
@@ -621,6 +724,10 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     struct srv_req *r = req_new(cls, conn);
     const char *q = strchr(uri, '?');
 
+    /* The request's start, and its path for the access line of a request the
+     * library refuses itself (req_refused). */
+    r->t0 = mono_now();
+    r->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
     if (q) {
         r->raw_query = xstrdup(q + 1);
         /* The target lives in the connection's writable read buffer; the library
@@ -657,8 +764,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             conns_head_done(conn);
         r->method = method;
         r->is_head = strcmp(method, "HEAD") == 0;
-        r->t0 = mono_now();
-        r->path = xstrdup(url);
+        if (!r->t0)
+            r->t0 = mono_now();
+        if (!r->path || strcmp(r->path, url) != 0) {
+            free(r->path);
+            r->path = xstrdup(url);
+        }
         __atomic_fetch_add(&s->in_flight, 1, __ATOMIC_RELAXED);
         req_identify(r);
         if (req_begin(r, url, version) < 0)
@@ -773,6 +884,7 @@ srv_quiesce(struct srv *s)
 {
     MHD_socket fd;
 
+    __atomic_store_n(&s->draining, 1, __ATOMIC_RELAXED);
     if (s->mhd) {
         fd = MHD_quiesce_daemon(s->mhd);
         if (fd != MHD_INVALID_SOCKET)

@@ -81,6 +81,7 @@ struct srv {
     struct MHD_Daemon *mhd;
     struct MHD_Daemon *metrics_mhd;
     unsigned long in_flight; /* requests begun and not completed (atomic) */
+    int draining;            /* SIGTERM: responses carry Connection: close (atomic) */
     pthread_key_t cat_key;
     /* Module state, owned by the module's init/fini. */
     struct snapcache *snaps;
@@ -140,6 +141,7 @@ struct srv_req {
     char *raw_query; /* the query string as received, taken before libmicrohttpd */
     struct query_tab query;
     int authed;               /* a valid bearer token was checked */
+    int needs_token;          /* the route needs one: the answer depends on Authorization */
     enum db_scope auth_scope; /* for this scope */
     char client_key[72];      /* the rate-limit key: "t:<token name>" once authed */
     struct app_err err;
@@ -154,6 +156,10 @@ struct srv_req {
     struct MHD_Response *resp;
     unsigned status;
     uint64_t resp_len; /* body length of resp (0 for HEAD) */
+    /* TCP bytes the peer had acknowledged when resp was queued (sent_tracked): a cut
+     * response logs the body bytes acknowledged since. */
+    uint64_t acked0;
+    int sent_tracked;
     /* For the access line, metrics and problem documents. */
     char *path; /* as received, without the query */
     char request_id[SRV_REQUEST_ID_MAX + 1];

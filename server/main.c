@@ -272,6 +272,8 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
     if (!strcmp(k, "data")) {
         o->data = v;
     } else if (!strcmp(k, "listen")) {
+        if (srv_listen_check(v) < 0)
+            goto bad;
         o->listen = v;
     } else if (!strcmp(k, "threads")) {
         if (srv_parse_int(v, 1, 256, &o->threads) < 0)
@@ -327,6 +329,8 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
             goto bad;
         o->public_url = v;
     } else if (!strcmp(k, "metrics-listen")) {
+        if (srv_listen_check(v) < 0)
+            goto bad;
         o->metrics_listen = v;
     } else if (!strcmp(k, "trusted-proxy")) {
         struct srv_cidr cidr;
@@ -380,7 +384,11 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
     }
     return 0;
 bad:
-    fprintf(stderr, "almanacd: %s: invalid value '%s' for --%s\n", from, v ? v : "", k);
+    /* A flag's own message needs no "option:" prefix; a config file's names its line. */
+    if (!strcmp(from, "option"))
+        fprintf(stderr, "almanacd: invalid value '%s' for --%s\n", v ? v : "", k);
+    else
+        fprintf(stderr, "almanacd: %s: invalid value '%s' for --%s\n", from, v ? v : "", k);
     return -1;
 }
 
@@ -764,7 +772,12 @@ cmd_serve(const struct opts *o, const struct follow_cfg *mirror)
         goto out;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* From here on lines go through a writer thread (app/log.h: held back at most
+     * about 1 ms); the start-up errors above are direct writes, in order. */
+    if (app_log_start_writer() < 0)
+        app_log(APP_LOG_WARN, "no log writer thread (%s): writing lines directly", strerror(errno));
     if (srv_start(&s, &err) < 0) {
+        app_log_flush();
         fprintf(stderr, "almanacd: %s\n", err.msg);
         goto out;
     }
@@ -1071,6 +1084,65 @@ cmd_backup(const char *verb, const struct opts *o)
     return srv_restore(o->from, o->data);
 }
 
+/* The options a command takes on its command line, as " key key ", or, starting
+ * with "!", those it does not take (serve takes every server option); NULL: every
+ * option (commands this table does not know). A config file may hold other keys (it
+ * is shared with serve); a flag that the command would ignore is refused, so
+ * "backup --repair", "token create --listen" or "serve --upstream" (meant for
+ * mirror) does not pass silently. */
+static const char *
+cmd_flags(int argc, char **argv)
+{
+    static const struct {
+        const char *cmd, *verb, *flags;
+    } tab[] = {
+        {"serve", NULL,
+         "! name scope expires to from repair no-artifacts upstream upstream-key poll-interval "
+         "snapshot-poll static once "},
+        {"init", NULL, " data config "},
+        {"seed", NULL, " data config "},
+        {"token", "create", " data config name scope expires "},
+        {"token", "list", " data config "},
+        {"token", "revoke", " data config "},
+        {"fsck", NULL, " data config repair "},
+        {"key", "rotate", " data config "},
+        {"backup", NULL, " data config to no-artifacts "},
+        {"restore", NULL, " data config from "},
+        {"export-static", NULL, " data config to expires "},
+    };
+
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+        if (!strcmp(argv[1], tab[i].cmd) &&
+            (!tab[i].verb || (argc > 2 && !strcmp(argv[2], tab[i].verb))))
+            return tab[i].flags;
+    return NULL;
+}
+
+/* -1 (after a one-line message) when a flag is not one the command takes. */
+static int
+check_flags(int argc, char **argv)
+{
+    const char *flags = argc > 1 ? cmd_flags(argc, argv) : NULL;
+    char key[40];
+
+    if (!flags)
+        return 0;
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) != 0 || !strcmp(argv[i], "--help"))
+            continue;
+        snprintf(key, sizeof(key), " %.36s ", argv[i] + 2);
+        if ((flags[0] == '!') == (strstr(flags, key) != NULL)) {
+            int verb = !strcmp(argv[1], "token") || !strcmp(argv[1], "key");
+
+            fprintf(stderr, "almanacd: %s%s%s does not take '%s' (almanacd %s--help lists them)\n",
+                    argv[1], verb ? " " : "", verb ? argv[2] : "", argv[i],
+                    !strcmp(argv[1], "serve") ? "serve " : "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* An invalid ALMANAC_TODAY would silently mean "today"; refuse it everywhere. */
 static int
 check_today_env(void)
@@ -1123,12 +1195,13 @@ main(int argc, char **argv)
     int rc;
 
     app_log_init("almanacd", APP_LOG_INFO);
+    /* Before anything else, --version included: every invocation refuses it. */
+    if (check_today_env() < 0)
+        return 2;
     if (argc >= 2 && !strcmp(argv[1], "--version")) {
         printf("almanacd %s\n", ALMANAC_VERSION);
         return 0;
     }
-    if (check_today_env() < 0)
-        return 2;
     if (sodium_init() < 0) {
         fprintf(stderr, "almanacd: cannot initialise libsodium\n");
         return 1;
@@ -1141,6 +1214,8 @@ main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (check_flags(argc, argv) < 0)
+        return 2;
     if (!strcmp(argv[1], "serve"))
         rc = parse_opts(argc, argv, 2, &o, 1) < 0 ? 2 : cmd_serve(&o, NULL);
     else if (!strcmp(argv[1], "mirror"))
@@ -1151,7 +1226,7 @@ main(int argc, char **argv)
         rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_init(&o);
     else if (!strcmp(argv[1], "token")) {
         const char *verb = argc > 2 ? argv[2] : "";
-        int first = 3;
+        int first = 3, last = argc;
         const char *arg = NULL;
 
         if (strcmp(verb, "create") && strcmp(verb, "list") && strcmp(verb, "revoke")) {
@@ -1159,15 +1234,22 @@ main(int argc, char **argv)
             return 2;
         }
         if (!strcmp(verb, "revoke")) {
-            if (argc < 4 || !strncmp(argv[3], "--", 2)) {
+            /* NAME first ("revoke ci --data D") or last ("revoke --data D ci"): every
+             * option of token revoke takes a value, so a last word that does not
+             * follow an option is the name. */
+            if (argc >= 4 && strncmp(argv[3], "--", 2) != 0) {
+                arg = argv[3];
+                first = 4;
+            } else if (argc >= 6 && argv[argc - 1][0] != '-' && argv[argc - 2][0] != '-') {
+                arg = argv[argc - 1];
+                last = argc - 1;
+            } else {
                 fprintf(stderr, "almanacd: usage: almanacd token revoke NAME --data DIR\n");
                 return 2;
             }
-            arg = argv[3];
-            first = 4;
         }
         memset(&o, 0, sizeof(o));
-        rc = parse_opts(argc, argv, first, &o, 0) < 0 ? 2 : cmd_token(verb, arg, &o);
+        rc = parse_opts(last, argv, first, &o, 0) < 0 ? 2 : cmd_token(verb, arg, &o);
     } else if (!strcmp(argv[1], "fsck"))
         rc = parse_opts(argc, argv, 2, &o, 0) < 0 ? 2 : cmd_fsck(&o);
     else if (!strcmp(argv[1], "backup") || !strcmp(argv[1], "restore"))

@@ -30,9 +30,9 @@ struct route_hist {
     uint64_t sum_ns;
 };
 
-static size_t n_routes;      /* + 1 for "unmatched", the last index */
-static uint64_t *req_counts; /* [route][method][status] */
-static struct route_hist *hists;
+static size_t n_routes;          /* + 1 for "unmatched", the last index */
+static uint64_t *req_counts;     /* [route][method][status] */
+static struct route_hist *hists; /* [route][method] */
 static const char **route_names;
 
 static uint64_t cache_hits, cache_misses;
@@ -64,7 +64,7 @@ srv_metrics_init(const char *const *names, size_t n)
         return;
     n_routes = n;
     req_counts = xcalloc((n_routes + 1) * N_METHODS * N_STATUSES, sizeof(*req_counts));
-    hists = xcalloc(n_routes + 1, sizeof(*hists));
+    hists = xcalloc((n_routes + 1) * N_METHODS, sizeof(*hists));
     route_names = xcalloc(n_routes + 1, sizeof(*route_names));
     for (size_t k = 0; k < n; k++)
         route_names[k] = names[k];
@@ -108,14 +108,13 @@ status_index(unsigned st)
 void
 srv_metrics_request(size_t route, const char *method, unsigned status, double seconds)
 {
-    size_t ri = route < n_routes ? route : n_routes, b = 0;
+    size_t ri = route < n_routes ? route : n_routes, mi = method_index(method), b = 0;
     struct route_hist *h;
 
     if (!req_counts)
         return;
-    add(&req_counts[(ri * N_METHODS + method_index(method)) * N_STATUSES + status_index(status)],
-        1);
-    h = &hists[ri];
+    add(&req_counts[(ri * N_METHODS + mi) * N_STATUSES + status_index(status)], 1);
+    h = &hists[ri * N_METHODS + mi];
     while (b < N_BUCKETS && seconds > buckets[b])
         b++;
     add(&h->le[b], 1);
@@ -216,28 +215,32 @@ render_requests(struct buf *b)
         }
     }
     help(b, "almanac_http_request_duration_seconds", "histogram",
-         "Time from the first byte of a request to the last byte of its response.");
+         "Time from the first byte of a request to the last byte of its response, by "
+         "route template and method.");
     for (size_t r = 0; r <= n_routes; r++) {
-        const struct route_hist *h = &hists[r];
-        uint64_t cum = 0, count = get(&h->count);
+        for (size_t m = 0; m < N_METHODS; m++) {
+            const struct route_hist *h = &hists[r * N_METHODS + m];
+            uint64_t cum = 0, count = get(&h->count);
 
-        if (!count)
-            continue;
-        for (size_t i = 0; i <= N_BUCKETS; i++) {
-            cum += get(&h->le[i]);
-            out(b, "almanac_http_request_duration_seconds_bucket{route=\"");
+            if (!count)
+                continue;
+            for (size_t i = 0; i <= N_BUCKETS; i++) {
+                cum += get(&h->le[i]);
+                out(b, "almanac_http_request_duration_seconds_bucket{route=\"");
+                label(b, route_names[r]);
+                OUTF(b, "\",method=\"%s", methods[m]);
+                if (i < N_BUCKETS)
+                    OUTF(b, "\",le=\"%g\"} %llu\n", buckets[i], (unsigned long long)cum);
+                else
+                    OUTF(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+            }
+            out(b, "almanac_http_request_duration_seconds_sum{route=\"");
             label(b, route_names[r]);
-            if (i < N_BUCKETS)
-                OUTF(b, "\",le=\"%g\"} %llu\n", buckets[i], (unsigned long long)cum);
-            else
-                OUTF(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+            OUTF(b, "\",method=\"%s\"} %.9f\n", methods[m], (double)get(&h->sum_ns) / 1e9);
+            out(b, "almanac_http_request_duration_seconds_count{route=\"");
+            label(b, route_names[r]);
+            OUTF(b, "\",method=\"%s\"} %llu\n", methods[m], (unsigned long long)cum);
         }
-        out(b, "almanac_http_request_duration_seconds_sum{route=\"");
-        label(b, route_names[r]);
-        OUTF(b, "\"} %.9f\n", (double)get(&h->sum_ns) / 1e9);
-        out(b, "almanac_http_request_duration_seconds_count{route=\"");
-        label(b, route_names[r]);
-        OUTF(b, "\"} %llu\n", (unsigned long long)cum);
     }
 }
 

@@ -77,6 +77,14 @@ format_addr(const struct sockaddr *sa, char *out, size_t len)
 }
 
 int
+srv_listen_check(const char *spec)
+{
+    char host[SRV_ADDR_MAX], port[8];
+
+    return split_spec(spec, host, sizeof(host), port, sizeof(port));
+}
+
+int
 srv_listen_open(const char *spec, int reuse_port, int *fd_out, char *shown, struct app_err *err)
 {
     char host[SRV_ADDR_MAX], port[8], where[SRV_ADDR_MAX];

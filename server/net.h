@@ -34,6 +34,8 @@ struct srv_cidr {
  * NULL, SRV_ADDR_MAX bytes) is the address as bound, with the real port when spec
  * asked for port 0. -1 with err ("cannot listen on 127.0.0.1:8700: address already
  * in use") when the address is invalid or cannot be bound. */
+/* 0 when spec has the form --listen takes (nothing is resolved or bound), else -1. */
+int srv_listen_check(const char *spec);
 int srv_listen_open(const char *spec, int reuse_port, int *fd, char *shown, struct app_err *err);
 
 /* Parse "10.0.0.0/8", "::1/128" or a bare address (a /32 or /128). */

@@ -158,6 +158,31 @@ test('one access line per request: time, id, client, method, path, bare status, 
   assert.equal(m[7], '-', 'no token: principal -');
 });
 
+test('a request the HTTP library refuses itself (431, 400) is logged and counted too', async () => {
+  const port = s.port;
+  const before = await metrics();
+  const n0 = value(before, 'almanac_http_requests_total', { route: 'unmatched', method: 'other', status: '431' }) ?? 0;
+  const status = await new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let got = '';
+    sock.on('data', (d) => { got += d; });
+    sock.on('close', () => resolve(got.split('\r\n')[0]));
+    sock.on('error', () => {}); // the server resets after its reply (the rest of the head is unread)
+    setTimeout(() => reject(new Error('no answer')), 10000).unref();
+    sock.end(`GET /v1/ops-refused-path HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40000)}\r\n\r\n`);
+  });
+  assert.match(status, /^HTTP\/1\.1 431 /);
+  let line;
+  for (let i = 0; i < 100 && !line; i++) {
+    await sleep(20);
+    line = server().stderr.split('\n').find((l) => l.includes(' /v1/ops-refused-path '));
+  }
+  assert.ok(line, 'an access line for the refused request');
+  assert.match(line, new RegExp(`^${RFC3339_MS} info access \\S+ 127\\.0\\.0\\.1 - /v1/ops-refused-path 431 0B [\\d.]+ms -$`));
+  const after = await metrics();
+  assert.equal(value(after, 'almanac_http_requests_total', { route: 'unmatched', method: 'other', status: '431' }), n0 + 1);
+});
+
 test('the client address comes from X-Forwarded-For / Forwarded only from a trusted proxy', async () => {
   validate('GET', '/v1/health', 200, await api('GET', '/v1/health', {
     headers: { 'X-Request-Id': 'ops-xff-1', 'X-Forwarded-For': '203.0.113.9, 127.0.0.1' } }));
@@ -172,6 +197,11 @@ test('the client address comes from X-Forwarded-For / Forwarded only from a trus
 test('a refused write is 401 whatever its body, logged with the path; admin writes name the token', async () => {
   let r = await api('PUT', '/v1/flags/ops_flag', { body: 'this is { not json', headers: { 'X-Request-Id': 'ops-401' } });
   validate('PUT', '/v1/flags/{name}', 401, r);
+  assert.match(r.headers.vary ?? '', /\bAuthorization\b/, 'a refusal depends on Authorization');
+  const tokens = validate('GET', '/v1/tokens', 200, await api('GET', '/v1/tokens', { token: true }));
+  assert.match(tokens.headers.vary ?? '', /\bAuthorization\b/, 'so does an answer given to a token');
+  const pub = validate('GET', '/v1/runtimes', 200, await api('GET', '/v1/runtimes'));
+  assert.doesNotMatch(pub.headers.vary ?? '', /Authorization/, 'a public read does not');
   r = await api('POST', '/v1/eol/apply', { token: 'alm_' + 'f'.repeat(64) });
   validate('POST', '/v1/eol/apply', 401, r);
   r = await api('POST', '/v1/eol/apply?as_of=2026-11-25&summary=true', { token: true, headers: { 'X-Request-Id': 'ops-eol' } });
@@ -206,10 +236,17 @@ test('GET /metrics parses as Prometheus text; the counters move with requests', 
   // parse-prometheus-text-format merges the buckets of a labelled histogram into one
   // sample, so its per-route series are read from the text (the parser checked it).
   const text = lastMetricsText;
-  const count = Number(text.match(/^almanac_http_request_duration_seconds_count\{route="\/v1\/runtimes"\} (\d+)$/m)?.[1]);
-  const inf = Number(text.match(/^almanac_http_request_duration_seconds_bucket\{route="\/v1\/runtimes",le="\+Inf"\} (\d+)$/m)?.[1]);
-  assert.ok(count >= n0 + 3, 'the latency histogram counts the route');
+  const count = Number(text.match(/^almanac_http_request_duration_seconds_count\{route="\/v1\/runtimes",method="GET"\} (\d+)$/m)?.[1]);
+  const inf = Number(text.match(/^almanac_http_request_duration_seconds_bucket\{route="\/v1\/runtimes",method="GET",le="\+Inf"\} (\d+)$/m)?.[1]);
+  assert.ok(count >= n0 + 3, 'the latency histogram counts the route and method');
   assert.equal(inf, count);
+  // Labels stay bounded: route templates, never raw paths; a HEAD is its own series.
+  validate('HEAD', '/v1/runtimes', 200, await api('HEAD', '/v1/runtimes'));
+  await metrics();
+  const text2 = lastMetricsText;
+  assert.match(text2, /^almanac_http_request_duration_seconds_count\{route="\/v1\/runtimes",method="HEAD"\} [1-9]\d*$/m);
+  for (const l of text2.split('\n').filter((x) => x.startsWith('almanac_http_request_duration_seconds')))
+    assert.match(l, /^almanac_http_request_duration_seconds_(bucket|sum|count)\{route="[^"]+",method="(GET|HEAD|PUT|POST|DELETE|PATCH|OPTIONS|other)"(,le="[^"]+")?\} /);
   assert.equal(sample(after, 'almanac_http_request_duration_seconds').type, undefined);
   assert.equal(after.find((f) => f.name === 'almanac_http_request_duration_seconds').type, 'HISTOGRAM');
   assert.ok(value(after, 'almanac_resolve_cache_hits_total') >= value(before, 'almanac_resolve_cache_hits_total') + 1);
@@ -230,7 +267,15 @@ test('artifact bytes are counted by encoding', async () => {
   validate('GET', '/v1/artifacts/sha256/{hex}', 200, await api('GET', `/v1/artifacts/sha256/${hex}`));
   const z = validate('GET', '/v1/artifacts/sha256/{hex}', 200, await api('GET', `/v1/artifacts/sha256/${hex}`,
                                                                         { headers: { 'accept-encoding': 'zstd' } }));
-  const after = await metrics();
+  // Bytes are counted when the response completes, which may be just after the
+  // client has read it: scrape until both have landed (or give up and report).
+  const sent = (m, enc) => value(m, 'almanac_artifact_bytes_sent_total', { encoding: enc }) -
+    value(before, 'almanac_artifact_bytes_sent_total', { encoding: enc });
+  let after = await metrics();
+  for (let i = 0; i < 100 && (sent(after, 'identity') < 5000 || sent(after, 'zstd') < z.body.length); i++) {
+    await sleep(20);
+    after = await metrics();
+  }
   assert.equal(value(after, 'almanac_artifact_bytes_sent_total', { encoding: 'identity' }) -
                value(before, 'almanac_artifact_bytes_sent_total', { encoding: 'identity' }), 5000);
   assert.equal(value(after, 'almanac_artifact_bytes_sent_total', { encoding: 'zstd' }) -
@@ -443,11 +488,21 @@ test('serve, token, fsck and key refuse a missing database and suggest init; ini
 });
 
 test('an invalid ALMANAC_TODAY is fatal for every command; --version; serve --help', async () => {
-  for (const args of [['init', '--data', '/nonexistent/x'], ['token', 'list', '--data', s.dataDir], ['serve', '--data', s.dataDir]]) {
+  const scratch = tmpDir();
+  for (const args of [['init', '--data', path.join(scratch, 'x')], ['seed', '--data', path.join(scratch, 'y')],
+                      ['token', 'list', '--data', s.dataDir], ['token', 'create', '--data', s.dataDir],
+                      ['token', 'revoke', 'nobody', '--data', s.dataDir], ['serve', '--data', s.dataDir],
+                      ['fsck', '--data', s.dataDir], ['key', 'rotate', '--data', s.dataDir],
+                      ['backup', '--data', s.dataDir, '--to', path.join(scratch, 'b')],
+                      ['restore', '--from', path.join(scratch, 'b'), '--data', path.join(scratch, 'r')],
+                      ['export-static', '--data', s.dataDir, '--to', path.join(scratch, 'e')],
+                      ['--version'], ['--help'], ['serve', '--help']]) {
     const r = await run(args, { ALMANAC_TODAY: '2026-02-30' });
-    assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
-    assert.match(r.stderr, /ALMANAC_TODAY '2026-02-30' is not a YYYY-MM-DD date/);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', `${args.join(' ')}: nothing on stdout`);
+    assert.match(r.stderr, /^almanacd: ALMANAC_TODAY '2026-02-30' is not a YYYY-MM-DD date.*\n$/);
   }
+  assert.deepEqual(fs.readdirSync(scratch), [], 'nothing was created');
   const v = await run(['--version']);
   assert.equal(v.code, 0);
   assert.match(v.stdout, /^almanacd \d+\.\d+\.\d+\n$/);
@@ -455,8 +510,46 @@ test('an invalid ALMANAC_TODAY is fatal for every command; --version; serve --he
   assert.equal(help.code, 0);
   for (const opt of ['--data', '--config', '--listen', '--reuse-port', '--threads', '--json-limit', '--upload-limit',
                      '--sweep-interval', '--no-sweep', '--drain-timeout', '--log-format', '--log-level', '--log-file',
-                     '--access-log', '--public-url', '--private-reads', '--metrics-listen', '--trusted-proxy'])
+                     '--access-log', '--public-url', '--private-reads', '--metrics-listen', '--trusted-proxy',
+                     '--tls-cert', '--tls-key', '--ui-dir', '--cors-origin', '--resolve-cache', '--rate-limit',
+                     '--max-conns-per-ip', '--max-conns', '--idle-timeout', '--webhook-allow-private',
+                     '--identity-cache', '--snapshot-ttl'])
     assert.match(help.stdout, new RegExp(`^  ${opt}\\b.*\\[[^\\]]+\\]$`, 'm'), `serve --help lists ${opt} with its default`);
+});
+
+test('a command refuses an option it does not take; token revoke takes NAME before or after the options', async () => {
+  const dir = await newData();
+  for (const args of [['backup', '--data', dir, '--to', path.join(tmpDir(), 'b'), '--repair'],
+                      ['token', 'create', '--data', dir, '--listen', ':1'],
+                      ['init', '--data', dir, '--public-url', 'https://x.example'],
+                      ['fsck', '--data', dir, '--no-artifacts'],
+                      ['restore', '--from', 'x', '--data', path.join(tmpDir(), 'r'), '--to', 'y'],
+                      ['serve', '--data', dir, '--upstream', 'http://127.0.0.1:1'],
+                      ['serve', '--data', dir, '--name', 'x']]) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^almanacd: [a-z -]+ does not take '--[a-z-]+' \(almanacd (serve )?--help lists them\)\n$/);
+  }
+  assert.equal((await run(['token', 'list', '--data', dir])).stdout.split('\n').length, 2, 'no token was created');
+  // A malformed address is a usage error, found before the data directory is touched.
+  for (const [flag, v] of [['--listen', 'bad'], ['--listen', '127.0.0.1:99999'], ['--listen', '::1:8700'],
+                           ['--metrics-listen', '[::1]x']]) {
+    const r = await run(['serve', '--data', path.join(tmpDir(), 'none'), flag, v]);
+    assert.equal(r.code, 2, `${flag} ${v}: ${r.stderr}`);
+    assert.equal(r.stderr, `almanacd: invalid value '${v}' for ${flag}\n`);
+  }
+  for (const order of ['first', 'last']) {
+    const name = `rv-${order}`;
+    let r = await run(['token', 'create', '--data', dir, '--name', name]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await run(order === 'first' ? ['token', 'revoke', name, '--data', dir] : ['token', 'revoke', '--data', dir, name]);
+    assert.equal(r.code, 0, r.stderr);
+    const row = (await run(['token', 'list', '--data', dir])).stdout.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.match(row, /\d{4}-\d{2}-\d{2}T\S+Z$/, `${name} is revoked: ${row}`);
+  }
+  const r = await run(['token', 'revoke', '--data', dir]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /usage: almanacd token revoke NAME --data DIR/);
 });
 
 test('--listen :PORT and [::1]:PORT; --metrics-listen serves /metrics alone', async () => {
@@ -528,6 +621,158 @@ test('SIGTERM drains: an in-flight 10 MB download completes, then exit 0', async
   assert.equal(exit.code, 0, h.stderr);
   assert.match(h.stderr, /stopping: draining in-flight requests/);
   assert.match(h.stderr, new RegExp(`GET /v1/artifacts/sha256/${hex} 200 ${blob.length}B`));
+});
+
+/* Send raw HTTP/1.1 requests on one kept-alive socket; next() resolves with the head
+ * and body of the next response (Content-Length framed). */
+function rawConn(port) {
+  const sock = net.connect(port, '127.0.0.1');
+  let buf = Buffer.alloc(0);
+  const waiters = [];
+  const pump = () => {
+    while (waiters.length) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0)
+        return;
+      const head = buf.subarray(0, end).toString();
+      const len = Number(head.match(/^content-length: *(\d+)/im)?.[1] ?? 0);
+      if (buf.length < end + 4 + len)
+        return;
+      const body = buf.subarray(end + 4, end + 4 + len);
+      buf = buf.subarray(end + 4 + len);
+      waiters.shift().resolve({ status: Number(head.split(' ')[1]), head, body });
+    }
+  };
+  sock.on('data', (d) => { buf = Buffer.concat([buf, d]); pump(); });
+  sock.on('error', (e) => { while (waiters.length) waiters.shift().reject(e); });
+  sock.on('close', () => { while (waiters.length) waiters.shift().reject(new Error('connection closed')); });
+  const closed = new Promise((r) => sock.on('close', r));
+  return {
+    sock, closed,
+    get(p) {
+      sock.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+      return new Promise((resolve, reject) => { waiters.push({ resolve, reject }); pump(); });
+    },
+  };
+}
+
+/* Upload a random blob of n bytes with a fresh admin token; its sha256. */
+async function uploadBlob(dir, port, n) {
+  const tok = (await run(['token', 'create', '--data', dir])).stdout.trim();
+  const blob = randomBytes(n);
+  const up = await request(port, 'POST', '/v1/artifacts', {
+    headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/octet-stream', 'content-length': blob.length },
+    body: blob });
+  assert.equal(up.status, 201, up.body.toString());
+  return JSON.parse(up.body).sha256;
+}
+
+test('during the drain, a request on a kept-alive connection is answered with Connection: close', async () => {
+  const dir = await newData();
+  const h = await serve(dir, ['--drain-timeout', '10']);
+  const hex = await uploadBlob(dir, h.port, 10 * 1024 * 1024);
+  const c = rawConn(h.port);
+  const first = await c.get('/v1/health');
+  assert.equal(first.status, 200);
+  assert.doesNotMatch(first.head, /^connection: *close/im, 'before SIGTERM the connection is kept');
+  // An in-flight download keeps the server draining while the kept-alive connection
+  // sends its next request.
+  let dl;
+  const downloading = new Promise((resolve, reject) => {
+    dl = http.get({ host: '127.0.0.1', port: h.port, path: `/v1/artifacts/sha256/${hex}`, agent: false }, (res) => {
+      const chunks = [];
+      res.once('data', () => { res.pause(); resolve(res); });
+      res.on('data', (x) => chunks.push(x));
+      res.on('end', () => { res.total = Buffer.concat(chunks).length; });
+    });
+    dl.on('error', reject);
+  });
+  const res = await downloading;
+  h.proc.kill('SIGTERM');
+  for (let i = 0; i < 100 && !h.stderr.includes('stopping: draining'); i++)
+    await sleep(20);
+  const second = await c.get('/v1/runtimes');
+  assert.equal(second.status, 200, 'a request arriving during the drain is still served');
+  assert.match(second.head, /^connection: *close/im, 'and tells the client to move off');
+  await c.closed; // the server closes the connection after that response
+  // A new connection is refused: the listener is closed.
+  await assert.rejects(request(h.port, 'GET', '/v1/health'));
+  const ended = new Promise((r) => res.on('end', r));
+  res.resume();
+  await ended;
+  assert.equal(res.total, 10 * 1024 * 1024, 'the in-flight download completes');
+  assert.equal((await stop(h)).code, 0, h.stderr);
+});
+
+test('a download cut mid-body is logged with the bytes sent and a cut marker', async () => {
+  const dir = await newData();
+  const logFile = path.join(path.dirname(dir), 'cut.log');
+  const h = await serve(dir, ['--log-file', logFile, '--log-format', 'json', '--drain-timeout', '1']);
+  const size = 10 * 1024 * 1024;
+  const hex = await uploadBlob(dir, h.port, size);
+  try {
+    // 1. The client goes away after reading about 1 MB.
+    const got = await new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: h.port, path: `/v1/artifacts/sha256/${hex}`, agent: false,
+                             headers: { 'X-Request-Id': 'cut-client' } }, (res) => {
+        let n = 0;
+        res.on('data', (x) => {
+          n += x.length;
+          if (n >= 1024 * 1024) {
+            res.pause();
+            setTimeout(() => { req.destroy(); resolve(n); }, 200);
+          }
+        });
+      });
+      req.on('error', () => {});
+      req.on('close', () => {});
+      setTimeout(() => reject(new Error('download did not start')), 10000);
+    });
+    let line;
+    for (let i = 0; i < 200 && !line; i++) {
+      await sleep(25);
+      line = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        .find((j) => j.request_id === 'cut-client');
+    }
+    assert.ok(line, 'an access line for the cut download');
+    assert.equal(line.status, 200, 'the status that was sent');
+    assert.equal(line.completed, false);
+    assert.match(line.cut, /^(client_closed|connection_error)$/);
+    assert.ok(line.bytes >= got * 0.5 && line.bytes < size, `bytes actually sent: ${line.bytes} (client read ${got})`);
+    // A whole download says so.
+    const whole = await request(h.port, 'GET', `/v1/artifacts/sha256/${hex}`, { headers: { 'X-Request-Id': 'whole' } });
+    assert.equal(whole.body.length, size);
+    for (let i = 0; i < 200 && !line?.completed; i++) {
+      await sleep(25);
+      line = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        .find((j) => j.request_id === 'whole');
+    }
+    assert.equal(line.completed, true);
+    assert.equal(line.cut, undefined);
+    assert.equal(line.bytes, size);
+    // 2. The drain timeout cuts a download the client stopped reading.
+    let stalled;
+    await new Promise((resolve, reject) => {
+      stalled = http.get({ host: '127.0.0.1', port: h.port, path: `/v1/artifacts/sha256/${hex}`, agent: false,
+                           headers: { 'X-Request-Id': 'cut-drain' } }, (res) => {
+        res.once('data', () => { res.pause(); resolve(); });
+      });
+      stalled.on('error', () => {});
+      setTimeout(() => reject(new Error('download did not start')), 10000);
+    });
+    h.proc.kill('SIGTERM');
+    assert.equal((await h.exited).code, 0, h.stderr);
+    stalled.destroy();
+    line = fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      .find((j) => j.request_id === 'cut-drain');
+    assert.ok(line, 'the cut download is logged before the process exits');
+    assert.equal(line.status, 200);
+    assert.equal(line.completed, false);
+    assert.equal(line.cut, 'shutdown');
+    assert.ok(line.bytes > 0 && line.bytes < size, `bytes sent before the drain timeout: ${line.bytes}`);
+  } finally {
+    await stop(h);
+  }
 });
 
 test('SIGHUP reopens --log-file; JSON logs carry the status as a number', async () => {
