@@ -346,3 +346,30 @@ art_verify_binding(const char *trusted, const char *kind, const char *sha256_hex
         return app_fail(err, APP_EUNPROCESSABLE, "signature is for another size");
     return 0;
 }
+
+int
+art_verify_object(const char *pubkey_text, const void *content, size_t len, const uint8_t *b2,
+                  uint64_t size, const char *sig_text, const char *kind, const char *hex,
+                  struct app_err *err)
+{
+    char *trusted = NULL;
+    struct app_err e = {0};
+    int rc, ret = -1;
+
+    rc = b2 ? art_verify_prehashed(pubkey_text, b2, sig_text, &trusted, &e)
+            : art_verify(pubkey_text, content, len, sig_text, &trusted, &e);
+    if (rc < 0) {
+        app_fail(err, APP_EVERIFY, "%s %.16s: bad signature: %s", kind, hex, e.msg);
+        goto out;
+    }
+    if (art_verify_binding(trusted, kind, hex, size, &e) < 0) {
+        app_fail(err, APP_EVERIFY, "%s %.16s: signature is for another object: %s", kind, hex,
+                 e.msg);
+        goto out;
+    }
+    ret = 0;
+out:
+    app_err_release(&e);
+    free(trusted);
+    return ret;
+}

@@ -109,4 +109,12 @@ char *art_trusted_comment(const char *kind, const char *sha256_hex, uint64_t siz
 int art_verify_binding(const char *trusted, const char *kind, const char *sha256_hex, uint64_t size,
                        struct app_err *err);
 
+/* An object's signature with a key already chosen: the signature over content
+ * (or over its BLAKE2b b2 when b2 is not NULL), then the binding of kind, hex and
+ * size. Failures are APP_EVERIFY with "KIND HEX16: bad signature" or "... is for
+ * another object" and the reason. */
+int art_verify_object(const char *pubkey_text, const void *content, size_t len, const uint8_t *b2,
+                      uint64_t size, const char *sig_text, const char *kind, const char *hex,
+                      struct app_err *err);
+
 #endif

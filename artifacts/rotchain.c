@@ -139,10 +139,10 @@ art_ring_verify(const struct art_ring *r, const void *content, size_t len,
                 const uint8_t b2[ART_BLAKE2B_LEN], uint64_t size, const char *sig_text,
                 const char *kind, const char *hex, char key_id[ART_KEY_ID_LEN], struct app_err *err)
 {
-    char id[ART_KEY_ID_LEN], *trusted = NULL;
+    char id[ART_KEY_ID_LEN];
     const char *b64;
     struct app_err e = {0};
-    int rc, ret = -1;
+    int ret = -1;
 
     if (!sig_text || !*sig_text)
         return app_fail(err, APP_EVERIFY, "%s %.16s has no signature", kind, hex);
@@ -159,20 +159,8 @@ art_ring_verify(const struct art_ring *r, const void *content, size_t len,
                  hex, id);
         goto out;
     }
-    rc = content ? art_verify(b64, content, len, sig_text, &trusted, &e)
-                 : art_verify_prehashed(b64, b2, sig_text, &trusted, &e);
-    if (rc < 0) {
-        app_fail(err, APP_EVERIFY, "%s %.16s: bad signature: %s", kind, hex, e.msg);
-        goto out;
-    }
-    if (art_verify_binding(trusted, kind, hex, size, &e) < 0) {
-        app_fail(err, APP_EVERIFY, "%s %.16s: signature is for another object: %s", kind, hex,
-                 e.msg);
-        goto out;
-    }
-    ret = 0;
+    ret = art_verify_object(b64, content, len, b2, size, sig_text, kind, hex, err);
 out:
     app_err_release(&e);
-    free(trusted);
     return ret;
 }

@@ -409,9 +409,6 @@ verify_common(struct cli *c, const void *content, size_t len, const uint8_t *b2,
 {
     const struct trust_key *k;
     char id[ART_KEY_ID_LEN];
-    char *trusted = NULL;
-    struct app_err e = {0};
-    int rc, ret = -1;
 
     if (cli_trust_load(c, err) < 0)
         return -1;
@@ -437,24 +434,7 @@ verify_common(struct cli *c, const void *content, size_t len, const uint8_t *b2,
                         "trust the new key run 'almanac trust forget' and retry",
                         kind, hex, id, c->server, c->trust->source);
     }
-    if (b2)
-        rc = art_verify_prehashed(k->b64, b2, sig_text, &trusted, &e);
-    else
-        rc = art_verify(k->b64, content, len, sig_text, &trusted, &e);
-    if (rc < 0) {
-        app_fail(err, APP_EVERIFY, "%s %.16s: bad signature: %s", kind, hex, e.msg);
-        goto out;
-    }
-    if (art_verify_binding(trusted, kind, hex, size, &e) < 0) {
-        app_fail(err, APP_EVERIFY, "%s %.16s: signature is for another object: %s", kind, hex,
-                 e.msg);
-        goto out;
-    }
-    ret = 0;
-out:
-    app_err_release(&e);
-    free(trusted);
-    return ret;
+    return art_verify_object(k->b64, content, len, b2, size, sig_text, kind, hex, err);
 }
 
 int
