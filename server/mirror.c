@@ -21,6 +21,7 @@
 #include "server/artifacts_api.h"
 #include "server/datalock.h"
 #include "server/export.h"
+#include "server/resolve_api.h"
 
 #define CACHE_SIGNATURE "public, max-age=60"
 
@@ -391,7 +392,7 @@ mh_lock(struct srv_req *r)
 {
     const struct srv_route *own =
         find_route(srv_resolve_routes, srv_resolve_n_routes, "GET", "/v1/locks/{id}");
-    char *bytes = NULL, *sig = NULL, etag[80];
+    char *bytes = NULL, *sig = NULL;
     size_t len = 0;
 
     if (own->handle(r) == 0)
@@ -408,10 +409,7 @@ mh_lock(struct srv_req *r)
                         r->params[0], follow_upstream(r->srv->mirror));
     }
     free(sig);
-    snprintf(etag, sizeof(etag), "\"%s\"", r->params[0] + 7);
-    srv_reply_bytes(r, 200, "application/json", bytes, len);
-    srv_add_header(r, "ETag", etag);
-    srv_add_header(r, "Cache-Control", "public, max-age=31536000, immutable");
+    srv_reply_lock(r, r->params[0], bytes, len);
     return 0;
 }
 

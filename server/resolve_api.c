@@ -304,18 +304,26 @@ h_lock_get(struct srv_req *r)
     struct db *c = srv_db(r);
     char *bytes = NULL;
     size_t len = 0;
-    char etag[80];
     int stored;
 
     if (!c)
         return app_fail(&r->err, APP_EINTERNAL, "database unavailable");
     if (lock_load(r, c, r->params[0], &bytes, &len, &stored, &r->err) < 0)
         return -1;
-    snprintf(etag, sizeof(etag), "\"%s\"", r->params[0] + 7);
+    srv_reply_lock(r, r->params[0], bytes, len);
+    return 0;
+}
+
+void
+srv_reply_lock(struct srv_req *r, const char *lock_id, char *bytes, size_t len)
+{
+    /* The ETag is the digest without its "sha256:" prefix. */
+    char etag[80];
+
+    snprintf(etag, sizeof(etag), "\"%s\"", lock_id + 7);
     srv_reply_bytes(r, 200, "application/json", bytes, len);
     srv_add_header(r, "ETag", etag);
     srv_add_header(r, "Cache-Control", "public, max-age=31536000, immutable");
-    return 0;
 }
 
 static int

@@ -18,6 +18,9 @@ void srv_resolve_set_signer(srv_resolve_sign_fn fn, void *ctx);
 int srv_resolve_run(struct srv *s, struct db *c, const struct res_input *in, struct res_output *out,
                     struct app_err *err);
 
+/* Answer 200 with a lock's bytes (taken), immutable under its id's ETag. */
+void srv_reply_lock(struct srv_req *r, const char *lock_id, char *bytes, size_t len);
+
 /* Free the response cache (at shutdown). */
 void srv_resolve_fini(void);
 
