@@ -127,7 +127,9 @@ usage(FILE *f)
 static void
 serve_usage(FILE *f)
 {
-    fprintf(f, "usage: almanacd serve --data DIR [options]\noptions (default in brackets):\n");
+    fprintf(f, "usage: almanacd serve --data DIR [options]\n"
+               "       almanacd mirror --upstream URL (--data DIR | --static OUT) [options]\n"
+               "options (default in brackets):\n");
     for (size_t i = 0; i < N_SERVE_OPTS; i++) {
         char left[48];
 
