@@ -43,7 +43,7 @@
 #include "server/workers_api.h"
 #include "server/artifacts_api.h"
 #include "artifacts/artdb.h"
-#include "artifacts/commands.h"
+#include "server/artifacts_cmd.h"
 #include "artifacts/store.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8700"
@@ -1054,14 +1054,14 @@ cmd_fsck(const struct opts *o)
     if (require_db(o->data) < 0)
         return 1;
     if (!o->repair)
-        return art_cmd_fsck(o->data);
+        return srv_cmd_fsck(o->data, 0);
     lock = data_lock_take(o->data, &err);
     if (!lock) {
         fprintf(stderr, "almanacd: %s\n", err.msg);
         app_err_release(&err);
         return 1;
     }
-    ret = art_cmd_fsck_repair(o->data);
+    ret = srv_cmd_fsck(o->data, 1);
     data_lock_release(lock);
     return ret;
 }
@@ -1265,7 +1265,7 @@ main(int argc, char **argv)
         }
         rc = parse_opts(argc, argv, 3, &o, 0) < 0 ? 2
              : require_db(o.data) < 0             ? 1
-                                                  : art_cmd_key_rotate(o.data);
+                                                  : srv_cmd_key_rotate(o.data);
     } else {
         fprintf(stderr, "almanacd: unknown command '%s'\n", argv[1]);
         usage(stderr);

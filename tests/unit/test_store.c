@@ -17,7 +17,7 @@
 #include "app/hash.h"
 #include "app/mem.h"
 #include "artifacts/artdb.h"
-#include "artifacts/commands.h"
+#include "artifacts/fsck.h"
 #include "artifacts/store.h"
 #include "db/db.h"
 #include "tests/lib/unit.h"
@@ -528,7 +528,35 @@ sql(struct db *c, const char *q, const char *hex)
     sqlite3_finalize(st);
 }
 
-/* almanacd fsck: exit codes and what --repair does. */
+/* Run fsck into rep (released first) and return its status (0 clean, 1 a problem). */
+static int
+fsck(int repair, struct art_fsck_report *rep)
+{
+    struct app_err err = {0};
+
+    art_fsck_report_release(rep);
+    ck_assert_msg(art_fsck_run(data_dir, repair, rep, &err) == 0, "fsck: %s", err.msg);
+    ck_assert_int_eq(rep->repair, repair);
+    return art_fsck_report_status(rep);
+}
+
+/* The findings of kind in rep, and the name of the last one in *name. */
+static size_t
+findings(const struct art_fsck_report *rep, enum art_fsck_finding_kind kind, const char **name)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < rep->n_findings; i++)
+        if (rep->findings[i].kind == kind) {
+            n++;
+            if (name)
+                *name = rep->findings[i].name;
+        }
+    return n;
+}
+
+/* almanacd fsck: the report (counts, typed findings), its status and what --repair
+ * does. */
 START_TEST(test_fsck_command)
 {
     struct app_err err = {0};
@@ -536,7 +564,10 @@ START_TEST(test_fsck_command)
     struct db *c = db_open(data_dir, &err);
     uint8_t *p = make_bytes(80000, 11);
     char *f1 = xasprintf("%s/one.bin", data_dir), *f2 = xasprintf("%s/two.bin", data_dir);
+    char *stray = xasprintf("%s/artifacts/zz", data_dir);
+    struct art_fsck_report rep = {0};
     struct art_row r1, r2, row;
+    const char *name = NULL;
     char *path;
     FILE *fp;
 
@@ -548,34 +579,70 @@ START_TEST(test_fsck_command)
     fclose(fp);
     ck_assert_int_eq(art_upload_file(s, c, f1, NULL, NULL, NULL, &r1, NULL, &err), 0);
     ck_assert_int_eq(art_upload_file(s, c, f2, NULL, NULL, NULL, &r2, NULL, &err), 0);
-    ck_assert_int_eq(art_cmd_fsck(data_dir), 0);
+    ck_assert_int_eq(fsck(0, &rep), 0);
+    ck_assert_uint_eq(rep.checked, 2);
+    ck_assert_uint_eq(rep.n_findings, 0);
     /* A crash between rename and the row: reported, not a problem; repair records. */
     sql(c, "DELETE FROM artifact_facts WHERE sha256 = ?", r1.sha256);
     sql(c, "DELETE FROM artifacts WHERE sha256 = ?", r1.sha256);
-    ck_assert_int_eq(art_cmd_fsck(data_dir), 0);
+    ck_assert_int_eq(fsck(0, &rep), 0);
+    ck_assert_uint_eq(rep.unrecorded, 1);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_UNRECORDED, &name), 1);
+    ck_assert_str_eq(name, r1.sha256);
+    ck_assert_uint_eq(rep.repaired, 0);
     ck_assert_int_eq(artdb_get(c, r1.sha256, &row, &err), -1);
-    ck_assert_int_eq(art_cmd_fsck_repair(data_dir), 0);
+    app_err_release(&err);
+    ck_assert_int_eq(fsck(1, &rep), 0);
+    ck_assert_uint_eq(rep.repaired, 1);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_REPAIRED_RECORDED, &name), 1);
+    ck_assert_str_eq(name, r1.sha256);
     ck_assert_int_eq(artdb_get(c, r1.sha256, &row, &err), 0);
     ck_assert(row.stored);
     ck_assert_str_eq(row.blake2b, r1.blake2b);
     art_row_release(&row);
+    /* A size the row disagrees with: a problem that repair does not hide. */
+    sql(c, "UPDATE artifacts SET size = size + 1 WHERE sha256 = ?", r2.sha256);
+    ck_assert_int_eq(fsck(0, &rep), 1);
+    ck_assert_uint_eq(rep.mismatched, 1);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_SIZE_MISMATCH, NULL), 1);
+    ck_assert_int_eq(rep.findings[0].db_size, 40001);
+    ck_assert_uint_eq(rep.findings[0].file_size, 40000);
+    sql(c, "UPDATE artifacts SET size = size - 1 WHERE sha256 = ?", r2.sha256);
     /* A missing file: a problem until repaired (the row becomes not stored). */
     path = art_store_path(s, r2.sha256);
     ck_assert_int_eq(unlink(path), 0);
-    ck_assert_int_eq(art_cmd_fsck(data_dir), 1);
-    ck_assert_int_eq(art_cmd_fsck_repair(data_dir), 0);
-    ck_assert_int_eq(art_cmd_fsck(data_dir), 0);
+    ck_assert_int_eq(fsck(0, &rep), 1);
+    ck_assert_uint_eq(rep.missing, 1);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_MISSING, &name), 1);
+    ck_assert_str_eq(name, r2.sha256);
+    ck_assert_int_eq(fsck(1, &rep), 0);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_REPAIRED_UNSTORED, &name), 1);
+    ck_assert_str_eq(name, r2.sha256);
+    ck_assert_int_eq(fsck(0, &rep), 0);
+    ck_assert_uint_eq(rep.missing, 0);
     ck_assert_int_eq(artdb_get(c, r2.sha256, &row, &err), 0);
     ck_assert(!row.stored);
     art_row_release(&row);
     free(path);
-    /* A corrupt file: a problem; repair quarantines it. */
+    /* A corrupt file: a problem; repair quarantines it. A stray file is listed and
+     * changes no status. */
     path = art_store_path(s, r1.sha256);
     flip_byte(path, 20);
-    ck_assert_int_eq(art_cmd_fsck(data_dir), 1);
-    ck_assert_int_eq(art_cmd_fsck_repair(data_dir), 0);
+    fp = fopen(stray, "wb");
+    fclose(fp);
+    ck_assert_int_eq(fsck(0, &rep), 1);
+    ck_assert_uint_eq(rep.corrupt, 1);
+    ck_assert_uint_eq(rep.stray, 1);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_CORRUPT, &name), 1);
+    ck_assert_str_eq(name, r1.sha256);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_STRAY, NULL), 1);
+    ck_assert_int_eq(unlink(stray), 0);
+    ck_assert_int_eq(fsck(1, &rep), 0);
+    ck_assert_uint_eq(rep.quarantined, 1);
+    ck_assert_uint_eq(findings(&rep, ART_FINDING_REPAIRED_QUARANTINED, &name), 1);
+    ck_assert_str_eq(name, r1.sha256);
     ck_assert_int_eq(access(path, F_OK), -1);
-    ck_assert_int_eq(art_cmd_fsck(data_dir), 0);
+    ck_assert_int_eq(fsck(0, &rep), 0);
     ck_assert_int_eq(artdb_get(c, r1.sha256, &row, &err), 0);
     ck_assert(!row.stored);
     art_row_release(&row);
@@ -583,8 +650,17 @@ START_TEST(test_fsck_command)
     ck_assert_int_eq(art_upload_file(s, c, f1, NULL, NULL, NULL, &row, NULL, &err), 0);
     ck_assert(row.stored);
     art_row_release(&row);
-    ck_assert_int_eq(art_cmd_fsck(data_dir), 0);
+    ck_assert_int_eq(fsck(0, &rep), 0);
+    ck_assert_uint_eq(rep.n_findings, 0);
+    /* A store that cannot be read: -1 with the reason, nothing else. */
+    art_fsck_report_release(&rep);
+    ck_assert_int_eq(art_fsck_run("/nonexistent/almanac", 0, &rep, &err), -1);
+    ck_assert_int_ne(err.code, APP_OK);
+    ck_assert_uint_eq(rep.n_findings, 0);
+    app_err_release(&err);
+    art_fsck_report_release(&rep);
     free(path);
+    free(stray);
     art_row_release(&r1);
     art_row_release(&r2);
     free(f1);
