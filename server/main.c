@@ -40,6 +40,7 @@
 #include "server/mirror.h"
 #include "artifacts/idcache.h"
 #include "server/resolve_api.h"
+#include "server/sweep.h"
 #include "server/workers_api.h"
 #include "server/artifacts_api.h"
 #include "artifacts/artdb.h"

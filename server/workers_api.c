@@ -1,5 +1,6 @@
 /* server/workers_api.c: the workers registry, end-of-support plan/apply/upcoming and
- * webhooks over HTTP (DESIGN §11), and the sweep thread.
+ * webhooks over HTTP (DESIGN §11), and the background jobs' start and stop (the
+ * sweep thread is server/sweep.c, the delivery thread server/webhooks.c).
  *
  *   PUT    /v1/workers/{name}        admin: resolve as of today and pin (201 new, 200)
  *   GET    /v1/workers/{name}        the worker, its lock and its history
@@ -15,12 +16,11 @@
  *   DELETE /v1/webhooks/{id}         admin: 204
  *   GET    /v1/webhooks/{id}/deliveries   ?state&cursor&limit, every attempt
  *
- * Applies (API and sweep) are serialized by one mutex; each is one transaction.
+ * Applies (API and sweep) are serialized by srv_eol_apply (server/sweep.h); each is
+ * one transaction.
  */
 #include "server/workers_api.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,19 +43,13 @@
 #include "server/metrics.h"
 #include "server/resolve_api.h"
 #include "server/auth.h"
+#include "server/sweep.h"
 #include "server/webhooks.h"
 
 struct srv_jobs {
     struct wh_sender *sender;
-    pthread_t sweep;
-    int sweep_running;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    int stop;
+    struct srv_sweep *sweep; /* NULL under --no-sweep */
 };
-
-/* One apply at a time, from the API or the sweep. */
-static pthread_mutex_t apply_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void
 kick(struct srv *s)
@@ -313,10 +307,8 @@ h_eol_apply(struct srv_req *r)
     snap = snapcache_get(r->srv->snaps, r->db, &r->err);
     if (!snap)
         return -1;
-    pthread_mutex_lock(&apply_mu);
-    rc = eol_apply(r->db, snap, as_of, date_today(), notify ? EOL_NOTIFY_UPCOMING : 0, &p, &a,
-                   &r->err);
-    pthread_mutex_unlock(&apply_mu);
+    rc = srv_eol_apply(r->db, snap, as_of, date_today(), notify ? EOL_NOTIFY_UPCOMING : 0, &p, &a,
+                       &r->err);
     if (rc < 0) {
         srv_metrics_eol_apply("api", 0, 0, 0, 0);
         app_log(APP_LOG_ERROR, "eol apply by %s failed: %s", r->principal, r->err.msg);
@@ -520,93 +512,21 @@ const struct srv_route srv_workers_routes[] = {
 };
 const size_t srv_workers_n_routes = sizeof(srv_workers_routes) / sizeof(srv_workers_routes[0]);
 
-/* One sweep: apply the plan for today, with upcoming notices. */
-static void
-sweep_once(struct srv *s, struct db **c)
-{
-    struct app_err err = {0};
-    struct eol_applied a;
-    struct snap *snap = NULL;
-    char today_s[APP_DATE_LEN];
-    int today = date_today(), rc;
-
-    date_format(today, today_s);
-    if (!*c && !(*c = db_open(s->cfg.data_dir, &err)))
-        goto out;
-    snap = snapcache_get(s->snaps, *c, &err);
-    if (!snap)
-        goto out;
-    pthread_mutex_lock(&apply_mu);
-    rc = eol_apply(*c, snap, today, today, EOL_NOTIFY_UPCOMING, NULL, &a, &err);
-    pthread_mutex_unlock(&apply_mu);
-    if (rc < 0)
-        goto out;
-    srv_metrics_eol_apply("sweep", 1, a.moved, a.blocked, a.unblocked);
-    if (a.events)
-        app_log(APP_LOG_INFO,
-                "eol apply (sweep) %s: %zu moved, %zu blocked, %zu unblocked, %zu upcoming "
-                "notices, %zu webhook deliveries queued",
-                today_s, a.moved, a.blocked, a.unblocked, a.upcoming_notified, a.deliveries);
-    if (a.deliveries)
-        kick(s);
-out:
-    if (err.code != APP_OK) {
-        srv_metrics_eol_apply("sweep", 0, 0, 0, 0);
-        app_log(APP_LOG_ERROR, "eol apply (sweep) %s failed: %s", today_s, err.msg);
-    }
-    snapcache_put(s->snaps, snap);
-    app_err_release(&err);
-}
-
-static void *
-sweep_main(void *arg)
-{
-    struct srv *s = arg;
-    struct srv_jobs *w = s->jobs;
-    struct db *c = NULL;
-
-    db_event_set_principal("sweep");
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        struct timespec ts;
-
-        pthread_mutex_unlock(&w->mu);
-        sweep_once(s, &c);
-        pthread_mutex_lock(&w->mu);
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)s->cfg.sweep_interval;
-        while (!w->stop && pthread_cond_timedwait(&w->cond, &w->mu, &ts) != ETIMEDOUT)
-            ;
-    }
-    pthread_mutex_unlock(&w->mu);
-    db_close(c);
-    return NULL;
-}
-
 int
 srv_jobs_start(struct srv *s, struct app_err *err)
 {
     struct srv_jobs *w = xcalloc(1, sizeof(*w));
 
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cond, NULL);
     wh_set_allow_private(s->cfg.webhook_allow_private);
     w->sender = wh_sender_start(s->cfg.data_dir, err);
     if (!w->sender) {
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cond);
         free(w);
         return -1;
     }
     s->jobs = w;
-    if (s->cfg.sweep_enabled) {
-        if (s->cfg.sweep_interval == 0)
-            s->cfg.sweep_interval = SRV_SWEEP_INTERVAL_DEFAULT;
-        if (pthread_create(&w->sweep, NULL, sweep_main, s) != 0) {
-            srv_jobs_stop(s);
-            return app_fail(err, APP_EINTERNAL, "cannot start the sweep thread");
-        }
-        w->sweep_running = 1;
+    if (s->cfg.sweep_enabled && !(w->sweep = srv_sweep_start(s, w->sender, err))) {
+        srv_jobs_stop(s);
+        return -1;
     }
     return 0;
 }
@@ -618,15 +538,8 @@ srv_jobs_stop(struct srv *s)
 
     if (!w)
         return;
-    pthread_mutex_lock(&w->mu);
-    w->stop = 1;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->mu);
-    if (w->sweep_running)
-        pthread_join(w->sweep, NULL);
+    srv_sweep_stop(w->sweep);
     wh_sender_stop(w->sender);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cond);
     free(w);
     s->jobs = NULL;
 }

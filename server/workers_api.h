@@ -1,13 +1,11 @@
-/* server/workers_api.h: the registry routes' background jobs: the daily
- * end-of-support sweep thread and the webhook delivery thread (routes:
- * srv_workers_routes in api.h). */
+/* server/workers_api.h: the start and stop of the registry's background jobs (the
+ * sweep thread, server/sweep.c, and the webhook delivery thread, server/webhooks.c).
+ * The routes are srv_workers_routes in api.h. */
 #ifndef SERVER_WORKERS_API_H
 #define SERVER_WORKERS_API_H
 
 #include "app/err.h"
 #include "server/http.h"
-
-#define SRV_SWEEP_INTERVAL_DEFAULT 86400u
 
 /* Start the webhook delivery thread and, when s->cfg.sweep_enabled, the sweep thread,
  * which applies the plan for today (with upcoming notices) at start and then every
