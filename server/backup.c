@@ -21,6 +21,7 @@
 #include "app/err.h"
 #include "app/fs.h"
 #include "app/json.h"
+#include "app/log.h"
 #include "app/mem.h"
 #include "db/db.h"
 #include "server/api.h"
@@ -223,17 +224,17 @@ srv_backup(const char *data, const char *path, int no_artifacts)
     int fd = -1, ret = 1;
 
     if (stat(path, &st) == 0) {
-        fprintf(stderr, "almanacd: backup: '%s' exists; choose a new file\n", path);
+        app_log(APP_LOG_ERROR, "backup: '%s' exists; choose a new file", path);
         goto out;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "almanacd: backup: cannot create '%s': %s\n", tmp, strerror(errno));
+        app_log(APP_LOG_ERROR, "backup: cannot create '%s': %s", tmp, strerror(errno));
         goto out;
     }
     unlink(dbtmp);
     if (db_snapshot(data, dbtmp, &err) < 0) {
-        fprintf(stderr, "almanacd: backup: %s\n", err.msg);
+        app_log(APP_LOG_ERROR, "backup: %s", err.msg);
         goto out;
     }
     date_now_rfc3339(now);
@@ -246,28 +247,28 @@ srv_backup(const char *data, const char *path, int no_artifacts)
     if (tar_bytes(fd, MANIFEST, manifest, strlen(manifest), 0644) < 0 ||
         tar_file(fd, "almanac.db", dbtmp) < 0 || tar_tree(fd, data, "keys", 0, &keys) < 0 ||
         (!no_artifacts && tar_tree(fd, data, "artifacts", 1, &arts) < 0)) {
-        fprintf(stderr, "almanacd: backup: cannot write '%s': %s\n", tmp, strerror(errno));
+        app_log(APP_LOG_ERROR, "backup: cannot write '%s': %s", tmp, strerror(errno));
         goto out;
     }
     {
         static const char end[2 * TAR_BLOCK];
 
         if (write_all(fd, end, sizeof(end)) < 0 || fsync(fd) < 0) {
-            fprintf(stderr, "almanacd: backup: cannot write '%s': %s\n", tmp, strerror(errno));
+            app_log(APP_LOG_ERROR, "backup: cannot write '%s': %s", tmp, strerror(errno));
             goto out;
         }
     }
     close(fd);
     fd = -1;
     if (rename(tmp, path) < 0) {
-        fprintf(stderr, "almanacd: backup: cannot rename to '%s': %s\n", path, strerror(errno));
+        app_log(APP_LOG_ERROR, "backup: cannot rename to '%s': %s", path, strerror(errno));
         goto out;
     }
-    fprintf(stderr, "almanacd: backup of %s written to %s (database, %lu key files, %s)\n", data,
-            path, keys, no_artifacts ? "no artifacts" : "artifacts");
+    app_log(APP_LOG_INFO, "backup of %s written to %s (database, %lu key files, %s)", data, path,
+            keys, no_artifacts ? "no artifacts" : "artifacts");
     if (!no_artifacts)
-        fprintf(stderr, "almanacd: %lu artifact files\n", arts);
-    fprintf(stderr, "almanacd: the backup holds the signing keys: keep it as safe as the keys\n");
+        app_log(APP_LOG_INFO, "%lu artifact files", arts);
+    app_log(APP_LOG_INFO, "the backup holds the signing keys: keep it as safe as the keys");
     ret = 0;
 out:
     if (fd >= 0)
@@ -423,7 +424,7 @@ keys_present(struct db *c, const char *data)
         char *p = xasprintf("%s/keys/%s.key", data, db_col_text(st, 0));
 
         if (access(p, R_OK) != 0) {
-            fprintf(stderr, "almanacd: restore: the backup lacks the signing key %s\n",
+            app_log(APP_LOG_ERROR, "restore: the backup lacks the signing key %s",
                     db_col_text(st, 0));
             ok = 0;
         }
@@ -477,24 +478,24 @@ srv_restore(const char *path, const char *data)
     unsigned long files = 0;
 
     if (!dir_empty_or_absent(data)) {
-        fprintf(stderr,
-                "almanacd: restore: '%s' exists and is not empty; restore into a new "
-                "directory\n",
+        app_log(APP_LOG_ERROR,
+                "restore: '%s' exists and is not empty; restore into a new "
+                "directory",
                 data);
         return 1;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fprintf(stderr, "almanacd: restore: cannot open '%s': %s\n", path, strerror(errno));
+        app_log(APP_LOG_ERROR, "restore: cannot open '%s': %s", path, strerror(errno));
         return 1;
     }
     if (fs_mkdir_p(data) < 0) {
-        fprintf(stderr, "almanacd: restore: cannot create '%s': %s\n", data, strerror(errno));
+        app_log(APP_LOG_ERROR, "restore: cannot create '%s': %s", data, strerror(errno));
         goto out;
     }
     lock = data_lock_take(data, &err);
     if (!lock) {
-        fprintf(stderr, "almanacd: %s\n", err.msg);
+        app_log(APP_LOG_ERROR, "%s", err.msg);
         goto out;
     }
     for (;;) {
@@ -503,7 +504,7 @@ srv_restore(const char *path, const char *data)
         unsigned sum = 0;
 
         if (read_full(fd, &h, sizeof(h)) < 0) {
-            fprintf(stderr, "almanacd: restore: '%s' ends early (not a complete backup)\n", path);
+            app_log(APP_LOG_ERROR, "restore: '%s' ends early (not a complete backup)", path);
             goto out;
         }
         if (h.name[0] == '\0')
@@ -519,11 +520,11 @@ srv_restore(const char *path, const char *data)
         memcpy(name, h.name, sizeof(h.name));
         name[sizeof(h.name)] = '\0';
         if (!name_allowed(name)) {
-            fprintf(stderr, "almanacd: restore: unexpected entry '%.100s' in '%s'\n", name, path);
+            app_log(APP_LOG_ERROR, "restore: unexpected entry '%.100s' in '%s'", name, path);
             goto out;
         }
         if (extract(fd, data, name, size, !strcmp(name, MANIFEST) ? &manifest : NULL) < 0) {
-            fprintf(stderr, "almanacd: restore: cannot restore '%s': %s\n", name,
+            app_log(APP_LOG_ERROR, "restore: cannot restore '%s': %s", name,
                     errno ? strerror(errno) : "short archive");
             goto out;
         }
@@ -532,38 +533,39 @@ srv_restore(const char *path, const char *data)
     }
     if (!manifest || !have_db || !(m = cJSON_Parse(manifest)) ||
         !cJSON_IsBool(arts = cJSON_GetObjectItemCaseSensitive(m, "artifacts"))) {
-        fprintf(stderr, "almanacd: restore: '%s' is not an almanacd backup\n", path);
+        app_log(APP_LOG_ERROR, "restore: '%s' is not an almanacd backup", path);
         goto out;
     }
     c = db_open(data, &err); /* applies newer migrations to an older backup */
     if (!c) {
-        fprintf(stderr, "almanacd: restore: %s\n", err.msg);
+        app_log(APP_LOG_ERROR, "restore: %s", err.msg);
         goto out;
     }
     if (!keys_present(c, data)) {
-        fprintf(stderr, "almanacd: restore: refusing a backup without its signing keys: a "
-                        "server would sign with a new key and published signatures would not "
-                        "verify\n");
+        app_log(APP_LOG_ERROR,
+                "restore: refusing a backup without its signing keys: a "
+                "server would sign with a new key and published signatures would not "
+                "verify");
         goto out;
     }
     if (cJSON_IsFalse(arts)) {
         long long n = 0;
 
         if (mark_missing(c, &n, &err) < 0) {
-            fprintf(stderr, "almanacd: restore: %s\n", err.msg);
+            app_log(APP_LOG_ERROR, "restore: %s", err.msg);
             goto out;
         }
-        fprintf(stderr,
-                "almanacd: the backup has no artifacts: %lld recorded as missing (fsck lists "
-                "them; upload their bytes again)\n",
+        app_log(APP_LOG_INFO,
+                "the backup has no artifacts: %lld recorded as missing (fsck lists "
+                "them; upload their bytes again)",
                 n);
     }
-    fprintf(stderr, "almanacd: restored %lu files from %s into %s; run 'almanacd fsck --data %s'\n",
+    app_log(APP_LOG_INFO, "restored %lu files from %s into %s; run 'almanacd fsck --data %s'",
             files, path, data, data);
     ret = 0;
     goto out;
 bad:
-    fprintf(stderr, "almanacd: restore: '%s' is not a valid backup (bad tar header)\n", path);
+    app_log(APP_LOG_ERROR, "restore: '%s' is not a valid backup (bad tar header)", path);
 out:
     cJSON_Delete(m);
     free(manifest);
