@@ -141,7 +141,6 @@ static int
 name_taken(struct db *c, const char *name, const char *self, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int taken;
 
     if (db_prepare(c, &st,
                    "SELECT 1 FROM flags WHERE (name = ?1 OR disable_flag = ?1) AND name != ?2",
@@ -149,23 +148,18 @@ name_taken(struct db *c, const char *name, const char *self, struct app_err *err
         return -1;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
-    taken = db_exists(st, err);
-    sqlite3_finalize(st);
-    return taken;
+    return db_exists(st, err);
 }
 
 static int
 row_exists(struct db *c, const char *sql, const char *a, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    int found;
 
     if (db_prepare(c, &st, sql, err) < 0)
         return -1;
     sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-    found = db_exists(st, err);
-    sqlite3_finalize(st);
-    return found;
+    return db_exists(st, err);
 }
 
 struct flag_body {
@@ -259,7 +253,6 @@ parse_body(struct db *c, const char *name, const cJSON *body, struct flag_body *
             sqlite3_bind_text(st, 1, f->b_set, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, f->b_runtime, -1, SQLITE_STATIC);
             ok = db_exists(st, err);
-            sqlite3_finalize(st);
             if (ok < 0)
                 return -1;
             if (!ok)
@@ -276,7 +269,7 @@ parse_body(struct db *c, const char *name, const cJSON *body, struct flag_body *
                 return -1;
             sqlite3_bind_int64(st, 1, f->b_order);
             sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-            clash = db_exists(st, err);
+            clash = db_next(st, err);
             if (clash > 0)
                 app_fail(err, APP_ECONFLICT, "bundle order %lld is already used by flag '%s'",
                          f->b_order, db_col_text(st, 0));

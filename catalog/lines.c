@@ -116,7 +116,6 @@ cat_line_put(struct db *c, const char *line, const cJSON *body, int today, int *
         goto fail;
     sqlite3_bind_text(st, 1, line, -1, SQLITE_STATIC);
     rc = db_exists(st, err);
-    sqlite3_finalize(st);
     st = NULL;
     if (rc < 0)
         goto fail;

@@ -325,7 +325,6 @@ cat_runtime_put(struct db *c, const char *id, const cJSON *body, int *created, s
             goto fail;
         sqlite3_bind_text(st, 1, f.line, -1, SQLITE_STATIC);
         have_line = db_exists(st, err);
-        sqlite3_finalize(st);
         if (have_line < 0)
             goto fail;
         if (!have_line) {

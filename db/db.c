@@ -187,7 +187,10 @@ db_next(sqlite3_stmt *st, struct app_err *err)
 int
 db_exists(sqlite3_stmt *st, struct app_err *err)
 {
-    return db_next(st, err);
+    int rc = db_next(st, err);
+
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int

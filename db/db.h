@@ -40,7 +40,9 @@ int db_exec(struct db *c, const char *sql, struct app_err *err);
  * after it, so a failing step never passes for the end of the data. */
 int db_next(sqlite3_stmt *st, struct app_err *err);
 
-/* Step a query that answers "is there a row": 1 yes, 0 no, -1 failed (err). */
+/* Answer "is there a row" with a prepared, bound query and finalize it: st is
+ * consumed, also on failure. 1 yes, 0 no, -1 failed (err, as db_next). For a query
+ * whose row is read, use db_next. */
 int db_exists(sqlite3_stmt *st, struct app_err *err);
 
 /* Step a statement that returns no rows (INSERT, UPDATE, DELETE): 0 when it ran to

@@ -649,7 +649,6 @@ held(struct follower *f, const char *hex, struct app_err *err)
         return -1;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     rc = db_exists(st, err);
-    sqlite3_finalize(st);
     if (rc <= 0)
         return rc;
     return art_store_has(f->store, hex);
