@@ -226,13 +226,6 @@ srv_body_json(struct srv_req *r)
     return json_parse(r->body.data ? r->body.data : "", r->body.len, &r->err);
 }
 
-static int
-method_matches(const char *route_method, const char *method)
-{
-    return strcmp(route_method, method) == 0 ||
-           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
-}
-
 /* Add a method to the Allow list once. */
 static void
 allow_add(struct buf *allow, const char *method)
@@ -250,50 +243,49 @@ srv_route_needs_token(const struct srv *s, const struct srv_route *rt)
            ((rt->flags & SRV_PRIVATE) && s->cfg.private_reads);
 }
 
+struct allow_lists {
+    const struct srv *srv;
+    struct buf *allow, *pub_allow;
+};
+
+/* A route of the path that does not serve the request's method: its method goes to
+ * Allow, and to the public list when it needs no token. */
+static void
+allow_route(const struct srv_route *rt, void *ctx)
+{
+    struct allow_lists *a = ctx;
+    int get = strcmp(rt->method, "GET") == 0;
+
+    allow_add(a->allow, rt->method);
+    if (get)
+        allow_add(a->allow, "HEAD");
+    if (!srv_route_needs_token(a->srv, rt)) {
+        allow_add(a->pub_allow, rt->method);
+        if (get)
+            allow_add(a->pub_allow, "HEAD");
+    }
+}
+
 /* Find the route; on 404/405 fill err (and allow for 405, with pub_allow: the
  * methods that need no token, for CORS preflights). */
 static const struct srv_route *
 route_find(struct srv_req *r, const char *url, struct buf *allow, struct buf *pub_allow)
 {
-    struct srv_segs g;
+    struct allow_lists lists = {r->srv, allow, pub_allow};
     const struct srv_route *found = NULL;
-    int path_known = 0;
+    struct srv_segs g;
+    int rc;
 
     if (srv_path_split(url, &g) < 0) {
         app_fail(&r->err, APP_EINVAL, "malformed request path");
         return NULL;
     }
-    for (size_t t = 0; t < srv_n_route_tables && !found; t++) {
-        for (size_t i = 0; i < *srv_all_routes[t].n; i++) {
-            const struct srv_route *rt = &srv_all_routes[t].routes[i];
-            char *params[SRV_MAX_PARAMS];
-            size_t n = 0;
-
-            if (!srv_route_match(rt->pattern, &g, params, &n))
-                continue;
-            path_known = 1;
-            if (method_matches(rt->method, r->method)) {
-                memcpy(r->params, params, sizeof(params[0]) * n);
-                r->n_params = n;
-                found = rt;
-                break;
-            }
-            for (size_t k = 0; k < n; k++)
-                free(params[k]);
-            allow_add(allow, rt->method);
-            if (strcmp(rt->method, "GET") == 0)
-                allow_add(allow, "HEAD");
-            if (!srv_route_needs_token(r->srv, rt)) {
-                allow_add(pub_allow, rt->method);
-                if (strcmp(rt->method, "GET") == 0)
-                    allow_add(pub_allow, "HEAD");
-            }
-        }
-    }
+    rc = srv_route_find(srv_all_routes, srv_n_route_tables, r->method, &g, &found, r->params,
+                        &r->n_params, allow_route, &lists);
     srv_segs_release(&g);
-    if (found)
+    if (rc > 0)
         return found;
-    if (path_known)
+    if (rc == 0)
         app_fail(&r->err, APP_EMETHOD, "method %s is not allowed on this resource", r->method);
     else
         app_fail(&r->err, APP_ENOTFOUND, "no such resource '%s'", url);
@@ -577,7 +569,7 @@ req_begin(struct srv_req *r, const char *url, const char *version)
     buf_init(&pub_allow, 0);
     r->route = ui_route(url);
     if (r->route) {
-        if (!method_matches(r->route->method, r->method)) {
+        if (!srv_route_method_matches(r->route->method, r->method)) {
             r->route = NULL;
             app_fail(&r->err, APP_EMETHOD, "method %s is not allowed on this resource", r->method);
             allow_add(&allow, "GET");

@@ -107,22 +107,6 @@ enum srv_route_flags {
 
 struct srv_req;
 
-struct srv_route {
-    const char *method; /* GET (also HEAD), PUT, POST, DELETE */
-    const char *pattern;
-    int flags;
-    /* Called once the body is complete. Must reply (srv_reply_*) and return 0, or
-     * return -1 with r->err filled, which becomes a problem document. */
-    int (*handle)(struct srv_req *r);
-    /* SRV_STREAM only: one chunk of the body; -1 with r->err stops the upload. */
-    int (*upload)(struct srv_req *r, const char *data, size_t n);
-};
-
-struct srv_routes {
-    const struct srv_route *routes;
-    const size_t *n;
-};
-
 struct srv_req {
     struct srv *srv;
     struct MHD_Connection *conn;

@@ -135,3 +135,40 @@ out:
     srv_segs_release(&pat);
     return ok;
 }
+
+int
+srv_route_method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+int
+srv_route_find(const struct srv_routes *tables, size_t n_tables, const char *method,
+               const struct srv_segs *g, const struct srv_route **found, char **params,
+               size_t *n_params, void (*other)(const struct srv_route *rt, void *ctx), void *ctx)
+{
+    int path_known = 0;
+
+    *found = NULL;
+    *n_params = 0;
+    for (size_t t = 0; t < n_tables; t++) {
+        for (size_t i = 0; i < *tables[t].n; i++) {
+            const struct srv_route *rt = &tables[t].routes[i];
+
+            if (!srv_route_match(rt->pattern, g, params, n_params))
+                continue;
+            path_known = 1;
+            if (srv_route_method_matches(rt->method, method)) {
+                *found = rt;
+                return 1;
+            }
+            for (size_t k = 0; k < *n_params; k++)
+                free(params[k]);
+            *n_params = 0;
+            if (other)
+                other(rt, ctx);
+        }
+    }
+    return path_known ? 0 : -1;
+}

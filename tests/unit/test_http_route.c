@@ -93,6 +93,80 @@ START_TEST(test_match)
 }
 END_TEST
 
+/* Two tables as server/routes.c lists them: a literal segment listed before a
+ * parameter wins; GET serves HEAD; a known path with another method is a 405 whose
+ * Allow list names every method of the path; an unknown path is a 404. */
+static const struct srv_route t1[] = {
+    {"GET", "/v1/workers/stats", 0, NULL, NULL},
+    {"GET", "/v1/workers/{name}", 0, NULL, NULL},
+    {"PUT", "/v1/workers/{name}", 0, NULL, NULL},
+};
+static const size_t n_t1 = sizeof(t1) / sizeof(t1[0]);
+static const struct srv_route t2[] = {
+    {"DELETE", "/v1/workers/{name}", 0, NULL, NULL},
+    {"POST", "/v1/resolve", 0, NULL, NULL},
+};
+static const size_t n_t2 = sizeof(t2) / sizeof(t2[0]);
+static const struct srv_routes tables[] = {{t1, &n_t1}, {t2, &n_t2}};
+
+static void
+collect(const struct srv_route *rt, void *ctx)
+{
+    char *allow = ctx; /* 128 bytes: find()'s buffer */
+    size_t len = strlen(allow);
+
+    snprintf(allow + len, 128 - len, "%s ", rt->method);
+}
+
+static int
+find(const char *method, const char *path, const struct srv_route **rt, char **p, size_t *n,
+     char *allow)
+{
+    struct srv_segs g;
+    int rc;
+
+    allow[0] = '\0';
+    ck_assert_int_eq(srv_path_split(path, &g), 0);
+    rc = srv_route_find(tables, 2, method, &g, rt, p, n, collect, allow);
+    srv_segs_release(&g);
+    return rc;
+}
+
+START_TEST(test_find)
+{
+    const struct srv_route *rt;
+    char *p[SRV_MAX_PARAMS], allow[128];
+    size_t n;
+
+    ck_assert_int_eq(find("GET", "/v1/workers/stats", &rt, p, &n, allow), 1);
+    ck_assert_ptr_eq(rt, &t1[0]);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(find("HEAD", "/v1/workers/w1", &rt, p, &n, allow), 1);
+    ck_assert_ptr_eq(rt, &t1[1]);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(p[0], "w1");
+    free(p[0]);
+    /* The second table is searched too; the routes passed over are reported. */
+    ck_assert_int_eq(find("DELETE", "/v1/workers/w1", &rt, p, &n, allow), 1);
+    ck_assert_ptr_eq(rt, &t2[0]);
+    ck_assert_str_eq(p[0], "w1");
+    free(p[0]);
+    ck_assert_str_eq(allow, "GET PUT ");
+    ck_assert_int_eq(find("POST", "/v1/workers/w1", &rt, p, &n, allow), 0);
+    ck_assert_ptr_null(rt);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_str_eq(allow, "GET PUT DELETE ");
+    ck_assert_int_eq(find("GET", "/v1/resolve", &rt, p, &n, allow), 0);
+    ck_assert_str_eq(allow, "POST ");
+    ck_assert_int_eq(find("GET", "/v1/nothing", &rt, p, &n, allow), -1);
+    ck_assert_ptr_null(rt);
+    ck_assert_str_eq(allow, "");
+    ck_assert(srv_route_method_matches("GET", "HEAD"));
+    ck_assert(!srv_route_method_matches("HEAD", "GET"));
+    ck_assert(!srv_route_method_matches("PUT", "HEAD"));
+}
+END_TEST
+
 START_TEST(test_accepts_zstd)
 {
     ck_assert(srv_accepts_zstd("zstd"));
@@ -158,6 +232,7 @@ main(void)
     tcase_add_test(tc, test_decode);
     tcase_add_test(tc, test_split);
     tcase_add_test(tc, test_match);
+    tcase_add_test(tc, test_find);
     tcase_add_test(tc, test_accepts_zstd);
     tcase_add_test(tc, test_none_match);
     tcase_add_test(tc, test_range);
