@@ -101,103 +101,34 @@ load_lines(struct db *c, struct snap *s, struct app_err *err)
     return rc < 0 ? -1 : 0;
 }
 
+/* A parent query and the child query run for each of its rows (bound to the key the
+ * parent row returns). The three nested tables (runtimes and their artifacts, sets
+ * and their packages, flags and their implications) differ only in their SQL and in
+ * how one row is read, so one loop serves them. */
+struct nested {
+    const char *parent_sql, *child_sql;
+    /* Append the parent row of st to s; returns its key, which outlives the rows. */
+    const char *(*parent)(struct snap *s, sqlite3_stmt *st, size_t *cap);
+    /* Append the child row of st to the parent appended last (with room for *cap). */
+    int (*child)(struct db *c, struct snap *s, sqlite3_stmt *st, size_t *cap, struct app_err *err);
+};
+
 static int
-load_runtimes(struct db *c, struct snap *s, struct app_err *err)
+load_nested(struct db *c, struct snap *s, const struct nested *n, struct app_err *err)
 {
-    sqlite3_stmt *st = NULL, *ast = NULL;
+    sqlite3_stmt *st = NULL, *cst = NULL;
     size_t cap = 0;
     int ret = -1, rc;
 
-    if (db_prepare(c, &st,
-                   "SELECT id, pyodide, python, python_line, emscripten, abi FROM runtimes"
-                   " WHERE state = 'published' ORDER BY id",
-                   err) < 0 ||
-        db_prepare(c, &ast,
-                   "SELECT ra.role, ra.file_name, ra.sha256, ra.size, COALESCE(a.stored, 0)"
-                   " FROM runtime_artifacts ra LEFT JOIN artifacts a ON a.sha256 = ra.sha256"
-                   " WHERE ra.runtime_id = ? ORDER BY ra.role",
-                   err) < 0)
+    if (db_prepare(c, &st, n->parent_sql, err) < 0 || db_prepare(c, &cst, n->child_sql, err) < 0)
         goto out;
     while ((rc = db_next(st, err)) > 0) {
-        struct snap_runtime *r;
-        size_t acap = 0;
+        size_t ccap = 0;
 
-        s->runtimes = grow(s->runtimes, s->n_runtimes, &cap, sizeof(*s->runtimes), 8);
-        r = &s->runtimes[s->n_runtimes++];
-        r->id = col_dup(st, 0);
-        r->pyodide = col_dup(st, 1);
-        r->python = col_dup(st, 2);
-        r->line = col_dup(st, 3);
-        r->emscripten = col_dup(st, 4);
-        r->abi = col_dup(st, 5);
-        rebind(ast, r->id);
-        while ((rc = db_next(ast, err)) > 0) {
-            struct snap_artifact *a;
-
-            r->arts = grow(r->arts, r->n_arts, &acap, sizeof(*r->arts), 8);
-            a = &r->arts[r->n_arts++];
-            a->role = col_dup(ast, 0);
-            a->file_name = col_dup(ast, 1);
-            a->sha256 = col_dup(ast, 2);
-            a->size = sqlite3_column_int64(ast, 3);
-            a->stored = sqlite3_column_int(ast, 4);
-        }
-        if (rc < 0)
-            goto out;
-    }
-    if (rc < 0)
-        goto out;
-    ret = 0;
-out:
-    sqlite3_finalize(st);
-    sqlite3_finalize(ast);
-    return ret;
-}
-
-static int
-load_sets(struct db *c, struct snap *s, struct app_err *err)
-{
-    sqlite3_stmt *st = NULL, *pst = NULL;
-    size_t cap = 0;
-    int ret = -1, rc;
-
-    if (db_prepare(c, &st,
-                   "SELECT id, runtime_id FROM package_sets WHERE state = 'published' ORDER BY id",
-                   err) < 0 ||
-        db_prepare(c, &pst,
-                   "SELECT k.name, k.version, k.file_name, k.sha256, k.package_type,"
-                   " k.install_dir, k.depends, k.imports, a.size, COALESCE(a.stored, 0)"
-                   " FROM packages k LEFT JOIN artifacts a ON a.sha256 = k.sha256"
-                   " WHERE k.set_id = ? ORDER BY k.name",
-                   err) < 0)
-        goto out;
-    while ((rc = db_next(st, err)) > 0) {
-        struct snap_set *set;
-        size_t pcap = 0;
-
-        s->sets = grow(s->sets, s->n_sets, &cap, sizeof(*s->sets), 8);
-        set = &s->sets[s->n_sets++];
-        set->id = col_dup(st, 0);
-        set->runtime = col_dup(st, 1);
-        rebind(pst, set->id);
-        while ((rc = db_next(pst, err)) > 0) {
-            struct snap_pkg *p;
-
-            set->pkgs = grow(set->pkgs, set->n_pkgs, &pcap, sizeof(*set->pkgs), 64);
-            p = &set->pkgs[set->n_pkgs++];
-            p->name = col_dup(pst, 0);
-            p->version = col_dup(pst, 1);
-            p->file_name = col_dup(pst, 2);
-            p->sha256 = col_dup(pst, 3);
-            p->package_type = col_dup(pst, 4);
-            p->install_dir = col_dup(pst, 5);
-            if (load_strings(c, db_col_text(pst, 6), &p->depends, &p->n_depends, 1, err) < 0 ||
-                load_strings(c, db_col_text(pst, 7), &p->imports, &p->n_imports, 0, err) < 0)
+        rebind(cst, n->parent(s, st, &cap));
+        while ((rc = db_next(cst, err)) > 0)
+            if (n->child(c, s, cst, &ccap, err) < 0)
                 goto out;
-            p->size =
-                sqlite3_column_type(pst, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(pst, 8);
-            p->stored = sqlite3_column_int(pst, 9);
-        }
         if (rc < 0)
             goto out;
     }
@@ -206,62 +137,142 @@ load_sets(struct db *c, struct snap *s, struct app_err *err)
     ret = 0;
 out:
     sqlite3_finalize(st);
-    sqlite3_finalize(pst);
+    sqlite3_finalize(cst);
     return ret;
+}
+
+static const char *
+runtime_row(struct snap *s, sqlite3_stmt *st, size_t *cap)
+{
+    struct snap_runtime *r;
+
+    s->runtimes = grow(s->runtimes, s->n_runtimes, cap, sizeof(*s->runtimes), 8);
+    r = &s->runtimes[s->n_runtimes++];
+    r->id = col_dup(st, 0);
+    r->pyodide = col_dup(st, 1);
+    r->python = col_dup(st, 2);
+    r->line = col_dup(st, 3);
+    r->emscripten = col_dup(st, 4);
+    r->abi = col_dup(st, 5);
+    return r->id;
 }
 
 static int
-load_flags(struct db *c, struct snap *s, struct app_err *err)
+runtime_artifact_row(struct db *c, struct snap *s, sqlite3_stmt *st, size_t *cap,
+                     struct app_err *err)
 {
-    sqlite3_stmt *st = NULL, *ist = NULL;
-    size_t cap = 0;
-    int ret = -1, rc;
+    struct snap_runtime *r = &s->runtimes[s->n_runtimes - 1];
+    struct snap_artifact *a;
 
-    if (db_prepare(c, &st,
-                   "SELECT name, disable_flag, enable_date, experimental, bundle_runtime,"
-                   " bundle_package_set, bundle_order FROM flags WHERE state = 'published'"
-                   " ORDER BY name",
-                   err) < 0 ||
-        db_prepare(c, &ist,
-                   "SELECT i.implied_by, i.after FROM flag_implied i JOIN flags f"
-                   " ON f.name = i.implied_by AND f.state = 'published'"
-                   " WHERE i.flag = ? ORDER BY i.implied_by",
-                   err) < 0)
-        goto out;
-    while ((rc = db_next(st, err)) > 0) {
-        struct flag_def *f;
-        size_t icap = 0;
-
-        s->flags = grow(s->flags, s->n_flags, &cap, sizeof(*s->flags), 16);
-        f = &s->flags[s->n_flags++];
-        f->name = col_dup(st, 0);
-        f->disable = xstrdup(db_col_text(st, 1));
-        f->has_enable_date =
-            db_col_text(st, 2) && date_parse(db_col_text(st, 2), &f->enable_date) == 0;
-        f->experimental = sqlite3_column_int(st, 3);
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-            f->bundle_runtime = col_dup(st, 4);
-            f->bundle_package_set = col_dup(st, 5);
-            f->bundle_order = sqlite3_column_int(st, 6);
-        }
-        rebind(ist, f->name);
-        while ((rc = db_next(ist, err)) > 0) {
-            f->implied = grow(f->implied, f->n_implied, &icap, sizeof(*f->implied), 4);
-            f->implied[f->n_implied].flag = col_dup(ist, 0);
-            date_parse(db_col_text(ist, 1), &f->implied[f->n_implied].after);
-            f->n_implied++;
-        }
-        if (rc < 0)
-            goto out;
-    }
-    if (rc < 0)
-        goto out;
-    ret = 0;
-out:
-    sqlite3_finalize(st);
-    sqlite3_finalize(ist);
-    return ret;
+    (void)c;
+    (void)err;
+    r->arts = grow(r->arts, r->n_arts, cap, sizeof(*r->arts), 8);
+    a = &r->arts[r->n_arts++];
+    a->role = col_dup(st, 0);
+    a->file_name = col_dup(st, 1);
+    a->sha256 = col_dup(st, 2);
+    a->size = sqlite3_column_int64(st, 3);
+    a->stored = sqlite3_column_int(st, 4);
+    return 0;
 }
+
+static const struct nested runtimes_load = {
+    "SELECT id, pyodide, python, python_line, emscripten, abi FROM runtimes"
+    " WHERE state = 'published' ORDER BY id",
+    "SELECT ra.role, ra.file_name, ra.sha256, ra.size, COALESCE(a.stored, 0)"
+    " FROM runtime_artifacts ra LEFT JOIN artifacts a ON a.sha256 = ra.sha256"
+    " WHERE ra.runtime_id = ? ORDER BY ra.role",
+    runtime_row,
+    runtime_artifact_row,
+};
+
+static const char *
+set_row(struct snap *s, sqlite3_stmt *st, size_t *cap)
+{
+    struct snap_set *set;
+
+    s->sets = grow(s->sets, s->n_sets, cap, sizeof(*s->sets), 8);
+    set = &s->sets[s->n_sets++];
+    set->id = col_dup(st, 0);
+    set->runtime = col_dup(st, 1);
+    return set->id;
+}
+
+static int
+package_row(struct db *c, struct snap *s, sqlite3_stmt *st, size_t *cap, struct app_err *err)
+{
+    struct snap_set *set = &s->sets[s->n_sets - 1];
+    struct snap_pkg *p;
+
+    set->pkgs = grow(set->pkgs, set->n_pkgs, cap, sizeof(*set->pkgs), 64);
+    p = &set->pkgs[set->n_pkgs++];
+    p->name = col_dup(st, 0);
+    p->version = col_dup(st, 1);
+    p->file_name = col_dup(st, 2);
+    p->sha256 = col_dup(st, 3);
+    p->package_type = col_dup(st, 4);
+    p->install_dir = col_dup(st, 5);
+    p->size = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8);
+    p->stored = sqlite3_column_int(st, 9);
+    if (load_strings(c, db_col_text(st, 6), &p->depends, &p->n_depends, 1, err) < 0 ||
+        load_strings(c, db_col_text(st, 7), &p->imports, &p->n_imports, 0, err) < 0)
+        return -1;
+    return 0;
+}
+
+static const struct nested sets_load = {
+    "SELECT id, runtime_id FROM package_sets WHERE state = 'published' ORDER BY id",
+    "SELECT k.name, k.version, k.file_name, k.sha256, k.package_type,"
+    " k.install_dir, k.depends, k.imports, a.size, COALESCE(a.stored, 0)"
+    " FROM packages k LEFT JOIN artifacts a ON a.sha256 = k.sha256"
+    " WHERE k.set_id = ? ORDER BY k.name",
+    set_row,
+    package_row,
+};
+
+static const char *
+flag_row(struct snap *s, sqlite3_stmt *st, size_t *cap)
+{
+    struct flag_def *f;
+
+    s->flags = grow(s->flags, s->n_flags, cap, sizeof(*s->flags), 16);
+    f = &s->flags[s->n_flags++];
+    f->name = col_dup(st, 0);
+    f->disable = xstrdup(db_col_text(st, 1));
+    f->has_enable_date = db_col_text(st, 2) && date_parse(db_col_text(st, 2), &f->enable_date) == 0;
+    f->experimental = sqlite3_column_int(st, 3);
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+        f->bundle_runtime = col_dup(st, 4);
+        f->bundle_package_set = col_dup(st, 5);
+        f->bundle_order = sqlite3_column_int(st, 6);
+    }
+    return f->name;
+}
+
+static int
+implied_row(struct db *c, struct snap *s, sqlite3_stmt *st, size_t *cap, struct app_err *err)
+{
+    struct flag_def *f = &s->flags[s->n_flags - 1];
+
+    (void)c;
+    (void)err;
+    f->implied = grow(f->implied, f->n_implied, cap, sizeof(*f->implied), 4);
+    f->implied[f->n_implied].flag = col_dup(st, 0);
+    date_parse(db_col_text(st, 1), &f->implied[f->n_implied].after);
+    f->n_implied++;
+    return 0;
+}
+
+static const struct nested flags_load = {
+    "SELECT name, disable_flag, enable_date, experimental, bundle_runtime,"
+    " bundle_package_set, bundle_order FROM flags WHERE state = 'published'"
+    " ORDER BY name",
+    "SELECT i.implied_by, i.after FROM flag_implied i JOIN flags f"
+    " ON f.name = i.implied_by AND f.state = 'published'"
+    " WHERE i.flag = ? ORDER BY i.implied_by",
+    flag_row,
+    implied_row,
+};
 
 /* Load in one read transaction; when version is not NULL it receives the catalog
  * version (catalog/snapissue.h) read in that same transaction, so the two agree. */
@@ -278,7 +289,8 @@ load(struct db *c, long long *version, struct app_err *err)
         return NULL;
     }
     if ((version && cat_snapshot_version(c, version, err) < 0) || load_lines(c, s, err) < 0 ||
-        load_runtimes(c, s, err) < 0 || load_sets(c, s, err) < 0 || load_flags(c, s, err) < 0) {
+        load_nested(c, s, &runtimes_load, err) < 0 || load_nested(c, s, &sets_load, err) < 0 ||
+        load_nested(c, s, &flags_load, err) < 0) {
         db_rollback(c);
         snap_free(s);
         return NULL;
