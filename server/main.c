@@ -238,14 +238,28 @@ opts_release(struct opts *o)
     o->n_owned = 0;
 }
 
+/* The options that take no value (on the command line; "true"/"false" in a config
+ * file), by name without "--": one list for both. */
+static const char *const switch_opts[] = {
+    "no-sweep", "reuse-port", "private-reads", "repair", "no-artifacts", "webhook-allow-private",
+    "once",
+};
+
+static int
+is_switch(const char *k)
+{
+    for (size_t i = 0; i < sizeof(switch_opts) / sizeof(switch_opts[0]); i++)
+        if (!strcmp(k, switch_opts[i]))
+            return 1;
+    return 0;
+}
+
 /* Set one option by name (without "--"); v NULL for a switch. 0, or -1 after a
  * one-line message. from is "option" or "FILE:LINE" for the message. */
 static int
 set_opt(struct opts *o, const char *k, const char *v, const char *from)
 {
-    if (!strcmp(k, "no-sweep") || !strcmp(k, "reuse-port") || !strcmp(k, "private-reads") ||
-        !strcmp(k, "repair") || !strcmp(k, "no-artifacts") || !strcmp(k, "webhook-allow-private") ||
-        !strcmp(k, "once")) {
+    if (is_switch(k)) {
         int on = 1;
 
         if (v && !strcmp(v, "false"))
@@ -500,10 +514,7 @@ parse_opts(int argc, char **argv, int first, struct opts *o, int serve)
             i++;
             continue;
         }
-        if (!strcmp(a, "--no-sweep") || !strcmp(a, "--reuse-port") ||
-            !strcmp(a, "--private-reads") || !strcmp(a, "--repair") ||
-            !strcmp(a, "--no-artifacts") || !strcmp(a, "--webhook-allow-private") ||
-            !strcmp(a, "--once")) {
+        if (is_switch(a + 2)) {
             set_opt(o, a + 2, NULL, "option");
             continue;
         }
