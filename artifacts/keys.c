@@ -387,19 +387,53 @@ art_keys_free(struct art_keys *k)
     free(k);
 }
 
+/* Sign b2 (the BLAKE2b-512 of size bytes whose SHA-256 is hex) with the key loaded
+ * in k, id, at now, the trusted comment binding kind and digest. The secret is
+ * readable only for the Ed25519 operations. Returns the minisign text (caller
+ * frees). */
+static char *
+sign_loaded(struct art_keys *k, const char *kind, const char *hex, uint64_t size, const char *id,
+            const char *now, const uint8_t b2[ART_BLAKE2B_LEN])
+{
+    char *trusted = art_trusted_comment(kind, hex, size, id, now), *text;
+
+    sodium_mprotect_readonly(k->sk);
+    text = art_minisign_sign(k->keynum, k->sk, b2, trusted);
+    sodium_mprotect_noaccess(k->sk);
+    free(trusted);
+    return text;
+}
+
+/* Insert one row of five text values (a signature, a rotation statement); what is
+ * the phrase of the error. */
+static int
+put_row5(struct art_keys *k, const char *sql, const char *const v[5], const char *what,
+         struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret;
+
+    if (db_prepare(k->c, &st, sql, err) < 0)
+        return -1;
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_STATIC);
+    ret = db_step_done(st, err, what);
+    sqlite3_finalize(st);
+    return ret;
+}
+
 /* Inside the rotation's transaction, with the old key loaded: the statement that
  * the old key vouches for the new one, signed by the old key, recorded. */
 static int
 rotation_record(struct art_keys *k, const char *old_id, const char *new_id, const char *new_pub,
                 struct app_err *err)
 {
-    sqlite3_stmt *st = NULL;
     cJSON *o = xjson(cJSON_CreateObject());
     char now[APP_TIME_LEN], hex[APP_SHA256_HEX];
-    char *stmt = NULL, *trusted = NULL, *sig = NULL;
+    char *stmt = NULL, *sig = NULL;
     uint8_t b2[ART_BLAKE2B_LEN];
     size_t len;
-    int ret = -1;
+    int ret;
 
     date_now_rfc3339(now);
     xjson(cJSON_AddStringToObject(o, "kind", "almanac-key-rotation"));
@@ -410,25 +444,11 @@ rotation_record(struct art_keys *k, const char *old_id, const char *new_id, cons
     stmt = json_canonical(o, &len);
     sha256_hex(stmt, len, hex);
     art_blake2b(stmt, len, b2);
-    trusted = art_trusted_comment("rotation", hex, len, old_id, now);
-    sodium_mprotect_readonly(k->sk);
-    sig = art_minisign_sign(k->keynum, k->sk, b2, trusted);
-    sodium_mprotect_noaccess(k->sk);
-    if (db_prepare(k->c, &st, SQL_ROTATION_PUT, err) < 0)
-        goto out;
-    sqlite3_bind_text(st, 1, new_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, old_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, stmt, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, sig, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-    if (db_step_done(st, err, "cannot record key rotation") < 0)
-        goto out;
-    ret = 0;
-out:
-    sqlite3_finalize(st);
+    sig = sign_loaded(k, "rotation", hex, len, old_id, now, b2);
+    ret = put_row5(k, SQL_ROTATION_PUT, (const char *const[]){new_id, old_id, stmt, sig, now},
+                   "cannot record key rotation", err);
     cJSON_Delete(o);
     free(stmt);
-    free(trusted);
     free(sig);
     return ret;
 }
@@ -585,7 +605,7 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
 {
     sqlite3_stmt *st = NULL;
     char id[ART_KEY_ID_LEN], now[APP_TIME_LEN];
-    char *trusted = NULL, *text = NULL;
+    char *text = NULL;
     int rc, ret = -1;
 
     pthread_mutex_lock(&k->mu);
@@ -600,51 +620,30 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && db_col_text(st, 0)) {
+    rc = db_next(st, err);
+    if (rc > 0 && db_col_text(st, 0)) {
         *sig_text = xstrdup(db_col_text(st, 0));
         ret = 0;
         goto out;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        db_sql_fail(k->c, err, "cannot read signature");
+    if (rc < 0)
         goto out;
-    }
     sqlite3_finalize(st);
     st = NULL;
     /* Another process (key rotate) may have changed the current key. */
     if (strcmp(id, k->id) != 0 && key_load(k, id, err) < 0)
         goto out;
     date_now_rfc3339(now);
-    trusted = art_trusted_comment(kind, hex, size, id, now);
-    /* The secret is readable only for the two Ed25519 operations. */
-    sodium_mprotect_readonly(k->sk);
-    text = art_minisign_sign(k->keynum, k->sk, b2, trusted);
-    sodium_mprotect_noaccess(k->sk);
-    if (!keep) {
-        *sig_text = text;
-        text = NULL;
-        ret = 0;
+    text = sign_loaded(k, kind, hex, size, id, now, b2);
+    if (keep && put_row5(k, SQL_SIG_PUT, (const char *const[]){kind, hex, id, text, now},
+                         "cannot cache signature", err) < 0)
         goto out;
-    }
-    if (db_prepare(k->c, &st, SQL_SIG_PUT, err) < 0)
-        goto out;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(k->c, err, "cannot cache signature");
-        goto out;
-    }
     *sig_text = text;
     text = NULL;
     ret = 0;
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&k->mu);
-    free(trusted);
     free(text);
     return ret;
 }
