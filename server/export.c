@@ -107,43 +107,71 @@ collect(void *ctx, const char *hex)
     return 0;
 }
 
-/* <hex>.zst: the stored frame as it is. */
+/* A source of bytes for write_from: up to n into buf; 0 at the end, -1 with err. */
+typedef ssize_t (*export_read_fn)(void *src, char *buf, size_t n, struct app_err *err);
+
+/* path, written through a temp file and renamed, from whatever read gives. */
 static int
-export_zst(struct exporter *x, const char *hex, const char *path, struct app_err *err)
+write_from(export_read_fn read_fn, void *src, const char *path, struct app_err *err)
 {
     char *tmp = NULL, *buf = xmalloc(EXPORT_CHUNK);
-    uint64_t size;
-    int in = -1, fd = -1, ret = -1;
+    int fd = tmp_open(path, &tmp, err), ret = -1;
+    ssize_t r;
 
-    if (art_store_open_stored(x->store, hex, &in, &size, err) < 0)
-        goto out;
-    fd = tmp_open(path, &tmp, err);
     if (fd < 0)
         goto out;
-    for (;;) {
-        ssize_t r = read(in, buf, EXPORT_CHUNK);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            app_fail(err, APP_EINTERNAL, "cannot read artifact %s: %s", hex, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
-            break;
+    while ((r = read_fn(src, buf, EXPORT_CHUNK, err)) > 0)
         if (write_all(fd, buf, (size_t)r, path, err) < 0)
             goto out;
-    }
+    if (r < 0)
+        goto out;
     ret = tmp_commit(fd, tmp, path, err);
     fd = -1;
     tmp = NULL;
 out:
     if (fd >= 0)
         close(fd), unlink(tmp);
-    if (in >= 0)
-        close(in);
     free(tmp);
     free(buf);
+    return ret;
+}
+
+struct stored_src {
+    int fd;
+    const char *hex;
+};
+
+static ssize_t
+read_stored(void *src, char *buf, size_t n, struct app_err *err)
+{
+    struct stored_src *s = src;
+    ssize_t r;
+
+    while ((r = read(s->fd, buf, n)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        app_fail(err, APP_EINTERNAL, "cannot read artifact %s: %s", s->hex, strerror(errno));
+    return r;
+}
+
+static ssize_t
+read_identity(void *src, char *buf, size_t n, struct app_err *err)
+{
+    return art_reader_read(src, buf, n, err);
+}
+
+/* <hex>.zst: the stored frame as it is. */
+static int
+export_zst(struct exporter *x, const char *hex, const char *path, struct app_err *err)
+{
+    struct stored_src src = {-1, hex};
+    uint64_t size;
+    int ret;
+
+    if (art_store_open_stored(x->store, hex, &src.fd, &size, err) < 0)
+        return -1;
+    ret = write_from(read_stored, &src, path, err);
+    close(src.fd);
     return ret;
 }
 
@@ -152,33 +180,12 @@ static int
 export_identity(struct exporter *x, const char *hex, const char *path, struct app_err *err)
 {
     struct art_reader *rd = art_reader_open(x->store, hex, 0, err);
-    char *tmp = NULL, *buf = xmalloc(EXPORT_CHUNK);
-    int fd = -1, ret = -1;
+    int ret;
 
     if (!rd)
-        goto out;
-    fd = tmp_open(path, &tmp, err);
-    if (fd < 0)
-        goto out;
-    for (;;) {
-        ssize_t r = art_reader_read(rd, buf, EXPORT_CHUNK, err);
-
-        if (r < 0)
-            goto out;
-        if (r == 0)
-            break;
-        if (write_all(fd, buf, (size_t)r, path, err) < 0)
-            goto out;
-    }
-    ret = tmp_commit(fd, tmp, path, err);
-    fd = -1;
-    tmp = NULL;
-out:
-    if (fd >= 0)
-        close(fd), unlink(tmp);
+        return -1;
+    ret = write_from(read_identity, rd, path, err);
     art_reader_free(rd);
-    free(tmp);
-    free(buf);
     return ret;
 }
 
