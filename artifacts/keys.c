@@ -528,43 +528,42 @@ art_keys_current(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *er
     return ret;
 }
 
+/* A key row as its document; ctx: 1 until the first row (the newest key is the
+ * current one unless retired). */
+static cJSON *
+key_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    int *first = ctx;
+    const char *id = db_col_text(st, 0), *pub = db_col_text(st, 1);
+    const char *retired = db_col_text(st, 3);
+    cJSON *o = xjson(cJSON_CreateObject());
+    char *text = art_pubkey_file_text(id ? id : "", pub ? pub : "");
+
+    (void)err;
+    xjson(cJSON_AddStringToObject(o, "id", id ? id : ""));
+    xjson(cJSON_AddStringToObject(o, "algorithm", "Ed25519"));
+    xjson(cJSON_AddStringToObject(o, "created_at", db_col_text(st, 2) ? db_col_text(st, 2) : ""));
+    if (retired)
+        xjson(cJSON_AddStringToObject(o, "retired_at", retired));
+    else
+        xjson(cJSON_AddNullToObject(o, "retired_at"));
+    xjson(cJSON_AddBoolToObject(o, "current", *first && !retired));
+    xjson(cJSON_AddStringToObject(o, "public_key", text));
+    free(text);
+    *first = 0;
+    return o;
+}
+
 cJSON *
 art_keys_list(struct art_keys *k, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
     cJSON *arr = NULL;
-    int rc, first = 1;
+    int first = 1;
 
     pthread_mutex_lock(&k->mu);
-    if (db_prepare(k->c, &st, SQL_KEY_LIST, err) < 0)
-        goto out;
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        const char *id = db_col_text(st, 0), *pub = db_col_text(st, 1);
-        const char *retired = db_col_text(st, 3);
-        cJSON *o = xjson(cJSON_CreateObject());
-        char *text = art_pubkey_file_text(id ? id : "", pub ? pub : "");
-
-        xjson(cJSON_AddStringToObject(o, "id", id ? id : ""));
-        xjson(cJSON_AddStringToObject(o, "algorithm", "Ed25519"));
-        xjson(
-            cJSON_AddStringToObject(o, "created_at", db_col_text(st, 2) ? db_col_text(st, 2) : ""));
-        if (retired)
-            xjson(cJSON_AddStringToObject(o, "retired_at", retired));
-        else
-            xjson(cJSON_AddNullToObject(o, "retired_at"));
-        xjson(cJSON_AddBoolToObject(o, "current", first && !retired));
-        xjson(cJSON_AddStringToObject(o, "public_key", text));
-        free(text);
-        cJSON_AddItemToArray(arr, o);
-        first = 0;
-    }
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        arr = NULL;
-    }
-out:
-    sqlite3_finalize(st);
+    if (db_prepare(k->c, &st, SQL_KEY_LIST, err) == 0)
+        arr = db_rows_json(st, key_row, &first, err);
     pthread_mutex_unlock(&k->mu);
     return arr;
 }

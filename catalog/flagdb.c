@@ -90,31 +90,21 @@ flag_row(struct db *c, sqlite3_stmt *st, struct app_err *err)
     return o;
 }
 
+/* ctx: the connection, for each flag's implications. */
+static cJSON *
+flag_list_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    return flag_row(ctx, st, err);
+}
+
 cJSON *
 cat_flag_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st, "SELECT " FLAG_COLS " FROM flags ORDER BY name", err) < 0)
         return NULL;
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *o = flag_row(c, st, err);
-
-        if (!o) {
-            rc = -1;
-            break;
-        }
-        cJSON_AddItemToArray(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, flag_list_row, c, err);
 }
 
 cJSON *

@@ -266,31 +266,21 @@ cat_hook_get(struct db *c, const char *id, struct app_err *err)
     return out;
 }
 
+/* ctx: the connection, for each webhook's delivery counts. */
+static cJSON *
+hook_list_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    return hook_row(ctx, st, err);
+}
+
 cJSON *
 cat_hook_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st, "SELECT " HOOK_COLS " FROM webhooks ORDER BY id", err) < 0)
         return NULL;
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *h = hook_row(c, st, err);
-
-        if (!h) {
-            rc = -1;
-            break;
-        }
-        cJSON_AddItemToArray(arr, h);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, hook_list_row, c, err);
 }
 
 int
@@ -301,11 +291,27 @@ cat_hook_delete(struct db *c, const char *id, struct app_err *err)
 }
 
 static cJSON *
+attempt_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *a = xjson(cJSON_CreateObject());
+
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddNumberToObject(a, "attempt", sqlite3_column_int(st, 0)));
+    xjson(cJSON_AddStringToObject(a, "at", db_col_text(st, 1)));
+    if (sqlite3_column_type(st, 2) == SQLITE_NULL)
+        xjson(cJSON_AddNullToObject(a, "status_code"));
+    else
+        xjson(cJSON_AddNumberToObject(a, "status_code", sqlite3_column_int(st, 2)));
+    json_add_str_or_null(a, "error", db_col_text(st, 3));
+    xjson(cJSON_AddNumberToObject(a, "duration_ms", (double)sqlite3_column_int64(st, 4)));
+    return a;
+}
+
+static cJSON *
 attempts_json(struct db *c, long long delivery_id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st,
                    "SELECT attempt, at, status_code, error, duration_ms FROM webhook_attempts"
@@ -313,26 +319,7 @@ attempts_json(struct db *c, long long delivery_id, struct app_err *err)
                    err) < 0)
         return NULL;
     sqlite3_bind_int64(st, 1, delivery_id);
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *a = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddNumberToObject(a, "attempt", sqlite3_column_int(st, 0)));
-        xjson(cJSON_AddStringToObject(a, "at", db_col_text(st, 1)));
-        if (sqlite3_column_type(st, 2) == SQLITE_NULL)
-            xjson(cJSON_AddNullToObject(a, "status_code"));
-        else
-            xjson(cJSON_AddNumberToObject(a, "status_code", sqlite3_column_int(st, 2)));
-        json_add_str_or_null(a, "error", db_col_text(st, 3));
-        xjson(cJSON_AddNumberToObject(a, "duration_ms", (double)sqlite3_column_int64(st, 4)));
-        cJSON_AddItemToArray(arr, a);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, attempt_row, NULL, err);
 }
 
 cJSON *

@@ -32,24 +32,22 @@ line_row(sqlite3_stmt *st, int today)
     " ORDER BY CAST(substr(line, 1, instr(line, '.') - 1) AS INTEGER),"                            \
     " CAST(substr(line, instr(line, '.') + 1) AS INTEGER)"
 
+/* ctx: today (an int), for each line's support status. */
+static cJSON *
+line_list_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    (void)err;
+    return line_row(st, *(const int *)ctx);
+}
+
 cJSON *
 cat_line_list(struct db *c, int today, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr = NULL;
-    int rc;
 
     if (db_prepare(c, &st, "SELECT " LINE_COLS " FROM python_lines" LINE_ORDER, err) < 0)
         return NULL;
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0)
-        cJSON_AddItemToArray(arr, line_row(st, today));
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        arr = NULL;
-    }
-    sqlite3_finalize(st);
-    return arr;
+    return db_rows_json(st, line_list_row, &today, err);
 }
 
 cJSON *

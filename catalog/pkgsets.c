@@ -59,25 +59,23 @@ pkgset_row(sqlite3_stmt *st)
     return o;
 }
 
+static cJSON *
+pkgset_list_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    (void)ctx;
+    (void)err;
+    return pkgset_row(st);
+}
+
 cJSON *
 cat_pkgset_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st, "SELECT " PS_COLS " FROM package_sets p ORDER BY p.runtime_id, p.date",
                    err) < 0)
         return NULL;
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0)
-        cJSON_AddItemToArray(arr, pkgset_row(st));
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, pkgset_list_row, NULL, err);
 }
 
 static cJSON *
@@ -89,11 +87,32 @@ json_col(sqlite3_stmt *st, int col)
 }
 
 static cJSON *
+package_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *p = xjson(cJSON_CreateObject());
+
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddStringToObject(p, "name", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(p, "version", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(p, "file_name", db_col_text(st, 2)));
+    xjson(cJSON_AddStringToObject(p, "sha256", db_col_text(st, 3)));
+    cJSON_AddItemToObject(p, "depends", json_col(st, 4));
+    cJSON_AddItemToObject(p, "imports", json_col(st, 5));
+    xjson(cJSON_AddStringToObject(p, "package_type", db_col_text(st, 6)));
+    xjson(cJSON_AddStringToObject(p, "install_dir", db_col_text(st, 7)));
+    xjson(cJSON_AddBoolToObject(p, "stored", sqlite3_column_int(st, 8)));
+    if (sqlite3_column_type(st, 9) == SQLITE_NULL)
+        xjson(cJSON_AddNullToObject(p, "size"));
+    else
+        xjson(cJSON_AddNumberToObject(p, "size", (double)sqlite3_column_int64(st, 9)));
+    return p;
+}
+
+static cJSON *
 packages_of(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st,
                    "SELECT k.name, k.version, k.file_name, k.sha256, k.depends, k.imports,"
@@ -103,31 +122,7 @@ packages_of(struct db *c, const char *id, struct app_err *err)
                    err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *p = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddStringToObject(p, "name", db_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(p, "version", db_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(p, "file_name", db_col_text(st, 2)));
-        xjson(cJSON_AddStringToObject(p, "sha256", db_col_text(st, 3)));
-        cJSON_AddItemToObject(p, "depends", json_col(st, 4));
-        cJSON_AddItemToObject(p, "imports", json_col(st, 5));
-        xjson(cJSON_AddStringToObject(p, "package_type", db_col_text(st, 6)));
-        xjson(cJSON_AddStringToObject(p, "install_dir", db_col_text(st, 7)));
-        xjson(cJSON_AddBoolToObject(p, "stored", sqlite3_column_int(st, 8)));
-        if (sqlite3_column_type(st, 9) == SQLITE_NULL)
-            xjson(cJSON_AddNullToObject(p, "size"));
-        else
-            xjson(cJSON_AddNumberToObject(p, "size", (double)sqlite3_column_int64(st, 9)));
-        cJSON_AddItemToArray(arr, p);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, package_row, NULL, err);
 }
 
 cJSON *

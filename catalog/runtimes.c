@@ -49,37 +49,33 @@ role_valid(const char *role)
 }
 
 static cJSON *
+artifact_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *a = xjson(cJSON_CreateObject());
+
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddStringToObject(a, "role", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(a, "file_name", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(a, "sha256", db_col_text(st, 2)));
+    xjson(cJSON_AddNumberToObject(a, "size", (double)sqlite3_column_int64(st, 3)));
+    xjson(cJSON_AddBoolToObject(a, "stored", sqlite3_column_int(st, 4)));
+    return a;
+}
+
+static cJSON *
 runtime_artifacts(struct db *c, const char *id, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr = xjson(cJSON_CreateArray());
-    int rc;
 
     if (db_prepare(c, &st,
                    "SELECT ra.role, ra.file_name, ra.sha256, ra.size, COALESCE(a.stored, 0)"
                    " FROM runtime_artifacts ra LEFT JOIN artifacts a ON a.sha256 = ra.sha256"
                    " WHERE ra.runtime_id = ? ORDER BY ra.role",
-                   err) < 0) {
-        cJSON_Delete(arr);
+                   err) < 0)
         return NULL;
-    }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *a = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddStringToObject(a, "role", db_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(a, "file_name", db_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(a, "sha256", db_col_text(st, 2)));
-        xjson(cJSON_AddNumberToObject(a, "size", (double)sqlite3_column_int64(st, 3)));
-        xjson(cJSON_AddBoolToObject(a, "stored", sqlite3_column_int(st, 4)));
-        cJSON_AddItemToArray(arr, a);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, artifact_row, NULL, err);
 }
 
 #define RT_COLS                                                                                    \
@@ -106,33 +102,29 @@ runtime_row(sqlite3_stmt *st)
     return o;
 }
 
+/* A runtime with its artifacts (ctx: the connection for the child query). */
+static cJSON *
+runtime_with_artifacts(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *o = runtime_row(st);
+    cJSON *arts = runtime_artifacts(ctx, cJSON_GetObjectItem(o, "id")->valuestring, err);
+
+    if (!arts) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    cJSON_AddItemToObject(o, "artifacts", arts);
+    return o;
+}
+
 cJSON *
 cat_runtime_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st, "SELECT " RT_COLS " FROM runtimes ORDER BY release_date, id", err) < 0)
         return NULL;
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *o = runtime_row(st);
-        cJSON *arts = runtime_artifacts(c, cJSON_GetObjectItem(o, "id")->valuestring, err);
-
-        cJSON_AddItemToArray(arr, o);
-        if (!arts) {
-            rc = -1;
-            break;
-        }
-        cJSON_AddItemToObject(o, "artifacts", arts);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, runtime_with_artifacts, c, err);
 }
 
 cJSON *

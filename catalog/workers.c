@@ -257,12 +257,31 @@ cat_worker_count(struct db *c, long long *n, struct app_err *err)
     return ret;
 }
 
+static cJSON *
+history_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *h = xjson(cJSON_CreateObject());
+
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddNumberToObject(h, "seq", sqlite3_column_int(st, 0)));
+    xjson(cJSON_AddStringToObject(h, "kind", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(h, "lock_id", db_col_text(st, 2)));
+    json_add_str_or_null(h, "runtime", db_col_text(st, 3));
+    json_add_str_or_null(h, "python_line", db_col_text(st, 4));
+    xjson(cJSON_AddStringToObject(h, "reason", db_col_text(st, 5)));
+    if (sqlite3_column_type(st, 6) == SQLITE_NULL)
+        xjson(cJSON_AddNullToObject(h, "event_seq"));
+    else
+        xjson(cJSON_AddNumberToObject(h, "event_seq", (double)sqlite3_column_int64(st, 6)));
+    xjson(cJSON_AddStringToObject(h, "at", db_col_text(st, 7)));
+    return h;
+}
+
 cJSON *
 cat_worker_history(struct db *c, const char *name, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st,
                    "SELECT seq, kind, lock_id, runtime, python_line, reason, event_seq, at"
@@ -270,29 +289,7 @@ cat_worker_history(struct db *c, const char *name, struct app_err *err)
                    err) < 0)
         return NULL;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *h = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddNumberToObject(h, "seq", sqlite3_column_int(st, 0)));
-        xjson(cJSON_AddStringToObject(h, "kind", db_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(h, "lock_id", db_col_text(st, 2)));
-        json_add_str_or_null(h, "runtime", db_col_text(st, 3));
-        json_add_str_or_null(h, "python_line", db_col_text(st, 4));
-        xjson(cJSON_AddStringToObject(h, "reason", db_col_text(st, 5)));
-        if (sqlite3_column_type(st, 6) == SQLITE_NULL)
-            xjson(cJSON_AddNullToObject(h, "event_seq"));
-        else
-            xjson(cJSON_AddNumberToObject(h, "event_seq", (double)sqlite3_column_int64(st, 6)));
-        xjson(cJSON_AddStringToObject(h, "at", db_col_text(st, 7)));
-        cJSON_AddItemToArray(arr, h);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, history_row, NULL, err);
 }
 
 static int

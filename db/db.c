@@ -193,6 +193,29 @@ db_exists(sqlite3_stmt *st, struct app_err *err)
     return rc;
 }
 
+cJSON *
+db_rows_json(sqlite3_stmt *st, db_row_json_fn row, void *ctx, struct app_err *err)
+{
+    cJSON *arr = xjson(cJSON_CreateArray());
+    int rc;
+
+    while ((rc = db_next(st, err)) > 0) {
+        cJSON *o = row(st, ctx, err);
+
+        if (!o) {
+            rc = -1;
+            break;
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    sqlite3_finalize(st);
+    if (rc < 0) {
+        cJSON_Delete(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 int
 db_step_done(sqlite3_stmt *st, struct app_err *err, const char *what)
 {

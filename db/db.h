@@ -15,6 +15,8 @@
 
 #include <sqlite3.h>
 
+#include <cjson/cJSON.h>
+
 #include "app/err.h"
 
 struct db {
@@ -44,6 +46,15 @@ int db_next(sqlite3_stmt *st, struct app_err *err);
  * consumed, also on failure. 1 yes, 0 no, -1 failed (err, as db_next). For a query
  * whose row is read, use db_next. */
 int db_exists(sqlite3_stmt *st, struct app_err *err);
+
+/* One JSON element for the current row of st; NULL with err filled stops the loop
+ * as a failure (a child query that failed). */
+typedef cJSON *(*db_row_json_fn)(sqlite3_stmt *st, void *ctx, struct app_err *err);
+
+/* The rows of a prepared, bound statement as a JSON array, one element per row made
+ * by row(st, ctx, err). Consumes st (finalized). NULL with err when a step or a row
+ * fails: a listing is whole or not at all. The caller owns the array. */
+cJSON *db_rows_json(sqlite3_stmt *st, db_row_json_fn row, void *ctx, struct app_err *err);
 
 /* Step a statement that returns no rows (INSERT, UPDATE, DELETE): 0 when it ran to
  * completion, -1 with err filled ("what" is the client-facing phrase). */

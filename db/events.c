@@ -78,31 +78,22 @@ out:
     return ret;
 }
 
-/* The rows of a prepared event query as an array (finalizes st); NULL on failure. */
+/* One event row (seq, at, kind, subject, data, principal) as its document. */
 static cJSON *
-event_rows(sqlite3_stmt *st, struct app_err *err)
+event_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
 {
-    cJSON *arr = xjson(cJSON_CreateArray());
-    int rc;
+    cJSON *e = xjson(cJSON_CreateObject());
+    cJSON *data = cJSON_Parse(db_col_text(st, 4));
 
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *e = xjson(cJSON_CreateObject());
-        cJSON *data = cJSON_Parse(db_col_text(st, 4));
-
-        xjson(cJSON_AddNumberToObject(e, "seq", (double)sqlite3_column_int64(st, 0)));
-        xjson(cJSON_AddStringToObject(e, "at", db_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(e, "kind", db_col_text(st, 2)));
-        xjson(cJSON_AddStringToObject(e, "subject", db_col_text(st, 3)));
-        xjson(cJSON_AddStringToObject(e, "principal", db_col_text(st, 5)));
-        cJSON_AddItemToObject(e, "data", data ? data : xjson(cJSON_CreateObject()));
-        cJSON_AddItemToArray(arr, e);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddNumberToObject(e, "seq", (double)sqlite3_column_int64(st, 0)));
+    xjson(cJSON_AddStringToObject(e, "at", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(e, "kind", db_col_text(st, 2)));
+    xjson(cJSON_AddStringToObject(e, "subject", db_col_text(st, 3)));
+    xjson(cJSON_AddStringToObject(e, "principal", db_col_text(st, 5)));
+    cJSON_AddItemToObject(e, "data", data ? data : xjson(cJSON_CreateObject()));
+    return e;
 }
 
 cJSON *
@@ -117,7 +108,7 @@ db_events_page(struct db *c, long long after, long long limit, struct app_err *e
         return NULL;
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, limit);
-    return event_rows(st, err);
+    return db_rows_json(st, event_row, NULL, err);
 }
 
 cJSON *
@@ -135,5 +126,5 @@ db_events_last(struct db *c, long long after, long long before, long long limit,
     sqlite3_bind_int64(st, 1, after);
     sqlite3_bind_int64(st, 2, before);
     sqlite3_bind_int64(st, 3, limit);
-    return event_rows(st, err);
+    return db_rows_json(st, event_row, NULL, err);
 }

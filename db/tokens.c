@@ -167,36 +167,34 @@ add_opt_text(cJSON *o, const char *key, const char *v)
         xjson(cJSON_AddNullToObject(o, key));
 }
 
+/* A token's row (never its hash) as its document. */
+static cJSON *
+token_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *o = xjson(cJSON_CreateObject());
+
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddStringToObject(o, "name", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "scope", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(o, "created_at", db_col_text(st, 2)));
+    add_opt_text(o, "last_used_at", db_col_text(st, 3));
+    add_opt_text(o, "expires_at", db_col_text(st, 4));
+    add_opt_text(o, "revoked_at", db_col_text(st, 5));
+    return o;
+}
+
 cJSON *
 db_token_list(struct db *c, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr;
-    int rc;
 
     if (db_prepare(c, &st,
                    "SELECT name, scope, created_at, last_used_at, expires_at, revoked_at "
                    "FROM tokens ORDER BY id",
                    err) < 0)
         return NULL;
-    arr = xjson(cJSON_CreateArray());
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *o = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddStringToObject(o, "name", db_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(o, "scope", db_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(o, "created_at", db_col_text(st, 2)));
-        add_opt_text(o, "last_used_at", db_col_text(st, 3));
-        add_opt_text(o, "expires_at", db_col_text(st, 4));
-        add_opt_text(o, "revoked_at", db_col_text(st, 5));
-        cJSON_AddItemToArray(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, token_row, NULL, err);
 }
 
 int
