@@ -387,19 +387,29 @@ art_keys_free(struct art_keys *k)
     free(k);
 }
 
-/* Sign b2 (the BLAKE2b-512 of size bytes whose SHA-256 is hex) with the key loaded
- * in k, id, at now, the trusted comment binding kind and digest. The secret is
- * readable only for the Ed25519 operations. Returns the minisign text (caller
- * frees). */
+/* Sign b2 (a BLAKE2b-512, minisign's prehashed mode) with the key loaded in k and
+ * the trusted comment trusted. The secret is readable only for the Ed25519
+ * operations. Returns the minisign text (caller frees). */
 static char *
-sign_loaded(struct art_keys *k, const char *kind, const char *hex, uint64_t size, const char *id,
-            const char *now, const uint8_t b2[ART_BLAKE2B_LEN])
+sign_loaded(struct art_keys *k, const uint8_t b2[ART_BLAKE2B_LEN], const char *trusted)
 {
-    char *trusted = art_trusted_comment(kind, hex, size, id, now), *text;
+    char *text;
 
     sodium_mprotect_readonly(k->sk);
     text = art_minisign_sign(k->keynum, k->sk, b2, trusted);
     sodium_mprotect_noaccess(k->sk);
+    return text;
+}
+
+/* Sign what art_trusted_comment binds: kind, the SHA-256 hex and size of the bytes
+ * whose BLAKE2b-512 is b2, key id, time now. */
+static char *
+sign_bound(struct art_keys *k, const char *kind, const char *hex, uint64_t size, const char *id,
+           const char *now, const uint8_t b2[ART_BLAKE2B_LEN])
+{
+    char *trusted = art_trusted_comment(kind, hex, size, id, now);
+    char *text = sign_loaded(k, b2, trusted);
+
     free(trusted);
     return text;
 }
@@ -444,7 +454,7 @@ rotation_record(struct art_keys *k, const char *old_id, const char *new_id, cons
     stmt = json_canonical(o, &len);
     sha256_hex(stmt, len, hex);
     art_blake2b(stmt, len, b2);
-    sig = sign_loaded(k, "rotation", hex, len, old_id, now, b2);
+    sig = sign_bound(k, "rotation", hex, len, old_id, now, b2);
     ret = put_row5(k, SQL_ROTATION_PUT, (const char *const[]){new_id, old_id, stmt, sig, now},
                    "cannot record key rotation", err);
     cJSON_Delete(o);
@@ -597,6 +607,20 @@ out:
     return ret;
 }
 
+/* With k->mu held: the current key's id into id, and that key loaded into k (another
+ * process, key rotate, may have changed it since). */
+static int
+load_current(struct art_keys *k, char id[ART_KEY_ID_LEN], struct app_err *err)
+{
+    if (current_id(k, id, err) < 0)
+        return -1;
+    if (!id[0])
+        return app_fail(err, APP_EINTERNAL, "no signing key");
+    if (strcmp(id, k->id) != 0 && key_load(k, id, err) < 0)
+        return -1;
+    return 0;
+}
+
 /* The cached signature of (kind, hex) by the current key, made when missing. */
 static int
 sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size,
@@ -608,13 +632,7 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
     int rc, ret = -1;
 
     pthread_mutex_lock(&k->mu);
-    if (current_id(k, id, err) < 0)
-        goto out;
-    if (!id[0]) {
-        app_fail(err, APP_EINTERNAL, "no signing key");
-        goto out;
-    }
-    if (db_prepare(k->c, &st, SQL_SIG_GET, err) < 0)
+    if (load_current(k, id, err) < 0 || db_prepare(k->c, &st, SQL_SIG_GET, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, hex, -1, SQLITE_STATIC);
@@ -627,13 +645,8 @@ sign_cached(struct art_keys *k, const char *kind, const char *hex, uint64_t size
     }
     if (rc < 0)
         goto out;
-    sqlite3_finalize(st);
-    st = NULL;
-    /* Another process (key rotate) may have changed the current key. */
-    if (strcmp(id, k->id) != 0 && key_load(k, id, err) < 0)
-        goto out;
     date_now_rfc3339(now);
-    text = sign_loaded(k, kind, hex, size, id, now, b2);
+    text = sign_bound(k, kind, hex, size, id, now, b2);
     if (keep && put_row5(k, SQL_SIG_PUT, (const char *const[]){kind, hex, id, text, now},
                          "cannot cache signature", err) < 0)
         goto out;
@@ -689,6 +702,7 @@ art_sign_lock_transient(struct art_keys *k, const char *lock_id, const char *byt
 {
     return sign_lock(k, lock_id, bytes, len, 0, sig_text, err);
 }
+
 int
 art_sign_snapshot(struct art_keys *k, const char *bytes, size_t len, long long version,
                   long long expires, char **sig_text, char key_id[ART_KEY_ID_LEN],
@@ -696,7 +710,7 @@ art_sign_snapshot(struct art_keys *k, const char *bytes, size_t len, long long v
 {
     char id[ART_KEY_ID_LEN], now[APP_TIME_LEN], ex[APP_TIME_LEN], hex[APP_SHA256_HEX];
     char *trusted = NULL;
-    uint8_t b2[64];
+    uint8_t b2[ART_BLAKE2B_LEN];
     int ret = -1;
 
     sha256_hex(bytes, len, hex);
@@ -704,21 +718,13 @@ art_sign_snapshot(struct art_keys *k, const char *bytes, size_t len, long long v
     date_now_rfc3339(now);
     date_time_rfc3339(expires, ex);
     pthread_mutex_lock(&k->mu);
-    if (current_id(k, id, err) < 0)
-        goto out;
-    if (!id[0]) {
-        app_fail(err, APP_EINTERNAL, "no signing key");
-        goto out;
-    }
-    if (strcmp(id, k->id) != 0 && key_load(k, id, err) < 0)
+    if (load_current(k, id, err) < 0)
         goto out;
     /* version and expires in the trusted comment let `minisign -V` users see them. */
     trusted = xasprintf("almanac kind=snapshot sha256=%s size=%zu key=%s signed=%s version=%lld "
                         "expires=%s",
                         hex, len, id, now, version, ex);
-    sodium_mprotect_readonly(k->sk);
-    *sig_text = art_minisign_sign(k->keynum, k->sk, b2, trusted);
-    sodium_mprotect_noaccess(k->sk);
+    *sig_text = sign_loaded(k, b2, trusted);
     memcpy(key_id, id, ART_KEY_ID_LEN);
     ret = 0;
 out:
