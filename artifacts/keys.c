@@ -493,36 +493,32 @@ out:
     return ret;
 }
 
+static cJSON *
+rotation_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *o = xjson(cJSON_CreateObject());
+
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddStringToObject(o, "old", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "new", db_col_text(st, 1)));
+    xjson(cJSON_AddStringToObject(o, "date", db_col_text(st, 2)));
+    xjson(cJSON_AddStringToObject(o, "statement", db_col_text(st, 3)));
+    xjson(cJSON_AddStringToObject(o, "signature", db_col_text(st, 4)));
+    return o;
+}
+
 cJSON *
 art_keys_rotations(struct art_keys *k, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr = xjson(cJSON_CreateArray());
-    int rc;
+    cJSON *arr = NULL;
 
     pthread_mutex_lock(&k->mu);
-    if (db_prepare(k->c, &st, SQL_ROTATION_LIST, err) < 0)
-        goto fail;
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *o = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddStringToObject(o, "old", db_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(o, "new", db_col_text(st, 1)));
-        xjson(cJSON_AddStringToObject(o, "date", db_col_text(st, 2)));
-        xjson(cJSON_AddStringToObject(o, "statement", db_col_text(st, 3)));
-        xjson(cJSON_AddStringToObject(o, "signature", db_col_text(st, 4)));
-        cJSON_AddItemToArray(arr, o);
-    }
-    if (rc < 0)
-        goto fail;
-    sqlite3_finalize(st);
+    if (db_prepare(k->c, &st, SQL_ROTATION_LIST, err) == 0)
+        arr = db_rows_json(st, rotation_row, NULL, err);
     pthread_mutex_unlock(&k->mu);
     return arr;
-fail:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&k->mu);
-    cJSON_Delete(arr);
-    return NULL;
 }
 
 int

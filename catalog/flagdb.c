@@ -29,33 +29,29 @@ flag_name_valid(const char *s)
     " bundle_package_set, bundle_order, state, created_at, published_at"
 
 static cJSON *
+implied_row(sqlite3_stmt *st, void *ctx, struct app_err *err)
+{
+    cJSON *o = xjson(cJSON_CreateObject());
+
+    (void)ctx;
+    (void)err;
+    xjson(cJSON_AddStringToObject(o, "flag", db_col_text(st, 0)));
+    xjson(cJSON_AddStringToObject(o, "after", db_col_text(st, 1)));
+    return o;
+}
+
+static cJSON *
 implied_of(struct db *c, const char *name, struct app_err *err)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *arr = xjson(cJSON_CreateArray());
-    int rc;
 
     if (db_prepare(c, &st,
                    "SELECT implied_by, after FROM flag_implied WHERE flag = ?"
                    " ORDER BY implied_by",
-                   err) < 0) {
-        cJSON_Delete(arr);
+                   err) < 0)
         return NULL;
-    }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    while ((rc = db_next(st, err)) > 0) {
-        cJSON *o = xjson(cJSON_CreateObject());
-
-        xjson(cJSON_AddStringToObject(o, "flag", db_col_text(st, 0)));
-        xjson(cJSON_AddStringToObject(o, "after", db_col_text(st, 1)));
-        cJSON_AddItemToArray(arr, o);
-    }
-    sqlite3_finalize(st);
-    if (rc < 0) {
-        cJSON_Delete(arr);
-        return NULL;
-    }
-    return arr;
+    return db_rows_json(st, implied_row, NULL, err);
 }
 
 static cJSON *
