@@ -8,6 +8,11 @@
 
 #include "app/mem.h"
 
+/* The first allocation of a buffer: most hold a short JSON document or a line. */
+#define BUF_FIRST_CAP 256
+/* buf_printf formats on the stack first and allocates only for longer text. */
+#define BUF_PRINTF_STACK 256
+
 void
 buf_init(struct buf *b, size_t limit)
 {
@@ -30,7 +35,7 @@ buf_append(struct buf *b, const void *p, size_t n)
     if (b->limit && b->len + n > b->limit)
         return -1;
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
+        size_t cap = b->cap ? b->cap : BUF_FIRST_CAP;
 
         while (cap < b->len + n + 1)
             cap *= 2;
@@ -53,7 +58,7 @@ buf_puts(struct buf *b, const char *s)
 int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
-    char small[256];
+    char small[BUF_PRINTF_STACK];
     va_list ap;
     int n;
     int ret;

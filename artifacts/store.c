@@ -33,6 +33,9 @@
 #define ART_SUFFIX ".zst"
 #define ART_IO_CHUNK (256 * 1024)
 #define ART_DCTX_POOL 16 /* decoders kept for reuse across readers */
+/* Bytes decoded at a time when the rest of a stream is only checked, never sent: on
+ * the stack, so small. */
+#define ART_VERIFY_CHUNK (16 * 1024)
 
 struct art_store {
     char *root; /* DATA/artifacts */
@@ -771,7 +774,7 @@ art_reader_read(struct art_reader *r, void *buf, size_t n, struct app_err *err)
 int
 art_reader_verify_rest(struct art_reader *r, struct app_err *err)
 {
-    uint8_t scratch[16384];
+    uint8_t scratch[ART_VERIFY_CHUNK];
     ssize_t k;
 
     r->skip = 0;

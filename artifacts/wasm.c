@@ -19,6 +19,9 @@
 #define WASM_LEB32_MAX 5 /* bytes in a u32/s33 LEB128 */
 #define WASM_LEB64_MAX 10
 #define WASM_N_IDS 14 /* section ids 0..13 */
+/* The section buffer's first size; it doubles from here, so a section that declares
+ * a large size but is cut short costs only what arrived. */
+#define WASM_BUF_FIRST 4096
 #define SEC_CUSTOM 0
 #define SEC_IMPORT 2
 #define SEC_FUNCTION 3
@@ -815,7 +818,7 @@ section_begin(struct art_wasm *w)
 static void
 buf_reserve(struct art_wasm *w, size_t n)
 {
-    size_t cap = w->buf_cap ? w->buf_cap : 4096;
+    size_t cap = w->buf_cap ? w->buf_cap : WASM_BUF_FIRST;
 
     if (n <= w->buf_cap)
         return;

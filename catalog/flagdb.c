@@ -8,6 +8,7 @@
 #include "app/json.h"
 #include "app/mem.h"
 #include "db/events.h"
+#include "flags/flag.h"
 
 #define FLAG_NAME_MAX 100
 
@@ -221,7 +222,7 @@ parse_body(struct db *c, const char *name, const cJSON *body, struct flag_body *
             json_int(f->bundle, "order", 1, &f->b_order, err) < 0)
             return app_fail(err, APP_EINVAL,
                             "field 'bundle' must be {runtime, package_set, order} or null");
-        if (f->b_order < 1 || f->b_order > 1000000)
+        if (f->b_order < 1 || f->b_order > FLAG_BUNDLE_ORDER_MAX)
             return app_fail(err, APP_EINVAL, "bundle order must be a positive integer");
         found = row_exists(c, "SELECT 1 FROM package_sets WHERE id = ?", f->b_set, err);
         if (found < 0)

@@ -1,12 +1,13 @@
 /* catalog/pyline.c: Python lines, parsed in one place (see catalog/pyline.h). */
 #include "catalog/pyline.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app/mem.h"
 
-/* One decimal part: at least one digit; the value saturates above INT_MAX / 10 so a
+/* One decimal part: at least one digit; the value stops growing at INT_MAX / 10 so a
  * long run of digits cannot overflow (the length limit keeps it small anyway). */
 static const char *
 part(const char *p, int *out)
@@ -15,7 +16,7 @@ part(const char *p, int *out)
     const char *start = p;
 
     while (*p >= '0' && *p <= '9') {
-        if (v < 100000000)
+        if (v < INT_MAX / 10)
             v = v * 10 + (*p - '0');
         p++;
     }

@@ -454,7 +454,7 @@ parse_flag(const cJSON *e, struct flag_def *f, struct app_err *err)
             get_str(bundle, "package_set", "bundle", 0, &f->bundle_package_set, err) < 0 ||
             get_int(bundle, "order", "bundle", 1, &order, err) < 0)
             return -1;
-        if (order > 1000000)
+        if (order > FLAG_BUNDLE_ORDER_MAX)
             return bad(err, "bundle", "order");
         f->bundle_order = (int)order;
     } else if (!cJSON_IsNull(bundle)) {

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "app/mem.h"
+#include "artifacts/minisign.h"
 #include "cli/client.h"
 #include "cli/output.h"
 #include "cli/trust.h"
@@ -18,8 +19,8 @@
 #define BLAKE_CHUNK (256 * 1024)
 
 static int
-verify_download(void *ctx, const struct exe_blob *b, const uint8_t blake2b[64], uint64_t size,
-                const char *sig_text, struct app_err *err)
+verify_download(void *ctx, const struct exe_blob *b, const uint8_t blake2b[ART_BLAKE2B_LEN],
+                uint64_t size, const char *sig_text, struct app_err *err)
 {
     struct cli *c = ctx;
 
@@ -54,7 +55,7 @@ cli_fetch_lock(struct cli *c, struct exe_cache *cache, struct exe_lock_file *fil
 }
 
 static int
-blake2b_file(const char *path, uint8_t out[64], uint64_t *size, struct app_err *err)
+blake2b_file(const char *path, uint8_t out[ART_BLAKE2B_LEN], uint64_t *size, struct app_err *err)
 {
     crypto_generichash_state st;
     unsigned char *chunk = xmalloc(BLAKE_CHUNK);
@@ -93,7 +94,7 @@ int
 cli_verify_signature(struct cli *c, struct exe_cache *cache, const char *hex, struct app_err *err)
 {
     char *path = NULL, *sig = NULL;
-    uint8_t b2[64];
+    uint8_t b2[ART_BLAKE2B_LEN];
     uint64_t got = 0;
     int ret = -1;
 

@@ -411,7 +411,7 @@ out:
 
 /* The cached document's path for c->server: its server pointer. */
 static int
-cached_key(struct cli *c, char key_id[17], struct app_err *err)
+cached_key(struct cli *c, char key_id[ART_KEY_ID_LEN], struct app_err *err)
 {
     char name[64], hex[APP_SHA256_HEX], *p, *text = NULL;
     size_t len;
@@ -438,7 +438,7 @@ cached_key(struct cli *c, char key_id[17], struct app_err *err)
         goto out;
     }
     memcpy(key_id, text, 16);
-    key_id[16] = '\0';
+    key_id[ART_KEY_ID_LEN - 1] = '\0';
     ret = 0;
 out:
     free(text);
@@ -449,7 +449,7 @@ out:
 int
 cli_snapshot_cached(struct cli *c, struct cli_snapshot **out, struct app_err *err)
 {
-    char key_id[17], name[64], *p1 = NULL, *p2 = NULL, *doc = NULL, *sig = NULL;
+    char key_id[ART_KEY_ID_LEN], name[64], *p1 = NULL, *p2 = NULL, *doc = NULL, *sig = NULL;
     size_t dlen, slen;
     int ret = -1;
 

@@ -445,7 +445,7 @@ cli_trust_verify(struct cli *c, const void *content, size_t len, const char *sig
 }
 
 int
-cli_trust_verify_prehashed(struct cli *c, const uint8_t blake2b[64], uint64_t size,
+cli_trust_verify_prehashed(struct cli *c, const uint8_t blake2b[ART_BLAKE2B_LEN], uint64_t size,
                            const char *sig_text, const char *kind, const char *sha256_hex,
                            struct app_err *err)
 {

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "app/err.h"
+#include "artifacts/minisign.h"
 #include "cli/state.h"
 
 /* Load (and on first use fetch and pin) the keys for c->server; idempotent. */
@@ -38,7 +39,7 @@ int cli_trust_verify(struct cli *c, const void *content, size_t len, const char 
                      const char *kind, const char *sha256_hex, struct app_err *err);
 
 /* The same with the content's BLAKE2b-512 computed by the caller (streaming). */
-int cli_trust_verify_prehashed(struct cli *c, const uint8_t blake2b[64], uint64_t size,
+int cli_trust_verify_prehashed(struct cli *c, const uint8_t blake2b[ART_BLAKE2B_LEN], uint64_t size,
                                const char *sig_text, const char *kind, const char *sha256_hex,
                                struct app_err *err);
 

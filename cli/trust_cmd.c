@@ -41,7 +41,7 @@ cmd_add(struct cli *c, int argc, char **argv)
 {
     struct app_err err = {0};
     struct cli_opts o;
-    char id[17], *file;
+    char id[ART_KEY_ID_LEN], *file;
     int k, added = 0;
 
     cli_opts_init(&o, argc, argv);

@@ -14,8 +14,10 @@
 #include "app/err.h"
 #include "db/db.h"
 
-/* The largest page GET /v1/events serves. */
+/* The largest page GET /v1/events serves, and the page it serves without ?limit
+ * (enough for a screen of the dashboard, small enough to answer at once). */
 #define DB_EVENTS_PAGE_MAX 1000
+#define DB_EVENTS_PAGE_DEFAULT 100
 
 /* Who the calling thread acts for (a token name, "cli", "sweep"); every event
  * appended by this thread records it. Borrowed: the string must outlive its use.

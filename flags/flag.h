@@ -32,6 +32,11 @@ struct flag_implied {
     int after;  /* days since epoch: applies when date >= after */
 };
 
+/* The largest bundle order a flag may carry: orders are small ranks (the platform
+ * has a handful of bundles), and the cap keeps them in an int wherever they are read
+ * (publish checks, the snapshot parser). */
+#define FLAG_BUNDLE_ORDER_MAX 1000000
+
 struct flag_def {
     char *name;          /* enable name */
     char *disable;       /* disable name or NULL */
@@ -40,7 +45,8 @@ struct flag_def {
     struct flag_implied *implied;
     size_t n_implied;
     int experimental;
-    /* Bundle: bundle_order > 0 when the flag selects a runtime (DESIGN §4). */
+    /* Bundle: bundle_order > 0 when the flag selects a runtime (DESIGN §4), at most
+     * FLAG_BUNDLE_ORDER_MAX. */
     int bundle_order;
     char *bundle_runtime;
     char *bundle_package_set;

@@ -540,10 +540,11 @@ h_key_file(struct srv_req *r)
     char id[ART_KEY_ID_LEN];
     char *text = NULL;
 
-    if (n != 16 + 4 || strcmp(file + 16, ".pub") != 0)
+    /* <id>.pub: the id's hex digits (ART_KEY_ID_LEN less its NUL) and the suffix. */
+    if (n != ART_KEY_ID_LEN - 1 + 4 || strcmp(file + ART_KEY_ID_LEN - 1, ".pub") != 0)
         return app_fail(&r->err, APP_ENOTFOUND, "no key file '%.60s' (want <id>.pub)", file);
-    memcpy(id, file, 16);
-    id[16] = '\0';
+    memcpy(id, file, ART_KEY_ID_LEN - 1);
+    id[ART_KEY_ID_LEN - 1] = '\0';
     if (art_keys_pubkey(r->srv->keys, id, &text, &r->err) < 0)
         return -1;
     srv_reply_bytes(r, 200, "text/plain; charset=utf-8", text, strlen(text));

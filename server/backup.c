@@ -34,6 +34,11 @@
 #define BACKUP_FORMAT 1
 /* Pages copied per sqlite3_backup_step: small steps let a running server write. */
 #define BACKUP_PAGES 256
+/* How long the backup's read connection waits for a running server's write lock,
+ * and how long it pauses between steps the server kept busy: a server holds the
+ * lock for one transaction (milliseconds), so both are generous. */
+#define BACKUP_BUSY_MS 5000
+#define BACKUP_RETRY_MS 10
 #define MANIFEST_MAX (64 * 1024)
 
 struct tar_hdr {
@@ -183,7 +188,7 @@ db_snapshot(const char *data, const char *to, struct app_err *err)
         app_fail(err, APP_EINTERNAL, "cannot open the database for backup");
         goto out;
     }
-    sqlite3_busy_timeout(src, 5000);
+    sqlite3_busy_timeout(src, BACKUP_BUSY_MS);
     b = sqlite3_backup_init(dst, "main", src, "main");
     if (!b) {
         app_fail(err, APP_EINTERNAL, "cannot back up: %s", sqlite3_errmsg(dst));
@@ -192,7 +197,7 @@ db_snapshot(const char *data, const char *to, struct app_err *err)
     do {
         rc = sqlite3_backup_step(b, BACKUP_PAGES);
         if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-            sqlite3_sleep(10);
+            sqlite3_sleep(BACKUP_RETRY_MS);
     } while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE) {

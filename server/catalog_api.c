@@ -215,7 +215,7 @@ h_events(struct srv_req *r)
 {
     const char *after = srv_query(r, "after"), *limit_s = srv_query(r, "limit");
     const char *before = srv_query(r, "before");
-    long long after_seq = 0, before_seq = 0, limit = 100;
+    long long after_seq = 0, before_seq = 0, limit = DB_EVENTS_PAGE_DEFAULT;
     cJSON *o, *arr;
 
     if (after && srv_parse_int(after, 0, INT64_MAX, &after_seq) < 0)

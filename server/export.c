@@ -292,7 +292,7 @@ export_keys(struct exporter *x, struct app_err *err)
 
 static int
 sign_cb(void *ctx, const char *bytes, size_t len, long long version, long long expires, char **sig,
-        char key_id[17], struct app_err *err)
+        char key_id[ART_KEY_ID_LEN], struct app_err *err)
 {
     return art_sign_snapshot(ctx, bytes, len, version, expires, sig, key_id, err);
 }

@@ -51,6 +51,19 @@
 /* How often the drain loop looks at the in-flight count. */
 #define DRAIN_POLL_US 20000
 #define CONFIG_LINE_MAX 1024
+/* Bounds of the numeric options: wide enough for any real deployment, narrow enough
+ * that a slip (a unit mistaken, a digit too many) is refused rather than obeyed. */
+#define OPT_THREADS_MAX 256
+#define OPT_BODY_LIMIT_MIN 1024 /* below this ordinary requests would be refused */
+#define OPT_JSON_LIMIT_MAX (1LL << 30)
+#define OPT_BYTES_MAX (1LL << 40)       /* uploads and caches: 1 TiB */
+#define OPT_SECONDS_MAX (366LL * 86400) /* sweep interval, snapshot lifetime: a year */
+#define OPT_CONNS_MAX 65536             /* file descriptors, in practice */
+#define OPT_CONNS_MIN 16                /* the reaper's reserve must leave some to serve */
+#define OPT_TIMEOUT_MAX 3600            /* idle and drain timeouts: an hour */
+#define OPT_SIZE_MAX (1LL << 50)        /* parse_bytes: a PiB, beyond any cache */
+/* A number with its unit; anything longer is no number srv_parse_int takes. */
+#define OPT_NUM_LEN 32
 
 /* Every serve option, its value name and its default, for --help and --config. */
 struct opt_doc {
@@ -188,7 +201,7 @@ parse_bytes(const char *s, long long *out)
 {
     size_t n = strlen(s);
     long long mult = 1, v;
-    char num[32];
+    char num[OPT_NUM_LEN];
 
     if (n == 0 || n >= sizeof(num))
         return -1;
@@ -199,7 +212,7 @@ parse_bytes(const char *s, long long *out)
     case 'G': mult = 1LL << 30, num[n - 1] = '\0'; break;
     default: break;
     }
-    if (srv_parse_int(num, 0, (1LL << 50) / mult, &v) < 0)
+    if (srv_parse_int(num, 0, OPT_SIZE_MAX / mult, &v) < 0)
         return -1;
     *out = v * mult;
     return 0;
@@ -211,7 +224,7 @@ parse_duration(const char *s, long long *out)
 {
     size_t n = strlen(s);
     long long mult = 1, v;
-    char num[32];
+    char num[OPT_NUM_LEN];
 
     if (n == 0 || n >= sizeof(num))
         return -1;
@@ -223,8 +236,8 @@ parse_duration(const char *s, long long *out)
     case 'd': mult = 86400, num[n - 1] = '\0'; break;
     default: break;
     }
-    if (srv_parse_int(num, 1, 366LL * 86400, &v) < 0 || v * mult < CAT_SNAPSHOT_TTL_MIN ||
-        v * mult > 366LL * 86400)
+    if (srv_parse_int(num, 1, OPT_SECONDS_MAX, &v) < 0 || v * mult < CAT_SNAPSHOT_TTL_MIN ||
+        v * mult > OPT_SECONDS_MAX)
         return -1;
     *out = v * mult;
     return 0;
@@ -293,35 +306,35 @@ set_opt(struct opts *o, const char *k, const char *v, const char *from)
             goto bad;
         o->listen = v;
     } else if (!strcmp(k, "threads")) {
-        if (srv_parse_int(v, 1, 256, &o->threads) < 0)
+        if (srv_parse_int(v, 1, OPT_THREADS_MAX, &o->threads) < 0)
             goto bad;
     } else if (!strcmp(k, "json-limit")) {
-        if (srv_parse_int(v, 1024, 1LL << 30, &o->json_limit) < 0)
+        if (srv_parse_int(v, OPT_BODY_LIMIT_MIN, OPT_JSON_LIMIT_MAX, &o->json_limit) < 0)
             goto bad;
     } else if (!strcmp(k, "sweep-interval")) {
-        if (srv_parse_int(v, 1, 366LL * 86400, &o->sweep_interval) < 0)
+        if (srv_parse_int(v, 1, OPT_SECONDS_MAX, &o->sweep_interval) < 0)
             goto bad;
     } else if (!strcmp(k, "upload-limit")) {
-        if (srv_parse_int(v, 1024, 1LL << 40, &o->upload_limit) < 0)
+        if (srv_parse_int(v, OPT_BODY_LIMIT_MIN, OPT_BYTES_MAX, &o->upload_limit) < 0)
             goto bad;
     } else if (!strcmp(k, "resolve-cache")) {
-        if (srv_parse_int(v, 0, 1LL << 40, &o->resolve_cache) < 0 ||
+        if (srv_parse_int(v, 0, OPT_BYTES_MAX, &o->resolve_cache) < 0 ||
             (o->resolve_cache > 0 && o->resolve_cache < LCACHE_MIN_BYTES))
             goto bad;
     } else if (!strcmp(k, "rate-limit")) {
         if (rl_parse(v, &o->rate, &o->rate_burst) < 0)
             goto bad;
     } else if (!strcmp(k, "max-conns-per-ip")) {
-        if (srv_parse_int(v, 1, 65536, &o->max_conns_per_ip) < 0)
+        if (srv_parse_int(v, 1, OPT_CONNS_MAX, &o->max_conns_per_ip) < 0)
             goto bad;
     } else if (!strcmp(k, "max-conns")) {
-        if (srv_parse_int(v, 16, 65536, &o->max_conns) < 0)
+        if (srv_parse_int(v, OPT_CONNS_MIN, OPT_CONNS_MAX, &o->max_conns) < 0)
             goto bad;
     } else if (!strcmp(k, "idle-timeout")) {
-        if (srv_parse_int(v, 1, 3600, &o->idle_timeout) < 0)
+        if (srv_parse_int(v, 1, OPT_TIMEOUT_MAX, &o->idle_timeout) < 0)
             goto bad;
     } else if (!strcmp(k, "drain-timeout")) {
-        if (srv_parse_int(v, 0, 3600, &o->drain_timeout) < 0)
+        if (srv_parse_int(v, 0, OPT_TIMEOUT_MAX, &o->drain_timeout) < 0)
             goto bad;
     } else if (!strcmp(k, "log-format")) {
         enum app_log_format f;

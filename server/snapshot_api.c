@@ -50,7 +50,7 @@ srv_snapshot_fini(void)
 
 static int
 sign_cb(void *ctx, const char *bytes, size_t len, long long version, long long expires, char **sig,
-        char key_id[17], struct app_err *err)
+        char key_id[ART_KEY_ID_LEN], struct app_err *err)
 {
     return art_sign_snapshot(ctx, bytes, len, version, expires, sig, key_id, err);
 }

@@ -23,7 +23,10 @@
 #include "server/api.h"
 #include "server/metrics.h"
 
+/* How long one curl_multi_poll waits: short, so a stop request is seen quickly. */
 #define WH_POLL_MS 100
+/* A receiver's answer body is discarded; one longer than this aborts the transfer
+ * (the attempt fails), so a receiver cannot keep the thread reading. */
 #define WH_RESPONSE_MAX (64 * 1024)
 
 static int allow_private;
@@ -107,7 +110,7 @@ backoff_base(void)
     const char *e = getenv("ALMANAC_WEBHOOK_BACKOFF_MS");
     long long v;
 
-    if (e && srv_parse_int(e, 1, 24LL * 3600 * 1000, &v) == 0)
+    if (e && srv_parse_int(e, 1, WH_BACKOFF_MS_MAX, &v) == 0)
         return v;
     return WH_BACKOFF_MS_DEFAULT;
 }

@@ -27,10 +27,19 @@
 
 #include "app/err.h"
 
+/* Attempts per delivery, the first retry's delay (doubled each time, so 10 s, 20 s,
+ * 40 s, 80 s: a receiver down for a few minutes still gets the event) and its
+ * ceiling for ALMANAC_WEBHOOK_BACKOFF_MS (a day: tests shorten it, nobody needs it
+ * longer). */
 #define WH_MAX_ATTEMPTS 5
 #define WH_BACKOFF_MS_DEFAULT 10000
+#define WH_BACKOFF_MS_MAX (24LL * 3600 * 1000)
+/* One slow receiver must not hold its slot for long: connect within 5 s, answer
+ * within 10 s, or the attempt fails and is retried later. */
 #define WH_CONNECT_TIMEOUT_MS 5000
 #define WH_TIMEOUT_MS 10000
+/* Deliveries taken from the outbox at a time (sent concurrently), and how long the
+ * thread sleeps when none is due and nothing kicks it. */
 #define WH_BATCH 16
 #define WH_IDLE_MS 1000
 #define WH_SIG_LEN (7 + 64 + 1) /* "sha256=" + hex + NUL */
