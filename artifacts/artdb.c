@@ -140,14 +140,6 @@ art_check_media_type(const char *s, struct app_err *err)
     return 0;
 }
 
-static int
-step_done(struct db *c, sqlite3_stmt *st, struct app_err *err, const char *what)
-{
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return db_sql_fail(c, err, what);
-    return 0;
-}
-
 int
 artdb_record(struct db *c, const struct art_info *info, const char *media_type,
              const char *file_name, const cJSON *wasm, int *created, struct app_err *err)
@@ -207,7 +199,7 @@ artdb_record(struct db *c, const struct art_info *info, const char *media_type,
         sqlite3_bind_null(st, 5);
     if (!exists)
         sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-    if (step_done(c, st, err, "cannot record artifact") < 0)
+    if (db_step_done(st, err, "cannot record artifact") < 0)
         goto out;
     sqlite3_finalize(st);
     st = NULL;
@@ -221,7 +213,7 @@ artdb_record(struct db *c, const struct art_info *info, const char *media_type,
         sqlite3_bind_text(st, 4, wasm_text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 4);
-    if (step_done(c, st, err, "cannot record artifact facts") < 0)
+    if (db_step_done(st, err, "cannot record artifact facts") < 0)
         goto out;
     if (!was_stored) {
         ev = xjson(cJSON_CreateObject());
@@ -259,15 +251,40 @@ artdb_mark_unstored(struct db *c, const char *hex, struct app_err *err)
     if (db_prepare(c, &st, SQL_UNSTORE, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-    if (step_done(c, st, err, "cannot update artifact") < 0)
+    if (db_step_done(st, err, "cannot update artifact") < 0)
         goto out;
     sqlite3_finalize(st);
     if (db_prepare(c, &st, SQL_UNFACT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-    if (step_done(c, st, err, "cannot update artifact") < 0)
+    if (db_step_done(st, err, "cannot update artifact") < 0)
         goto out;
     if (db_event_append(c, "artifact.lost", hex, NULL, err) < 0 || db_commit_catalog(c, err) < 0)
+        goto out;
+    ret = 0;
+out:
+    if (ret < 0)
+        db_rollback(c);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int
+artdb_mark_all_missing(struct db *c, const char *since, long long *n, struct app_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int ret = -1;
+
+    if (db_begin(c, err) < 0)
+        return -1;
+    if (db_prepare(c, &st, "UPDATE artifacts SET stored = 0, missing_since = ? WHERE stored = 1",
+                   err) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, since, -1, SQLITE_STATIC);
+    if (db_step_done(st, err, "cannot record missing artifacts") < 0)
+        goto out;
+    *n = sqlite3_changes(c->db);
+    if (db_commit_catalog(c, err) < 0)
         goto out;
     ret = 0;
 out:

@@ -63,6 +63,11 @@ int artdb_note_known(struct db *c, const char *sha256, long long size, const cha
 /* The store lost the bytes of hex (fsck): stored = 0, facts dropped. */
 int artdb_mark_unstored(struct db *c, const char *hex, struct app_err *err);
 
+/* A restore without artifacts: every row marked stored becomes not stored, missing
+ * since `since` (RFC 3339; fsck lists such rows as not restored). One transaction;
+ * *n receives how many rows changed. */
+int artdb_mark_all_missing(struct db *c, const char *since, long long *n, struct app_err *err);
+
 /* Call fn for every row marked stored (fsck cross-check); stops when fn returns
  * non-zero. */
 int artdb_each_stored(struct db *c, int (*fn)(void *ctx, const char *hex), void *ctx,

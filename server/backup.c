@@ -1,5 +1,4 @@
 /* server/backup.c: backup to and restore from one ustar file. */
-#include "db/events.h"
 #include "server/backup.h"
 
 #include <dirent.h>
@@ -23,6 +22,7 @@
 #include "app/json.h"
 #include "app/log.h"
 #include "app/mem.h"
+#include "artifacts/artdb.h"
 #include "db/db.h"
 #include "server/api.h"
 #include "server/datalock.h"
@@ -443,31 +443,10 @@ keys_present(struct db *c, const char *data)
 static int
 mark_missing(struct db *c, long long *n, struct app_err *err)
 {
-    sqlite3_stmt *st = NULL;
     char now[APP_TIME_LEN];
-    int ret = -1;
 
     date_now_rfc3339(now);
-    db_event_set_principal("cli");
-    if (db_begin(c, err) < 0)
-        return -1;
-    if (db_prepare(c, &st, "UPDATE artifacts SET stored = 0, missing_since = ? WHERE stored = 1",
-                   err) < 0)
-        goto out;
-    sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(c, err, "cannot record missing artifacts");
-        goto out;
-    }
-    *n = sqlite3_changes(c->db);
-    if (db_commit(c, err) < 0)
-        goto out;
-    ret = 0;
-out:
-    sqlite3_finalize(st);
-    if (ret < 0)
-        db_rollback(c);
-    return ret;
+    return artdb_mark_all_missing(c, now, n, err);
 }
 
 int
