@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "app/date.h"
 #include "app/err.h"
 #include "artifacts/store.h"
 #include "db/db.h"
@@ -34,7 +35,7 @@ struct art_row {
     char *media_type;
     char *file_name; /* NULL when unknown */
     int stored;
-    char created_at[21];
+    char created_at[APP_TIME_LEN];
     /* From artifact_facts; empty strings / NULL when the row is not stored. */
     char blake2b[ART_BLAKE2B_HEX];
     char stored_sha256[APP_SHA256_HEX];

@@ -1,9 +1,12 @@
 /* catalog/locks.h: the store of issued locks, by id (the locks table).
  *
- * Every lock the server hands out (POST /v1/resolve, a worker pin, an end-of-support
- * move) is stored here with its exact bytes, so GET /v1/locks/{id} and the workers
- * registry can give them back byte for byte. Rows are never changed: storing an id
- * again is a no-op. The caller owns the transaction, if any.
+ * A lock is stored here with its exact bytes when it must outlive the server's
+ * response cache: a worker pin, an end-of-support move, or a resolve asked to keep it
+ * (`keep` with a publish token). Other resolves are not stored (a hostile client
+ * must not grow the database): they live in server/resolve_api.c's cache. GET
+ * /v1/locks/{id} and the workers registry give stored locks back byte for byte. Rows
+ * are never changed: storing an id again is a no-op. The caller owns the
+ * transaction, if any.
  */
 #ifndef CATALOG_LOCKS_H
 #define CATALOG_LOCKS_H

@@ -29,7 +29,8 @@ cJSON *cat_pkgset_put(struct db *c, const char *id, const cJSON *lock, const cha
 cJSON *cat_pkgset_publish(struct db *c, const char *id, struct app_err *err);
 
 /* A pyodide-lock.json for the set whose file names are this server's artifact URLs
- * relative to base_url (e.g. "http://host:8700"); the caller frees. */
+ * under base_url (the configured --public-url, e.g. "https://almanac.example"; ""
+ * for server-relative URLs); the caller frees. */
 cJSON *cat_pkgset_export(struct db *c, const char *id, const char *base_url, struct app_err *err);
 
 #endif

@@ -18,8 +18,6 @@
 const char *const cat_runtime_roles[] = {"core-wasm", "core-js", "loader", "stdlib", "lock"};
 const size_t cat_n_runtime_roles = sizeof(cat_runtime_roles) / sizeof(cat_runtime_roles[0]);
 
-#define CAT_ID_MAX 100
-
 int
 cat_id_valid(const char *s)
 {

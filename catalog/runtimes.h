@@ -13,11 +13,15 @@
 #include "app/err.h"
 #include "db/db.h"
 
+/* The longest object id (runtimes, package-set runtime parts): room for any real
+ * "pyodide-<version>" with a suffix, short enough for a URL segment and a log line. */
+#define CAT_ID_MAX 100
+
 /* The roles a runtime's core files play; publishing needs all of them. */
 extern const char *const cat_runtime_roles[];
 extern const size_t cat_n_runtime_roles;
 
-/* 1 when s is a usable object id: [a-z0-9][a-z0-9._-]*, at most 100 bytes. */
+/* 1 when s is a usable object id: [a-z0-9][a-z0-9._-]*, at most CAT_ID_MAX bytes. */
 int cat_id_valid(const char *s);
 
 cJSON *cat_runtime_list(struct db *c, struct app_err *err);

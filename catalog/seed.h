@@ -1,7 +1,8 @@
 /* catalog/seed.h: the seed catalog of DESIGN §13 (real data), and loading it.
  *
- * Seeding is idempotent: an object already present and equal is left alone (no
- * event), so running it twice changes nothing.
+ * Seeding is idempotent: a line already present, and a runtime, package set or flag
+ * already published, is left alone (no event; an admin's change to a line is kept),
+ * so running it twice changes nothing.
  */
 #ifndef CATALOG_SEED_H
 #define CATALOG_SEED_H
@@ -37,7 +38,8 @@ typedef int (*seed_store_fn)(void *ctx, const char *path, const char *file_name,
                              struct app_err *err);
 
 /* Load lines, runtimes (importing each distribution from cache_dir, fetching it with
- * `npm pack` when missing), package sets and flags. Logs progress to stderr. */
+ * `npm pack` when missing), package sets and flags. Progress and every seed row not
+ * applied (with the reason) go to app/log. */
 int seed_run(struct db *c, const char *cache_dir, seed_store_fn store, void *store_ctx,
              struct app_err *err);
 
