@@ -272,11 +272,25 @@ out:
 int
 artdb_mark_all_missing(struct db *c, const char *since, long long *n, struct app_err *err)
 {
+    struct db_event_writer ev = {0};
     sqlite3_stmt *st = NULL;
-    int ret = -1;
+    int rc, ret = -1;
 
+    *n = 0;
     if (db_begin(c, err) < 0)
         return -1;
+    /* One artifact.lost event per row, as fsck --repair records a lost file: the
+     * events move the catalog version, so the next snapshot says not stored. */
+    if (db_event_writer_open(c, &ev, err) < 0 || db_prepare(c, &st, SQL_STORED, err) < 0)
+        goto out;
+    while ((rc = db_next(st, err)) > 0) {
+        if (db_event_writer_add(&ev, since, "artifact.lost", db_col_text(st, 0), "{}", NULL, err) <
+            0)
+            goto out;
+    }
+    if (rc < 0)
+        goto out;
+    sqlite3_finalize(st);
     if (db_prepare(c, &st, "UPDATE artifacts SET stored = 0, missing_since = ? WHERE stored = 1",
                    err) < 0)
         goto out;
@@ -284,12 +298,14 @@ artdb_mark_all_missing(struct db *c, const char *since, long long *n, struct app
     if (db_step_done(st, err, "cannot record missing artifacts") < 0)
         goto out;
     *n = sqlite3_changes(c->db);
+    db_event_writer_close(&ev);
     if (db_commit_catalog(c, err) < 0)
         goto out;
     ret = 0;
 out:
     if (ret < 0)
         db_rollback(c);
+    db_event_writer_close(&ev);
     sqlite3_finalize(st);
     return ret;
 }

@@ -65,8 +65,8 @@ int artdb_note_known(struct db *c, const char *sha256, long long size, const cha
 int artdb_mark_unstored(struct db *c, const char *hex, struct app_err *err);
 
 /* A restore without artifacts: every row marked stored becomes not stored, missing
- * since `since` (RFC 3339; fsck lists such rows as not restored). One transaction;
- * *n receives how many rows changed. */
+ * since `since` (RFC 3339; fsck lists such rows as not restored), each with an
+ * "artifact.lost" event. One transaction; *n receives how many rows changed. */
 int artdb_mark_all_missing(struct db *c, const char *since, long long *n, struct app_err *err);
 
 /* Call fn for every row marked stored (fsck cross-check); stops when fn returns

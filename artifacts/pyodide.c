@@ -47,6 +47,8 @@ static int
 add_core(struct pyo_dist *d, const char *dir, const char *role, const char *const *names,
          struct app_err *err)
 {
+    if (d->n_core == PYO_CORE_MAX)
+        return app_fail(err, APP_EINTERNAL, "more than %d core files", PYO_CORE_MAX);
     for (size_t i = 0; names[i]; i++) {
         char *path = xasprintf("%s/%s", dir, names[i]);
 

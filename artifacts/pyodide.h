@@ -12,7 +12,11 @@
 
 #include "app/err.h"
 
+/* The largest pyodide-lock.json read (the real ones are under 1 MiB). */
 #define PYO_LOCK_MAX (16 * 1024 * 1024)
+/* Core files of a distribution: one per runtime role (core-wasm, core-js, loader,
+ * stdlib, lock; catalog/runtimes.c). */
+#define PYO_CORE_MAX 5
 
 struct pyo_core_file {
     const char *role;
@@ -25,7 +29,7 @@ struct pyo_dist {
     char *version;  /* from package.json */
     cJSON *runtime; /* body for PUT /v1/runtimes/{id} */
     cJSON *lock;    /* pyodide-lock.json as shipped */
-    struct pyo_core_file core[5];
+    struct pyo_core_file core[PYO_CORE_MAX];
     size_t n_core;
 };
 

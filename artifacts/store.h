@@ -37,7 +37,8 @@
  * decompression 730-950 MB/s at every level. An artifact is compressed once and
  * downloaded by every mirror and executor, so 13 % fewer bytes than level 9 on
  * every download are worth 3.5 s once per upload of the largest module. The level
- * is configurable (srv_config.zstd_level) for hosts that upload a lot. */
+ * is configurable (ALMANAC_ZSTD_LEVEL, into srv_config.zstd_level) for hosts that
+ * upload a lot. */
 #define ART_ZSTD_LEVEL_DEFAULT 19
 #define ART_ZSTD_WINDOW_LOG 23 /* 8 MiB: the HTTP zstd content-coding limit */
 #define ART_SIZE_UNKNOWN UINT64_MAX
@@ -59,7 +60,7 @@ struct art_info {
 };
 
 /* Open (creating) DATA/artifacts and remove temp files no live writer holds.
- * level: zstd level 1..19 (0: ART_ZSTD_LEVEL_DEFAULT). */
+ * level: zstd level 1..ZSTD_maxCLevel() (22; 0: ART_ZSTD_LEVEL_DEFAULT), else 400. */
 struct art_store *art_store_open(const char *data_dir, int level, struct app_err *err);
 void art_store_free(struct art_store *s);
 int art_store_level(const struct art_store *s);

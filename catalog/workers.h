@@ -3,12 +3,13 @@
  *
  * A worker is registered with its inputs (date, flags, requirements) and the lock
  * they resolved to; that lock is pinned: catalog changes never touch it, only an
- * end-of-support move (catalog/eol.c) or a new deploy does. Every pin is a history
+ * end-of-support move (catalog/eol_apply.c) or a new deploy does. Every pin is a history
  * entry and an event in the same transaction.
  *
  * The registry is not part of the catalog snapshot, so its transactions commit with
- * cat_worker_commit, which (unlike db_commit) does not bump the catalog generation:
- * deploying a worker must not throw away the shared snapshot and the resolve cache.
+ * cat_worker_commit, which (unlike db_commit_catalog) does not bump the catalog
+ * generation: deploying a worker must not throw away the shared snapshot and the
+ * resolve cache.
  */
 #ifndef CATALOG_WORKERS_H
 #define CATALOG_WORKERS_H
@@ -33,8 +34,8 @@ int cat_worker_commit(struct db *c, struct app_err *err);
 int cat_worker_get(struct db *c, const char *name, struct cat_worker *out, struct app_err *err);
 
 /* Filters of a listing; NULL fields do not filter. ends_before keeps workers whose
- * line's end of support is before that date (YYYY-MM-DD); after is the opaque
- * cursor of the previous page. limit 0 means CAT_WORKER_PAGE_DEFAULT. */
+ * line's end of support is before that date (YYYY-MM-DD); cursor is the opaque
+ * next_cursor of the previous page. limit 0 means CAT_WORKER_PAGE_DEFAULT. */
 struct cat_worker_query {
     const char *python_line, *runtime, *status, *ends_before, *cursor;
     size_t limit;

@@ -24,6 +24,7 @@
 #include "app/mem.h"
 #include "artifacts/artdb.h"
 #include "db/db.h"
+#include "db/events.h"
 #include "server/api.h"
 #include "server/datalock.h"
 
@@ -446,6 +447,7 @@ mark_missing(struct db *c, long long *n, struct app_err *err)
     char now[APP_TIME_LEN];
 
     date_now_rfc3339(now);
+    db_event_set_principal("cli");
     return artdb_mark_all_missing(c, now, n, err);
 }
 
