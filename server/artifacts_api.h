@@ -15,10 +15,6 @@ extern const size_t srv_artifacts_n_routes;
  * s->keys (DATA/keys, first key made on first start). Call before srv_start. */
 int srv_artifacts_init(struct srv *s, struct app_err *err);
 
-/* 1 when an Accept-Encoding value names zstd with a non-zero q (an explicit
- * `zstd` only: "*" is not consent to a coding many clients cannot decode). */
-int srv_accepts_zstd(const char *accept_encoding);
-
 /* Close what srv_artifacts_init opened (after srv_stop); safe when init failed. */
 void srv_artifacts_fini(struct srv *s);
 

@@ -1,10 +1,10 @@
 /* server/datalock.h: one writer process per data directory.
  *
- * serve, seed and fsck --repair (and, later, mirror and restore) take an exclusive
+ * serve, seed, fsck --repair and restore (into the new directory) take an exclusive
  * flock(2) on DATA/lock and write their pid into it; a second one is refused with
  * the holder's pid. The kernel drops the lock when the process dies, so a crash
  * never leaves a stale lock behind. Commands that only use SQLite's own locking
- * (token, fsck without --repair, key) do not take it.
+ * (init, token, fsck without --repair, key, backup, export-static) do not take it.
  */
 #ifndef SERVER_DATALOCK_H
 #define SERVER_DATALOCK_H

@@ -5,13 +5,15 @@
  * routes.c lists them. Patterns are paths with `{name}` segments; `{name+}` matches a
  * two-segment id such as a package set "pyodide-0.26.4/2024-11-15" (or one segment
  * holding an encoded %2F). A path that matches no pattern is 404; one that matches
- * with another method is 405 with Allow. GET routes also answer HEAD.
+ * with another method is 405 with Allow (the lookup is srv_route_find, route.h). GET
+ * routes also answer HEAD.
  *
  * Request state (struct srv_req) is allocated on the first libmicrohttpd callback
  * and freed only in the completion callback. JSON bodies are buffered up to the
  * configured limit (413 beyond); SRV_STREAM routes get each chunk through `upload`
- * instead. SRV_ADMIN routes need `Authorization: Bearer <token>`, checked before the
- * body is read.
+ * instead. SRV_ADMIN, SRV_PUBLISH and SRV_READ routes (and SRV_PRIVATE ones under
+ * --private-reads) need `Authorization: Bearer <token>` with a large enough scope,
+ * checked before the body is read.
  */
 #ifndef SERVER_HTTP_H
 #define SERVER_HTTP_H
@@ -53,9 +55,9 @@ struct srv_config {
     uint64_t upload_limit;
     unsigned threads;
     int zstd_level;
-    int sweep_enabled;       /* daily end-of-support sweep (server/workers_api.c) */
+    int sweep_enabled;       /* daily end-of-support sweep (server/sweep.c) */
     unsigned sweep_interval; /* seconds between sweeps */
-    int listen_fd;           /* bound and listening (server/listen.c); MHD owns it after start */
+    int listen_fd;           /* bound and listening (server/net.c); MHD owns it after start */
     int metrics_fd;          /* -1, or a second listener serving only GET /metrics */
     unsigned drain_timeout;  /* seconds in-flight requests get after SIGTERM */
     int access_log;          /* one access line per request */
@@ -97,7 +99,7 @@ struct srv {
 };
 
 enum srv_route_flags {
-    SRV_ADMIN = 1 << 0,   /* needs a bearer token */
+    SRV_ADMIN = 1 << 0,   /* needs an admin token */
     SRV_STREAM = 1 << 1,  /* body handed to route->upload chunk by chunk */
     SRV_RAW = 1 << 2,     /* body buffered but not required to be JSON */
     SRV_PUBLISH = 1 << 3, /* needs a publish (or admin) token */
@@ -127,7 +129,7 @@ struct srv_req {
     int authed;               /* a valid bearer token was checked */
     int needs_token;          /* the route needs one: the answer depends on Authorization */
     enum db_scope auth_scope; /* for this scope */
-    char client_key[72];      /* the rate-limit key: "t:<token name>" once authed */
+    char client_key[sizeof("t:") + DB_TOKEN_NAME_MAX]; /* rate-limit key: "t:<token name>" */
     struct app_err err;
     const char *problem_upstream; /* a mirror's problems name its upstream (mirror.c) */
     /* The thread's database connection, set before auth and the handler run (never
@@ -148,8 +150,8 @@ struct srv_req {
     char *path; /* as received, without the query */
     char request_id[SRV_REQUEST_ID_MAX + 1];
     char client[SRV_CLIENT_MAX];
-    char principal[65]; /* token name, or "" */
-    double t0;          /* monotonic seconds at the first callback */
+    char principal[DB_TOKEN_NAME_MAX + 1]; /* token name, or "" */
+    double t0;                             /* monotonic seconds at the first callback */
 };
 
 /* Start serving on cfg.listen_fd; returns -1 with err filled. */

@@ -21,6 +21,7 @@
 #include "server/artifacts_api.h"
 #include "server/datalock.h"
 #include "server/export.h"
+#include "server/headers.h"
 #include "server/resolve_api.h"
 
 #define CACHE_SIGNATURE "public, max-age=60"

@@ -22,6 +22,7 @@
 #include "catalog/snapload.h"
 #include "server/api.h"
 #include "server/artifacts_api.h"
+#include "server/headers.h"
 
 /* zstd level for the compressed form: made once per issued document. */
 #define SNAPSHOT_ZSTD_LEVEL 9
