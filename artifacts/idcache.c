@@ -141,7 +141,7 @@ fill(struct art_idcache *ic, const struct art_store *store, const char *hex, uin
     crypto_hash_sha256_state sha;
     unsigned char digest[crypto_hash_sha256_BYTES];
     uint64_t n = 0;
-    int fd = -1, ret = -1;
+    int fd = -1, ret = -1, rc;
 
     if (!rd)
         goto out;
@@ -180,14 +180,20 @@ fill(struct art_idcache *ic, const struct art_store *store, const char *hex, uin
         app_fail(err, APP_EINTERNAL, "stored artifact %s does not match its digest", hex);
         goto out;
     }
-    /* No fsync: a copy lost in a crash is filled again, never served partial
-     * (rename after a complete write; a torn file fails the size check below). */
-    if (close(fd) != 0) {
-        fd = -1;
+    /* A hit is served by size alone, never re-hashed, so the bytes must be on disk
+     * before the name is: without the fsync a crash can leave a full-size file of
+     * zeros under the new name on a delayed-allocation filesystem. A copy that never
+     * got its name is a temp file, removed at open. */
+    if (fsync(fd) != 0) {
         app_fail(err, APP_EINTERNAL, "cannot write the identity cache: %s", strerror(errno));
         goto out;
     }
+    rc = close(fd);
     fd = -1;
+    if (rc != 0) {
+        app_fail(err, APP_EINTERNAL, "cannot write the identity cache: %s", strerror(errno));
+        goto out;
+    }
     if (rename(tmp, path) != 0) {
         app_fail(err, APP_EINTERNAL, "cannot fill the identity cache: %s", strerror(errno));
         goto out;
