@@ -310,20 +310,16 @@ key_add(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_out, struct app_
     if (db_prepare(k->c, &st, SQL_KEY_RETIRE, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(k->c, err, "cannot retire key");
+    if (db_step_done(st, err, "cannot retire key") < 0)
         goto out;
-    }
     sqlite3_finalize(st);
     if (db_prepare(k->c, &st, SQL_KEY_INSERT, err) < 0)
         goto out;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pub, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        db_sql_fail(k->c, err, "cannot record key");
+    if (db_step_done(st, err, "cannot record key") < 0)
         goto out;
-    }
     if (db_event_append(k->c, "key.created", id, NULL, err) < 0)
         goto out;
     if (pub_out) {
