@@ -1,7 +1,7 @@
 /* server/artifacts_api.c: artifact, signature and key routes (DESIGN §8).
  *
- *   POST /v1/artifacts                      upload raw bytes (admin, streamed)
- *   PUT  /v1/artifacts/sha256/{hex}         upload bytes that must hash to hex (409)
+ *   POST /v1/artifacts                      upload raw bytes (publish, streamed)
+ *   PUT  /v1/artifacts/sha256/{hex}         upload bytes that must hash to hex (publish; 409)
  *   GET  /v1/artifacts/sha256/{hex}         the bytes (also HEAD)
  *   GET  /v1/artifacts/sha256/{hex}/meta    row + Wasm facts
  *   GET  /v1/artifacts/sha256/{hex}/signature  minisign signature by the current key

@@ -3,8 +3,8 @@
  * Resolution runs on the shared catalog snapshot. Responses are cached by their
  * inputs and "today" for one catalog generation, so a repeated request costs a hash
  * lookup. A lock goes to the database only when something depends on it: a worker
- * deploy pins it (workers module), or an authenticated client asks to keep it
- * ("keep": true / ?keep=1). Other locks live in the same bounded LRU cache as the
+ * deploy pins it (workers module), or a client with a publish (or admin) token asks
+ * to keep it ("keep": true / ?keep=1). Other locks live in the same bounded LRU cache as the
  * responses (app/lrucache.h), so anonymous clients cannot fill the disk;
  * GET /v1/locks/{id} answers from the database, then from the cache, and an evicted
  * lock is a 404 that says to resolve the same inputs again. Cache misses and diffs

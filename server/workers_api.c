@@ -2,9 +2,9 @@
  * webhooks over HTTP (DESIGN §11), and the background jobs' start and stop (the
  * sweep thread is server/sweep.c, the delivery thread server/webhooks.c).
  *
- *   PUT    /v1/workers/{name}        admin: resolve as of today and pin (201 new, 200)
+ *   PUT    /v1/workers/{name}        publish: resolve as of today and pin (201 new, 200)
  *   GET    /v1/workers/{name}        the worker, its lock and its history
- *   DELETE /v1/workers/{name}        admin: 204
+ *   DELETE /v1/workers/{name}        publish: 204
  *   GET    /v1/workers/stats         ?as_of: counts by line, runtime and status
  *   GET    /v1/workers               ?python_line&runtime&status&ends_before&cursor&limit
  *   GET    /v1/eol/plan              ?as_of (default today)&summary: changes nothing
