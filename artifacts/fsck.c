@@ -294,14 +294,20 @@ out:
     return ret;
 }
 
-int
-art_fsck_report_status(const struct art_fsck_report *rep)
+enum art_fsck_verdict
+art_fsck_verdict(const struct art_fsck_report *rep)
 {
+    int clean;
+
     if (rep->db_errors)
-        return 2;
+        return ART_FSCK_FAILED;
+    /* Repaired: a quarantined corrupt file and a missing file's row are fixed; a
+     * size mismatch never is (which of the two is right is not known). */
     if (rep->repair)
-        return rep->corrupt == rep->quarantined && rep->mismatched == 0 ? 0 : 1;
-    return rep->corrupt || rep->missing || rep->mismatched ? 1 : 0;
+        clean = rep->corrupt == rep->quarantined && rep->mismatched == 0;
+    else
+        clean = !rep->corrupt && !rep->missing && !rep->mismatched;
+    return clean ? ART_FSCK_CLEAN : ART_FSCK_PROBLEMS;
 }
 
 void

@@ -77,9 +77,14 @@ struct art_fsck_report {
 int art_fsck_run(const char *data_dir, int repair, struct art_fsck_report *rep,
                  struct app_err *err);
 
-/* 0 when a completed report is clean (nothing wrong, or everything found was
- * repaired), 1 when it lists a problem, 2 when repairs or row reads failed. */
-int art_fsck_report_status(const struct art_fsck_report *rep);
+enum art_fsck_verdict {
+    ART_FSCK_CLEAN,    /* nothing wrong, or everything found was repaired */
+    ART_FSCK_PROBLEMS, /* a corrupt, missing or mismatched artifact remains */
+    ART_FSCK_FAILED,   /* repairs or row reads failed (db_errors) */
+};
+
+/* What a completed report says; the command layer turns it into an exit code. */
+enum art_fsck_verdict art_fsck_verdict(const struct art_fsck_report *rep);
 
 /* Free the findings; NULL does nothing. */
 void art_fsck_report_release(struct art_fsck_report *rep);

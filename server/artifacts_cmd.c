@@ -67,7 +67,11 @@ srv_cmd_fsck(const char *data_dir, int repair)
            "%lu unrecorded, %lu stray, %lu temp files removed, %lu repaired\n",
            rep.checked, rep.corrupt, rep.missing, rep.mismatched, rep.unrecorded, rep.stray,
            rep.temps, rep.repaired);
-    ret = art_fsck_report_status(&rep);
+    switch (art_fsck_verdict(&rep)) {
+    case ART_FSCK_CLEAN: ret = 0; break;
+    case ART_FSCK_PROBLEMS: ret = 1; break;
+    case ART_FSCK_FAILED: ret = 2; break;
+    }
 out:
     art_fsck_report_release(&rep);
     app_err_release(&err);

@@ -528,7 +528,7 @@ sql(struct db *c, const char *q, const char *hex)
     sqlite3_finalize(st);
 }
 
-/* Run fsck into rep (released first) and return its status (0 clean, 1 a problem). */
+/* Run fsck into rep (released first) and return its verdict (0 clean, 1 a problem). */
 static int
 fsck(int repair, struct art_fsck_report *rep)
 {
@@ -537,7 +537,7 @@ fsck(int repair, struct art_fsck_report *rep)
     art_fsck_report_release(rep);
     ck_assert_msg(art_fsck_run(data_dir, repair, rep, &err) == 0, "fsck: %s", err.msg);
     ck_assert_int_eq(rep->repair, repair);
-    return art_fsck_report_status(rep);
+    return (int)art_fsck_verdict(rep);
 }
 
 /* The findings of kind in rep, and the name of the last one in *name. */
