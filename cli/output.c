@@ -19,6 +19,9 @@
 #define ALMANAC_GIT_COMMIT "unknown"
 #endif
 
+/* COLUMNS beyond this is a mistake, not a terminal: ignored. */
+#define TERM_COLS_MAX 10000
+
 int cli_json_errors;
 static int color_on; /* for the helpers that have no struct cli (tables) */
 
@@ -302,7 +305,7 @@ term_width(void)
 
     if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         return ws.ws_col;
-    if (cols && (n = strtol(cols, NULL, 10)) > 0 && n < 10000)
+    if (cols && (n = strtol(cols, NULL, 10)) > 0 && n < TERM_COLS_MAX)
         return (size_t)n;
     return 0;
 }

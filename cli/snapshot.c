@@ -28,6 +28,11 @@
 #define SIG_MAX 16384
 /* A document and its signature read across a re-issue disagree: read both again. */
 #define SYNC_ATTEMPTS 3
+/* Frames for HTTP keep their window at 8 MiB (DESIGN §8; RFC 9659's zstd content
+ * coding): a larger one is refused rather than given the memory it asks for. */
+#define ZSTD_HTTP_WINDOW_LOG 23
+/* Decompressed bytes per step: on the stack, a few steps per snapshot. */
+#define UNZSTD_CHUNK 65536
 
 void
 cli_snapshot_free(struct cli_snapshot *s)
@@ -251,14 +256,13 @@ unzstd(const char *in, size_t len, size_t limit, struct buf *outb, struct app_er
 {
     ZSTD_DStream *ds = ZSTD_createDStream();
     ZSTD_inBuffer ib = {in, len, 0};
-    char chunk[65536];
+    char chunk[UNZSTD_CHUNK];
     size_t rc = 1;
     int ret = -1;
 
     if (!ds)
         abort();
-    /* Frames for HTTP keep their window at 8 MiB (DESIGN §8). */
-    ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, 23);
+    ZSTD_DCtx_setParameter(ds, ZSTD_d_windowLogMax, ZSTD_HTTP_WINDOW_LOG);
     while (ib.pos < ib.size || rc != 0) {
         ZSTD_outBuffer ob = {chunk, sizeof(chunk), 0};
 
