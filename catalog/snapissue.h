@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "app/err.h"
+#include "artifacts/minisign.h"
 #include "catalog/snapjson.h"
 #include "db/db.h"
 
@@ -25,13 +26,13 @@
 /* Signs bytes as a snapshot of version that expires at `expires` (seconds since the
  * epoch): *sig (caller frees) is the minisign text, key_id the signing key. */
 typedef int (*cat_snapshot_sign_fn)(void *ctx, const char *bytes, size_t len, long long version,
-                                    long long expires, char **sig, char key_id[17],
+                                    long long expires, char **sig, char key_id[ART_KEY_ID_LEN],
                                     struct app_err *err);
 
 struct cat_snapshot {
     struct snap_meta meta;
     char digest[SNAPJSON_DIGEST_LEN]; /* "sha256:<hex>" of bytes */
-    char key_id[17];
+    char key_id[ART_KEY_ID_LEN];
     char *bytes; /* canonical document */
     size_t len;
     char *signature;
