@@ -7,6 +7,7 @@
 
 #include "app/log.h"
 #include "app/mem.h"
+#include "app/strv.h"
 #include "artifacts/artdb.h"
 #include "artifacts/store.h"
 #include "artifacts/wasm.h"
@@ -48,13 +49,7 @@ db_error(struct fsck_ctx *x, const struct app_err *err)
     x->rep->db_errors++;
 }
 
-static void
-seen_add(struct fsck_ctx *x, const char *hex)
-{
-    x->seen = xrealloc(x->seen, (x->n_seen + 1) * sizeof(*x->seen));
-    x->seen[x->n_seen++] = xstrdup(hex);
-}
-
+/* strcmp, as strv_sort orders: for bsearch over the sorted seen list. */
 static int
 str_cmp(const void *a, const void *b)
 {
@@ -160,11 +155,11 @@ on_walk(void *ctx, enum art_fsck_kind kind, const char *name, const struct art_i
 
     switch (kind) {
     case ART_FSCK_OK:
-        seen_add(x, name);
+        strv_push(&x->seen, &x->n_seen, name);
         check_row(x, info);
         break;
     case ART_FSCK_CORRUPT:
-        seen_add(x, name);
+        strv_push(&x->seen, &x->n_seen, name);
         add_finding(x->rep, ART_FINDING_CORRUPT, name, detail);
         break;
     case ART_FSCK_QUARANTINE:
@@ -195,8 +190,7 @@ on_stored_row(void *ctx, const char *hex)
 
     if (m->x->n_seen && bsearch(&key, m->x->seen, m->x->n_seen, sizeof(*m->x->seen), str_cmp))
         return 0;
-    m->list = xrealloc(m->list, (m->n + 1) * sizeof(*m->list));
-    m->list[m->n++] = xstrdup(hex);
+    strv_push(&m->list, &m->n, hex);
     return 0;
 }
 
@@ -208,7 +202,7 @@ check_missing(struct fsck_ctx *x, struct app_err *err)
     int ret = -1;
 
     if (x->n_seen)
-        qsort(x->seen, x->n_seen, sizeof(*x->seen), str_cmp);
+        strv_sort(x->seen, x->n_seen);
     if (artdb_each_stored(x->c, on_stored_row, &m, err) < 0)
         goto out;
     for (size_t i = 0; i < m.n; i++) {
@@ -228,9 +222,7 @@ check_missing(struct fsck_ctx *x, struct app_err *err)
     }
     ret = 0;
 out:
-    for (size_t i = 0; i < m.n; i++)
-        free(m.list[i]);
-    free(m.list);
+    strv_free(m.list, m.n);
     return ret;
 }
 
@@ -286,9 +278,7 @@ art_fsck_run(const char *data_dir, int repair, struct art_fsck_report *rep, stru
         goto out;
     ret = 0;
 out:
-    for (size_t i = 0; i < x.n_seen; i++)
-        free(x.seen[i]);
-    free(x.seen);
+    strv_free(x.seen, x.n_seen);
     art_store_free(x.s);
     db_close(x.c);
     return ret;
