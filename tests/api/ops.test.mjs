@@ -899,6 +899,8 @@ test('--tls-cert/--tls-key serve HTTPS (libmicrohttpd with GnuTLS); plain HTTP i
     }
     assert.ok(r, `no HTTPS answer: ${stderr}`);
     assert.equal(r.status, 200);
+    // The line is logged once the socket listens: a client can be answered first.
+    for (let i = 0; i < 100 && !/serving on https:/.test(stderr); i++) await sleep(50);
     assert.match(stderr, /serving on https:\/\/127\.0\.0\.1:/);
     await assert.rejects(request(port, 'GET', '/v1/health'), 'plain HTTP gets no answer');
   } finally {
