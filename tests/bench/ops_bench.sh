@@ -32,6 +32,12 @@ free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0
 RES="/v1/resolve?date=2024-04-01&flags=python_workers&requirements=aiohttp,pydantic,pandas,requests"
 
 ALMANAC_ZSTD_LEVEL=1 "$ROOT/$B/almanacd" seed --data "$TMP/data" 2>/dev/null
+# An older build may not open a newer schema: it gets a catalog seeded by itself.
+if [ -n "${BENCH_OPS_REF:-}" ]; then
+    ALMANAC_ZSTD_LEVEL=1 "$BENCH_OPS_REF" seed --data "$TMP/data-ref" 2>/dev/null
+fi
+# data_for BIN: the data directory that build serves.
+data_for() { if [ -n "${BENCH_OPS_REF:-}" ] && [ "$1" = "$BENCH_OPS_REF" ]; then echo "$TMP/data-ref"; else echo "$TMP/data"; fi; }
 
 # The server's CPU time (user + system) in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -41,7 +47,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # neighbours' load, the server's own CPU time per request much less.
 run() {
     port=$(free_port)
-    "${2:-$ROOT/$B/almanacd}" serve --data "$TMP/data" --listen 127.0.0.1:$port --no-sweep \
+    "${2:-$ROOT/$B/almanacd}" serve --data "$(data_for "${2:-}")" --listen 127.0.0.1:$port --no-sweep \
         --access-log "$1" --log-file "$TMP/almanacd-$1.log" 2>>"$TMP/stderr.log" &
     SRV_PID=$!
     for i in $(seq 100); do
@@ -69,8 +75,9 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 paired() {
     pa=$(free_port)
     pb=$(free_port)
-    cp -r "$TMP/data" "$TMP/data-b"
-    "$1" serve --data "$TMP/data" --listen 127.0.0.1:$pa --no-sweep --access-log off \
+    d=$(data_for "$1")
+    cp -r "$d" "$TMP/data-b"
+    "$1" serve --data "$d" --listen 127.0.0.1:$pa --no-sweep --access-log off \
         --log-file "$TMP/paired-off.log" 2>>"$TMP/stderr.log" &
     SRV_PID=$!
     "$1" serve --data "$TMP/data-b" --listen 127.0.0.1:$pb --no-sweep --access-log on \
