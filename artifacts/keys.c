@@ -22,6 +22,7 @@
 #include "app/date.h"
 #include "app/hash.h"
 #include "app/json.h"
+#include "app/log.h"
 #include "app/mem.h"
 #include "artifacts/minisign.h"
 #include "db/db.h"
@@ -295,7 +296,24 @@ out:
     return ret;
 }
 
-/* Inside a transaction: new key, retire the others, record it. */
+/* Remove the files of a key whose row was never committed: a secret key no row
+ * names must not stay behind. */
+static void
+key_files_remove(struct art_keys *k, const char *id)
+{
+    static const char *const ext[] = {"key", "pub"};
+
+    for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+        char *path = xasprintf("%s/%s.%s", k->dir, id, ext[i]);
+
+        if (unlink(path) < 0 && errno != ENOENT)
+            app_log(APP_LOG_WARN, "keys: cannot remove %s: %s", path, strerror(errno));
+        free(path);
+    }
+}
+
+/* Inside a transaction: new key, retire the others, record it. On failure the
+ * key's files are gone again (the caller rolls the transaction back). */
 static int
 key_add(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_out, struct app_err *err)
 {
@@ -330,6 +348,8 @@ key_add(struct art_keys *k, char id[ART_KEY_ID_LEN], char **pub_out, struct app_
 out:
     sqlite3_finalize(st);
     free(pub);
+    if (ret < 0)
+        key_files_remove(k, id);
     return ret;
 }
 
@@ -338,6 +358,7 @@ art_keys_open(const char *data_dir, struct app_err *err)
 {
     struct art_keys *k;
     char id[ART_KEY_ID_LEN];
+    int made;
 
     if (sodium_init() < 0) {
         app_fail(err, APP_EINTERNAL, "cannot initialize libsodium");
@@ -357,12 +378,21 @@ art_keys_open(const char *data_dir, struct app_err *err)
      * processes from making two. */
     if (db_begin(k->c, err) < 0)
         goto fail;
-    if (current_id(k, id, err) < 0 || (!id[0] && key_add(k, id, NULL, err) < 0)) {
+    if (current_id(k, id, err) < 0) {
         db_rollback(k->c);
         goto fail;
     }
-    if (db_commit_catalog(k->c, err) < 0)
+    made = !id[0];
+    if (made && key_add(k, id, NULL, err) < 0) {
+        db_rollback(k->c);
         goto fail;
+    }
+    if (db_commit_catalog(k->c, err) < 0) {
+        db_rollback(k->c);
+        if (made)
+            key_files_remove(k, id);
+        goto fail;
+    }
     if (key_load(k, id, err) < 0)
         goto fail;
     return k;
@@ -474,11 +504,16 @@ art_keys_rotate(struct art_keys *k, char new_id[ART_KEY_ID_LEN], struct app_err 
         goto out;
     if (db_begin(k->c, err) < 0)
         goto out;
-    if (key_add(k, id, &pub, err) < 0 || (old[0] && rotation_record(k, old, id, pub, err) < 0)) {
+    if (key_add(k, id, &pub, err) < 0) {
         db_rollback(k->c);
         goto out;
     }
-    if (db_commit_catalog(k->c, err) < 0 || key_load(k, id, err) < 0)
+    if ((old[0] && rotation_record(k, old, id, pub, err) < 0) || db_commit_catalog(k->c, err) < 0) {
+        db_rollback(k->c);
+        key_files_remove(k, id);
+        goto out;
+    }
+    if (key_load(k, id, err) < 0)
         goto out;
     if (new_id)
         memcpy(new_id, id, ART_KEY_ID_LEN);
