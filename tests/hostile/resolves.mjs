@@ -8,6 +8,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -26,11 +27,17 @@ function check(ok, what) {
 }
 
 execFileSync(path.join(B, 'almanacd'), ['seed', '--data', data], { env, stdio: 'ignore' });
-const port = 20000 + Math.floor(Math.random() * 20000);
+// A port the kernel just gave out (a random one could be taken: almanacd refuses it).
+const port = await new Promise((resolve) => {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+});
 const srv = spawn(path.join(B, 'almanacd'), ['serve', '--data', data, '--listen', `127.0.0.1:${port}`,
                                             '--resolve-cache', String(CACHE)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 let stderr = '';
 srv.stderr.on('data', (d) => { stderr += d; });
+let exited = null;
+srv.on('exit', (code, sig) => { exited = sig || code; });
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
 function post(body) {
@@ -69,10 +76,13 @@ async function flood(n, offset) {
 }
 
 try {
-  for (let i = 0; i < 100; i++) {
+  // Up to 30 s to start: the suite runs beside others on a loaded machine.
+  for (let i = 0; i < 300 && exited === null; i++) {
     try { if (await post({ compatibility_date: '2024-04-01' }) === 200) break; } catch { /* starting */ }
     await new Promise((r) => setTimeout(r, 100));
   }
+  if (exited !== null)
+    throw new Error(`almanacd exited (${exited}) before the flood: ${stderr.trim()}`);
   await flood(2000, 0); // warm-up: code paths, snapshot, allocator
   const rss0 = rss(), db0 = dbSize(), t0 = Date.now();
   const bad = await flood(COUNT, 10000);
@@ -87,10 +97,14 @@ try {
   check(db1 - db0 < 1048576, 'database growth under 1 MiB');
 } catch (e) {
   check(false, `flood: ${e.message}`);
+  if (!/almanacd exited/.test(e.message))
+    console.log(`almanacd's stderr:\n${stderr.split('\n').filter((l) => !/ access /.test(l)).join('\n')}`);
 } finally {
   agent.destroy();
-  srv.kill('SIGTERM');
-  await new Promise((r) => srv.on('exit', r));
+  if (exited === null) {
+    srv.kill('SIGTERM');
+    await new Promise((r) => srv.on('exit', r));
+  }
   if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(stderr)) {
     console.log(stderr);
     check(false, 'no sanitizer report');
