@@ -195,9 +195,17 @@ struct opts {
     size_t n_owned;
 };
 
-/* BYTES, or a number with a binary unit: 512M, 1G (0 is allowed: off). */
+/* A unit letter and what one of it is worth. */
+struct unit {
+    char c;
+    long long mult;
+};
+
+/* A number with an optional unit suffix from units (none: 1), as a value in
+ * [min, max] after multiplying; -1 otherwise. */
 static int
-parse_bytes(const char *s, long long *out)
+parse_with_unit(const char *s, const struct unit *units, size_t n_units, long long min,
+                long long max, long long *out)
 {
     size_t n = strlen(s);
     long long mult = 1, v;
@@ -206,41 +214,36 @@ parse_bytes(const char *s, long long *out)
     if (n == 0 || n >= sizeof(num))
         return -1;
     memcpy(num, s, n + 1);
-    switch (num[n - 1]) {
-    case 'K': mult = 1LL << 10, num[n - 1] = '\0'; break;
-    case 'M': mult = 1LL << 20, num[n - 1] = '\0'; break;
-    case 'G': mult = 1LL << 30, num[n - 1] = '\0'; break;
-    default: break;
+    for (size_t i = 0; i < n_units; i++) {
+        if (num[n - 1] == units[i].c) {
+            mult = units[i].mult;
+            num[n - 1] = '\0';
+            break;
+        }
     }
-    if (srv_parse_int(num, 0, OPT_SIZE_MAX / mult, &v) < 0)
+    if (srv_parse_int(num, 0, max / mult, &v) < 0 || v * mult < min)
         return -1;
     *out = v * mult;
     return 0;
+}
+
+/* BYTES, or a number with a binary unit: 512M, 1G (0 is allowed: off). */
+static int
+parse_bytes(const char *s, long long *out)
+{
+    static const struct unit units[] = {{'K', 1LL << 10}, {'M', 1LL << 20}, {'G', 1LL << 30}};
+
+    return parse_with_unit(s, units, sizeof(units) / sizeof(units[0]), 0, OPT_SIZE_MAX, out);
 }
 
 /* SECONDS, or a number with a unit: 90m, 12h, 7d. */
 static int
 parse_duration(const char *s, long long *out)
 {
-    size_t n = strlen(s);
-    long long mult = 1, v;
-    char num[OPT_NUM_LEN];
+    static const struct unit units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
 
-    if (n == 0 || n >= sizeof(num))
-        return -1;
-    memcpy(num, s, n + 1);
-    switch (num[n - 1]) {
-    case 's': mult = 1, num[n - 1] = '\0'; break;
-    case 'm': mult = 60, num[n - 1] = '\0'; break;
-    case 'h': mult = 3600, num[n - 1] = '\0'; break;
-    case 'd': mult = 86400, num[n - 1] = '\0'; break;
-    default: break;
-    }
-    if (srv_parse_int(num, 1, OPT_SECONDS_MAX, &v) < 0 || v * mult < CAT_SNAPSHOT_TTL_MIN ||
-        v * mult > OPT_SECONDS_MAX)
-        return -1;
-    *out = v * mult;
-    return 0;
+    return parse_with_unit(s, units, sizeof(units) / sizeof(units[0]), CAT_SNAPSHOT_TTL_MIN,
+                           OPT_SECONDS_MAX, out);
 }
 
 static void
