@@ -4,20 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/hash.h"
 #include "app/jsonstrict.h"
 #include "app/mem.h"
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 char *
 pct_decode(const char *s, size_t n, int plus_space)
@@ -35,8 +24,8 @@ pct_decode(const char *s, size_t n, int plus_space)
 
             if (i + 2 >= n)
                 goto bad;
-            hi = hexval(s[i + 1]);
-            lo = hexval(s[i + 2]);
+            hi = hex_nibble(s[i + 1]);
+            lo = hex_nibble(s[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 goto bad;
             out[j++] = (char)(hi * 16 + lo);
