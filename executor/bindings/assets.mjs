@@ -10,7 +10,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { contentType } from "./mime.mjs";
-import { fromPy, opts, isPyProxy } from "./common.mjs";
+import { fetchArgs } from "./common.mjs";
 
 const HTML_HANDLING = ["auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"];
 const NOT_FOUND = ["none", "404-page", "single-page-application"];
@@ -247,15 +247,8 @@ export class Assets {
   }
 }
 
-function toRequest(input, init) {
-  input = fromPy(input);
-  init = init === undefined ? undefined : opts(init);
-  if (isPyProxy(input)) {
-    try {
-      const js = input.js_object;
-      if (js instanceof Request) input = js;
-    } catch {}
-  }
+function toRequest(rawInput, rawInit) {
+  let [input, init] = fetchArgs(rawInput, rawInit);
   if (input instanceof Request) return init ? new Request(input, init) : input;
   if (input instanceof URL) input = input.href;
   if (typeof input === "string" && input.startsWith("/")) input = "http://assets.local" + input;

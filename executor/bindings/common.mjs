@@ -95,3 +95,17 @@ export function opts(o) {
   if (o instanceof Map) return Object.fromEntries(o);
   return o;
 }
+
+// The (input, init) of a fetch() called from Python: converted to JS, a Python
+// Request wrapper unwrapped to its JS Request. Each binding resolves relative URLs.
+export function fetchArgs(input, init) {
+  input = fromPy(input);
+  init = init === undefined ? undefined : opts(init);
+  if (isPyProxy(input)) {
+    try {
+      const js = input.js_object;
+      if (js instanceof Request) input = js;
+    } catch {}
+  }
+  return [input, init];
+}

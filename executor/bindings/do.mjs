@@ -8,7 +8,7 @@
 import crypto from "node:crypto";
 import path from "node:path";
 import v8 from "node:v8";
-import { openDb, safeName, fromPy, isPyProxy, opts } from "./common.mjs";
+import { openDb, safeName, fetchArgs, fromPy, isPyProxy, opts } from "./common.mjs";
 import { splitSql, prepareCompat } from "./sqlsplit.mjs";
 
 export const DO_MAX_KEY_BYTES = 2048;
@@ -345,15 +345,8 @@ async function toResponse(v) {
   throw new TypeError("Durable Object fetch() must return a Response");
 }
 
-function toRequest(input, init) {
-  input = fromPy(input);
-  init = init === undefined ? undefined : opts(init);
-  if (isPyProxy(input)) {
-    try {
-      const js = input.js_object;
-      if (js instanceof Request) input = js;
-    } catch {}
-  }
+function toRequest(rawInput, rawInit) {
+  let [input, init] = fetchArgs(rawInput, rawInit);
   if (input instanceof Request && init === undefined) return input;
   if (typeof input === "string" && !/^[a-z][a-z0-9+.-]*:/i.test(input)) input = "http://fake-host" + (input.startsWith("/") ? "" : "/") + input;
   return new Request(input, init);
