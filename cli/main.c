@@ -121,7 +121,9 @@ main(int argc, char **argv)
     if (!cmd) {
         const char *guess = cli_did_you_mean(NULL, argv[i]);
 
-        if (guess)
+        if (guess && !strcmp(guess, argv[i]))
+            rc = cli_fail_usage("'%s' needs a subcommand:", argv[i]); /* a family: d1, trust */
+        else if (guess)
             rc = cli_fail_usage("unknown command '%s'; did you mean '%s'?", argv[i], guess);
         else
             rc = cli_fail_usage("unknown command '%s'", argv[i]);
